@@ -19,8 +19,6 @@ MAX_INT_WIDTH = 512
 class DSLType:
     """Base class of scalar types. Subscript to make a tensor type: ``float32[4, 8]``."""
 
-    bits: int = 0
-
     def __getitem__(self, shape) -> "TensorType":
         if not isinstance(shape, tuple):
             shape = (shape,)
