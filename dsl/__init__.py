@@ -1,7 +1,29 @@
-"""dsl: a Python-embedded accelerator design language lowered through MLIR to Vitis HLS."""
+"""dsl: a Python-embedded accelerator design language lowered through MLIR to Vitis HLS.
+
+    import dsl
+    from dsl import int8, int32
+
+    def gemm(A: int8[64, 32], B: int8[32, 16]) -> int32[64, 16]:
+        C: int32[64, 16] = 0
+        for i, j in dsl.grid(64, 16):
+            for k in dsl.reduction(32):
+                C[i, j] += A[i, k] * B[k, j]
+        return C
+
+    s = dsl.customize(gemm)     # print(s) shows the MLIR
+    C = s.build()(A, B)         # run on the CPU with numpy arrays
+"""
 from .types import *  # noqa: F401,F403
 from .types import Int, UInt, Fixed, UFixed, Float, Index, TensorType, DSLType  # noqa: F401
 from .errors import (  # noqa: F401
     DSLError, DSLSyntaxError, DSLNameError, DSLTypeError, ShapeError, CallError, ScheduleError,
     BuildError, ToolNotFoundError, DeadlockError, StreamError, PerfModelError,
 )
+from .frontend.lang import (  # noqa: F401
+    grid, reduction, exp, exp2, log, log2, log10, sqrt, rsqrt, tanh, sin, cos, tan, erf, floor, ceil, atan,
+    sinh, cosh, pow, abs, min, max, matmul, transpose, relu, sum, mean,
+)
+from .frontend.source import template  # noqa: F401
+from .customize import customize  # noqa: F401
+from .build import build  # noqa: F401
+from .schedule import Schedule  # noqa: F401

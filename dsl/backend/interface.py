@@ -1,0 +1,180 @@
+"""The numpy calling convention shared by every executable backend (CPU JIT, csim, simulator).
+
+A call passes one numpy array (or Python scalar) per kernel input; outputs of kernels that return tensors
+come back as new arrays; kernels without a return write into the arrays they were given. Values travel in
+a *storage* form that matches the IR exactly: integers wrapped to their declared width (in the next wider
+numpy integer, or Python ints beyond 64 bits), fixed point as raw integers, bfloat16 as raw 16-bit words.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from mlir import ir
+
+from ..errors import CallError
+from ..types import DSLType, Float, Index, parse_type
+
+
+@dataclass(frozen=True)
+class ArgSpec:
+    name: str
+    dtype: DSLType
+    shape: tuple | None  # None for scalars
+    is_output: bool
+
+
+@dataclass(frozen=True)
+class Signature:
+    name: str
+    args: tuple
+    results: tuple  # dsl types of scalar results
+
+    @property
+    def inputs(self):
+        return [a for a in self.args if not a.is_output]
+
+    @property
+    def outputs(self):
+        return [a for a in self.args if a.is_output]
+
+
+def signature_of_func(fop) -> Signature:
+    attrs = fop.attributes
+    names = [ir.StringAttr(a).value for a in ir.ArrayAttr(attrs["dsl.arg_names"])]
+    types = [parse_type(ir.StringAttr(a).value) for a in ir.ArrayAttr(attrs["dsl.arg_types"])]
+    n_out = ir.IntegerAttr(attrs["dsl.num_outputs"]).value
+    results = tuple(parse_type(ir.StringAttr(a).value) for a in ir.ArrayAttr(attrs["dsl.result_types"]))
+    arg_types = fop.type.inputs
+    specs = []
+    for k, (name, dtype, t) in enumerate(zip(names, types, arg_types)):
+        shape = tuple(t.shape) if isinstance(t, ir.MemRefType) else None
+        specs.append(ArgSpec(name, dtype, shape, k >= len(names) - n_out))
+    return Signature(ir.StringAttr(attrs["sym_name"]).value, tuple(specs), results)
+
+
+def signature(schedule) -> Signature:
+    with schedule.context:
+        return signature_of_func(schedule.top_func)
+
+
+# -- storage conversions ----------------------------------------------------------------------------
+
+def _wrap(values: np.ndarray, bits: int, signed: bool) -> np.ndarray:
+    """Wrap integers to ``bits`` (two's complement when signed), as hardware registers do."""
+    if values.dtype == object or bits > 64:
+        mask = (1 << bits) - 1
+        out = np.empty(values.shape, dtype=object)
+        flat = out.reshape(-1)
+        for k, v in enumerate(values.reshape(-1)):
+            v = int(v) & mask
+            flat[k] = v - (1 << bits) if signed and v >> (bits - 1) else v
+        return out
+    carrier = parse_carrier(bits, signed)
+    v = values.astype(np.int64) if values.dtype.kind in "iub" else values
+    if bits >= 64:
+        return v.astype(carrier)
+    mask = (1 << bits) - 1
+    v = v & mask
+    if signed:
+        v = np.where(v >> (bits - 1) & 1, v - (1 << bits), v)
+    return v.astype(carrier)
+
+
+def parse_carrier(bits: int, signed: bool) -> np.dtype:
+    for width in (8, 16, 32, 64):
+        if bits <= width:
+            return np.dtype(f"{'i' if signed else 'u'}{width // 8}")
+    return np.dtype(object)
+
+
+def _bf16_bits(x: np.ndarray) -> np.ndarray:
+    """float32 -> bfloat16 raw bits, rounding to nearest even (as LLVM's fptrunc does)."""
+    u = np.ascontiguousarray(x, dtype=np.float32).view(np.uint32).astype(np.uint64)
+    rounded = (u + 0x7FFF + ((u >> 16) & 1)) >> 16
+    nan = np.isnan(np.asarray(x, dtype=np.float32))
+    return np.where(nan, 0x7FC0, rounded).astype(np.uint16)
+
+
+def _bf16_value(bits: np.ndarray) -> np.ndarray:
+    return (np.asarray(bits, dtype=np.uint32) << 16).view(np.float32)
+
+
+def to_storage(spec: ArgSpec, value) -> np.ndarray:
+    """User value -> storage array (C-contiguous). Raises CallError for values that cannot convert."""
+    t = spec.dtype
+    arr = np.asarray(value)
+    if arr.dtype == object and not (t.is_int and t.bits > 64):
+        raise CallError(f"argument '{spec.name}': cannot convert a {type(value).__name__} to {t!r}")
+    if isinstance(t, Float):
+        if t.name == "bfloat16":
+            return np.ascontiguousarray(_bf16_bits(arr.astype(np.float32)))
+        return np.ascontiguousarray(arr.astype(t.np_dtype))
+    if isinstance(t, Index):
+        return np.ascontiguousarray(arr.astype(np.int64))
+    if t.is_fixed:
+        raw = np.floor(arr.astype(np.float64) * (2.0 ** t.frac))  # AP_TRN: toward -inf
+        if t.bits > 64:
+            raw = np.array([int(x) for x in raw.reshape(-1)], dtype=object).reshape(raw.shape)
+        else:
+            raw = raw.astype(np.int64) if t.bits < 64 else np.array(raw, dtype=object)
+        return np.ascontiguousarray(_wrap(raw, t.bits, t.signed))
+    if arr.dtype.kind == "f":
+        if not np.all(np.isfinite(arr)) or np.any(arr != np.trunc(arr)):
+            raise CallError(f"argument '{spec.name}' of type {t!r} got non-integer values (dtype {arr.dtype})")
+        arr = arr.astype(np.int64) if t.bits <= 64 else np.array([int(x) for x in arr.reshape(-1)], dtype=object).reshape(arr.shape)
+    if arr.dtype.kind == "u" and arr.dtype.itemsize == 8 and t.bits <= 64:
+        arr = arr.astype(object) if t.bits == 64 and not t.signed else arr.astype(np.int64)
+    if t.bits == 1 and not t.signed:
+        return np.ascontiguousarray(arr.astype(bool))
+    return np.ascontiguousarray(_wrap(arr, t.bits, t.signed))
+
+
+def from_storage(spec: ArgSpec, raw) -> np.ndarray:
+    """Storage array -> the array the user gets back."""
+    t = spec.dtype
+    if isinstance(t, Float) and t.name == "bfloat16":
+        return _bf16_value(raw)
+    if t.is_fixed:
+        values = np.asarray(raw)
+        if values.dtype == object:
+            return np.array([float(int(v)) / (2 ** t.frac) for v in values.reshape(-1)]).reshape(values.shape)
+        return values.astype(np.float64) / (2.0 ** t.frac)
+    return raw
+
+
+def check_args(sig: Signature, args) -> list:
+    """Validate a call's arguments (count, shapes, dtypes) and convert them to storage arrays."""
+    inputs = [a for a in sig.args if not a.is_output] if any(a.is_output for a in sig.args) else list(sig.args)
+    if len(args) != len(inputs):
+        names = ", ".join(f"{a.name}: {a.dtype!r}{list(a.shape) if a.shape else ''}" for a in inputs)
+        raise CallError(f"{sig.name}() takes {len(inputs)} argument(s) ({names}), got {len(args)}")
+    converted = []
+    for spec, value in zip(inputs, args):
+        if spec.shape is None:
+            if np.ndim(value) != 0:
+                raise CallError(f"argument '{spec.name}' of {sig.name}() is a scalar {spec.dtype!r}, "
+                                f"got an array of shape {np.shape(value)}")
+        else:
+            if not isinstance(value, np.ndarray):
+                raise CallError(f"argument '{spec.name}' of {sig.name}() must be a numpy array of shape "
+                                f"{list(spec.shape)}, got {type(value).__name__}")
+            if tuple(value.shape) != tuple(spec.shape):
+                raise CallError(f"argument '{spec.name}' of {sig.name}() must have shape {list(spec.shape)}, "
+                                f"got {list(value.shape)}")
+            _check_dtype(sig, spec, value)
+        converted.append(to_storage(spec, value))
+    return converted
+
+
+def _check_dtype(sig, spec, value: np.ndarray):
+    t, kind = spec.dtype, value.dtype.kind
+    ok = {
+        "float": kind in "fiub",
+        "int": kind in "iub" or (kind == "O" and t.bits > 64),
+        "fixed": kind in "fiu",
+    }["float" if t.is_float else "fixed" if t.is_fixed else "int"]
+    if not ok:
+        raise CallError(f"argument '{spec.name}' of {sig.name}() has dtype {value.dtype}, which cannot hold {t!r}")
+    if t.is_int and kind == "f":
+        raise CallError(f"argument '{spec.name}' of {sig.name}() is {t!r}: pass an integer array, not {value.dtype}")

@@ -1,0 +1,215 @@
+"""The CPU backend: lower the module with upstream MLIR passes and run it through MLIR's JIT.
+
+``dsl.build(s)`` returns an ``LLVMModule``; calling it with numpy arrays runs the top kernel. Compiled
+engines are cached by the text of the module, so building the same kernel twice costs nothing.
+"""
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import threading
+
+import numpy as np
+from mlir import ir
+from mlir.execution_engine import ExecutionEngine
+from mlir.passmanager import PassManager
+
+from ..errors import BuildError, user_facing
+from ..types import Float, Index, storage_bytes
+from . import cpu_opt
+from .interface import check_args, from_storage, signature_of_func
+
+LOWERING = ",".join([
+    "lower-affine",
+    "arith-expand",
+    "convert-scf-to-cf",
+    "convert-math-to-llvm",
+    "convert-math-to-libm",
+    "expand-strided-metadata",
+    "finalize-memref-to-llvm",
+    "convert-arith-to-llvm",
+    "convert-index-to-llvm",
+    "convert-func-to-llvm",
+    "convert-cf-to-llvm",
+    "reconcile-unrealized-casts",
+])
+
+_CACHE: dict[str, tuple] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def lower_to_llvm(module_text: str, top: str, context: ir.Context, extra_passes=()) -> ir.Module:
+    """Parse a copy of the module, apply CPU-only loop optimisations, and lower it to the LLVM dialect."""
+    with context:
+        module = ir.Module.parse(module_text)
+        for op in module.body.operations:
+            if op.operation.name == "func.func":
+                op.attributes["llvm.emit_c_interface"] = ir.UnitAttr.get()
+        cpu_opt.optimize_for_cpu(module)
+        pipeline = f"builtin.module({','.join(list(extra_passes) + [LOWERING])})"
+        try:
+            PassManager.parse(pipeline).run(module.operation)
+        except Exception as exc:  # MLIR reports diagnostics as exceptions with its own text
+            raise BuildError(f"lowering {top!r} for the CPU failed: {exc}") from None
+    return module
+
+
+def compile_engine(schedule, opt_level=3, shared_libs=()):
+    text = str(schedule.module)
+    key = hashlib.sha256(f"{opt_level}|{shared_libs}|{text}".encode()).hexdigest()
+    with _CACHE_LOCK:
+        hit = _CACHE.get(key)
+    if hit is not None:
+        return hit
+    with schedule.context:
+        sig = signature_of_func(schedule.top_func)
+    lowered = lower_to_llvm(text, schedule.top, schedule.context)
+    with schedule.context:
+        engine = ExecutionEngine(lowered, opt_level=opt_level, shared_libs=list(shared_libs))
+    entry = (engine, sig, lowered)
+    with _CACHE_LOCK:
+        _CACHE[key] = entry
+    return entry
+
+
+@user_facing
+def build_llvm(schedule, opt_level: int = 3, **options):
+    if options:
+        raise BuildError(f"target 'llvm' takes no options {sorted(options)}")
+    engine, sig, _ = compile_engine(schedule, opt_level)
+    return LLVMModule(engine, sig, schedule.top)
+
+
+class LLVMModule:
+    """A kernel compiled for the CPU: call it with numpy arrays (inputs only; outputs are returned)."""
+
+    def __init__(self, engine, sig, name):
+        self.engine, self.sig, self.name = engine, sig, name
+
+    def __repr__(self):
+        return f"<dsl.LLVMModule {self.name}({', '.join(a.name for a in self.sig.inputs)})>"
+
+    @user_facing
+    def __call__(self, *args):
+        storage = check_args(self.sig, args)
+        outputs = [np.zeros(a.shape, dtype=_carrier(a)) for a in self.sig.outputs]
+        storage_iter = iter(storage + outputs)
+        keep, packed = [], []
+        for spec in self.sig.args:
+            packed.append(_pack(spec, next(storage_iter), keep))
+        results = [_result_slot(t) for t in self.sig.results]
+        self.engine.invoke(self.name, *packed, *[ctypes.pointer(r) for r in results])
+        _unpack_all(self.sig.args, keep)
+        returned = [from_storage(spec, _view_back(spec, buf)) for spec, buf in zip(self.sig.outputs, keep[len(storage):])]
+        scalars = [_scalar_value(t, r) for t, r in zip(self.sig.results, results)]
+        if not self.sig.outputs:
+            for spec, user, buf in zip(self.sig.args, args, keep):
+                if spec.shape is not None and isinstance(user, np.ndarray):
+                    np.copyto(user, from_storage(spec, _view_back(spec, buf)), casting="unsafe")
+        values = returned + scalars
+        if not values:
+            return None
+        return values[0] if len(values) == 1 else tuple(values)
+
+
+# -- marshalling --------------------------------------------------------------------------------------
+
+def _carrier(spec):
+    t = spec.dtype
+    if isinstance(t, Float):
+        return np.uint16 if t.name == "bfloat16" else t.np_dtype
+    if isinstance(t, Index):
+        return np.int64
+    if t.bits == 1 and not t.signed and not t.is_fixed:
+        return np.bool_
+    if t.bits > 64:
+        return object
+    for width in (8, 16, 32, 64):
+        if t.bits <= width:
+            return np.dtype(f"{'i' if t.signed else 'u'}{width // 8}")
+
+
+class _Buffer:
+    """Storage as LLVM lays it out; wide integers become little-endian byte rows."""
+
+    def __init__(self, spec, arr):
+        self.spec = spec
+        if arr.dtype == object:
+            nbytes = storage_bytes(spec.dtype.bits)
+            flat = np.zeros((arr.size, nbytes), dtype=np.uint8)
+            for k, v in enumerate(arr.reshape(-1)):
+                flat[k] = np.frombuffer(int(v).to_bytes(nbytes, "little", signed=True), dtype=np.uint8)
+            self.array, self.elem_bytes, self.wide = flat, nbytes, True
+        else:
+            self.array, self.elem_bytes, self.wide = np.ascontiguousarray(arr), arr.dtype.itemsize, False
+
+
+def _descriptor(buf: _Buffer, shape):
+    rank = len(shape)
+    fields = [("allocated", ctypes.c_void_p), ("aligned", ctypes.c_void_p), ("offset", ctypes.c_longlong)]
+    if rank:
+        fields += [("shape", ctypes.c_longlong * rank), ("strides", ctypes.c_longlong * rank)]
+    desc_type = type("MemRefDescriptor", (ctypes.Structure,), {"_fields_": fields})
+    desc = desc_type()
+    ptr = buf.array.ctypes.data
+    desc.allocated, desc.aligned, desc.offset = ptr, ptr, 0
+    if rank:
+        strides, acc = [], 1
+        for extent in reversed(shape):
+            strides.append(acc)
+            acc *= extent
+        desc.shape[:] = list(shape)
+        desc.strides[:] = list(reversed(strides))
+    return desc
+
+
+def _pack(spec, arr, keep):
+    if spec.shape is None:
+        buf = _Buffer(spec, np.asarray(arr).reshape(1))
+        keep.append(buf)
+        return ctypes.cast(buf.array.ctypes.data, ctypes.c_void_p) if False else _scalar_pointer(buf)
+    buf = _Buffer(spec, arr)
+    keep.append(buf)
+    return ctypes.pointer(ctypes.pointer(_descriptor(buf, spec.shape)))
+
+
+def _scalar_pointer(buf):
+    ctype = ctypes.c_uint8 * buf.array.nbytes
+    return ctypes.pointer(ctype.from_address(buf.array.ctypes.data))
+
+
+def _view_back(spec, buf: _Buffer):
+    if not buf.wide:
+        return buf.array
+    values = [int.from_bytes(row.tobytes(), "little", signed=spec.dtype.signed) for row in buf.array]
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    from .interface import _wrap
+
+    return _wrap(out, spec.dtype.bits, spec.dtype.signed).reshape(spec.shape)
+
+
+def _unpack_all(specs, keep):
+    return None  # buffers are read back lazily by _view_back
+
+
+def _result_slot(t):
+    return (ctypes.c_uint8 * max(8, storage_bytes(t.bits) if not isinstance(t, Float) else 8))()
+
+
+def _scalar_value(t, slot):
+    raw = bytes(slot)
+    if isinstance(t, Float):
+        if t.name == "bfloat16":
+            return np.frombuffer(raw[:2], dtype=np.uint16).astype(np.uint32).__lshift__(16).view(np.float32)[0]
+        return np.frombuffer(raw[: t.bits // 8], dtype=t.np_dtype)[0]
+    if isinstance(t, Index):
+        return int.from_bytes(raw[:8], "little", signed=True)
+    value = int.from_bytes(raw[: storage_bytes(t.bits)], "little", signed=False) & ((1 << t.bits) - 1)
+    if t.signed and value >> (t.bits - 1):
+        value -= 1 << t.bits
+    if t.is_fixed:
+        return value / (1 << t.frac)
+    if t.bits == 1 and not t.signed:
+        return bool(value)
+    return value

@@ -1,0 +1,38 @@
+"""``dsl.customize``: compile a typed Python kernel to MLIR and wrap it in a Schedule."""
+from __future__ import annotations
+
+from mlir import ir
+
+from .errors import DSLError, user_facing
+from .frontend.calls import Instantiation
+from .frontend.unit import CompilationUnit
+from .schedule import Schedule
+
+
+@user_facing
+def customize(kernel, instantiate=None, schedule=None) -> Schedule:
+    """Parse ``kernel`` (a typed Python function) into MLIR and return its Schedule.
+
+    ``instantiate=[int8, 64]`` binds the kernel's type parameters; ``schedule="file.yaml"`` replays a
+    saved schedule onto the new module.
+    """
+    if isinstance(kernel, Instantiation):
+        kernel, instantiate = kernel.fn, kernel.args
+    context = ir.Context()
+    context.allow_unregistered_dialects = False
+    unit = CompilationUnit(context)
+    top = unit.instance(kernel, instantiate, top=True)
+    with context:
+        if not unit.module.operation.verify():
+            raise DSLError(f"internal error: the module generated for {kernel.__name__!r} does not verify")
+    s = Schedule(unit.module, top, context, kernel=kernel, instantiate=instantiate)
+    if schedule is not None:
+        _replay(s, schedule)
+    return s
+
+
+def _replay(s: Schedule, schedule):
+    replay = getattr(s, "apply_schedule", None)
+    if replay is None:
+        raise DSLError("schedule files need the schedule primitives (dsl.schedule), which are not available")
+    replay(schedule)

@@ -1,0 +1,1 @@
+"""The frontend: a typed Python function's AST to upstream MLIR (see dsl/IR.md)."""

@@ -1,0 +1,259 @@
+"""Thin builders: constants, casts and arithmetic on typed scalars.
+
+Each builder creates upstream ``arith``/``math`` ops at the current insertion point and location; the
+frontend visitor sets both. Which op implements an operator on which kind of type is a table lookup.
+"""
+from __future__ import annotations
+
+from mlir import ir
+from mlir.dialects import arith, math
+
+from ..types import DSLType, Index, UInt
+
+# ---------------------------------------------------------------------------------------------------
+# constants
+
+
+def constant(value, dtype: DSLType) -> ir.Value:
+    """A constant of a dsl type; fixed point takes a real value and stores its truncated raw integer."""
+    t = dtype.mlir()
+    if dtype.is_float:
+        return arith.constant(t, float(value))
+    if isinstance(dtype, Index):
+        return arith.constant(t, int(value))
+    if dtype.is_fixed:
+        import math as pymath
+
+        value = pymath.floor(float(value) * (1 << dtype.frac))
+    value = int(value) & ((1 << dtype.bits) - 1)
+    if value >= 1 << (dtype.bits - 1) and dtype.bits > 1:  # MLIR wants the signed view of the bits
+        value -= 1 << dtype.bits
+    if dtype.bits == 1:
+        return arith.constant(t, ir.IntegerAttr.get(t, -value if value else 0))
+    return arith.constant(t, ir.IntegerAttr.get(t, value))
+
+
+def index_const(value: int) -> ir.Value:
+    return arith.constant(ir.IndexType.get(), int(value))
+
+
+# ---------------------------------------------------------------------------------------------------
+# casts
+
+
+def _resize_int(v: ir.Value, src_bits: int, dst_bits: int, signed: bool) -> ir.Value:
+    if dst_bits == src_bits:
+        return v
+    t = ir.IntegerType.get_signless(dst_bits)
+    if dst_bits < src_bits:
+        return arith.trunci(t, v)
+    return arith.extsi(t, v) if signed else arith.extui(t, v)
+
+
+def _shift(v: ir.Value, bits: int, amount: int, signed: bool) -> ir.Value:
+    """Shift left by ``amount`` (right if negative; arithmetic right shift floors, i.e. AP_TRN)."""
+    if amount == 0:
+        return v
+    c = arith.constant(ir.IntegerType.get_signless(bits), abs(amount))
+    if amount > 0:
+        return arith.shli(v, c)
+    return arith.shrsi(v, c) if signed else arith.shrui(v, c)
+
+
+def _fixed_to_fixed(v, src: DSLType, dst: DSLType):
+    """Re-align the binary point, then wrap to the destination width (ap_fixed AP_TRN, AP_WRAP)."""
+    shift = dst.frac - src.frac
+    work = max(src.bits, dst.bits) + max(shift, 0)
+    v = _resize_int(v, src.bits, work, src.signed)
+    v = _shift(v, work, shift, src.signed)
+    return _resize_int(v, work, dst.bits, src.signed)
+
+
+def _int_to_float(v, src, dst):
+    if isinstance(src, Index):
+        v, src = arith.index_cast(ir.IntegerType.get_signless(64), v), _I64
+    if src.is_fixed:
+        f = arith.sitofp(dst.mlir(), v) if src.signed else arith.uitofp(dst.mlir(), v)
+        return arith.mulf(f, constant(2.0 ** -src.frac, dst)) if src.frac else f
+    return arith.sitofp(dst.mlir(), v) if src.signed else arith.uitofp(dst.mlir(), v)
+
+
+def _float_to_int(v, src, dst):
+    if dst.is_fixed:
+        # ap_fixed from a float truncates toward -inf (AP_TRN) and wraps (AP_WRAP).
+        v = math.floor(arith.mulf(v, constant(float(1 << dst.frac), src)))
+    if isinstance(dst, Index):
+        return arith.index_cast(ir.IndexType.get(), arith.fptosi(ir.IntegerType.get_signless(64), v))
+    if dst.bits == 1 and not dst.is_fixed:
+        return arith.cmpf(arith.CmpFPredicate.UNE, v, constant(0.0, src))
+    wide = max(dst.bits, 64)
+    i = arith.fptosi(ir.IntegerType.get_signless(wide), v)
+    return _resize_int(i, wide, dst.bits, True)
+
+
+def _float_to_float(v, src, dst):
+    if src.bits == dst.bits and src.mlir_name == dst.mlir_name:
+        return v
+    if src.bits < dst.bits:
+        return arith.extf(dst.mlir(), v)
+    if src.bits > dst.bits:
+        return arith.truncf(dst.mlir(), v)
+    return arith.truncf(dst.mlir(), arith.extf(ir.F32Type.get(), v))  # f16 <-> bf16 through f32
+
+
+def _index_to_int(v, src, dst):
+    if dst.bits == 1 and not dst.is_fixed:
+        return arith.cmpi(arith.CmpIPredicate.ne, v, index_const(0))
+    i = arith.index_cast(ir.IntegerType.get_signless(64), v)
+    return cast(i, _I64, dst)
+
+
+def _int_to_index(v, src, dst):
+    if src.is_fixed:
+        v, src = cast(v, src, _I64), _I64
+    return arith.index_cast(ir.IndexType.get(), v) if src.signed else arith.index_castui(ir.IndexType.get(), v)
+
+
+def _int_to_int(v, src, dst):
+    if dst.bits == 1 and not dst.is_fixed and not (src.bits == 1 and not src.is_fixed):
+        # casting to bool tests for non-zero, as C++ does
+        return arith.cmpi(arith.CmpIPredicate.ne, v, constant(0, src))
+    if src.is_fixed or dst.is_fixed:
+        if dst.is_int and src.is_fixed:
+            return _fixed_to_int(v, src, dst)
+        return _fixed_to_fixed(v, src, dst)
+    return _resize_int(v, src.bits, dst.bits, src.signed)
+
+
+def _fixed_to_int(v, src, dst):
+    """ap_fixed to integer conversion truncates toward zero (negative values with a fraction round up)."""
+    if src.frac == 0:
+        return _resize_int(v, src.bits, dst.bits, src.signed)
+    floor = _shift(v, src.bits, -src.frac, src.signed)
+    if src.signed:
+        mask = constant((1 << src.frac) - 1, _int_type(src.bits))
+        has_frac = arith.cmpi(arith.CmpIPredicate.ne, arith.andi(v, mask), constant(0, _int_type(src.bits)))
+        negative = arith.cmpi(arith.CmpIPredicate.slt, v, constant(0, _int_type(src.bits)))
+        adjust = arith.andi(has_frac, negative)
+        floor = arith.addi(floor, arith.extui(ir.IntegerType.get_signless(src.bits), adjust))
+    return _resize_int(floor, src.bits, dst.bits, src.signed)
+
+
+def _int_type(bits):
+    from ..types import Int
+
+    return Int(bits)
+
+
+def _kind(t: DSLType) -> str:
+    if isinstance(t, Index):
+        return "index"
+    return "float" if t.is_float else "int"
+
+
+_CASTS = {
+    ("int", "int"): _int_to_int,
+    ("int", "float"): _int_to_float,
+    ("float", "int"): _float_to_int,
+    ("float", "float"): _float_to_float,
+    ("index", "int"): _index_to_int,
+    ("int", "index"): _int_to_index,
+    ("index", "float"): _int_to_float,
+    ("float", "index"): _float_to_int,
+}
+
+
+def cast(v: ir.Value, src: DSLType, dst: DSLType) -> ir.Value:
+    """Convert ``v`` from ``src`` to ``dst`` with C++/ap_int semantics (wrap, truncate toward zero for
+    float to int, AP_TRN/AP_WRAP for fixed point)."""
+    if src == dst:
+        return v
+    if isinstance(src, Index) and isinstance(dst, Index):
+        return v
+    return _CASTS[(_kind(src), _kind(dst))](v, src, dst)
+
+
+# ---------------------------------------------------------------------------------------------------
+# arithmetic tables: (operator, kind) -> builder(lhs, rhs, dtype)
+
+_INT_OPS = {
+    "Add": lambda a, b, t: arith.addi(a, b),
+    "Sub": lambda a, b, t: arith.subi(a, b),
+    "Mult": lambda a, b, t: arith.muli(a, b),
+    "Div": lambda a, b, t: arith.divsi(a, b) if t.signed else arith.divui(a, b),
+    "FloorDiv": lambda a, b, t: arith.floordivsi(a, b) if t.signed else arith.divui(a, b),
+    "Mod": lambda a, b, t: arith.remsi(a, b) if t.signed else arith.remui(a, b),
+    "BitAnd": lambda a, b, t: arith.andi(a, b),
+    "BitOr": lambda a, b, t: arith.ori(a, b),
+    "BitXor": lambda a, b, t: arith.xori(a, b),
+    "LShift": lambda a, b, t: arith.shli(a, b),
+    "RShift": lambda a, b, t: arith.shrsi(a, b) if t.signed else arith.shrui(a, b),
+    "Max": lambda a, b, t: arith.maxsi(a, b) if t.signed else arith.maxui(a, b),
+    "Min": lambda a, b, t: arith.minsi(a, b) if t.signed else arith.minui(a, b),
+}
+_FLOAT_OPS = {
+    "Add": lambda a, b, t: arith.addf(a, b),
+    "Sub": lambda a, b, t: arith.subf(a, b),
+    "Mult": lambda a, b, t: arith.mulf(a, b),
+    "Div": lambda a, b, t: arith.divf(a, b),
+    "FloorDiv": lambda a, b, t: math.floor(arith.divf(a, b)),
+    "Mod": lambda a, b, t: arith.remf(a, b),
+    "Pow": lambda a, b, t: math.powf(a, b),
+    "Max": lambda a, b, t: arith.maximumf(a, b),
+    "Min": lambda a, b, t: arith.minimumf(a, b),
+}
+_INDEX_OPS = {
+    "Add": lambda a, b, t: arith.addi(a, b),
+    "Sub": lambda a, b, t: arith.subi(a, b),
+    "Mult": lambda a, b, t: arith.muli(a, b),
+    "Div": lambda a, b, t: arith.divsi(a, b),
+    "FloorDiv": lambda a, b, t: arith.floordivsi(a, b),
+    "Mod": lambda a, b, t: arith.remsi(a, b),
+    "Max": lambda a, b, t: arith.maxsi(a, b),
+    "Min": lambda a, b, t: arith.minsi(a, b),
+    "BitAnd": lambda a, b, t: arith.andi(a, b),
+    "BitOr": lambda a, b, t: arith.ori(a, b),
+    "BitXor": lambda a, b, t: arith.xori(a, b),
+    "LShift": lambda a, b, t: arith.shli(a, b),
+    "RShift": lambda a, b, t: arith.shrsi(a, b),
+}
+ARITH_TABLE = {"int": _INT_OPS, "float": _FLOAT_OPS, "index": _INDEX_OPS}
+
+_CMP_INT = {"Eq": "eq", "NotEq": "ne", "Lt": "slt", "LtE": "sle", "Gt": "sgt", "GtE": "sge"}
+_CMP_UINT = {"Eq": "eq", "NotEq": "ne", "Lt": "ult", "LtE": "ule", "Gt": "ugt", "GtE": "uge"}
+_CMP_FLOAT = {"Eq": "OEQ", "NotEq": "UNE", "Lt": "OLT", "LtE": "OLE", "Gt": "OGT", "GtE": "OGE"}
+
+
+def compare(op: str, a: ir.Value, b: ir.Value, t: DSLType) -> ir.Value:
+    if t.is_float:
+        return arith.cmpf(getattr(arith.CmpFPredicate, _CMP_FLOAT[op]), a, b)
+    table = _CMP_INT if (t.signed or isinstance(t, Index)) else _CMP_UINT
+    return arith.cmpi(getattr(arith.CmpIPredicate, table[op]), a, b)
+
+
+def fixed_mul(a, b, t):
+    """Fixed-point product: the raw integers multiply; the binary point is at F1 + F2 (type rule)."""
+    return arith.muli(a, b)
+
+
+def fixed_div(a, b, ta: DSLType, tb: DSLType, t: DSLType):
+    """ap_fixed quotient: (a << F2) / b in the result width, truncated toward zero."""
+    a = _shift(a, t.bits, tb.frac, True)
+    return arith.divsi(a, b) if (ta.signed or tb.signed) else arith.divui(a, b)
+
+
+def is_bool(t: DSLType) -> bool:
+    return isinstance(t, UInt) and t.bits == 1
+
+
+_I64 = None  # set below (avoid an import cycle at module import)
+
+
+def _init():
+    global _I64
+    from ..types import int64
+
+    _I64 = int64
+
+
+_init()

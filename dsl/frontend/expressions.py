@@ -1,0 +1,394 @@
+"""Expressions: names, literals, operators, subscripts and bit access, with the typing rules applied."""
+from __future__ import annotations
+
+import ast
+import operator
+
+from mlir import ir
+from mlir.dialects import arith, math, scf
+
+from ..errors import DSLSyntaxError, DSLTypeError, ShapeError
+from ..types import DSLType, Index, Int, TensorType, UInt
+from . import access, builder, typing_rules
+from .calls import CallMixin
+from .tensor_ops import TensorOpsMixin
+from .values import Literal, LoopVar, PyObject, Scalar, Tensor, TupleValue, Variable
+
+_PY_BINOPS = {
+    "Add": operator.add, "Sub": operator.sub, "Mult": operator.mul, "Div": operator.truediv,
+    "FloorDiv": operator.floordiv, "Mod": operator.mod, "Pow": operator.pow, "LShift": operator.lshift,
+    "RShift": operator.rshift, "BitOr": operator.or_, "BitAnd": operator.and_, "BitXor": operator.xor,
+}
+_PY_CMP = {"Eq": operator.eq, "NotEq": operator.ne, "Lt": operator.lt, "LtE": operator.le, "Gt": operator.gt,
+           "GtE": operator.ge}
+_PY_UNARY = {"USub": operator.neg, "UAdd": operator.pos, "Not": operator.not_, "Invert": operator.invert}
+
+
+class ExpressionMixin(CallMixin, TensorOpsMixin):
+    def expr(self, node):
+        return self.visit(node)
+
+    # -- leaves ------------------------------------------------------------------------------------
+    def visit_Constant(self, node):
+        if isinstance(node.value, (bool, int, float)):
+            return Literal(node.value)
+        if isinstance(node.value, str):
+            return PyObject(node.value)
+        raise DSLSyntaxError(f"unsupported constant {node.value!r}", self.loc(node))
+
+    def visit_Name(self, node):
+        return self.read_name(node)
+
+    def read_name(self, node):
+        bound = self.lookup(node.id, node)
+        if isinstance(bound, Variable):
+            return Scalar(access.load_var(bound.ref, bound.dtype), bound.dtype)
+        if isinstance(bound, LoopVar):
+            return Scalar(bound.value, Index())
+        return bound
+
+    def visit_Attribute(self, node):
+        base = self.expr(node.value)
+        if isinstance(base, Tensor) and node.attr in ("shape", "dtype"):
+            return PyObject(getattr(base.ttype, node.attr))
+        if isinstance(base, PyObject):
+            if not hasattr(base.obj, node.attr):
+                raise DSLSyntaxError(f"'{ast.unparse(node.value)}' has no attribute '{node.attr}'", self.loc(node))
+            return self.python_value(getattr(base.obj, node.attr), node.attr)
+        raise DSLSyntaxError(f"attribute '{node.attr}' is not supported here", self.loc(node))
+
+    def visit_Tuple(self, node):
+        return TupleValue([self.expr(e) for e in node.elts])
+
+    visit_List = visit_Tuple
+
+    # -- typing helpers ----------------------------------------------------------------------------
+    def literal_dtype(self, lit: Literal, other: DSLType | None = None) -> DSLType:
+        return typing_rules.literal_type(lit.value, other)
+
+    def dtype_of(self, v, other=None) -> DSLType:
+        if isinstance(v, Scalar):
+            return v.dtype
+        if isinstance(v, Literal):
+            return self.literal_dtype(v, other)
+        raise DSLTypeError(f"expected a scalar, got {_describe(v)}")
+
+    def coerce(self, v, dtype: DSLType, node=None) -> ir.Value:
+        """An ``ir.Value`` of ``dtype`` for a scalar or literal (casting as the store/typing rules say)."""
+        if isinstance(v, Literal):
+            return builder.constant(v.value, dtype)
+        if isinstance(v, Scalar):
+            return builder.cast(v.value, v.dtype, dtype)
+        raise DSLTypeError(f"expected a scalar of type {dtype!r}, got {_describe(v)}",
+                           self.loc(node) if node is not None else None)
+
+    def as_index(self, v, node) -> ir.Value:
+        if isinstance(v, Literal) and isinstance(v.value, int):
+            return builder.index_const(v.value)
+        if isinstance(v, Scalar) and (v.dtype.is_int or isinstance(v.dtype, Index)) and not v.dtype.is_fixed:
+            return access.index_value(v.value, v.dtype)
+        raise DSLTypeError(f"an index must be an integer, got {_describe(v)}", self.loc(node))
+
+    def as_bool(self, v, node) -> ir.Value:
+        if isinstance(v, Literal):
+            return builder.constant(bool(v.value), UInt(1))
+        return self.coerce(v, UInt(1), node)
+
+    def static_int(self, node):
+        """The value of ``node`` if it is a compile-time integer (literal or Python constant), else None."""
+        if isinstance(node, ast.Constant) and isinstance(node.value, int):
+            return node.value
+        try:
+            value = self._static_value(node)
+        except Exception:
+            return None
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+    def _static_value(self, node):
+        if isinstance(node, ast.Constant):
+            return node.value
+        if isinstance(node, ast.Name):
+            bound = self.lookup_quiet(node.id)
+            return bound.value if isinstance(bound, Literal) else None
+        if isinstance(node, ast.BinOp):
+            a, b = self._static_value(node.left), self._static_value(node.right)
+            return None if a is None or b is None else _PY_BINOPS[type(node.op).__name__](a, b)
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            a = self._static_value(node.operand)
+            return None if a is None else -a
+        return None
+
+    # -- operators ---------------------------------------------------------------------------------
+    def visit_BinOp(self, node):
+        op = type(node.op).__name__
+        if op == "MatMult":
+            return self.matmul(self.expr(node.left), self.expr(node.right), node)
+        lhs, rhs = self.expr(node.left), self.expr(node.right)
+        if isinstance(lhs, Tensor) or isinstance(rhs, Tensor):
+            return self.tensor_binop(op, lhs, rhs, node)
+        return self.binop(op, lhs, rhs, node)
+
+    def binop(self, op: str, lhs, rhs, node):
+        if op not in _PY_BINOPS:
+            raise DSLSyntaxError(f"operator {op} is not supported", self.loc(node))
+        if isinstance(lhs, Literal) and isinstance(rhs, Literal):
+            return Literal(_PY_BINOPS[op](lhs.value, rhs.value))  # folded with Python semantics
+        for v in (lhs, rhs):
+            if not isinstance(v, (Scalar, Literal)):
+                raise DSLTypeError(f"operator {op} needs scalars or tensors, got {_describe(v)}", self.loc(node))
+        if op == "Pow":
+            return self.power(lhs, rhs, node)
+        lt = self.dtype_of(lhs, rhs.dtype if isinstance(rhs, Scalar) else None)
+        rt = self.dtype_of(rhs, lhs.dtype if isinstance(lhs, Scalar) else None)
+        if isinstance(rhs, Literal) and isinstance(rhs.value, float) and not lt.is_float and not lt.is_fixed:
+            rt = typing_rules.float_literal_type(None)
+        if isinstance(lhs, Literal) and isinstance(lhs.value, float) and not rt.is_float and not rt.is_fixed:
+            lt = typing_rules.float_literal_type(None)
+        result = typing_rules.binary_result_type(op, lt, rt)
+        a, b = self.coerce(lhs, lt), self.coerce(rhs, rt)
+        return Scalar(self._emit_binop(op, a, lt, b, rt, result), result)
+
+    def _emit_binop(self, op, a, lt, b, rt, result):
+        if result.is_fixed or ((lt.is_fixed or rt.is_fixed) and not result.is_float):
+            return self._fixed_binop(op, a, lt, b, rt, result)
+        if op in ("LShift", "RShift"):
+            return builder.ARITH_TABLE[_kind(result)][op](builder.cast(a, lt, result), builder.cast(b, rt, result), result)
+        operand_type = result
+        if op in ("Div", "Mod", "FloorDiv") and result.is_int and (lt.signed or rt.signed):
+            operand_type = Int(result.bits)  # divide in the signed view so negative operands behave as in C
+        a, b = builder.cast(a, lt, operand_type), builder.cast(b, rt, operand_type)
+        return builder.ARITH_TABLE[_kind(operand_type)][op](a, b, operand_type)
+
+    def _fixed_binop(self, op, a, lt, b, rt, result):
+        if op in ("Add", "Sub"):
+            return builder.ARITH_TABLE["int"][op](builder.cast(a, lt, result), builder.cast(b, rt, result), result)
+        width = ir.IntegerType.get_signless(result.bits)
+        a = builder._resize_int(a, lt.bits, result.bits, lt.signed) if lt.bits != result.bits else a
+        b = builder._resize_int(b, rt.bits, result.bits, rt.signed) if rt.bits != result.bits else b
+        del width
+        if op == "Mult":
+            return arith.muli(a, b)
+        if op == "Div":
+            return builder.fixed_div(a, b, lt, rt, result)
+        raise DSLTypeError(f"operator {op} is not defined on fixed point ({lt!r}, {rt!r})")
+
+    def power(self, lhs, rhs, node):
+        exponent = rhs.value if isinstance(rhs, Literal) else None
+        lt = self.dtype_of(lhs)
+        if isinstance(exponent, int) and not lt.is_float and 0 <= exponent <= 16:
+            if exponent == 0:
+                return Literal(1)
+            result = lhs
+            for _ in range(exponent - 1):
+                result = self.binop("Mult", result, lhs, node)
+            return result
+        if lt.is_float or (isinstance(rhs, Scalar) and rhs.dtype.is_float) or isinstance(exponent, float):
+            t = lt if lt.is_float else (rhs.dtype if isinstance(rhs, Scalar) and rhs.dtype.is_float else
+                                        typing_rules.float_literal_type(None))
+            return Scalar(math.powf(self.coerce(lhs, t), self.coerce(rhs, t)), t)
+        return Scalar(math.ipowi(self.coerce(lhs, lt), self.coerce(rhs, lt)), lt)
+
+    def visit_UnaryOp(self, node):
+        op = type(node.op).__name__
+        v = self.expr(node.operand)
+        if isinstance(v, Literal):
+            return Literal(_PY_UNARY[op](v.value))
+        if isinstance(v, Tensor):
+            if op != "USub":
+                raise DSLTypeError(f"unary {op} is not defined on tensors", self.loc(node))
+            return self.tensor_binop("Sub", Literal(0), v, node)
+        if op == "Not":
+            return Scalar(arith.xori(self.as_bool(v, node), builder.constant(1, UInt(1))), UInt(1))
+        if op == "UAdd":
+            return v
+        t = typing_rules.unary_result_type(op, v.dtype)
+        if op == "USub":
+            return self.binop("Sub", Scalar(builder.constant(0, t), t), v, node)
+        x = self.coerce(v, t)
+        return Scalar(arith.xori(x, builder.constant(-1, t)), t)
+
+    def visit_BoolOp(self, node):
+        values = [self.expr(v) for v in node.values]
+        if all(isinstance(v, Literal) for v in values):
+            result = all(v.value for v in values) if isinstance(node.op, ast.And) else any(v.value for v in values)
+            return Literal(bool(result))
+        bits = [self.as_bool(v, n) for v, n in zip(values, node.values)]
+        combine = arith.andi if isinstance(node.op, ast.And) else arith.ori
+        acc = bits[0]
+        for b in bits[1:]:
+            acc = combine(acc, b)
+        return Scalar(acc, UInt(1))
+
+    def visit_Compare(self, node):
+        result, left = None, self.expr(node.left)
+        for op, right_node in zip(node.ops, node.comparators):
+            right = self.expr(right_node)
+            bit = self.compare(type(op).__name__, left, right, node)
+            result = bit if result is None else self.visit_bool_and(result, bit)
+            left = right
+        return result
+
+    def visit_bool_and(self, a, b):
+        if isinstance(a, Literal) and isinstance(b, Literal):
+            return Literal(a.value and b.value)
+        return Scalar(arith.andi(self.as_bool(a, None), self.as_bool(b, None)), UInt(1))
+
+    def compare(self, op, lhs, rhs, node):
+        if op not in _PY_CMP:
+            raise DSLSyntaxError(f"comparison {op} is not supported", self.loc(node))
+        if isinstance(lhs, Literal) and isinstance(rhs, Literal):
+            return Literal(_PY_CMP[op](lhs.value, rhs.value))
+        lt = self.dtype_of(lhs, getattr(rhs, "dtype", None))
+        rt = self.dtype_of(rhs, getattr(lhs, "dtype", None))
+        t = typing_rules.common_type(lt, rt)
+        return Scalar(builder.compare(op, self.coerce(lhs, t), self.coerce(rhs, t), t), UInt(1))
+
+    def visit_IfExp(self, node):
+        cond = self.expr(node.test)
+        if isinstance(cond, Literal):
+            return self.expr(node.body if cond.value else node.orelse)
+        # Evaluate each side only on its branch: a guarded out-of-bounds read must never happen.
+        probe_t, probe_f = self._probe_type(node.body), self._probe_type(node.orelse)
+        t = typing_rules.common_type(probe_t, probe_f)
+        if_op = scf.IfOp(self.as_bool(cond, node.test), [t.mlir()], hasElse=True)
+        for block, branch in ((if_op.then_block, node.body), (if_op.else_block, node.orelse)):
+            with ir.InsertionPoint(block):
+                scf.YieldOp([self.coerce(self.expr(branch), t, branch)])
+        return Scalar(if_op.results[0], t)
+
+    def _probe_type(self, node) -> DSLType:
+        """Type of an expression, found by compiling it inside a throwaway ``scf.if`` that is then erased."""
+        cond = builder.constant(0, UInt(1))
+        probe = scf.IfOp(cond, [], hasElse=False)
+        try:
+            with ir.InsertionPoint(probe.then_block):
+                v = self.expr(node)
+                scf.YieldOp([])
+            if isinstance(v, Tensor):
+                raise DSLTypeError("a conditional expression must give scalars, not tensors", self.loc(node))
+            return v.dtype if isinstance(v, Scalar) else self.literal_dtype(v)
+        finally:
+            probe.operation.erase()
+            cond.owner.erase()
+
+    # -- subscripts --------------------------------------------------------------------------------
+    def visit_Subscript(self, node):
+        base = self.expr(node.value)
+        if isinstance(base, PyObject):
+            return self.subscript_python(base, node)
+        indices = access.subscript_nodes(node)
+        if isinstance(base, Tensor):
+            access.check_rank(self, base, indices, node, allow_partial=True)
+            if len(indices) < base.ttype.rank:
+                return access.subview(self, base, indices, node)
+            return Scalar(access.load(self, base, indices), base.dtype)
+        if isinstance(base, Scalar):
+            return self.bit_read(base, node)
+        raise DSLTypeError(f"cannot index {_describe(base)}", self.loc(node))
+
+    def subscript_python(self, base, node):
+        """``T[N]`` types, ``kernel[int8, 16]`` instantiations and constant tuples."""
+        key = self._static_value(node.slice) if not isinstance(node.slice, ast.Tuple) else tuple(
+            self._python_arg(e) for e in node.slice.elts)
+        if key is None:
+            key = self._python_arg(node.slice)
+        try:
+            return self.python_value(base.obj[key])
+        except Exception as exc:
+            raise DSLTypeError(f"cannot subscript {base.obj!r} with {key!r}: {exc}", self.loc(node)) from None
+
+    def _python_arg(self, node):
+        value = self.expr(node)
+        if isinstance(value, Literal):
+            return value.value
+        if isinstance(value, PyObject):
+            return value.obj
+        raise DSLTypeError("expected a compile-time constant or type here", self.loc(node))
+
+    def bit_read(self, base: Scalar, node):
+        t = base.dtype
+        if not t.is_int:
+            raise DSLTypeError(f"bit access needs an integer, got {t!r}", self.loc(node))
+        sl = node.slice
+        if isinstance(sl, ast.Slice):
+            lo, hi = self._slice_bounds(sl, t, node)
+            shifted = arith.shrui(base.value, builder.constant(lo, t)) if lo else base.value
+            width = hi - lo
+            return Scalar(arith.trunci(ir.IntegerType.get_signless(width), shifted) if width < t.bits else shifted,
+                          UInt(width))
+        k = self.coerce(self.expr(sl), t, sl)
+        bit = arith.andi(arith.shrui(base.value, k), builder.constant(1, t))
+        return Scalar(arith.trunci(ir.IntegerType.get_signless(1), bit) if t.bits > 1 else bit, UInt(1))
+
+    def _slice_bounds(self, sl, t, node):
+        lo = self.static_int(sl.lower) if sl.lower is not None else 0
+        hi = self.static_int(sl.upper) if sl.upper is not None else t.bits
+        if lo is None or hi is None or sl.step is not None:
+            raise DSLTypeError("bit slices x[lo:hi] need compile-time bounds and no step", self.loc(node))
+        if not 0 <= lo < hi <= t.bits:
+            raise DSLTypeError(f"bit slice [{lo}:{hi}] is outside the {t.bits} bits of {t!r}", self.loc(node))
+        return lo, hi
+
+    def store_subscript(self, target: ast.Subscript, value, value_node):
+        base_node = target.value
+        base = self.expr(base_node) if not isinstance(base_node, ast.Name) else self.lookup(base_node.id, base_node)
+        if isinstance(base, Tensor):
+            indices = access.subscript_nodes(target)
+            access.check_rank(self, base, indices, target, allow_partial=True)
+            if len(indices) < base.ttype.rank:
+                view = access.subview(self, base, indices, target)
+                return self.assign_tensor(view, value, value_node)
+            if isinstance(value, Tensor):
+                raise DSLTypeError(f"cannot store tensor {value.ttype!r} into element of '{base.name}'",
+                                   self.loc(value_node))
+            return access.store(self, self.coerce(value, base.dtype, value_node), base, indices)
+        if isinstance(base, (Variable, Scalar)) or isinstance(base_node, ast.Subscript):
+            return self.bit_write(target, value, value_node)
+        raise DSLTypeError(f"cannot assign into {_describe(base)}", self.loc(target))
+
+    def bit_write(self, target, value, value_node):
+        """``x[k] = b`` / ``x[lo:hi] = v``: read-modify-write of the integer holding the bits."""
+        current = self.expr(target.value)
+        t = current.dtype
+        if not t.is_int:
+            raise DSLTypeError(f"bit access needs an integer, got {t!r}", self.loc(target))
+        sl = target.slice
+        if isinstance(sl, ast.Slice):
+            lo, hi = self._slice_bounds(sl, t, target)
+            mask = ((1 << (hi - lo)) - 1) << lo
+            field = arith.shli(self.coerce(value, UInt(hi - lo), value_node) if hi - lo < t.bits else
+                               self.coerce(value, t, value_node), builder.constant(0, UInt(hi - lo)))
+            field = builder.cast(field, UInt(hi - lo), UInt(t.bits)) if hi - lo < t.bits else field
+            field = arith.shli(field, builder.constant(lo, t))
+        else:
+            k = self.coerce(self.expr(sl), t, sl)
+            mask_v = arith.shli(builder.constant(1, t), k)
+            bit = builder.cast(self.as_bool(value, value_node), UInt(1), UInt(t.bits))
+            field = arith.shli(bit, k)
+            cleared = arith.andi(current.value, arith.xori(mask_v, builder.constant(-1, t)))
+            return self.assign_to(target.value, Scalar(arith.ori(cleared, field), t), value_node)
+        cleared = arith.andi(current.value, builder.constant(~mask & ((1 << t.bits) - 1), t))
+        return self.assign_to(target.value, Scalar(arith.ori(cleared, field), t), value_node)
+
+
+def _kind(t: DSLType) -> str:
+    if isinstance(t, Index):
+        return "index"
+    return "float" if t.is_float else "int"
+
+
+def _describe(v) -> str:
+    if isinstance(v, Tensor):
+        return f"tensor {v.ttype!r}"
+    if isinstance(v, Scalar):
+        return f"scalar {v.dtype!r}"
+    if isinstance(v, Literal):
+        return f"constant {v.value!r}"
+    if isinstance(v, TupleValue):
+        return "a tuple"
+    if isinstance(v, PyObject):
+        return f"Python object {v.obj!r}"
+    return type(v).__name__
+
+
+__all__ = ["ExpressionMixin", "TensorType", "ShapeError"]

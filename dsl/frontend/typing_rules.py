@@ -1,0 +1,188 @@
+"""Typing rules of the dsl, in one place and as tables.
+
+Integer arithmetic widens so that no intermediate overflows (as Allo does): ``+``/``-`` grow one bit,
+``*`` adds the widths; the result is cast to the declared type when it is stored. Fixed point aligns binary
+points the way ``ap_fixed`` does. Anything mixed with a float becomes that float. Comparisons give ``bool``.
+
+| op            | Int(a) ∘ Int(b)             | Fixed(W1,F1) ∘ Fixed(W2,F2)                     |
+|---------------|-----------------------------|--------------------------------------------------|
+| + -           | Int(max(a, b) + 1)          | F = max(F1,F2), I = max(I1,I2) + 1               |
+| *             | Int(a + b)                  | W = W1 + W2, F = F1 + F2                         |
+| / (C, trunc)  | Int(a + 1)                  | F = F1, I = I1 + F2 + 1 (ap_fixed's quotient)    |
+| // (floor)    | Int(a + 1)                  | (integers only)                                  |
+| %  (C)        | Int(max(a, b))              | (integers only)                                  |
+| & | ^         | Int(max(a, b))              | (integers only)                                  |
+| << >>         | type of the left operand    | (integers only)                                  |
+Unsigned operands keep unsigned results where the math allows (``+``, ``*``, ``/``, ``%``, bitwise); mixing
+signed and unsigned gives a signed type one bit wider than the unsigned side. Loop variables (``index``)
+mixed with integers act as ``int32``. Widths are capped at ``MAX_INT_WIDTH``.
+"""
+from __future__ import annotations
+
+from ..types import MAX_INT_WIDTH, DSLType, Fixed, Float, Index, Int, UFixed, UInt, float32, float64, int32
+
+ARITH_OPS = ("Add", "Sub", "Mult", "Div", "FloorDiv", "Mod", "Pow")
+BIT_OPS = ("BitAnd", "BitOr", "BitXor", "LShift", "RShift")
+
+
+def _cap(bits: int) -> int:
+    return max(1, min(bits, MAX_INT_WIDTH))
+
+
+def _int(bits: int, signed: bool) -> DSLType:
+    return Int(_cap(bits)) if signed else UInt(_cap(bits))
+
+
+def _signed_width(t: DSLType) -> int:
+    """Width the type needs when represented as a signed integer."""
+    return t.bits if t.signed else t.bits + 1
+
+
+def _as_integerish(t: DSLType) -> DSLType:
+    return int32 if isinstance(t, Index) else t
+
+
+def _float_join(a: DSLType, b: DSLType) -> DSLType:
+    floats = [t for t in (a, b) if t.is_float]
+    if len(floats) == 1:
+        return floats[0]
+    x, y = floats
+    if x == y:
+        return x
+    # float16 with bfloat16 has no common 16-bit type; both fit in float32.
+    return max((x, y, float32), key=lambda t: t.bits) if x.bits == y.bits else max((x, y), key=lambda t: t.bits)
+
+
+def _int_rule(op: str, a: DSLType, b: DSLType) -> DSLType:
+    both_unsigned = not a.signed and not b.signed
+    if both_unsigned:
+        wa, wb = a.bits, b.bits
+    else:
+        wa, wb = _signed_width(a), _signed_width(b)
+    signed = not both_unsigned
+    if op == "Sub":
+        return _int(max(wa, wb) + 1 if signed else max(wa, wb) + 1, True)
+    width = {
+        "Add": lambda: max(wa, wb) + 1,
+        "Mult": lambda: wa + wb,
+        "Div": lambda: wa + (1 if b.signed else 0),
+        "FloorDiv": lambda: wa + (1 if b.signed else 0),
+        "Mod": lambda: max(wa, wb),
+        "Pow": lambda: wa,
+        "BitAnd": lambda: max(wa, wb),
+        "BitOr": lambda: max(wa, wb),
+        "BitXor": lambda: max(wa, wb),
+    }[op]()
+    return _int(width, signed)
+
+
+def _fixed_parts(t: DSLType):
+    """(total bits, fraction bits, signed) of a fixed or integer type seen as fixed point."""
+    return t.bits, t.frac, t.signed
+
+
+def _fixed_rule(op: str, a: DSLType, b: DSLType) -> DSLType:
+    w1, f1, s1 = _fixed_parts(a)
+    w2, f2, s2 = _fixed_parts(b)
+    i1, i2 = w1 - f1, w2 - f2
+    signed = s1 or s2
+    if signed:  # an unsigned operand needs one more integer bit when seen as signed
+        i1, i2 = i1 + (0 if s1 else 1), i2 + (0 if s2 else 1)
+    if op in ("Add", "Sub"):
+        frac = max(f1, f2)
+        integer = max(i1, i2) + 1
+        signed = signed or op == "Sub"
+    elif op == "Mult":
+        frac, integer = f1 + f2, i1 + i2
+    elif op == "Div":
+        frac, integer = f1, i1 + f2 + (1 if s2 else 0)
+    else:
+        raise TypeError(f"operator {op} is not defined on fixed point")
+    width = _cap(frac + integer)
+    frac = min(frac, width)
+    if frac == 0:
+        return _int(width, signed)
+    return Fixed(width, frac) if signed else UFixed(width, frac)
+
+
+def binary_result_type(op: str, a: DSLType, b: DSLType) -> DSLType:
+    """Result type of ``a <op> b`` where op is an ``ast`` operator class name."""
+    if isinstance(a, Index) and isinstance(b, Index):
+        return a
+    a, b = _as_integerish(a), _as_integerish(b)
+    if a.is_float or b.is_float:
+        if op in BIT_OPS:
+            raise TypeError(f"bitwise operator on {a!r} and {b!r}: both operands must be integers")
+        return _float_join(a, b)
+    if op in ("LShift", "RShift"):
+        if a.is_fixed or b.is_fixed:
+            raise TypeError("shifts are defined on integers only")
+        return a
+    if a.is_fixed or b.is_fixed:
+        return _fixed_rule(op, a, b)
+    return _int_rule(op, a, b)
+
+
+def unary_result_type(op: str, a: DSLType) -> DSLType:
+    if op == "USub" and (a.is_int or a.is_fixed) and not a.signed:
+        return Int(_cap(a.bits + 1)) if a.is_int else Fixed(_cap(a.bits + 1), a.frac)
+    if op == "USub" and a.is_int:
+        return Int(_cap(a.bits + 1))
+    if op == "Invert" and not (a.is_int or isinstance(a, Index)):
+        raise TypeError(f"'~' needs an integer, got {a!r}")
+    return a
+
+
+def common_type(a: DSLType, b: DSLType) -> DSLType:
+    """The type both sides of a comparison, min/max or conditional expression are cast to."""
+    if a == b:
+        return a
+    if isinstance(a, Index) and isinstance(b, Index):
+        return a
+    a, b = _as_integerish(a), _as_integerish(b)
+    if a.is_float or b.is_float:
+        return _float_join(a, b)
+    if a.is_fixed or b.is_fixed:
+        w1, f1, s1 = _fixed_parts(a)
+        w2, f2, s2 = _fixed_parts(b)
+        signed = s1 or s2
+        i1 = w1 - f1 + (1 if signed and not s1 else 0)
+        i2 = w2 - f2 + (1 if signed and not s2 else 0)
+        frac, width = max(f1, f2), _cap(max(f1, f2) + max(i1, i2))
+        return Fixed(width, frac) if signed else UFixed(width, frac)
+    if a.signed == b.signed:
+        return _int(max(a.bits, b.bits), a.signed)
+    return Int(_cap(max(_signed_width(a), _signed_width(b))))
+
+
+def literal_type(value, other: DSLType | None) -> DSLType:
+    """Type of a Python literal used next to a typed operand: it adopts the operand's type when it fits."""
+    if isinstance(value, bool):
+        return UInt(1)
+    if isinstance(value, float):
+        return other if other is not None and other.is_float else float32 if other is not None else float64
+    if other is None:
+        return int32 if -(2**31) <= value < 2**31 else Int(_cap(value.bit_length() + 1))
+    if other.is_float or isinstance(other, Index):
+        return other
+    if other.is_fixed:
+        return other if _fits(value, Int(other.bits - other.frac) if other.signed else UInt(other.bits - other.frac)) else Int(_cap(value.bit_length() + 1))
+    if _fits(value, other):
+        return other
+    return Int(_cap(value.bit_length() + 1))
+
+
+def float_literal_type(other: DSLType | None) -> DSLType:
+    if other is not None and (other.is_float or other.is_fixed):
+        return other
+    return float32
+
+
+def _fits(value: int, t: DSLType) -> bool:
+    if t.signed:
+        return -(2 ** (t.bits - 1)) <= value < 2 ** (t.bits - 1)
+    return 0 <= value < 2**t.bits
+
+
+__all__ = ["binary_result_type", "unary_result_type", "common_type", "literal_type", "float_literal_type",
+           "ARITH_OPS", "BIT_OPS", "float64"]

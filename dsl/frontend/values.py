@@ -1,0 +1,70 @@
+"""Values the frontend passes around while it walks a kernel's AST."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from mlir import ir
+
+from ..types import DSLType, TensorType
+
+
+@dataclass
+class Scalar:
+    """An SSA scalar of a dsl type."""
+
+    value: ir.Value
+    dtype: DSLType
+
+
+@dataclass
+class Literal:
+    """A Python number not yet given a type: it adopts the type of what it meets."""
+
+    value: object  # int | float | bool
+
+
+@dataclass
+class Tensor:
+    """A memref of a dsl element type (a kernel argument, a local buffer or a sub-view)."""
+
+    value: ir.Value
+    ttype: TensorType
+    name: str = ""
+
+    @property
+    def dtype(self) -> DSLType:
+        return self.ttype.dtype
+
+    @property
+    def shape(self) -> tuple:
+        return self.ttype.shape
+
+
+@dataclass
+class Variable:
+    """A mutable scalar local: a rank-0 memref that is loaded on each read."""
+
+    ref: ir.Value
+    dtype: DSLType
+    name: str
+
+
+@dataclass
+class LoopVar:
+    """A loop's induction variable (``index``); affine loops can use it in affine maps."""
+
+    value: ir.Value
+    affine: bool
+    name: str
+
+
+@dataclass
+class PyObject:
+    """A compile-time Python object (a module, function, type, tuple of constants...)."""
+
+    obj: object
+
+
+@dataclass
+class TupleValue:
+    items: list = field(default_factory=list)
