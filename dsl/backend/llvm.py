@@ -20,12 +20,12 @@ from . import cpu_opt
 from .interface import check_args, from_storage, signature_of_func
 
 LOWERING = ",".join([
+    "expand-strided-metadata",
     "lower-affine",
     "arith-expand",
     "convert-scf-to-cf",
     "convert-math-to-llvm",
     "convert-math-to-libm",
-    "expand-strided-metadata",
     "finalize-memref-to-llvm",
     "convert-arith-to-llvm",
     "convert-index-to-llvm",

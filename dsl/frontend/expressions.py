@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ast
+import inspect
 import operator
 
 from mlir import ir
@@ -250,7 +251,7 @@ class ExpressionMixin(CallMixin, TensorOpsMixin):
         # Evaluate each side only on its branch: a guarded out-of-bounds read must never happen.
         probe_t, probe_f = self._probe_type(node.body), self._probe_type(node.orelse)
         t = typing_rules.common_type(probe_t, probe_f)
-        if_op = scf.IfOp(self.as_bool(cond, node.test), [t.mlir()], hasElse=True)
+        if_op = scf.IfOp(self.as_bool(cond, node.test), [t.mlir()], has_else=True)
         for block, branch in ((if_op.then_block, node.body), (if_op.else_block, node.orelse)):
             with ir.InsertionPoint(block):
                 scf.YieldOp([self.coerce(self.expr(branch), t, branch)])
@@ -259,7 +260,7 @@ class ExpressionMixin(CallMixin, TensorOpsMixin):
     def _probe_type(self, node) -> DSLType:
         """Type of an expression, found by compiling it inside a throwaway ``scf.if`` that is then erased."""
         cond = builder.constant(0, UInt(1))
-        probe = scf.IfOp(cond, [], hasElse=False)
+        probe = scf.IfOp(cond, [], has_else=False)
         try:
             with ir.InsertionPoint(probe.then_block):
                 v = self.expr(node)
@@ -292,6 +293,10 @@ class ExpressionMixin(CallMixin, TensorOpsMixin):
             self._python_arg(e) for e in node.slice.elts)
         if key is None:
             key = self._python_arg(node.slice)
+        if inspect.isfunction(base.obj):
+            from .calls import Instantiation
+
+            return PyObject(Instantiation(base.obj, key))
         try:
             return self.python_value(base.obj[key])
         except Exception as exc:

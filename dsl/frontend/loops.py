@@ -210,7 +210,7 @@ class LoopMixin:
             finally:
                 self.scopes.pop()
             return
-        if_op = scf.IfOp(self.as_bool(cond, node.test), [], hasElse=bool(node.orelse))
+        if_op = scf.IfOp(self.as_bool(cond, node.test), [], has_else=bool(node.orelse))
         branches = [(if_op.then_block, node.body)]
         if node.orelse:
             branches.append((if_op.else_block, node.orelse))
