@@ -26,4 +26,4 @@ from .frontend.lang import (  # noqa: F401
 from .frontend.source import template  # noqa: F401
 from .customize import customize  # noqa: F401
 from .build import build  # noqa: F401
-from .schedule import Schedule  # noqa: F401
+from .schedule import Schedule, Partition, LoopHandle, BufferHandle, LoopTree  # noqa: F401

@@ -41,9 +41,13 @@ def read_kernel(fn) -> KernelSource:
     tree = ast.parse(source)
     ast.increment_lineno(tree, first_line - 1)
     indent = len(lines[0]) - len(lines[0].lstrip())
-    for node in ast.walk(tree):
+    for node in ast.walk(tree):  # columns of the dedented text -> columns in the file
         if hasattr(node, "col_offset"):
             node.col_offset += indent
+        if getattr(node, "end_col_offset", None) is not None:
+            node.end_col_offset += indent
+        if getattr(node, "end_col_offset", None) is not None:
+            node.end_col_offset += indent
     fdef = tree.body[0]
     if not isinstance(fdef, ast.FunctionDef):
         raise DSLError(f"kernel {fn.__name__!r} must be defined with 'def'")

@@ -1,2 +1,7 @@
 """Schedules: the recorded, replayable transformations applied to a kernel's MLIR."""
-from .core import Schedule  # noqa: F401
+from .core import Schedule, install_primitives  # noqa: F401
+from .registry import REGISTRY, Partition, Param, Primitive, primitive  # noqa: F401
+from .names import BufferHandle, LoopHandle, LoopTree  # noqa: F401
+from . import primitives as _primitives  # noqa: F401  (registers the primitives)
+
+install_primitives()

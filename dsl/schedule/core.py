@@ -1,7 +1,19 @@
-"""The Schedule object returned by ``dsl.customize``: an MLIR module plus the trace of primitives applied."""
+"""The Schedule object returned by ``dsl.customize``: an MLIR module plus the trace of primitives applied.
+
+Every primitive in ``registry.REGISTRY`` becomes a method (``s.split(...)``); each call rewrites the module
+at once, verifies it and appends a step to ``s.trace``. ``s.save(path)`` writes the trace as YAML and
+``s.apply_schedule(path)`` replays one (``dsl.customize(fn, schedule=path)`` calls it).
+"""
 from __future__ import annotations
 
+import os
+
 from mlir import ir
+
+from ..errors import ScheduleError, user_facing
+from . import names as N
+from . import registry as R
+from . import yaml_io
 
 
 class Schedule:
@@ -32,6 +44,105 @@ class Schedule:
         from ..build import build
 
         return build(self, target=target, **options)
+
+    # -- handles --------------------------------------------------------------------------------------
+    def __getattr__(self, name):
+        if name.startswith("_") or name in ("module", "top", "context", "trace", "kernel", "instantiate"):
+            raise AttributeError(name)
+        with self.context:
+            bufs = N.buffers_of(self.top_func, self.top)
+        if name not in bufs:
+            raise AttributeError(f"{self.top!r} has no buffer (argument or local tensor) named {name!r}; "
+                                 f"buffers: {', '.join(bufs) or '(none)'}")
+        return _handle(bufs[name], self.top)
+
+    @user_facing
+    def __getitem__(self, path: str) -> N.BufferHandle:
+        """A buffer handle by ``"name"`` or ``"func:name"``."""
+        with self.context:
+            buf = R.Ctx(self, self.top, "buffer").buffer(path, "name")
+        return _handle(buf, self.top)
+
+    @user_facing
+    def get_loops(self, func=None) -> N.LoopTree:
+        """Loop handles of ``func`` (default: the top function) by band and loop name, printable as a tree:
+        ``s.get_loops()["S_i_j_0"]["j"]``."""
+        name = self.top if func is None else R.KINDS["func"](func)
+        with self.context:
+            func_op = R.Ctx(self, self.top, "get_loops").func_op(name)
+            return N.loop_tree(func_op, name, "" if name == self.top else f"{name}:")
+
+    # -- schedule files -------------------------------------------------------------------------------
+    def to_yaml(self) -> str:
+        return yaml_io.dump(self.top, self.trace)
+
+    @user_facing
+    def save(self, path) -> str:
+        """Write the recorded steps to ``path`` as YAML (creating its folder); returns the path."""
+        folder = os.path.dirname(os.fspath(path))
+        if folder:
+            os.makedirs(folder, exist_ok=True)
+        with open(path, "w") as f:
+            f.write(self.to_yaml())
+        return os.fspath(path)
+
+    @user_facing
+    def apply_schedule(self, source) -> "Schedule":
+        """Replay a schedule: a YAML file path, YAML text, or a list of ``{primitive, args}`` steps."""
+        if isinstance(source, (list, tuple)):
+            steps, where = [yaml_io._step(s, i + 1, "<steps>") for i, s in enumerate(source)], "<steps>"
+        else:
+            text, where = _read(source)
+            data = yaml_io.parse(text, where)
+            if data["kernel"] not in (None, self.top):
+                raise ScheduleError(f"{where}: schedule is for kernel {data['kernel']!r}, not {self.top!r}")
+            steps = data["steps"]
+        return self.apply_trace(steps, where)
+
+    def apply_trace(self, steps: list, where: str = "<steps>") -> "Schedule":
+        for number, step in enumerate(steps, start=1):
+            name = step["primitive"]
+            R.apply(self, name, step["args"], where=f"{where}: step {number} ({name}): ")
+        return self
+
+    @classmethod
+    def primitives(cls) -> dict:
+        """The registry: primitive name -> entry (parameters, docstring)."""
+        return dict(R.REGISTRY)
+
+
+def _handle(buf: N.Buffer, top: str) -> N.BufferHandle:
+    return N.BufferHandle(N.buffer_path(buf, top), buf.shape, str(buf.type.element_type))
+
+
+def _read(source):
+    if isinstance(source, os.PathLike) or (isinstance(source, str) and "\n" not in source
+                                           and source.endswith((".yaml", ".yml"))):
+        try:
+            with open(source) as f:
+                return f.read(), os.fspath(source)
+        except OSError as exc:
+            raise ScheduleError(f"cannot read schedule file {os.fspath(source)!r}: {exc.strerror}") from None
+    if isinstance(source, str):
+        return source, "<schedule>"
+    raise ScheduleError(f"a schedule is a YAML path, YAML text or a list of steps, got {type(source).__name__}")
+
+
+def _make_method(prim: R.Primitive):
+    def method(self, *args, **kwargs):
+        return R.apply(self, prim.name, prim.bind(args, kwargs))
+
+    method.__name__ = prim.name
+    method.__qualname__ = f"Schedule.{prim.name}"
+    method.__doc__ = prim.doc
+    method.__signature__ = prim.signature()
+    return user_facing(method)
+
+
+def install_primitives():
+    """Make every registered primitive a Schedule method (called once the primitive modules are imported)."""
+    for prim in R.REGISTRY.values():
+        setattr(Schedule, prim.name, _make_method(prim))
 
 
 def find_func(module: ir.Module, name: str):

@@ -1,0 +1,217 @@
+"""Naming: turning the strings and handles users pass to primitives into functions, loops and buffers.
+
+Loops are found by ``loop_name`` (the Python iteration variable), bands by ``op_name``; a path is
+``[func:][band:]loop`` and the function defaults to the one the schedule (or a composed sub-schedule)
+targets. Buffers are ``[func:]name`` for arguments (``dsl.arg_names``) and locals (``dsl.name``).
+Handles are thin wrappers around such paths, so they stay valid when a primitive rebuilds the IR.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mlir import ir
+
+from . import irutil as U
+
+
+# -- handles ----------------------------------------------------------------------------------------------
+class LoopHandle:
+    """A loop, by path (``"S_i_j_0:j"``, ``"gemm:S_i_j_0:j"``); pass it wherever a loop name is expected."""
+
+    def __init__(self, path: str, info: str = ""):
+        self.path = path
+        self.info = info
+
+    def __str__(self):
+        return self.path
+
+    def __repr__(self):
+        return f"<loop {self.path}{' ' + self.info if self.info else ''}>"
+
+
+class BufferHandle:
+    """A buffer (argument or local tensor), by ``[func:]name``; ``s.B`` returns one."""
+
+    def __init__(self, path: str, shape=(), element=""):
+        self.path = path
+        self.shape = tuple(shape)
+        self.element = element
+
+    @property
+    def name(self):
+        return self.path.rsplit(":", 1)[-1]
+
+    def __str__(self):
+        return self.path
+
+    def __repr__(self):
+        return f"<buffer {self.path}: {self.element}{list(self.shape)}>"
+
+
+class Band(dict):
+    """Loops of one band by name: ``band["j"]``; ``str(band)`` is the band's name."""
+
+    def __init__(self, path: str, loops: dict):
+        super().__init__(loops)
+        self.path = path
+
+    def __str__(self):
+        return self.path
+
+    def __missing__(self, key):
+        raise KeyError(f"band {self.path!r} has no loop {key!r}; its loops: {', '.join(self)}")
+
+
+class LoopTree(dict):
+    """``s.get_loops()``: bands by name, each a ``Band``; prints as an indented tree."""
+
+    def __init__(self, func: str, bands: dict, text: str):
+        super().__init__(bands)
+        self.func = func
+        self.text = text
+
+    def __str__(self):
+        return self.text
+
+    __repr__ = __str__
+
+    def __missing__(self, key):
+        raise KeyError(f"function {self.func!r} has no band {key!r}; its bands: {', '.join(self)}")
+
+
+# -- lookups ----------------------------------------------------------------------------------------------
+def funcs(module) -> dict:
+    out = {}
+    for op in module.body.operations:
+        if op.operation.name == "func.func":
+            out[ir.StringAttr(op.attributes["sym_name"]).value] = op.operation
+    return out
+
+
+def split_func(module, path: str, default_func: str):
+    """(function name, rest of the path) for ``[func:]rest``."""
+    head, sep, rest = path.partition(":")
+    if sep and head in funcs(module):
+        return head, rest
+    return default_func, path
+
+
+def loops_of(func_op) -> list:
+    return U.collect(func_op, U.is_loop)
+
+
+def band_of(loop) -> str:
+    """The band a loop belongs to: the ``op_name`` of the nearest enclosing-or-self loop that has one."""
+    cur = loop
+    while cur is not None and cur.name != "func.func":
+        if U.is_loop(cur) and "op_name" in cur.attributes:
+            return U.str_attr(cur, "op_name")
+        cur = U.parent_op(cur)
+    return ""
+
+
+def qualified(loop) -> str:
+    band, name = band_of(loop), U.str_attr(loop, "loop_name") or "?"
+    return f"{band}:{name}" if band else name
+
+
+def match_loops(func_op, rest: str) -> list:
+    parts = rest.split(":")
+    everything = loops_of(func_op)
+    if len(parts) == 1:
+        (name,) = parts
+        by_band = [lp for lp in everything if U.str_attr(lp, "op_name") == name]
+        return by_band or [lp for lp in everything if U.str_attr(lp, "loop_name") == name]
+    band, name = parts[-2], parts[-1]
+    return [lp for lp in everything if U.str_attr(lp, "loop_name") == name and band_of(lp) == band]
+
+
+@dataclass
+class Buffer:
+    """A resolved buffer: ``kind`` is "arg" (``index`` into the function arguments) or "alloc" (``op``)."""
+
+    name: str
+    func: str
+    func_op: object
+    kind: str
+    value: ir.Value
+    op: object = None
+    index: int = -1
+    dsl_type: str = ""
+
+    @property
+    def type(self) -> ir.MemRefType:
+        return ir.MemRefType(self.value.type)
+
+    @property
+    def shape(self) -> list:
+        return list(self.type.shape)
+
+
+def arg_names(func_op) -> list:
+    if "dsl.arg_names" not in func_op.attributes:
+        return [f"arg{i}" for i in range(len(func_op.regions[0].blocks[0].arguments))]
+    return [ir.StringAttr(a).value for a in ir.ArrayAttr(func_op.attributes["dsl.arg_names"])]
+
+
+def buffers_of(func_op, func_name: str) -> dict:
+    entry = func_op.regions[0].blocks[0]
+    found = {}
+    types = [ir.StringAttr(a).value for a in ir.ArrayAttr(func_op.attributes["dsl.arg_types"])] \
+        if "dsl.arg_types" in func_op.attributes else []
+    for i, (name, arg) in enumerate(zip(arg_names(func_op), entry.arguments)):
+        if isinstance(arg.type, ir.MemRefType):
+            found[name] = Buffer(name, func_name, func_op, "arg", arg, index=i, dsl_type=types[i] if i < len(types) else "")
+    for op in U.collect(func_op, lambda o: o.name in ("memref.alloc", "memref.alloca", "memref.get_global")):
+        name = U.str_attr(op, "dsl.name")
+        if name is not None and name not in found:
+            found[name] = Buffer(name, func_name, func_op, "alloc", op.results[0], op=op,
+                                 dsl_type=U.str_attr(op, "dsl.type") or "")
+    return found
+
+
+def buffer_path(buf: Buffer, top: str) -> str:
+    return buf.name if buf.func == top else f"{buf.func}:{buf.name}"
+
+
+# -- printing ---------------------------------------------------------------------------------------------
+def describe(loop) -> str:
+    """``0..64`` style bounds plus the directives on a loop, for trees and error messages."""
+    b = U.const_bounds(loop) if loop.name == "affine.for" else None
+    rng = (f"{b[0]}..{b[1]}" + (f" step {b[2]}" if b[2] != 1 else "")) if b else "(variable bounds)"
+    tags = []
+    for attr, label in (("dsl.pipeline_ii", "pipeline II="), ("dsl.unroll", "unroll "),
+                        ("dsl.reduction", "reduction"), ("dsl.dataflow", "dataflow"), ("dsl.rewind", "rewind")):
+        if attr in loop.attributes:
+            a = loop.attributes[attr]
+            tags.append(label + (str(ir.IntegerAttr(a).value) if isinstance(a, ir.IntegerAttr) else ""))
+    return rng + ("  [" + ", ".join(tags) + "]" if tags else "")
+
+
+def loop_tree(func_op, func_name: str, prefix: str) -> LoopTree:
+    bands: dict = {}
+    lines = [f"{func_name}"]
+
+    def visit(block, depth):
+        for op in U.block_ops(block):
+            if U.is_loop(op):
+                name = U.str_attr(op, "loop_name") or "?"
+                band = band_of(op)
+                if "op_name" in op.attributes:
+                    lines.append(f"{'  ' * depth}+ {band}")
+                    depth_here = depth + 1
+                else:
+                    depth_here = depth
+                path = f"{prefix}{band}:{name}" if band else f"{prefix}{name}"
+                handle = LoopHandle(path, describe(op))
+                bands.setdefault(band, {})[name] = handle
+                lines.append(f"{'  ' * depth_here}{name}  {describe(op)}")
+                for blk in op.regions[0].blocks:
+                    visit(blk, depth_here + 1)
+            else:
+                for region in op.regions:
+                    for blk in region.blocks:
+                        visit(blk, depth + 1 if op.name != "func.func" else depth)
+
+    visit(func_op.regions[0].blocks[0], 1)
+    return LoopTree(func_name, {b: Band(prefix + b, loops) for b, loops in bands.items()}, "\n".join(lines))

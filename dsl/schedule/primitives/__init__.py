@@ -1,0 +1,2 @@
+"""The schedule primitives, one module per concept; importing them fills ``registry.REGISTRY``."""
+from . import loops, buffers, fusion, dataflow  # noqa: F401

@@ -1,0 +1,156 @@
+"""compute_at: fuse a producer loop nest into a consumer nest, forwarding values where the indices match."""
+from __future__ import annotations
+
+from mlir import ir
+
+from .. import irutil as U
+from ..irutil import same_op as _same
+from ..registry import Param, primitive
+from .access import used_positions
+
+_PURE_PREFIXES = ("arith.", "math.", "memref.alloc", "memref.get_global")
+
+
+def _chain(loop):
+    return U.enclosing_loops(loop) + [loop]
+
+
+def _check_bounds(ctx, pc, cc):
+    if len(pc) != len(cc):
+        raise ctx.error("consumer_loop", f"the producer loop is at depth {len(pc)} but the consumer loop at depth "
+                                         f"{len(cc)}; compute_at fuses loops of equal depth", None)
+    for p, c in zip(pc, cc):
+        if p.name != "affine.for" or c.name != "affine.for" or U.const_bounds(p) is None \
+                or U.const_bounds(p) != U.const_bounds(c):
+            raise ctx.error("consumer_loop", f"incompatible bounds: producer loop '{U.str_attr(p, 'loop_name')}' "
+                                             f"({_rng(p)}) vs consumer loop '{U.str_attr(c, 'loop_name')}' "
+                                             f"({_rng(c)})", "loops with the same constant bounds")
+    for parent, child in zip(pc, pc[1:]):
+        if not _same(U.perfect_child(parent), child):
+            raise ctx.error("producer_loop", f"the producer nest is not perfect above loop "
+                                             f"'{U.str_attr(child, 'loop_name')}'", None)
+    p0, c0 = pc[0], cc[0]
+    if p0.parent != c0.parent or not p0.is_before_in_block(c0):
+        raise ctx.error("consumer_loop", "the producer nest must come before the consumer nest in the same block",
+                        None)
+
+
+def _rng(loop):
+    b = U.const_bounds(loop) if loop.name == "affine.for" else None
+    return f"{b[0]}..{b[1]} step {b[2]}" if b else "variable bounds"
+
+
+def _memory_ops(root):
+    ops = U.collect(root, lambda o: o.name in ("affine.load", "affine.store", "memref.load", "memref.store",
+                                                "func.call"))
+    return ops
+
+
+def _check_between(ctx, p0, c0):
+    ops = next(ops for region in U.parent_op(p0).regions for blk in region.blocks
+               for ops in [U.block_ops(blk)] if p0 in ops)
+    inside = False
+    for op in ops:
+        if op == p0:
+            inside = True
+            continue
+        if op == c0:
+            return
+        if inside and not op.name.startswith(_PURE_PREFIXES):
+            raise ctx.error("consumer_loop", f"a {op.name} sits between the producer and the consumer nest; "
+                                             "compute_at would move the producer across it", None)
+
+
+def _check_deps(ctx, pc, cc):
+    """Every buffer that one nest writes and the other touches must be indexed identically in the shared
+    loops (so the fused iteration touches the same element), and not at all by them in other dimensions."""
+    p_ops, c_ops = _memory_ops(pc[-1]), _memory_ops(cc[-1])
+    for op in p_ops + c_ops:
+        if op.name not in ("affine.load", "affine.store"):
+            raise ctx.error("producer_loop" if op in p_ops else "consumer_loop",
+                            f"compute_at analyses affine loads and stores only; the nest contains {op.name}", None)
+    to_consumer = {U.iv(p): U.iv(c) for p, c in zip(pc, cc)}
+    shared = set(to_consumer.values())
+    for p in p_ops:
+        for c in c_ops:
+            if U.access_memref(p) != U.access_memref(c) or "affine.store" not in (p.name, c.name):
+                continue
+            mb = U.MapBuilder()
+            pmap, pops = U.access_map(p)
+            pe = mb.import_map(pmap, [to_consumer.get(v, v) for v in pops])
+            cmap, cops = U.access_map(c)
+            ce = mb.import_map(cmap, cops)
+            for a, b in zip(pe, ce):
+                a_shared = any(mb.operands[k] in shared for _, k in used_positions(a))
+                b_shared = any(mb.operands[k] in shared for _, k in used_positions(b))
+                if (a_shared or b_shared) and a != b:
+                    raise ctx.error("consumer_loop", f"the consumer accesses the producer's buffer at {b} where "
+                                                     f"the producer writes {a}; fusing would change the result",
+                                    None)
+
+
+def _forward(block):
+    """Loads that read what a store in the same block just wrote take the stored value instead."""
+    ops = U.block_ops(block)
+    erased = set()  # positions in ``ops`` (erased Python op objects cannot even be hashed)
+    for k, st in enumerate(ops):
+        if k in erased or st.name != "affine.store":
+            continue
+        mem, (smap, sops) = U.access_memref(st), U.access_map(st)
+        for n in range(k + 1, len(ops)):
+            ld = ops[n]
+            if n in erased:
+                continue
+            if ld.name == "affine.store" and U.access_memref(ld) == mem or ld.regions and _touches(ld, mem):
+                break
+            if ld.name == "affine.load" and U.access_memref(ld) == mem and U.access_map(ld) == (smap, sops):
+                ld.results[0].replace_all_uses_with(st.operands[0])
+                erased.add(n)
+                ld.erase()
+
+
+def _touches(op, mem):
+    return any(U.access_memref(o) == mem for o in U.collect(op, lambda o: o.name in ("affine.load", "affine.store")))
+
+
+def _drop_dead_buffers(func):
+    """Local buffers that nobody reads any more lose their stores and their allocation."""
+    for alloc in U.collect(func, lambda o: o.name == "memref.alloc"):
+        users = [u.owner.operation if hasattr(u.owner, "operation") else u.owner for u in alloc.results[0].uses]
+        if users and all(u.name in ("affine.store", "memref.dealloc") and
+                         (u.name != "affine.store" or u.operands[1] == alloc.results[0]) for u in users):
+            for u in users:
+                u.erase()
+            alloc.erase()
+
+
+@primitive(Param("producer_loop", "loop"), Param("consumer_loop", "loop"), cleanup=True)
+def compute_at(ctx, producer_loop, consumer_loop):
+    """Fuse the producer nest into the consumer nest at ``consumer_loop``'s depth: the loops down to that
+    depth must have the same bounds; the producer's body runs at the start of the consumer's body. A value
+    the producer stores and the consumer then loads at the same index is forwarded, and a local buffer
+    that is no longer read is removed.
+
+    Before::                                  After ``s.compute_at("S_i_j_1:j", "S_i_j_2:j")``::
+
+        for i, j: B[i, j] = A[i, j] + 1           for i, j:
+        for i, j: C[i, j] = B[i, j] * 2               C[i, j] = (A[i, j] + 1) * 2      # B removed
+    """
+    p, c = ctx.loop(producer_loop, "producer_loop"), ctx.loop(consumer_loop, "consumer_loop")
+    pc, cc = _chain(p), _chain(c)
+    if U.is_inside(c, pc[0]) or U.is_inside(p, cc[0]):
+        raise ctx.error("consumer_loop", "producer and consumer must be separate loop nests", None)
+    _check_bounds(ctx, pc, cc)
+    _check_between(ctx, pc[0], cc[0])
+    _check_deps(ctx, pc, cc)
+    for pl, cl in zip(pc, cc):
+        U.iv(pl).replace_all_uses_with(U.iv(cl))
+    first = U.block_ops(U.body(c))[0]
+    for op in U.body_ops(p):
+        op.move_before(first)
+    func = pc[0]
+    while func.name != "func.func":
+        func = U.parent_op(func)
+    pc[0].erase()
+    _forward(U.body(c))
+    _drop_dead_buffers(func)

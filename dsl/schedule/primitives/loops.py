@@ -1,0 +1,182 @@
+"""Loop primitives: split, reorder, fuse (rewrite the nest) and unroll, pipeline (directives only)."""
+from __future__ import annotations
+
+from mlir import ir
+
+from .. import irutil as U
+from ..irutil import same_op as _same
+from ..registry import Param, primitive
+
+
+def _affine_loop(ctx, path, arg="loop"):
+    loop = ctx.loop(path, arg)
+    if loop.name != "affine.for":
+        raise ctx.error(arg, f"loop '{path}' has non-affine bounds ({loop.name}); only affine loops can be "
+                             "transformed", None)
+    return loop
+
+
+def _single(ctx, arg, path, amap, which):
+    if len(amap.results) != 1:
+        raise ctx.error(arg, f"loop '{path}' has a {which} bound with {len(amap.results)} results "
+                             f"({amap}); split needs a single-expression bound")
+
+
+@primitive(Param("loop", "loop"), Param("factor", "pos_int"), cleanup=True)
+def split(ctx, loop, factor):
+    """Tile ``loop`` into ``<loop>.outer`` (steps of ``factor``) and ``<loop>.inner`` (``factor`` iterations).
+
+    When ``factor`` does not divide the trip count, the inner loop's upper bound is ``min(factor, rest)``
+    so no iteration runs twice or out of range. Returns the (outer, inner) loop handles.
+
+    Before::                               After ``s.split("i", 4)`` (extent 10)::
+
+        for i in range(10):                    for i.outer in range(3):
+            A[i] = B[i] + 1                        for i.inner in range(min(4, 10 - 4 * i.outer)):
+                                                       A[4*i.outer + i.inner] = B[4*i.outer + i.inner] + 1
+    """
+    op = _affine_loop(ctx, loop)
+    spec = U.spec_of(op)
+    _single(ctx, "loop", loop, spec.lb_map, "lower")
+    _single(ctx, "loop", loop, spec.ub_map, "upper")
+    mb = U.MapBuilder()
+    (lb,) = mb.import_map(spec.lb_map, spec.lb_ops)
+    (ub,) = mb.import_map(spec.ub_map, spec.ub_ops)
+    step, n = spec.step, len(mb.operands)
+    trip = ir.AffineExpr.get_ceil_div(ub - lb, ir.AffineConstantExpr.get(step))
+    outer_ub = ir.AffineMap.get(n, 0, [ir.AffineExpr.get_ceil_div(ub - lb, ir.AffineConstantExpr.get(step * factor))])
+    shifted = U.substitute(trip, [U.dim(i + 1) for i in range(n)], [])
+    count = U.trip_count(op)
+    if count is not None and count % factor == 0:
+        inner_ub, inner_ops = ir.AffineMap.get_constant(factor), []
+    else:  # the bound guard: the last tile stops at the original extent
+        inner_ub = ir.AffineMap.get(n + 1, 0, [ir.AffineConstantExpr.get(factor), shifted - U.dim(0) * factor])
+        inner_ops = [("iv", 0)] + mb.operands
+    name = U.str_attr(op, "loop_name") or "loop"
+    keep = {k: v for k, v in spec.attrs.items() if k == "dsl.reduction"}
+    zero = ir.AffineMap.get_constant(0)
+    specs = [U.LoopSpec(zero, [], outer_ub, list(mb.operands), 1, {**keep, "loop_name": ir.StringAttr.get(f"{name}.outer")}),
+             U.LoopSpec(zero, [], inner_ub, inner_ops, 1, {**keep, "loop_name": ir.StringAttr.get(f"{name}.inner")})]
+    # old iv = lb + (outer * factor + inner) * step, over (outer, inner, *operands)
+    lb2 = U.substitute(lb, [U.dim(i + 2) for i in range(n)], [])
+    iv_map = ir.AffineMap.get(n + 2, 0, [lb2 + (U.dim(0) * factor + U.dim(1)) * step])
+    new = U.replace_nest(op, op, specs, [(iv_map, mb.operands)])
+    return ctx.loop_handle(new[0]), ctx.loop_handle(new[1])
+
+
+def _chain(ctx, paths, arg):
+    """The perfect chain of loops spanning ``paths``, outermost first, and the loops in depth order."""
+    if len(paths) < 2:
+        raise ctx.error(arg, f"needs at least two loops, got {len(paths)}", None)
+    loops = [_affine_loop(ctx, p, arg) for p in paths]
+    if len({id_of(lp) for lp in loops}) != len(loops):
+        raise ctx.error(arg, f"a loop is named twice in {list(paths)}", None)
+    by_depth = sorted(loops, key=lambda lp: len(U.enclosing_loops(lp)))
+    chain = U.chain_between(by_depth[0], by_depth[-1]) if U.is_inside(by_depth[-1], by_depth[0]) else None
+    if chain is None or any(id_of(lp) not in {id_of(c) for c in chain} for lp in loops):
+        raise ctx.error(arg, f"loops {list(paths)} are not nested in one another (one band)", None)
+    for parent, child in zip(chain, chain[1:]):
+        if not _same(U.perfect_child(parent), child):
+            raise ctx.error(arg, f"loop '{U.str_attr(parent, 'loop_name')}' is not perfectly nested around "
+                                 f"'{U.str_attr(child, 'loop_name')}' (other statements sit between them)",
+                            "loops of one perfect band")
+    return chain, loops
+
+
+def id_of(op):
+    return op  # ir.Operation hashes and compares by the underlying operation
+
+
+@primitive(Param("loops", "loops"), cleanup=True)
+def reorder(ctx, loops):
+    """Permute loops of one perfect band: the named loops take the named order, the others stay in place.
+
+    Before::                               After ``s.reorder("k", "j")``::
+
+        for i: for j: for k: C[i,j] += ...     for i: for k: for j: C[i,j] += ...
+    """
+    chain, named = _chain(ctx, loops, "loops")
+    position = {id_of(lp): k for k, lp in enumerate(chain)}
+    slots = sorted(position[id_of(lp)] for lp in named)
+    order = list(range(len(chain)))  # order[new position] = old position
+    for slot, lp in zip(slots, named):
+        order[slot] = position[id_of(lp)]
+    new_pos = {old: new for new, old in enumerate(order)}
+    ivs = {U.iv(lp): k for k, lp in enumerate(chain)}
+    specs = []
+    for new, old in enumerate(order):
+        spec = U.spec_of(chain[old])
+        for ops in (spec.lb_ops, spec.ub_ops):
+            for i, v in enumerate(ops):
+                if v in ivs:
+                    if new_pos[ivs[v]] >= new:
+                        raise ctx.error("loops", f"the bounds of loop '{U.str_attr(chain[old], 'loop_name')}' "
+                                                 f"depend on loop '{U.str_attr(chain[ivs[v]], 'loop_name')}', "
+                                                 "which would move inside it", None)
+                    ops[i] = ("iv", new_pos[ivs[v]])
+        specs.append(spec)
+    n = len(chain)
+    maps = [(ir.AffineMap.get(n, 0, [U.dim(new_pos[k])]), []) for k in range(n)]
+    U.replace_nest(chain[0], chain[-1], specs, maps)
+
+
+@primitive(Param("loops", "loops"), cleanup=True)
+def fuse(ctx, loops):
+    """Coalesce consecutive perfectly nested loops (outermost first) into one loop named ``a_b_fused``.
+
+    Before::                               After ``s.fuse("i", "j")``::
+
+        for i in range(4):                     for i_j_fused in range(12):
+            for j in range(3):                     A[i_j_fused // 3, i_j_fused % 3] = 0
+                A[i, j] = 0
+    """
+    chain, named = _chain(ctx, loops, "loops")
+    if [id_of(lp) for lp in chain] != [id_of(lp) for lp in named]:
+        raise ctx.error("loops", f"{list(loops)} must be consecutive loops of one band, outermost first",
+                        " -> ".join(U.str_attr(lp, "loop_name") for lp in chain))
+    bounds = [U.const_bounds(lp) for lp in chain]
+    if any(b is None for b in bounds):
+        raise ctx.error("loops", "fuse needs loops with constant bounds", None)
+    trips = [U.trip_count(lp) for lp in chain]
+    total = 1
+    for t in trips:
+        total *= t
+    names = [U.str_attr(lp, "loop_name") for lp in chain]
+    attrs = {"loop_name": ir.StringAttr.get("_".join(names) + "_fused")}
+    if all("dsl.reduction" in lp.attributes for lp in chain):
+        attrs["dsl.reduction"] = ir.UnitAttr.get()
+    spec = U.LoopSpec(ir.AffineMap.get_constant(0), [], ir.AffineMap.get_constant(total), [], 1, attrs)
+    maps, inner = [], 1
+    for (lb, _, step), trip in reversed(list(zip(bounds, trips))):
+        expr = ir.AffineExpr.get_floor_div(U.dim(0), ir.AffineConstantExpr.get(inner)) if inner > 1 else U.dim(0)
+        if inner * trip < total:
+            expr = expr % trip
+        maps.append((ir.AffineMap.get(1, 0, [expr * step + lb]), []))
+        inner *= trip
+    new = U.replace_nest(chain[0], chain[-1], [spec], maps[::-1])
+    return ctx.loop_handle(new[0])
+
+
+@primitive(Param("loop", "loop"), Param("factor", "nat", 0))
+def unroll(ctx, loop, factor):
+    """Ask HLS to unroll ``loop`` by ``factor`` (0 = fully): records ``dsl.unroll``; the CPU result is unchanged.
+
+    Before: ``for j in range(16): ...``   After ``s.unroll("j", 4)``: the same loop with ``{dsl.unroll = 4}``.
+    """
+    op = ctx.loop(loop)
+    U.set_i32(op, "dsl.unroll", factor)
+
+
+@primitive(Param("loop", "loop"), Param("initiation_interval", "pos_int", 1), Param("rewind", "bool", False))
+def pipeline(ctx, loop, initiation_interval, rewind):
+    """Ask HLS to pipeline ``loop`` with the given initiation interval: records ``dsl.pipeline_ii``
+    (and ``dsl.rewind``); the CPU result is unchanged.
+
+    Before: ``for j in range(16): ...``   After ``s.pipeline("j")``: the loop with ``{dsl.pipeline_ii = 1}``.
+    """
+    op = ctx.loop(loop)
+    U.set_i32(op, "dsl.pipeline_ii", initiation_interval)
+    if rewind:
+        U.set_unit(op, "dsl.rewind")
+    else:
+        U.del_attr(op, "dsl.rewind")
