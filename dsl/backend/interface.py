@@ -124,7 +124,7 @@ def to_storage(spec: ArgSpec, value) -> np.ndarray:
             raise CallError(f"argument '{spec.name}' of type {t!r} got non-integer values (dtype {arr.dtype})")
         arr = arr.astype(np.int64) if t.bits <= 64 else np.array([int(x) for x in arr.reshape(-1)], dtype=object).reshape(arr.shape)
     if arr.dtype.kind == "u" and arr.dtype.itemsize == 8 and t.bits <= 64:
-        arr = arr.astype(object) if t.bits == 64 and not t.signed else arr.astype(np.int64)
+        arr = arr.astype(np.int64)  # modular: the bits are kept, _wrap reads them back at the declared width
     if t.bits == 1 and not t.signed:
         return np.ascontiguousarray(arr.astype(bool))
     return np.ascontiguousarray(_wrap(arr, t.bits, t.signed))

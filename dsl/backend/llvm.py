@@ -6,6 +6,7 @@ engines are cached by the text of the module, so building the same kernel twice 
 from __future__ import annotations
 
 import ctypes
+import ctypes.util
 import hashlib
 import threading
 
@@ -16,7 +17,7 @@ from mlir.passmanager import PassManager
 
 from ..errors import BuildError, user_facing
 from ..types import Float, Index, storage_bytes
-from . import cpu_opt
+from . import cpu_narrow, cpu_opt
 from .interface import check_args, from_storage, signature_of_func
 
 LOWERING = ",".join([
@@ -46,6 +47,7 @@ def lower_to_llvm(module_text: str, top: str, context: ir.Context, extra_passes=
             if op.operation.name == "func.func":
                 op.attributes["llvm.emit_c_interface"] = ir.UnitAttr.get()
         cpu_opt.optimize_for_cpu(module)
+        cpu_narrow.widen_narrow_memrefs(module)
         pipeline = f"builtin.module({','.join(list(extra_passes) + [LOWERING])})"
         try:
             PassManager.parse(pipeline).run(module.operation)
@@ -54,7 +56,29 @@ def lower_to_llvm(module_text: str, top: str, context: ir.Context, extra_passes=
     return module
 
 
+def _runtime_libs() -> tuple:
+    """Libraries the JIT links against: integer division wider than 64 bits calls libgcc's helpers
+    (``__divti3``, ``__divei4``, ...). The engine needs a path, so find where the loader put libgcc_s."""
+    global _RUNTIME_LIBS
+    if _RUNTIME_LIBS is None:
+        found = []
+        name = ctypes.util.find_library("gcc_s")
+        if name:
+            try:
+                ctypes.CDLL(name)
+                with open("/proc/self/maps") as maps:
+                    found = sorted({line.split()[-1] for line in maps if "libgcc_s" in line and "/" in line})[:1]
+            except OSError:
+                found = []
+        _RUNTIME_LIBS = tuple(found)
+    return _RUNTIME_LIBS
+
+
+_RUNTIME_LIBS = None
+
+
 def compile_engine(schedule, opt_level=3, shared_libs=()):
+    shared_libs = tuple(shared_libs) + _runtime_libs()
     text = str(schedule.module)
     key = hashlib.sha256(f"{opt_level}|{shared_libs}|{text}".encode()).hexdigest()
     with _CACHE_LOCK:
@@ -97,11 +121,8 @@ class LLVMModule:
         keep, packed = [], []
         for spec in self.sig.args:
             packed.append(_pack(spec, next(storage_iter), keep))
-        results = [_result_slot(t) for t in self.sig.results]
-        self.engine.invoke(self.name, *packed, *[ctypes.pointer(r) for r in results])
-        _unpack_all(self.sig.args, keep)
+        scalars = self._invoke(packed)
         returned = [from_storage(spec, _view_back(spec, buf)) for spec, buf in zip(self.sig.outputs, keep[len(storage):])]
-        scalars = [_scalar_value(t, r) for t, r in zip(self.sig.results, results)]
         if not self.sig.outputs:
             for spec, user, buf in zip(self.sig.args, args, keep):
                 if spec.shape is not None and isinstance(user, np.ndarray):
@@ -110,6 +131,20 @@ class LLVMModule:
         if not values:
             return None
         return values[0] if len(values) == 1 else tuple(values)
+
+    def _invoke(self, packed) -> list:
+        """Run the kernel; return its scalar results. One result comes back through a trailing pointer;
+        several come back as one LLVM struct, through a pointer passed first (the C interface's sret)."""
+        results = self.sig.results
+        if len(results) <= 1:
+            slots = [_result_slot(t) for t in results]
+            self.engine.invoke(self.name, *packed, *[ctypes.pointer(r) for r in slots])
+            return [_scalar_value(t, r) for t, r in zip(results, slots)]
+        offsets, total = _struct_layout(results)
+        slot = (ctypes.c_uint8 * (total + 8))()
+        self.engine.invoke(self.name, ctypes.pointer(ctypes.pointer(slot)), *packed)
+        raw = bytes(slot)
+        return [_scalar_value(t, raw[off:off + _size_align(t)[0]] + bytes(8)) for t, off in zip(results, offsets)]
 
 
 # -- marshalling --------------------------------------------------------------------------------------
@@ -138,7 +173,7 @@ class _Buffer:
             nbytes = storage_bytes(spec.dtype.bits)
             flat = np.zeros((arr.size, nbytes), dtype=np.uint8)
             for k, v in enumerate(arr.reshape(-1)):
-                flat[k] = np.frombuffer(int(v).to_bytes(nbytes, "little", signed=True), dtype=np.uint8)
+                flat[k] = np.frombuffer(int(v).to_bytes(nbytes, "little", signed=spec.dtype.signed), dtype=np.uint8)
             self.array, self.elem_bytes, self.wide = flat, nbytes, True
         else:
             self.array, self.elem_bytes, self.wide = np.ascontiguousarray(arr), arr.dtype.itemsize, False
@@ -180,7 +215,7 @@ def _scalar_pointer(buf):
 
 def _view_back(spec, buf: _Buffer):
     if not buf.wide:
-        return buf.array
+        return _wrap_odd_width(spec, buf.array)
     values = [int.from_bytes(row.tobytes(), "little", signed=spec.dtype.signed) for row in buf.array]
     out = np.empty(len(values), dtype=object)
     out[:] = values
@@ -189,8 +224,39 @@ def _view_back(spec, buf: _Buffer):
     return _wrap(out, spec.dtype.bits, spec.dtype.signed).reshape(spec.shape)
 
 
+def _wrap_odd_width(spec, array):
+    """Integers narrower than their carrier come back wrapped to their declared width (LLVM leaves the
+    carrier's upper bits unspecified)."""
+    t = spec.dtype
+    if isinstance(t, (Float, Index)) or t.bits in (8, 16, 32, 64) or (t.bits == 1 and not t.signed and not t.is_fixed):
+        return array
+    from .interface import _wrap
+
+    return _wrap(array, t.bits, t.signed)
+
+
 def _unpack_all(specs, keep):
     return None  # buffers are read back lazily by _view_back
+
+
+def _size_align(t):
+    """Size and alignment of a scalar of ``t`` in an LLVM struct on x86-64."""
+    if isinstance(t, (Float, Index)):
+        size = t.bits // 8 if isinstance(t, Float) else 8
+        return size, size
+    size = storage_bytes(t.bits)
+    return size, min(size, 16)
+
+
+def _struct_layout(types):
+    offsets, offset, max_align = [], 0, 1
+    for t in types:
+        size, align = _size_align(t)
+        offset = -(-offset // align) * align
+        offsets.append(offset)
+        offset += size
+        max_align = max(max_align, align)
+    return offsets, -(-offset // max_align) * max_align
 
 
 def _result_slot(t):

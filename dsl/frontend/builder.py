@@ -84,7 +84,7 @@ def _float_to_int(v, src, dst):
         v = math.floor(arith.mulf(v, constant(float(1 << dst.frac), src)))
     if isinstance(dst, Index):
         return arith.index_cast(ir.IndexType.get(), arith.fptosi(ir.IntegerType.get_signless(64), v))
-    if dst.bits == 1 and not dst.is_fixed:
+    if is_bool(dst):
         return arith.cmpf(arith.CmpFPredicate.UNE, v, constant(0.0, src))
     wide = max(dst.bits, 64)
     i = arith.fptosi(ir.IntegerType.get_signless(wide), v)
@@ -102,7 +102,7 @@ def _float_to_float(v, src, dst):
 
 
 def _index_to_int(v, src, dst):
-    if dst.bits == 1 and not dst.is_fixed:
+    if is_bool(dst):
         return arith.cmpi(arith.CmpIPredicate.ne, v, index_const(0))
     i = arith.index_cast(ir.IntegerType.get_signless(64), v)
     return cast(i, _I64, dst)
@@ -115,7 +115,7 @@ def _int_to_index(v, src, dst):
 
 
 def _int_to_int(v, src, dst):
-    if dst.bits == 1 and not dst.is_fixed and not (src.bits == 1 and not src.is_fixed):
+    if is_bool(dst) and not is_bool(src):
         # casting to bool tests for non-zero, as C++ does
         return arith.cmpi(arith.CmpIPredicate.ne, v, constant(0, src))
     if src.is_fixed or dst.is_fixed:

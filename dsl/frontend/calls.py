@@ -12,7 +12,7 @@ from mlir import ir
 from mlir.dialects import func, math
 
 from ..errors import CallError, DSLSyntaxError, DSLTypeError, ShapeError
-from ..types import DSLType, TensorType, float32, int32
+from ..types import TYPE_CONSTRUCTORS, DSLType, TensorType, float32, int32
 from . import builder, lang
 from .values import Literal, PyObject, Scalar, Tensor, TupleValue
 
@@ -209,6 +209,15 @@ def _pow(fc, node):
     return fc.binop("Pow", a, b, node)
 
 
+def _type_constructor(fc, node):
+    """``Int(12)``, ``Fixed(16, 8)`` inside a kernel: a compile-time type (then usable as a cast)."""
+    ctor = fc.expr(node.func).obj
+    try:
+        return PyObject(ctor(*[fc._python_arg(a) for a in node.args]))
+    except TypeError as exc:
+        raise DSLTypeError(str(exc), fc.loc(node)) from None
+
+
 def _tensor_op(method):
     def handler(fc, node):
         return getattr(fc, method)(node)
@@ -234,6 +243,7 @@ INTRINSICS = {
     lang.relu: _tensor_op("call_relu"), lang.sum: _tensor_op("call_sum"), lang.mean: _tensor_op("call_mean"),
 }
 INTRINSICS.update({getattr(lang, name): _float_math(name) for name in FLOAT_MATH})
+INTRINSICS.update({ctor: _type_constructor for ctor in TYPE_CONSTRUCTORS.values()})
 
 
 def _what(v):

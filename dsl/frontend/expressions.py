@@ -303,12 +303,10 @@ class ExpressionMixin(CallMixin, TensorOpsMixin):
             raise DSLTypeError(f"cannot subscript {base.obj!r} with {key!r}: {exc}", self.loc(node)) from None
 
     def _python_arg(self, node):
-        value = self.expr(node)
-        if isinstance(value, Literal):
-            return value.value
-        if isinstance(value, PyObject):
-            return value.obj
-        raise DSLTypeError("expected a compile-time constant or type here", self.loc(node))
+        value = _compile_time(self.expr(node))
+        if value is None:
+            raise DSLTypeError("expected a compile-time constant or type here", self.loc(node))
+        return value
 
     def bit_read(self, base: Scalar, node):
         t = base.dtype
@@ -321,9 +319,15 @@ class ExpressionMixin(CallMixin, TensorOpsMixin):
             width = hi - lo
             return Scalar(arith.trunci(ir.IntegerType.get_signless(width), shifted) if width < t.bits else shifted,
                           UInt(width))
-        k = self.coerce(self.expr(sl), t, sl)
+        k = self.coerce(self.expr(sl), t, sl) if self._bit_index_ok(sl, t) else None
         bit = arith.andi(arith.shrui(base.value, k), builder.constant(1, t))
         return Scalar(arith.trunci(ir.IntegerType.get_signless(1), bit) if t.bits > 1 else bit, UInt(1))
+
+    def _bit_index_ok(self, sl, t) -> bool:
+        k = self.static_int(sl)
+        if k is not None and not 0 <= k < t.bits:
+            raise DSLTypeError(f"bit {k} is outside the {t.bits} bits of {t!r} (valid: 0..{t.bits - 1})", self.loc(sl))
+        return True
 
     def _slice_bounds(self, sl, t, node):
         lo = self.static_int(sl.lower) if sl.lower is not None else 0
@@ -366,7 +370,7 @@ class ExpressionMixin(CallMixin, TensorOpsMixin):
             field = builder.cast(field, UInt(hi - lo), UInt(t.bits)) if hi - lo < t.bits else field
             field = arith.shli(field, builder.constant(lo, t))
         else:
-            k = self.coerce(self.expr(sl), t, sl)
+            k = self.coerce(self.expr(sl), t, sl) if self._bit_index_ok(sl, t) else None
             mask_v = arith.shli(builder.constant(1, t), k)
             bit = builder.cast(self.as_bool(value, value_node), UInt(1), UInt(t.bits))
             field = arith.shli(bit, k)
@@ -374,6 +378,18 @@ class ExpressionMixin(CallMixin, TensorOpsMixin):
             return self.assign_to(target.value, Scalar(arith.ori(cleared, field), t), value_node)
         cleared = arith.andi(current.value, builder.constant(~mask & ((1 << t.bits) - 1), t))
         return self.assign_to(target.value, Scalar(arith.ori(cleared, field), t), value_node)
+
+
+def _compile_time(value):
+    """The Python value of a compile-time constant (literal, Python object, tuple of those), else None."""
+    if isinstance(value, Literal):
+        return value.value
+    if isinstance(value, PyObject):
+        return value.obj
+    if isinstance(value, TupleValue):
+        items = [_compile_time(v) for v in value.items]
+        return None if any(v is None for v in items) else tuple(items)
+    return None
 
 
 def _kind(t: DSLType) -> str:

@@ -339,9 +339,8 @@ class FunctionCompiler(ExpressionMixin, LoopMixin):
         if value.shape != t.shape:
             raise ShapeError(f"returned tensor has shape {list(value.shape)} but the signature says {list(t.shape)}",
                              self.loc(node))
-        owner = value.value.owner
-        if (value.dtype == t.dtype and isinstance(owner, ir.OpView) is False and owner.name == "memref.alloc") or (
-                value.dtype == t.dtype and getattr(owner, "name", "") == "memref.alloc"):
+        owner = value.value.owner  # a Block for an argument, else the defining op
+        if value.dtype == t.dtype and not isinstance(owner, ir.Block) and owner.name == "memref.alloc":
             # The returned local *is* the output: write it in place (destination-passing style).
             value.value.replace_all_uses_with(out)
             owner.erase()

@@ -48,6 +48,8 @@ class LoopMixin:
             if kw.arg != "name":
                 raise DSLSyntaxError(f"{kind}() takes only name= as a keyword", self.loc(kw))
             name = self._python_arg(kw.value)
+            if not isinstance(name, str):
+                raise DSLTypeError(f"name= of {kind}() must be a string, got {name!r}", self.loc(kw.value))
         if not it.args or (kind == "range" and len(it.args) > 3):
             raise DSLSyntaxError(f"{kind}() takes {'1 to 3' if kind == 'range' else 'at least 1'} argument(s)",
                                  self.loc(it))

@@ -117,18 +117,30 @@ class Signature:
 def eval_annotation(node: ast.AST, src: KernelSource, env: dict):
     """Evaluate a type annotation (an expression or a string holding one) to a dsl type."""
     try:
-        if isinstance(node, ast.Constant) and isinstance(node.value, str):
-            node = ast.parse(node.value, mode="eval").body
-            value = eval(compile(ast.Expression(node), src.file, "eval"), env)  # noqa: S307 - user's own code
-        else:
-            value = eval(compile(ast.Expression(node), src.file, "eval"), env)  # noqa: S307
+        expr = node
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):  # errors point at the string
+            expr = ast.parse(node.value, mode="eval").body
+        value = eval(compile(ast.Expression(expr), src.file, "eval"), env)  # noqa: S307 - user's own code
     except NameError as exc:
-        raise DSLNameError(f"undefined name in type annotation: {exc}", src.loc(node)) from None
+        raise _annotation_name_error(exc, node, src) from None
     except DSLError:
         raise
     except Exception as exc:  # the annotation is the user's expression: report what Python said
         raise DSLTypeError(f"invalid type annotation: {exc}", src.loc(node)) from None
     return value
+
+
+def _annotation_name_error(exc: NameError, node, src: KernelSource) -> DSLError:
+    """A name an annotation cannot see: a kernel argument or local is a run-time value, not a size."""
+    name = getattr(exc, "name", None)
+    runtime = {a.arg for a in src.tree.args.args} | {
+        n.id for n in ast.walk(src.tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    if name in runtime:
+        what = "a kernel argument" if name in {a.arg for a in src.tree.args.args} else "a variable of the kernel"
+        return DSLTypeError(f"tensor shapes must be compile-time constants: '{name}' is {what}, known only when "
+                            "the kernel runs", src.loc(node),
+                            hint="use a module-level constant, or make the size a type parameter (@dsl.template)")
+    return DSLNameError(f"undefined name in type annotation: {exc}", src.loc(node))
 
 
 def check_type(value, node, src: KernelSource, what: str):

@@ -117,7 +117,9 @@ class TensorOpsMixin:
     # -- named tensor operations -------------------------------------------------------------------
     def _tensor_arg(self, v, node, what):
         if not isinstance(v, Tensor):
-            raise DSLTypeError(f"{what} needs a tensor, got {v!r}", self.loc(node))
+            from .expressions import _describe
+
+            raise DSLTypeError(f"{what} needs a tensor, got {_describe(v)}", self.loc(node))
         return v
 
     def call_relu(self, node):
@@ -196,6 +198,8 @@ class TensorOpsMixin:
         if len(node.args) > 1:
             axis = self._python_arg(node.args[1])
         rank = a.ttype.rank
+        if axis is not None and (not isinstance(axis, int) or isinstance(axis, bool)):
+            raise DSLTypeError(f"{kind}() needs an integer axis, got {axis!r}", self.loc(node))
         if axis is not None and not -rank <= axis < rank:
             raise ShapeError(f"axis {axis} is out of range for a tensor of rank {rank}", self.loc(node))
         axes = list(range(rank)) if axis is None else [axis % rank]

@@ -5,7 +5,7 @@ import numpy as np
 from mlir import ir
 from mlir.dialects import memref
 
-from ..errors import DSLError, DSLTypeError, SourceLoc
+from ..errors import DSLSyntaxError, DSLTypeError, SourceLoc
 from ..types import NUMPY_TO_DSL, TensorType
 from .source import bind_type_params, read_kernel, read_signature
 
@@ -51,7 +51,8 @@ class CompilationUnit:
         if key in self._instances:
             return self._instances[key]
         if key in self._in_progress:
-            raise DSLError(f"kernel {fn.__name__!r} calls itself: recursion is not supported in hardware", loc)
+            raise DSLSyntaxError(f"kernel {fn.__name__!r} calls itself: recursion is not supported in hardware; "
+                                 "write the recursion as a loop", loc)
         src, env = self.env_for(fn, type_args, loc)
         sig = read_signature(src, env)
         symbol = self._fresh_symbol(fn.__name__)
