@@ -1,0 +1,53 @@
+"""Vitis HLS backend: ``target="vhls"`` (C++ text) and ``target="vitis_hls"`` (project, csim, vendor flows)."""
+from __future__ import annotations
+
+from ...errors import BuildError
+from .emitter import ModuleEmitter, c_function_name
+from .streams import prepare_streams
+from .ops_arith import OPS as _ARITH_OPS
+from .ops_control import OPS as _CONTROL_OPS
+from .ops_memref import OPS as _MEMREF_OPS
+
+OPS = {**_ARITH_OPS, **_MEMREF_OPS, **_CONTROL_OPS}
+
+
+class HLSCode(str):
+    """The emitted kernel.cpp as a string; ``.header`` is kernel.h, ``.top`` the top function's name."""
+
+    def __new__(cls, code: str, header: str, top: str):
+        obj = super().__new__(cls, code)
+        obj.header = header
+        obj.top = top
+        return obj
+
+    @property
+    def code(self) -> str:
+        return str(self)
+
+
+def emit_hls(schedule) -> HLSCode:
+    with schedule.context:
+        prepare_streams(schedule.module)  # callee arguments that receive a stream become hls::stream&
+        code, header = ModuleEmitter(schedule.module, schedule.top, OPS).emit()
+    return HLSCode(code, header, c_function_name(schedule.top))
+
+
+def build_vhls(schedule, **options) -> HLSCode:
+    """``dsl.build(s, target="vhls")``: the HLS C++ of the scheduled kernel."""
+    if options:
+        raise BuildError(f"target 'vhls' takes no options; got {', '.join(sorted(options))}")
+    return emit_hls(schedule)
+
+
+def build_vitis_hls(schedule, mode: str = "csim", project: str | None = None, configs: dict | None = None):
+    """``dsl.build(s, target="vitis_hls", mode=..., project=..., configs=...)``.
+
+    ``csim`` compiles the kernel with g++ and returns a callable module; the vendor modes (``csyn``,
+    ``cosim``, ``sw_emu``, ``hw_emu``, ``hw``) write the project and run the AMD tools when present.
+    """
+    from .flows import run_mode
+
+    return run_mode(schedule, mode, project, configs or {})
+
+
+__all__ = ["build_vhls", "build_vitis_hls", "emit_hls", "HLSCode", "OPS"]

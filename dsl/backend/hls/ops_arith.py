@@ -1,0 +1,209 @@
+"""arith and math ops: one small printer per op. Every result becomes a typed local, so the C++
+assignment wraps exactly as the MLIR op does (the csim build adds ``-fwrapv`` for signed overflow)."""
+from __future__ import annotations
+
+from mlir import ir
+
+from .types import float_literal, int_literal, int_width, unsigned_ctype, value_ctype
+
+
+def _operands(fe, op):
+    return [fe.expr(v) for v in op.operands]
+
+
+def _binary(symbol):
+    def emit(fe, op):
+        a, b = _operands(fe, op)
+        fe.declare(op, op.result, f"{a} {symbol} {b}")
+    return emit
+
+
+def _unsigned_binary(symbol):
+    """Unsigned semantics: both operands viewed as unsigned, the result re-read as the signed view."""
+    def emit(fe, op):
+        a, b = _operands(fe, op)
+        u = unsigned_ctype(op.operands[0].type)
+        fe.declare(op, op.result, f"({u}){a} {symbol} ({u}){b}")
+    return emit
+
+
+def _helper_call(helper, unsigned=False):
+    def emit(fe, op):
+        a, b = _operands(fe, op)
+        t = op.operands[0].type
+        ctype = unsigned_ctype(t) if unsigned else value_ctype(t)
+        fe.need(helper)
+        fe.declare(op, op.result, f"dsl_{helper}<{ctype}>(({ctype}){a}, ({ctype}){b})")
+    return emit
+
+
+def _select_by(symbol, unsigned=False):
+    """min/max as a conditional: readable, and synthesises to a comparator and a mux."""
+    def emit(fe, op):
+        a, b = _operands(fe, op)
+        if unsigned:
+            u = unsigned_ctype(op.operands[0].type)
+            fe.declare(op, op.result, f"({u}){a} {symbol} ({u}){b} ? {a} : {b}")
+        else:
+            fe.declare(op, op.result, f"{a} {symbol} {b} ? {a} : {b}")
+    return emit
+
+
+def _constant(fe, op):
+    attr = op.attributes["value"]
+    t = op.result.type
+    if isinstance(attr, ir.BoolAttr):
+        fe.bind(op.result, "true" if attr.value else "false")
+    elif isinstance(attr, ir.FloatAttr):
+        fe.bind(op.result, float_literal(attr.value, t))
+    elif isinstance(attr, ir.IntegerAttr):
+        fe.bind(op.result, int_literal(attr.value, t))
+    else:
+        from .emitter import op_error
+
+        raise op_error(op, f"cannot emit constant {attr}")
+
+
+def cast_expr(value_expr: str, src: ir.Type, dst_ctype: str) -> str:
+    """C-style conversion; ap_int wider than 64 bits converts to native types through ``to_int64``."""
+    src_ctype = value_ctype(src)
+    if src_ctype.startswith("ap_") and int_width(src) > 64 and not dst_ctype.startswith("ap_"):
+        return f"({dst_ctype}){value_expr}.to_int64()"
+    return f"({dst_ctype}){value_expr}"
+
+
+def _convert(fe, op):
+    (a,) = _operands(fe, op)
+    fe.declare(op, op.result, cast_expr(a, op.operands[0].type, value_ctype(op.result.type)))
+
+
+def _extsi(fe, op):
+    (a,) = _operands(fe, op)
+    src = op.operands[0].type
+    if isinstance(src, ir.IntegerType) and src.width == 1:  # i1 true sign-extends to all ones
+        fe.declare(op, op.result, f"{a} ? -1 : 0")
+    else:
+        _convert(fe, op)
+
+
+def _extui(fe, op):
+    (a,) = _operands(fe, op)
+    src = op.operands[0].type
+    fe.declare(op, op.result, f"({value_ctype(op.result.type)})({unsigned_ctype(src)}){a}")
+
+
+def _trunci(fe, op):
+    (a,) = _operands(fe, op)
+    if ir.IntegerType(op.result.type).width == 1:
+        fe.declare(op, op.result, f"({a} & 1) != 0")
+    else:
+        _convert(fe, op)
+
+
+def _from_unsigned(fe, op):
+    """uitofp / index_castui: read the operand's bits as unsigned, then convert."""
+    (a,) = _operands(fe, op)
+    src = op.operands[0].type
+    u = unsigned_ctype(src)
+    inner = f"({u}){a}"
+    dst = value_ctype(op.result.type)
+    if u.startswith("ap_") and int_width(src) > 64:
+        inner = f"{inner}.to_double()" if dst in ("float", "double") else f"{inner}.to_uint64()"
+    fe.declare(op, op.result, f"({dst}){inner}")
+
+
+def _to_float(fe, op):
+    (a,) = _operands(fe, op)
+    src = op.operands[0].type
+    dst = value_ctype(op.result.type)
+    if value_ctype(src).startswith("ap_") and int_width(src) > 64:
+        fe.declare(op, op.result, f"({dst}){a}.to_double()")
+    else:
+        fe.declare(op, op.result, f"({dst}){a}")
+
+
+def _fptoui(fe, op):
+    (a,) = _operands(fe, op)
+    fe.declare(op, op.result, f"({value_ctype(op.result.type)})({unsigned_ctype(op.result.type)}){a}")
+
+
+_CMPI = {0: ("==", False), 1: ("!=", False), 2: ("<", False), 3: ("<=", False), 4: (">", False),
+         5: (">=", False), 6: ("<", True), 7: ("<=", True), 8: (">", True), 9: (">=", True)}
+
+
+def _cmpi(fe, op):
+    a, b = _operands(fe, op)
+    symbol, unsigned = _CMPI[ir.IntegerAttr(op.attributes["predicate"]).value]
+    if unsigned:
+        u = unsigned_ctype(op.operands[0].type)
+        a, b = f"({u}){a}", f"({u}){b}"
+    fe.declare(op, op.result, f"{a} {symbol} {b}")
+
+
+# arith.cmpf predicates by number: ordered ones are false on NaN, unordered ones true.
+_CMPF = {
+    0: "false", 1: "{a} == {b}", 2: "{a} > {b}", 3: "{a} >= {b}", 4: "{a} < {b}", 5: "{a} <= {b}",
+    6: "({a} < {b} || {a} > {b})", 7: "({a} == {a} && {b} == {b})", 8: "!({a} < {b} || {a} > {b})",
+    9: "!({a} <= {b})", 10: "!({a} < {b})", 11: "!({a} >= {b})", 12: "!({a} > {b})", 13: "{a} != {b}",
+    14: "({a} != {a} || {b} != {b})", 15: "true",
+}
+
+
+def _cmpf(fe, op):
+    a, b = _operands(fe, op)
+    fe.declare(op, op.result, _CMPF[ir.IntegerAttr(op.attributes["predicate"]).value].format(a=a, b=b))
+
+
+def _select(fe, op):
+    c, a, b = _operands(fe, op)
+    fe.declare(op, op.result, f"{c} ? {a} : {b}")
+
+
+def _negf(fe, op):
+    (a,) = _operands(fe, op)
+    fe.declare(op, op.result, f"-{a}")
+
+
+def _math_call(function):
+    def emit(fe, op):
+        fe.module.includes.add("#include <hls_math.h>")
+        fe.declare(op, op.result, f"hls::{function}({', '.join(_operands(fe, op))})")
+    return emit
+
+
+def _absi(fe, op):
+    (a,) = _operands(fe, op)
+    fe.declare(op, op.result, f"{a} < 0 ? -{a} : {a}")
+
+
+MATH_FUNCTIONS = {
+    "sqrt": "sqrt", "exp": "exp", "exp2": "exp2", "log": "log", "log2": "log2", "log10": "log10",
+    "sin": "sin", "cos": "cos", "tan": "tan", "tanh": "tanh", "atan": "atan", "atan2": "atan2",
+    "asin": "asin", "acos": "acos", "sinh": "sinh", "cosh": "cosh", "erf": "erf", "powf": "pow",
+    "floor": "floor", "ceil": "ceil", "round": "round", "trunc": "trunc", "absf": "fabs", "fma": "fma",
+    "copysign": "copysign", "rsqrt": "rsqrt", "cbrt": "cbrt", "expm1": "expm1", "log1p": "log1p",
+}
+
+OPS = {
+    "arith.constant": _constant,
+    "arith.addi": _binary("+"), "arith.subi": _binary("-"), "arith.muli": _binary("*"),
+    "arith.divsi": _binary("/"), "arith.remsi": _binary("%"),
+    "arith.divui": _unsigned_binary("/"), "arith.remui": _unsigned_binary("%"),
+    "arith.floordivsi": _helper_call("floordiv"), "arith.ceildivsi": _helper_call("ceildiv"),
+    "arith.ceildivui": _helper_call("ceildiv", unsigned=True),
+    "arith.andi": _binary("&"), "arith.ori": _binary("|"), "arith.xori": _binary("^"),
+    "arith.shli": _binary("<<"), "arith.shrsi": _binary(">>"), "arith.shrui": _unsigned_binary(">>"),
+    "arith.maxsi": _select_by(">"), "arith.minsi": _select_by("<"),
+    "arith.maxui": _select_by(">", unsigned=True), "arith.minui": _select_by("<", unsigned=True),
+    "arith.cmpi": _cmpi, "arith.cmpf": _cmpf, "arith.select": _select,
+    "arith.extsi": _extsi, "arith.extui": _extui, "arith.trunci": _trunci,
+    "arith.index_cast": _convert, "arith.index_castui": _from_unsigned,
+    "arith.sitofp": _to_float, "arith.uitofp": _from_unsigned,
+    "arith.fptosi": _convert, "arith.fptoui": _fptoui, "arith.extf": _convert, "arith.truncf": _convert,
+    "arith.addf": _binary("+"), "arith.subf": _binary("-"), "arith.mulf": _binary("*"),
+    "arith.divf": _binary("/"), "arith.negf": _negf, "arith.remf": _math_call("fmod"),
+    "arith.maximumf": _math_call("fmax"), "arith.minimumf": _math_call("fmin"),
+    "arith.maxnumf": _math_call("fmax"), "arith.minnumf": _math_call("fmin"),
+    "math.absi": _absi,
+    **{f"math.{name}": _math_call(fn) for name, fn in MATH_FUNCTIONS.items()},
+}
