@@ -11,6 +11,7 @@ TARGETS = {
     "llvm": "dsl.backend.llvm:build_llvm",
     "vhls": "dsl.backend.hls:build_vhls",
     "vitis_hls": "dsl.backend.hls:build_vitis_hls",
+    "sim": "dsl.dataflow.sim:build_sim",
 }
 
 

@@ -16,6 +16,8 @@ def customize(kernel, instantiate=None, schedule=None) -> Schedule:
     ``instantiate=[int8, 64]`` binds the kernel's type parameters; ``schedule="file.yaml"`` replays a
     saved schedule onto the new module.
     """
+    if hasattr(kernel, "__dsl_customize__"):  # a design that compiles itself (dsl.region)
+        return kernel.__dsl_customize__(instantiate=instantiate, schedule=schedule)
     if isinstance(kernel, Instantiation):
         kernel, instantiate = kernel.fn, kernel.args
     context = ir.Context()

@@ -1,0 +1,218 @@
+"""User-facing objects of spatial designs: stream types, ``dsl.region``, ``dsl.kernel(mapping=...)`` and
+``dsl.get_pid()``.
+
+    @dsl.region()
+    def top(A: int32[N], B: int32[N]):
+        pipe: dsl.Stream[int32, 4]              # one FIFO of depth 4 (arrays: dsl.Stream[int32, 4][P])
+
+        @dsl.kernel(mapping=[1])
+        def producer(A: int32[N]):
+            for i in range(N):
+                pipe.put(A[i] + 1)
+
+        @dsl.kernel(mapping=[1])
+        def consumer(B: int32[N]):
+            for i in range(N):
+                B[i] = pipe.get()
+"""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+from ..errors import DSLTypeError, StreamError
+from ..types import DSLType
+
+DEFAULT_DEPTH = 2
+
+
+@dataclass(frozen=True)
+class StreamType:
+    """``dsl.Stream[int32, 4]``: a FIFO of ``depth`` elements of ``dtype``."""
+
+    dtype: DSLType
+    depth: int = DEFAULT_DEPTH
+
+    def __getitem__(self, shape) -> "StreamArrayType":
+        shape = shape if isinstance(shape, tuple) else (shape,)
+        if not shape or any(not isinstance(d, int) or isinstance(d, bool) or d <= 0 for d in shape):
+            raise DSLTypeError(f"an array of streams needs positive int sizes, got {list(shape)}")
+        return StreamArrayType(self, tuple(shape))
+
+    def __repr__(self):
+        return f"Stream[{self.dtype!r}, {self.depth}]"
+
+
+@dataclass(frozen=True)
+class StreamArrayType:
+    """``dsl.Stream[int32, 4][P0, P1]``: a grid of independent FIFOs."""
+
+    stream: StreamType
+    shape: tuple
+
+    def __repr__(self):
+        return f"{self.stream!r}[{', '.join(map(str, self.shape))}]"
+
+
+class _StreamFactory:
+    """``dsl.Stream[T]`` (depth 2) and ``dsl.Stream[T, depth]``."""
+
+    def __getitem__(self, key) -> StreamType:
+        key = key if isinstance(key, tuple) else (key,)
+        if len(key) not in (1, 2):
+            raise DSLTypeError(f"write Stream[T] or Stream[T, depth], got {len(key)} parameters")
+        dtype, depth = key[0], key[1] if len(key) == 2 else DEFAULT_DEPTH
+        if not isinstance(dtype, DSLType):
+            raise DSLTypeError(f"Stream[T, depth]: T must be a scalar dsl type such as int32, got {dtype!r}")
+        if not isinstance(depth, int) or isinstance(depth, bool) or depth <= 0:
+            raise DSLTypeError(f"Stream[{dtype!r}, depth]: depth must be a positive int, got {depth!r}")
+        return StreamType(dtype, depth)
+
+    def __repr__(self):
+        return "dsl.Stream"
+
+
+Stream = _StreamFactory()
+
+
+class _StreamMethod:
+    """``.put`` / ``.get`` of a stream: one shared object per method, recognised by the frontend (its
+    handler is registered in ``dsl.frontend.calls.INTRINSICS``)."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def __call__(self, *args):
+        raise StreamError(f"stream .{self.name}() can only be used inside a kernel of a dsl.region")
+
+    def __repr__(self):
+        return f"<stream method {self.name}>"
+
+
+PUT, GET = _StreamMethod("put"), _StreamMethod("get")
+
+
+class StreamRef:
+    """One FIFO of a declared stream (array): what ``pipe`` or ``pipe[i, j]`` is inside a kernel."""
+
+    put, get = PUT, GET
+
+    def __init__(self, decl: "StreamDecl", index: tuple):
+        self.decl, self.index = decl, index
+
+    @property
+    def dtype(self):
+        return self.decl.stream.dtype
+
+    @property
+    def depth(self):
+        return self.decl.stream.depth
+
+    @property
+    def flat_name(self) -> str:
+        return "_".join([self.decl.name, *map(str, self.index)])
+
+    @property
+    def label(self) -> str:
+        """How users wrote it: ``pipe`` or ``pipe[1, 2]``."""
+        return self.decl.name + (f"[{', '.join(map(str, self.index))}]" if self.index else "")
+
+    def __eq__(self, other):
+        return isinstance(other, StreamRef) and (self.decl.name, self.index) == (other.decl.name, other.index)
+
+    def __hash__(self):
+        return hash((self.decl.name, self.index))
+
+    def __repr__(self):
+        return f"<stream {self.label}: {self.decl.stream!r}>"
+
+
+class StreamDecl:
+    """A stream declaration of a region (``pipe: dsl.Stream[int32, 4][P]``), with its source location."""
+
+    def __init__(self, name: str, stream: StreamType, shape: tuple, loc):
+        self.name, self.stream, self.shape, self.loc = name, stream, shape, loc
+
+    def __getitem__(self, key) -> StreamRef:
+        key = key if isinstance(key, tuple) else (key,)
+        if not self.shape:
+            raise StreamError(f"stream '{self.name}' is a single stream, not an array: use {self.name}.put/get")
+        if len(key) != len(self.shape) or any(not isinstance(k, int) for k in key):
+            raise StreamError(f"stream array '{self.name}' has shape {list(self.shape)}: index it with "
+                              f"{len(self.shape)} compile-time int(s), got {list(key)}")
+        if any(not 0 <= k < d for k, d in zip(key, self.shape)):
+            raise StreamError(f"index {list(key)} is out of range for stream array '{self.name}' of shape "
+                              f"{list(self.shape)}")
+        return StreamRef(self, key)
+
+    def refs(self):
+        return [StreamRef(self, idx) for idx in itertools.product(*map(range, self.shape))]
+
+    # a scalar stream is used directly: pipe.put(x)
+    @property
+    def put(self):
+        return PUT
+
+    @property
+    def get(self):
+        return GET
+
+
+class KernelSpec:
+    """What ``@dsl.kernel(mapping=[P0, P1])`` says about a kernel of a region."""
+
+    def __init__(self, mapping=None):
+        mapping = [1] if mapping is None else list(mapping if isinstance(mapping, (list, tuple)) else [mapping])
+        if not mapping or any(not isinstance(m, int) or isinstance(m, bool) or m <= 0 for m in mapping):
+            raise DSLTypeError(f"kernel mapping must be a list of positive ints, got {mapping!r}")
+        self.mapping = tuple(mapping)
+
+    def __call__(self, fn):
+        fn.__dsl_mapping__ = self.mapping
+        return fn
+
+    @property
+    def replicated(self) -> bool:
+        return self.mapping != (1,)
+
+    def pids(self):
+        return list(itertools.product(*map(range, self.mapping)))
+
+
+def kernel(mapping=None):
+    """Declare a kernel of a ``dsl.region``, replicated into a grid of processing elements by ``mapping``."""
+    return KernelSpec(mapping)
+
+
+def get_pid():
+    """Inside a kernel with ``mapping=[P0, P1]``: this instance's position ``(i, j)`` (an int for 1-D),
+    a compile-time constant."""
+    raise StreamError("dsl.get_pid() can only be used inside a kernel of a dsl.region")
+
+
+class Region:
+    """A spatial design: ``dsl.customize(region)`` compiles it, ``dsl.build(region, target="sim")`` runs it."""
+
+    def __init__(self, fn):
+        self.fn = fn
+        self.__name__ = fn.__name__
+        self.__doc__ = fn.__doc__
+
+    def __repr__(self):
+        return f"<dsl.region {self.__name__}>"
+
+    def __call__(self, *args):
+        raise StreamError(f"region {self.__name__!r} is a design, not a Python function: build it with "
+                          f"dsl.build({self.__name__}, target='sim') and call the result")
+
+    def __dsl_customize__(self, instantiate=None, schedule=None):
+        from .region import compile_region
+
+        return compile_region(self, instantiate, schedule)
+
+
+def region(fn=None):
+    """``@dsl.region()`` (or ``@dsl.region``): a function holding stream declarations and kernels."""
+    if fn is not None and callable(fn):
+        return Region(fn)
+    return Region

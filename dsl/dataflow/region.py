@@ -1,0 +1,331 @@
+"""Compiling a ``dsl.region`` into the IR of a dataflow design (see the Streams section of dsl/IR.md).
+
+Each kernel of the region becomes one ``func.func`` per processing element (``pe_0_1`` for pid (0, 1)),
+compiled by the ordinary frontend with ``get_pid()`` folded to constants. Every stream a PE touches
+becomes a leading ``memref<1xT>`` argument carrying ``{dsl.stream_depth = N}``; ``.put(v)`` stores into it
+and ``.get()`` loads from it. The region itself becomes the top function: one ``memref.alloc`` per FIFO
+(``dsl.stream_depth``) and one ``func.call`` per PE, producers before consumers, under ``dsl.dataflow``.
+"""
+from __future__ import annotations
+
+import ast
+import copy
+
+from mlir import ir
+from mlir.dialects import func, memref
+
+from ..errors import CallError, DSLError, DSLSyntaxError, StreamError
+from ..frontend import streams as _stream_intrinsics  # noqa: F401  (registers put/get/get_pid)
+from ..frontend.source import KernelSource, eval_annotation, read_kernel, read_signature
+from ..frontend.unit import CompilationUnit
+from ..types import TensorType
+from .lang import KernelSpec, StreamArrayType, StreamDecl, StreamType, kernel
+
+PID_KEY = "__dsl_pid__"
+FIFO_PREFIX = "__dsl_fifo_"  # kernel-internal name of a stream argument (dsl.arg_names gets the FIFO's name)
+
+
+class _Instance:
+    """Stands for one PE's function in the compilation unit (hashable, has a ``__name__``)."""
+
+    def __init__(self, name):
+        self.__name__ = name
+
+
+class RegionUnit(CompilationUnit):
+    """A compilation unit that also knows the kernel sources rewritten per PE."""
+
+    def __init__(self, context):
+        super().__init__(context)
+        self.extra_sources: dict = {}
+
+    def source(self, fn):
+        return self.extra_sources.get(fn) or super().source(fn)
+
+
+class PE:
+    """One compiled kernel instance: its symbol, streams (in argument order) and data arguments."""
+
+    def __init__(self, symbol, kernel_name, pid, streams, params, loc):
+        self.symbol, self.kernel_name, self.pid = symbol, kernel_name, pid
+        self.streams, self.params, self.loc = streams, params, loc
+
+
+def compile_region(region, instantiate=None, schedule=None):
+    from .schedule import RegionSchedule
+
+    if instantiate is not None:
+        raise DSLError(f"region {region.__name__!r} takes no type arguments")
+    src = read_kernel(region.fn)
+    context = ir.Context()
+    unit = RegionUnit(context)
+    sig = read_signature(src, src.env)
+    if sig.returns:
+        raise DSLSyntaxError("a region returns nothing: kernels write their results into the region's arguments",
+                             src.loc(src.tree))
+    decls, kernels = _parse_body(src)
+    env = dict(src.env)
+    env.update({d.name: (d.refs()[0] if not d.shape else d) for d in decls})
+    pes = []
+    for fdef, spec in kernels:
+        _check_params(src, sig, fdef)
+        for pid in spec.pids():
+            pes.append(_compile_pe(unit, src, fdef, spec, pid, env, decls))
+    top = _build_top(unit, src, sig, decls, _topological(pes))
+    with context:
+        if not unit.module.operation.verify():
+            raise DSLError(f"internal error: the module generated for region {region.__name__!r} does not verify")
+    s = RegionSchedule(unit.module, top, context, kernel=region)
+    if schedule is not None:
+        s.apply_schedule(schedule)
+    return s
+
+
+# -- the region body ----------------------------------------------------------------------------------
+
+def _parse_body(src: KernelSource):
+    decls, kernels = [], []
+    body = src.tree.body
+    for stmt in body:
+        if isinstance(stmt, ast.Pass) or (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant)):
+            continue
+        if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and stmt.value is None:
+            decls.append(_stream_decl(src, stmt))
+        elif isinstance(stmt, ast.FunctionDef):
+            kernels.append((stmt, _kernel_spec(src, stmt)))
+        else:
+            raise DSLSyntaxError("a region holds stream declarations (`pipe: dsl.Stream[int32, 4]`) and "
+                                 "@dsl.kernel functions only", src.loc(stmt))
+    if not kernels:
+        raise DSLSyntaxError(f"region {src.name!r} defines no @dsl.kernel", src.loc(src.tree))
+    return decls, kernels
+
+
+def _stream_decl(src, stmt) -> StreamDecl:
+    t = eval_annotation(stmt.annotation, src, src.env)
+    if isinstance(t, StreamType):
+        return StreamDecl(stmt.target.id, t, (), src.loc(stmt))
+    if isinstance(t, StreamArrayType):
+        return StreamDecl(stmt.target.id, t.stream, t.shape, src.loc(stmt))
+    raise DSLSyntaxError(f"'{stmt.target.id}' in a region must be a stream (dsl.Stream[T, depth] or "
+                         f"dsl.Stream[T, depth][P...]), got {t!r}", src.loc(stmt))
+
+
+def _kernel_spec(src, fdef) -> KernelSpec:
+    specs = []
+    for dec in fdef.decorator_list:
+        value = eval(compile(ast.Expression(dec), src.file, "eval"), src.env)  # noqa: S307 - user's decorator
+        specs.append(KernelSpec() if value is kernel else value)
+    if len(specs) != 1 or not isinstance(specs[0], KernelSpec):
+        raise DSLSyntaxError(f"'{fdef.name}' in a region must be decorated with @dsl.kernel(mapping=[...])",
+                             src.loc(fdef))
+    return specs[0]
+
+
+def _check_params(src, sig, fdef):
+    region_params = {p.name: p for p in sig.params}
+    for a in fdef.args.args:
+        if a.arg not in region_params:
+            raise CallError(f"argument '{a.arg}' of kernel '{fdef.name}' is not an argument of region "
+                            f"{src.name!r} ({', '.join(region_params) or 'none'}): kernels take region "
+                            "arguments by name", src.loc(a))
+    if fdef.returns is not None:
+        raise DSLSyntaxError(f"kernel '{fdef.name}' of a region returns nothing: write results into a region "
+                             "argument", src.loc(fdef))
+
+
+# -- one processing element ---------------------------------------------------------------------------
+
+def _compile_pe(unit, src, fdef, spec, pid, env, decls) -> PE:
+    name = fdef.name + ("_" + "_".join(map(str, pid)) if spec.replicated else "")
+    tree = copy.deepcopy(fdef)
+    tree.decorator_list = []
+    penv = dict(env)
+    penv[PID_KEY] = pid if len(pid) > 1 else pid[0]
+    _fold_pid(src, tree, pid, penv)
+    refs = _streams_used(src, tree, penv, {d.name for d in decls})
+    data_params = [a.arg for a in tree.args.args]
+    for ref in refs:
+        if ref.flat_name in data_params:
+            raise StreamError(f"argument '{ref.flat_name}' of kernel '{fdef.name}' has the name of stream "
+                              f"{ref.label}; rename one of them", src.loc(fdef))
+    stream_args = []
+    for k, ref in enumerate(refs):
+        type_name = f"__dsl_stream_type{k}"
+        penv[type_name] = TensorType(ref.dtype, (1,))
+        arg = ast.arg(arg=FIFO_PREFIX + ref.flat_name, annotation=ast.Name(id=type_name, ctx=ast.Load()))
+        stream_args.append(ast.copy_location(arg, fdef))
+        ast.copy_location(arg.annotation, fdef)
+    tree.args.args = stream_args + tree.args.args
+    obj = _Instance(name)
+    unit.extra_sources[obj] = KernelSource(obj, tree, src.file, penv)
+    symbol = unit.instance(obj, None, None, src.loc(fdef))
+    with unit.context:
+        fop = _find(unit.module, symbol)
+        _annotate_pe(fop, refs, fdef.name, pid, len(tree.args.args))
+    return PE(symbol, fdef.name, pid, refs, data_params, src.loc(fdef))
+
+
+def _fold_pid(src, tree, pid, penv):
+    """``i, j = dsl.get_pid()`` statements at the top of a kernel bind compile-time ints."""
+    kept = []
+    for stmt in tree.body:
+        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and _is_get_pid(stmt.value, penv):
+            _bind_pid(src, stmt.targets[0], pid, penv)
+        else:
+            kept.append(stmt)
+    tree.body = kept or [ast.copy_location(ast.Pass(), tree)]
+
+
+def _is_get_pid(node, penv) -> bool:
+    from .lang import get_pid
+
+    if not isinstance(node, ast.Call) or node.args or node.keywords:
+        return False
+    try:
+        return eval(compile(ast.Expression(node.func), "<pid>", "eval"), penv) is get_pid  # noqa: S307
+    except Exception:
+        return False
+
+
+def _bind_pid(src, target, pid, penv):
+    if isinstance(target, ast.Name):
+        penv[target.id] = pid if len(pid) > 1 else pid[0]
+        return
+    names = target.elts if isinstance(target, (ast.Tuple, ast.List)) else None
+    if names is None or len(names) != len(pid) or not all(isinstance(n, ast.Name) for n in names):
+        raise DSLSyntaxError(f"get_pid() of a kernel with a {len(pid)}-D mapping gives {len(pid)} value(s): "
+                             f"write e.g. `{', '.join('ijk'[:len(pid)])} = dsl.get_pid()`", src.loc(target))
+    for n, v in zip(names, pid):
+        penv[n.id] = v
+
+
+def _streams_used(src, tree, penv, stream_names) -> list:
+    """The FIFOs this PE puts to or gets from, in order of first use (their indices must be constants)."""
+    refs = []
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                and node.func.attr in ("put", "get")):
+            continue
+        base = node.func.value
+        root = base.value if isinstance(base, ast.Subscript) else base
+        if not (isinstance(root, ast.Name) and root.id in stream_names):
+            continue
+        try:
+            ref = eval(compile(ast.Expression(base), src.file, "eval"), penv)  # noqa: S307 - constants only
+        except NameError as exc:
+            raise StreamError(f"the index of stream '{root.id}' must be a compile-time constant (get_pid() "
+                              f"values, module constants): {exc}", src.loc(base)) from None
+        except DSLError as exc:
+            raise exc.at(src.loc(base))
+        if not hasattr(ref, "flat_name"):
+            raise StreamError(f"'{ast.unparse(base)}' is an array of streams: index it to pick one stream",
+                              src.loc(base))
+        if ref not in refs:
+            refs.append(ref)
+    return refs
+
+
+def _annotate_pe(fop, refs, kernel_name, pid, nargs):
+    dicts = [{} for _ in range(nargs)]
+    for k, ref in enumerate(refs):
+        dicts[k] = {"dsl.stream_depth": ir.IntegerAttr.get(ir.IntegerType.get_signless(32), ref.depth),
+                    "dsl.stream": ir.StringAttr.get(ref.label)}
+    fop.attributes["arg_attrs"] = ir.ArrayAttr.get([ir.DictAttr.get(d) for d in dicts])
+    names = [ir.StringAttr(a).value for a in ir.ArrayAttr(fop.attributes["dsl.arg_names"])]
+    names[:len(refs)] = [ref.flat_name for ref in refs]
+    fop.attributes["dsl.arg_names"] = ir.ArrayAttr.get([ir.StringAttr.get(n) for n in names])
+    fop.attributes["dsl.kernel"] = ir.StringAttr.get(kernel_name)
+    fop.attributes["dsl.pid"] = ir.ArrayAttr.get([ir.IntegerAttr.get(ir.IntegerType.get_signless(32), v)
+                                                  for v in pid])
+
+
+def _find(module, symbol):
+    for op in module.body.operations:
+        if op.operation.name == "func.func" and ir.StringAttr(op.attributes["sym_name"]).value == symbol:
+            return op
+    raise KeyError(symbol)
+
+
+# -- the region's top function ------------------------------------------------------------------------
+
+def _topological(pes):
+    """Producers before consumers (stable), so that a sequential C simulation sees tokens before reads."""
+    preds = {k: set() for k in range(len(pes))}
+    producer_of = {}
+    for k, pe in enumerate(pes):
+        for ref, role in _roles(pe):
+            if role == "put":
+                producer_of.setdefault(ref, set()).add(k)
+    for k, pe in enumerate(pes):
+        for ref, role in _roles(pe):
+            if role == "get":
+                preds[k] |= producer_of.get(ref, set()) - {k}
+    order, placed = [], set()
+    while len(order) < len(pes):
+        ready = [k for k in range(len(pes)) if k not in placed and preds[k] <= placed]
+        k = ready[0] if ready else min(k for k in range(len(pes)) if k not in placed)  # a cycle: keep order
+        order.append(k)
+        placed.add(k)
+    return [pes[k] for k in order]
+
+
+def _roles(pe):
+    return getattr(pe, "roles", [])
+
+
+def _build_top(unit, src, sig, decls, pes) -> str:
+    from .netlist import stream_roles
+
+    symbol = unit._fresh_symbol(src.name)
+    ctx = unit.context
+    with ctx, ir.Location.file(src.file, src.tree.lineno, 1):
+        types = [p.type.mlir() for p in sig.params]
+        with ir.InsertionPoint(unit.module.body):
+            fop = func.FuncOp(symbol, ir.FunctionType.get(types, []))
+        _top_attrs(fop, src, sig)
+        block = fop.add_entry_block()
+        args = {p.name: v for p, v in zip(sig.params, block.arguments)}
+        for pe in pes:
+            pe.roles = stream_roles(_find(unit.module, pe.symbol), len(pe.streams), pe.streams)
+        pes = _topological(pes)
+        with ir.InsertionPoint(block):
+            fifos = _allocate(src, decls, pes)
+            for pe in pes:
+                with ir.Location.file(pe.loc.file, pe.loc.line, pe.loc.col + 1):
+                    operands = [fifos[r] for r in pe.streams] + [args[n] for n in pe.params]
+                    func.CallOp([], ir.FlatSymbolRefAttr.get(pe.symbol), operands)
+            func.ReturnOp([])
+    return symbol
+
+
+def _allocate(src, decls, pes) -> dict:
+    used = {r for pe in pes for r in pe.streams}
+    fifos = {}
+    for d in decls:
+        for ref in d.refs():
+            if ref not in used:
+                continue
+            with ir.Location.file(d.loc.file, d.loc.line, d.loc.col + 1):
+                op = memref.AllocOp(TensorType(ref.dtype, (1,)).mlir(), [], [])
+            attrs = {"dsl.name": ir.StringAttr.get(ref.flat_name), "dsl.type": ir.StringAttr.get(repr(ref.dtype)),
+                     "dsl.stream_depth": ir.IntegerAttr.get(ir.IntegerType.get_signless(32), ref.depth),
+                     "dsl.stream": ir.StringAttr.get(ref.label)}
+            for k, v in attrs.items():
+                op.attributes[k] = v
+            fifos[ref] = op.result
+    return fifos
+
+
+def _top_attrs(fop, src, sig):
+    s = ir.StringAttr.get
+    i32 = ir.IntegerType.get_signless(32)
+    fop.attributes["dsl.arg_names"] = ir.ArrayAttr.get([s(p.name) for p in sig.params])
+    fop.attributes["dsl.arg_types"] = ir.ArrayAttr.get(
+        [s(repr(p.type.dtype if isinstance(p.type, TensorType) else p.type)) for p in sig.params])
+    fop.attributes["dsl.num_outputs"] = ir.IntegerAttr.get(i32, 0)
+    fop.attributes["dsl.result_types"] = ir.ArrayAttr.get([])
+    fop.attributes["dsl.src"] = s(f"{src.file}:{src.tree.lineno}")
+    fop.attributes["dsl.top"] = ir.UnitAttr.get()
+    fop.attributes["dsl.dataflow"] = ir.UnitAttr.get()
+    fop.attributes["dsl.region"] = ir.UnitAttr.get()

@@ -1,0 +1,228 @@
+"""``dsl.build(design, target="sim")``: the dataflow simulator.
+
+Every process (kernel instance) of the design is JIT-compiled and runs as a coroutine of the native
+runtime (``runtime.c``) with blocking gets/puts on FIFOs of the declared depths. The static check runs
+first; a deadlock raises ``dsl.DeadlockError`` naming each blocked kernel, its stream and the Python line,
+with the minimal depths that avoid it; tokens left in a FIFO at the end are a ``StreamWarning``;
+``module.stats`` gives, per stream, the maximum occupancy reached (to size FIFOs).
+"""
+from __future__ import annotations
+
+import ctypes
+import threading
+import time
+import warnings
+
+import numpy as np
+from mlir import ir
+
+from ..backend.interface import check_args, from_storage, parse_carrier, signature
+from ..errors import BuildError, DeadlockError, user_facing
+from . import runtime
+from .check import check_netlist
+from .lower import build_engine, process_symbol
+from .netlist import extract
+from .report import StreamWarning, deadlock_message, stats_table, suggest_depths
+
+STACK_BYTES = 1 << 19
+STATES = {0: "waiting", 1: "ready", 2: "running", 3: "blocked", 4: "done"}
+OK, DEADLOCK, TIMEOUT, ERROR = 0, 1, 2, 3
+
+
+@user_facing
+def build_sim(schedule, timeout: float = 300.0, check: bool = True, **options):
+    if options:
+        raise BuildError(f"target 'sim' takes the options timeout= and check=; got {sorted(options)}")
+    lib, path = runtime.load()
+    with schedule.context:
+        net = extract(schedule.module, schedule.top)
+        if check:
+            check_netlist(net)
+    engine, sites = build_engine(schedule, path)
+    return SimModule(schedule, engine, net, sites, timeout)
+
+
+class SimModule:
+    """A dataflow design ready to simulate: call it with numpy arrays like a CPU module."""
+
+    def __init__(self, schedule, engine, net, sites, timeout):
+        self.name = schedule.top
+        self.engine, self.net, self.sites, self.timeout = engine, net, sites, timeout
+        self.sig = signature(schedule)
+        self.depths = {f.name: f.depth for f in net.fifos}
+        self.stats: dict = {}
+        self.elapsed = 0.0
+        self._fn = [engine.raw_lookup("_mlir_ciface_" + process_symbol(p)) for p in net.processes]
+        with schedule.context:
+            self._buffer_types = [_buffer_spec(t) for t in net.buffers]
+            self._fifo_shapes = [list(ir.MemRefType(f.mtype).shape) for f in net.fifos]
+            self._arg_kinds = [isinstance(t, ir.MemRefType) for t in schedule.top_func.type.inputs]
+
+    def __repr__(self):
+        return f"<dsl.SimModule {self.name}: {len(self.net.processes)} processes, {len(self.net.fifos)} streams>"
+
+    @user_facing
+    def __call__(self, *args):
+        storage = check_args(self.sig, args)
+        outputs = [np.zeros(a.shape, dtype=parse_carrier(a.dtype.bits, a.dtype.signed)) for a in self.sig.outputs]
+        values = storage + outputs
+        start = time.perf_counter()
+        result = self.run(values, self.depths)
+        self.elapsed = time.perf_counter() - start
+        if result.status == DEADLOCK:
+            suggestion = suggest_depths(self, storage, outputs, result)
+            err = DeadlockError(deadlock_message(self, result, suggestion))
+            err.suggested_depths = {self.net_label(n): d for n, d in suggestion.items()}
+            raise err
+        self.stats = result.stats
+        for name, s in self.stats.items():
+            if s["left"]:
+                warnings.warn(StreamWarning(f"stream '{s['label']}' holds {s['left']} token(s) at the end of "
+                                            f"the simulation of '{self.name}' (written {s['tokens']}, read "
+                                            f"{s['tokens'] - s['left']})"), stacklevel=3)
+        return _results(self.sig, args, values, len(storage))
+
+    def net_label(self, name: str) -> str:
+        return next(f.label for f in self.net.fifos if f.name == name)
+
+    def report(self) -> str:
+        """Per-stream statistics of the last run: depth, maximum occupancy, tokens."""
+        return stats_table(self.stats)
+
+    # -- one simulation ---------------------------------------------------------------------------
+    def run(self, values, depths) -> "RunResult":
+        lib, _ = runtime.load()
+        net = self.net
+        sim = lib.dsl_sim_new(len(net.processes), len(net.fifos), STACK_BYTES)
+        keep = []
+        handles = [lib.dsl_sim_fifo(sim, f.index, depths[f.name]) for f in net.fifos]
+        buffers = [np.zeros(shape, dtype=dt) for shape, dt in self._buffer_types]
+        for proc in net.processes:
+            packed = self._pack(proc, values, buffers, handles, keep)
+            deps = (ctypes.c_int * max(1, len(proc.deps)))(*proc.deps)
+            keep.append(deps)
+            lib.dsl_sim_proc(sim, proc.index, self._fn[proc.index], packed, len(proc.deps), deps)
+        status = _run_guarded(lib, sim, self.timeout, self)
+        result = RunResult(status, self._proc_info(lib, sim), self._fifo_info(lib, sim))
+        lib.dsl_sim_free(sim)
+        if status == TIMEOUT:
+            raise BuildError(f"simulation of '{self.name}' did not finish within {self.timeout:g} s "
+                             "(pass timeout= to dsl.build to allow more)")
+        if status == ERROR:
+            raise BuildError(f"simulation of '{self.name}': could not allocate process stacks")
+        return result
+
+    def _pack(self, proc, values, buffers, handles, keep):
+        ptrs = []
+        for pos, (kind, ref) in enumerate(proc.operands):
+            if kind == "arg":
+                arr = values[ref]
+                ptrs.append(_memref(arr, arr.shape, keep) if self._arg_kinds[ref] else _scalar(arr, keep))
+            elif kind == "buffer":
+                ptrs.append(_memref(buffers[ref], buffers[ref].shape, keep))
+            elif kind == "fifo":
+                ptrs.append(_memref(None, self._fifo_shapes[ref.index], keep, address=handles[ref.index]))
+            else:
+                ptrs.append(_constant(ref, keep))
+        packed = (ctypes.c_void_p * max(1, len(ptrs)))(*[ctypes.cast(p, ctypes.c_void_p) for p in ptrs])
+        keep.append(packed)
+        return packed
+
+    def _proc_info(self, lib, sim):
+        out = (ctypes.c_int * 5)()
+        info = []
+        for p in self.net.processes:
+            lib.dsl_sim_proc_info(sim, p.index, out)
+            info.append({"state": STATES[out[0]], "fifo": out[1], "full": bool(out[2]), "site": out[3],
+                         "pending": out[4]})
+        return info
+
+    def _fifo_info(self, lib, sim):
+        out = (ctypes.c_int64 * 4)()
+        stats = {}
+        for f in self.net.fifos:
+            lib.dsl_sim_fifo_info(sim, f.index, out)
+            stats[f.name] = {"label": f.label, "depth": out[3], "max_occupancy": out[1], "tokens": out[2],
+                             "left": out[0]}
+        return stats
+
+
+class RunResult:
+    def __init__(self, status, procs, stats):
+        self.status, self.procs, self.stats = status, procs, stats
+
+
+def _run_guarded(lib, sim, timeout, module):
+    """Run in a helper thread (ctypes releases the GIL) so that even a kernel stuck in a loop without stream
+    accesses cannot hang the caller."""
+    box = {}
+
+    def target():
+        box["status"] = lib.dsl_sim_run(sim, float(timeout))
+
+    t = threading.Thread(target=target, name=f"dsl-sim-{module.name}", daemon=True)
+    t.start()
+    t.join(timeout + 5.0)
+    if t.is_alive():
+        running = module.net.processes[lib.dsl_sim_current(sim)].label
+        raise BuildError(f"simulation of '{module.name}' did not finish within {timeout:g} s: kernel "
+                         f"'{running}' is computing without touching a stream (an endless loop?)")
+    return box["status"]
+
+
+# -- marshalling --------------------------------------------------------------------------------------
+
+def _memref(arr, shape, keep, address=None):
+    rank = len(shape)
+    fields = [("allocated", ctypes.c_void_p), ("aligned", ctypes.c_void_p), ("offset", ctypes.c_longlong)]
+    if rank:
+        fields += [("shape", ctypes.c_longlong * rank), ("strides", ctypes.c_longlong * rank)]
+    desc = type("MemRefDescriptor", (ctypes.Structure,), {"_fields_": fields})()
+    ptr = address if address is not None else arr.ctypes.data
+    desc.allocated, desc.aligned, desc.offset = ptr, ptr, 0
+    if rank:
+        strides, acc = [], 1
+        for extent in reversed(shape):
+            strides.insert(0, acc)
+            acc *= extent
+        desc.shape[:], desc.strides[:] = list(shape), strides
+    pointer = ctypes.pointer(ctypes.pointer(desc))
+    keep.extend([desc, pointer])
+    return pointer
+
+
+def _scalar(arr, keep):
+    arr = np.ascontiguousarray(np.asarray(arr).reshape(1))
+    keep.append(arr)
+    return ctypes.c_void_p(arr.ctypes.data)
+
+
+def _constant(attr, keep):
+    if isinstance(attr, ir.FloatAttr):
+        arr = np.array([ir.FloatAttr(attr).value], dtype=np.float64 if "f64" in str(attr.type) else np.float32)
+    else:
+        arr = np.array([ir.IntegerAttr(attr).value], dtype=np.int64)
+    return _scalar(arr, keep)
+
+
+def _buffer_spec(t):
+    mt = ir.MemRefType(t)
+    e = mt.element_type
+    if isinstance(e, ir.IntegerType):
+        dtype = np.bool_ if e.width == 1 else parse_carrier(e.width, True)
+    elif isinstance(e, ir.IndexType):
+        dtype = np.int64
+    else:
+        dtype = {"f16": np.float16, "bf16": np.uint16, "f32": np.float32, "f64": np.float64}[str(e)]
+    return tuple(mt.shape), dtype
+
+
+def _results(sig, args, values, n_in):
+    returned = [from_storage(spec, values[n_in + k]) for k, spec in enumerate(sig.outputs)]
+    if not sig.outputs:
+        for spec, user, raw in zip(sig.args, args, values):
+            if spec.shape is not None and isinstance(user, np.ndarray):
+                np.copyto(user, from_storage(spec, raw), casting="unsafe")
+    if not returned:
+        return None
+    return returned[0] if len(returned) == 1 else tuple(returned)
