@@ -16,16 +16,25 @@ TARGETS = {
 
 
 @user_facing
-def build(kernel_or_schedule, target: str = "llvm", **options):
-    """Build a kernel (a typed Python function) or a Schedule for ``target`` (one of ``TARGETS``)."""
+def build(kernel_or_schedule, target: str | None = None, **options):
+    """Build a kernel (a typed Python function) or a Schedule for ``target`` (one of ``TARGETS``).
+
+    The default target is the CPU (``"llvm"``) for kernels and the simulator (``"sim"``) for dataflow
+    regions, whose kernels run concurrently and cannot run one after another on the CPU path.
+    """
     from .schedule import Schedule
 
-    if target not in TARGETS:
-        raise BuildError(f"unknown target {target!r}; valid targets: {', '.join(sorted(TARGETS))}")
     schedule = kernel_or_schedule
     if not isinstance(schedule, Schedule):
         from .customize import customize
 
         schedule = customize(kernel_or_schedule)
+    concurrent = getattr(schedule, "concurrent_kernels", False)
+    target = target or ("sim" if concurrent else "llvm")
+    if target not in TARGETS:
+        raise BuildError(f"unknown target {target!r}; valid targets: {', '.join(sorted(TARGETS))}")
+    if concurrent and target == "llvm":
+        raise BuildError(f"{schedule.top!r} is a dataflow region: its kernels run concurrently and talk through "
+                         "streams, so it runs on target='sim' (the FIFO simulator) or 'vitis_hls', not 'llvm'")
     module_name, func_name = TARGETS[target].split(":")
     return getattr(importlib.import_module(module_name), func_name)(schedule, **options)

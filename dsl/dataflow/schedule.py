@@ -1,11 +1,9 @@
-"""The Schedule of a ``dsl.region``: an ordinary Schedule whose default build target is the simulator."""
+"""The Schedule of a ``dsl.region``: an ordinary Schedule whose kernels run concurrently, so ``build``
+defaults to the simulator and refuses the sequential CPU path (see ``dsl.build``)."""
 from __future__ import annotations
 
 from ..schedule import Schedule
 
 
 class RegionSchedule(Schedule):
-    def build(self, target: str = "sim", **options):
-        from ..build import build
-
-        return build(self, target=target, **options)
+    concurrent_kernels = True

@@ -40,7 +40,7 @@ class Schedule:
     def __repr__(self) -> str:
         return f"<dsl.Schedule of {self.top!r}, {len(self.trace)} primitive(s)>"
 
-    def build(self, target: str = "llvm", **options):
+    def build(self, target: str | None = None, **options):
         from ..build import build
 
         return build(self, target=target, **options)
