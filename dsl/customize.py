@@ -5,6 +5,7 @@ from mlir import ir
 
 from .errors import DSLError, user_facing
 from .frontend.calls import Instantiation
+from .frontend.narrow import narrow_module
 from .frontend.unit import CompilationUnit
 from .schedule import Schedule
 
@@ -24,6 +25,7 @@ def customize(kernel, instantiate=None, schedule=None) -> Schedule:
     context.allow_unregistered_dialects = False
     unit = CompilationUnit(context)
     top = unit.instance(kernel, instantiate, top=True)
+    narrow_module(unit.module)
     with context:
         if not unit.module.operation.verify():
             raise DSLError(f"internal error: the module generated for {kernel.__name__!r} does not verify")

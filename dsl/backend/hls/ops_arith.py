@@ -11,10 +11,15 @@ def _operands(fe, op):
     return [fe.expr(v) for v in op.operands]
 
 
+# 1-bit values print as ``bool``; arithmetic modulo 2 on them is bitwise (and g++ rejects ``*`` on bools).
+_ONE_BIT = {"+": "^", "-": "^", "*": "&"}
+
+
 def _binary(symbol):
     def emit(fe, op):
         a, b = _operands(fe, op)
-        fe.declare(op, op.result, f"{a} {symbol} {b}")
+        is_bit = isinstance(op.result.type, ir.IntegerType) and ir.IntegerType(op.result.type).width == 1
+        fe.declare(op, op.result, f"{a} {_ONE_BIT.get(symbol, symbol) if is_bit else symbol} {b}")
     return emit
 
 
