@@ -129,7 +129,17 @@ class Primitive:
         return inspect.Signature(ps)
 
     def bind(self, args: tuple, kwargs: dict) -> dict:
-        """Python call arguments -> {param: value} (positional, keyword, varargs for ``loops``)."""
+        """Python call arguments -> {param: value} (positional, keyword, varargs for ``loops``).
+
+        A ``loops`` parameter also takes one list (``s.reorder(["k", "j"])``) or a keyword
+        (``s.reorder(loops=["k", "j"])``), the form schedule files use."""
+        variadic = next((p.name for p in self.params if p.variadic), None)
+        if variadic and variadic in kwargs and not args:
+            kwargs = dict(kwargs)
+            value = kwargs.pop(variadic)
+            args = tuple(value) if isinstance(value, (list, tuple)) else (value,)
+        elif variadic and len(args) == 1 and isinstance(args[0], (list, tuple)):
+            args = tuple(args[0])
         try:
             bound = self.signature().bind(None, *args, **kwargs)
         except TypeError as exc:
@@ -270,6 +280,10 @@ def apply(sched, name: str, args: dict, func: str | None = None, where: str = ""
             traceback.print_exc()
         restore(sched, before)
         raise ScheduleError(f"{where}{name}: could not be applied ({type(exc).__name__}: {exc})".strip()) from exc
+    # Re-parse the result: a failed step restores the module from text, so the live module must always be
+    # what parsing its text gives (the parser simplifies affine maps that a rewrite built unsimplified);
+    # otherwise a refused step would change how later steps print and replay would not be byte-identical.
+    restore(sched, snapshot(sched))
     if record:
         sched.trace.append({"primitive": name, "args": norm})
     return result

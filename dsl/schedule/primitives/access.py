@@ -7,6 +7,7 @@ from mlir import ir
 from mlir.dialects import affine, memref
 
 from .. import irutil as U
+from .. import names as N
 
 
 @dataclass
@@ -47,8 +48,9 @@ class Pattern:
         users = [u.owner.operation if hasattr(u.owner, "operation") else u.owner for u in buf.value.uses]
         inside = [u for u in users if U.is_inside(u, loop)]
         if not inside:
-            raise ctx.error(arg, f"'{buf.name}' is not accessed inside loop "
-                                 f"'{U.str_attr(loop, 'loop_name')}'", None)
+            around = {N.qualified(lp): None for u in users for lp in U.enclosing_loops(u)}
+            raise ctx.error("loop", f"'{buf.name}' is not accessed inside loop "
+                                    f"'{U.str_attr(loop, 'loop_name')}'", ", ".join(around) or "(it is in no loop)")
         for u in inside:
             if u.name not in ("affine.load", "affine.store"):
                 raise ctx.error(arg, f"'{buf.name}' is used by {u.name} inside the loop; only affine loads and "
@@ -151,6 +153,18 @@ def copy_nest(ip, loc, extents, name, inner):
     where = ir.InsertionPoint(U.block_ops(U.body(loops[-1]))[-1]) if loops else ip
     with loc, where:
         inner([U.iv(lp) for lp in loops])
+
+
+def unique_name(func_op, base: str) -> str:
+    """``base``, or ``base_1``, ``base_2``... when a buffer of the function already has that name."""
+    from ..names import buffers_of
+
+    taken = set(buffers_of(func_op, ""))
+    name, k = base, 0
+    while name in taken:
+        k += 1
+        name = f"{base}_{k}"
+    return name
 
 
 def entry_alloc(near, shape, element, name, dsl_type=None):

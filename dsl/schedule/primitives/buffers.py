@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 from mlir import ir
-from mlir.dialects import affine, memref
+from mlir.dialects import affine, arith, memref, scf
 
 from .. import irutil as U
+from .. import names as N
 from ..registry import Param, primitive
-from .access import Pattern, copy_nest, entry_alloc, set_access
+from .access import Pattern, copy_nest, entry_alloc, set_access, unique_name
 
 
 # -- partition --------------------------------------------------------------------------------------------
@@ -120,7 +121,8 @@ def reshape(ctx, buffer, shape):
     buf = ctx.buffer(buffer)
     if buf.kind != "alloc" or buf.op.name == "memref.get_global":
         raise ctx.error("buffer", f"'{buf.name}' is a function argument or constant; reshape applies to "
-                                  "local buffers (its shape is part of the interface)", None)
+                                  "local buffers (its shape is part of the interface)",
+                            ", ".join(_locals(ctx, buf)) or "(the function has no local buffers)")
     old = buf.shape
     if _prod(old) != _prod(shape):
         raise ctx.error("shape", f"{list(shape)} has {_prod(shape)} elements but '{buf.name}' {old} has "
@@ -144,6 +146,13 @@ def reshape(ctx, buffer, shape):
     buf.value.set_type(ir.MemRefType.get(list(shape), buf.type.element_type))
 
 
+def _locals(ctx, buf):
+    from .. import names as N
+
+    return [n for n, b in N.buffers_of(buf.func_op, buf.func).items() if b.kind == "alloc"
+            and b.op.name != "memref.get_global"]
+
+
 def _prod(xs):
     out = 1
     for x in xs:
@@ -156,6 +165,8 @@ def _prod(xs):
 def buffer_at(ctx, buffer, loop):
     """Accumulate into a local buffer under ``loop``: an init loop copies the part of ``buffer`` the loop body
     touches into ``<buffer>_buf``, the body uses the local copy, and a write-back loop stores it back.
+    The copy loops are named ``<buffer>_buf_init_<k>`` and ``<buffer>_buf_back_<k>`` (a second local buffer
+    of the same buffer gets ``<buffer>_buf_1`` and so on), so they can be scheduled like any loop.
 
     Before::                               After ``s.buffer_at(s.C, "i")``::
 
@@ -167,11 +178,12 @@ def buffer_at(ctx, buffer, loop):
     buf, op = ctx.buffer(buffer), ctx.loop(loop)
     pat = Pattern.of(ctx, buf, op, "buffer")
     local_shape = [buf.shape[d] for d in pat.varying] or [1]
-    local = entry_alloc(op, local_shape, buf.type.element_type, f"{buf.name}_buf", buf.dsl_type)
+    name = unique_name(buf.func_op, f"{buf.name}_buf")
+    local = entry_alloc(op, local_shape, buf.type.element_type, name, buf.dsl_type)
     loc = op.location
     body = U.body(op)
 
-    def copy(dst_global: bool, ip):
+    def copy(dst_global: bool, ip, role):
         def inner(ivs):
             g_map, g_ops = pat.global_map(ivs)
             l_map = ir.AffineMap.get(len(ivs), 0, [U.dim(i) for i in range(len(ivs))] or
@@ -182,14 +194,14 @@ def buffer_at(ctx, buffer, loop):
             else:
                 v = affine.AffineLoadOp(buf.type.element_type, buf.value, g_ops, g_map).result
                 affine.AffineStoreOp(v, local, ivs, l_map)
-        copy_nest(ip, loc, [buf.shape[d] for d in pat.varying], f"{buf.name}_buf", inner)
+        copy_nest(ip, loc, [buf.shape[d] for d in pat.varying], f"{name}_{role}", inner)
 
     for acc in pat.accesses:
         kept = [acc.map.results[d] for d in pat.varying] or [ir.AffineConstantExpr.get(0)]
         set_access(acc.op, local, ir.AffineMap.get(acc.map.n_dims, acc.map.n_symbols, kept))
-    copy(False, ir.InsertionPoint.at_block_begin(body))
-    copy(True, ir.InsertionPoint(U.block_ops(body)[-1]))
-    return ctx.buffer_handle(ctx.buffer(f"{U_func(op)}:{buf.name}_buf"))
+    copy(False, ir.InsertionPoint.at_block_begin(body), "init")
+    copy(True, ir.InsertionPoint(U.block_ops(body)[-1]), "back")
+    return ctx.buffer_handle(ctx.buffer(f"{U_func(op)}:{name}"))
 
 
 def U_func(op):
@@ -205,7 +217,8 @@ def reuse_at(ctx, buffer, loop):
     ``K`` positions the body reads (``K`` = the spread of offsets), refilled whole on the loop's first
     iteration and shifted by one with one new slice loaded on every other iteration. Reads go to the
     new buffer ``<buffer>_reuse_<loop>``, which is returned; call ``reuse_at`` on it again to chain a line
-    buffer into a window buffer.
+    buffer into a window buffer. Its copy loops are ``<new buffer>_fill_<k>`` (first iteration),
+    ``<new buffer>_shift_<k>`` and ``<new buffer>_load_<k>`` (the others).
 
     Before::                               After ``s.reuse_at(s.A, "y")`` (line buffer, K = 3)::
 
@@ -216,14 +229,16 @@ def reuse_at(ctx, buffer, loop):
     """
     buf, op = ctx.buffer(buffer), ctx.loop(loop)
     if op.name != "affine.for" or U.const_bounds(op) is None or U.const_bounds(op)[2] != 1:
-        raise ctx.error("loop", "reuse_at needs an affine loop with constant bounds and step 1", None)
+        raise ctx.error("loop", "reuse_at needs an affine loop with constant bounds and step 1",
+                        ", ".join(N.qualified(lp) for lp in U.collect(U.parent_op(op) or op, U.is_loop)
+                                  if lp.name == "affine.for" and (U.const_bounds(lp) or (0, 0, 0))[2] == 1))
     pat = Pattern.of(ctx, buf, op, "buffer", sliding=True)
     lb = U.const_bounds(op)[0]
     window = pat.hi - pat.lo + 1
     dims = sorted(pat.varying + [pat.slide])
     shape = [window if d == pat.slide else buf.shape[d] for d in dims]
     s_pos = dims.index(pat.slide)
-    name = f"{buf.name}_reuse_{U.str_attr(op, 'loop_name').replace('.', '_')}"
+    name = unique_name(buf.func_op, f"{buf.name}_reuse_{U.str_attr(op, 'loop_name').replace('.', '_')}")
     reuse = entry_alloc(op, shape, buf.type.element_type, name, buf.dsl_type)
     elem, loc, i = buf.type.element_type, op.location, U.iv(op)
     for acc in pat.accesses:
@@ -231,7 +246,7 @@ def reuse_at(ctx, buffer, loop):
         exprs[s_pos] = exprs[s_pos] - U.dim(acc.iv_pos) - pat.lo
         set_access(acc.op, reuse, ir.AffineMap.get(acc.map.n_dims, acc.map.n_symbols, exprs))
 
-    def fill(ip, k_from, k_to, shift):
+    def fill(ip, k_from, k_to, shift, role):
         extents = [k_to - k_from if d == pat.slide else buf.shape[d] for d in dims]
 
         def inner(ivs):
@@ -246,17 +261,17 @@ def reuse_at(ctx, buffer, loop):
                 g_map, g_ops = pat.global_map_with(offsets, i, pat.lo + k_from)
                 v = affine.AffineLoadOp(elem, buf.value, g_ops, g_map).result
             affine.AffineStoreOp(v, reuse, ivs, r_map)
-        copy_nest(ip, loc, extents, name, inner)
+        copy_nest(ip, loc, extents, f"{name}_{role}", inner)
 
-    cond = ir.IntegerSet.get(1, 0, [U.dim(0) - lb], [True])
-    with loc:
-        guard = affine.AffineIfOp(cond, cond_operands=[i], has_else=True,
-                                  ip=ir.InsertionPoint.at_block_begin(U.body(op)))
+    # scf.if on ``i == lb`` (dsl/IR.md: the dsl never produces affine.if, which the backends do not read)
+    with loc, ir.InsertionPoint.at_block_begin(U.body(op)):
+        first = arith.CmpIOp(arith.CmpIPredicate.eq, i, arith.ConstantOp(ir.IndexType.get(), lb).result).result
+        guard = scf.IfOp(first, [], has_else=True)
         for blk in (guard.then_block, guard.else_block):
             with ir.InsertionPoint(blk):
-                affine.AffineYieldOp([])
-    fill(ir.InsertionPoint(U.block_ops(guard.then_block)[-1]), 0, window, False)
+                scf.YieldOp([])
+    fill(ir.InsertionPoint(U.block_ops(guard.then_block)[-1]), 0, window, False, "fill")
     if window > 1:
-        fill(ir.InsertionPoint(U.block_ops(guard.else_block)[-1]), 0, window - 1, True)
-    fill(ir.InsertionPoint(U.block_ops(guard.else_block)[-1]), window - 1, window, False)
+        fill(ir.InsertionPoint(U.block_ops(guard.else_block)[-1]), 0, window - 1, True, "shift")
+    fill(ir.InsertionPoint(U.block_ops(guard.else_block)[-1]), window - 1, window, False, "load")
     return ctx.buffer_handle(ctx.buffer(f"{U_func(op)}:{name}"))

@@ -26,8 +26,10 @@ def to(ctx, buffer, consumer, depth):
     """
     buf = ctx.buffer(buffer)
     if buf.kind != "alloc":
+        passed = [n for n, b in N.buffers_of(buf.func_op, buf.func).items() if b.kind == "alloc"
+                  and any(u.name == "func.call" for u in _users(b.value))]
         raise ctx.error("buffer", f"'{buf.name}' is a function argument; streams connect kernels through a "
-                                  "local buffer", None)
+                                  "local buffer", ", ".join(passed) or "(no local buffer is passed to a kernel)")
     calls = [u for u in _users(buf.value) if u.name == "func.call"]
     callees = [_callee(c) for c in calls]
     if consumer not in callees:
@@ -45,7 +47,15 @@ def dataflow(ctx, target):
 
     Before: ``func.func @top(...)``   After ``s.dataflow("top")``: ``func.func @top(...) attributes {dsl.dataflow}``
     """
-    op = N.funcs(ctx.module).get(target) or ctx.loop(target, "target")
+    fs = N.funcs(ctx.module)
+    op = fs.get(target)
+    if op is None:
+        try:
+            op = ctx.loop(target, "target")
+        except Exception:
+            loops = [f"{'' if f == ctx.func else f + ':'}{N.qualified(lp)}" for f, fop in fs.items()
+                     for lp in N.loops_of(fop)]
+            raise ctx.error("target", f"no function or loop '{target}'", ", ".join(list(fs) + loops)) from None
     U.set_unit(op, "dsl.dataflow")
 
 
@@ -90,8 +100,11 @@ def unfold(ctx, band, axes):
         chain.append(U.perfect_child(chain[-1]))
     names = [U.str_attr(lp, "loop_name") for lp in chain]
     if names != list(axes):
+        nest = [top]
+        while U.perfect_child(nest[-1]) is not None:
+            nest.append(U.perfect_child(nest[-1]))
         raise ctx.error("axes", f"{list(axes)} must be the outermost perfectly nested loops of the band, in order",
-                        " -> ".join(names))
+                        "a prefix of " + " -> ".join(U.str_attr(lp, "loop_name") for lp in nest))
     if any(U.const_bounds(lp) is None for lp in chain):
         raise ctx.error("axes", "unfold needs spatial loops with constant bounds", None)
     base = N.band_of(top) or U.str_attr(top, "loop_name")

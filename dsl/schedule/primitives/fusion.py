@@ -4,6 +4,7 @@ from __future__ import annotations
 from mlir import ir
 
 from .. import irutil as U
+from .. import names as N
 from ..irutil import same_op as _same
 from ..registry import Param, primitive
 from .access import used_positions
@@ -18,7 +19,8 @@ def _chain(loop):
 def _check_bounds(ctx, pc, cc):
     if len(pc) != len(cc):
         raise ctx.error("consumer_loop", f"the producer loop is at depth {len(pc)} but the consumer loop at depth "
-                                         f"{len(cc)}; compute_at fuses loops of equal depth", None)
+                                         f"{len(cc)}; compute_at fuses loops of equal depth",
+                        _at_depth(cc[0], len(pc)))
     for p, c in zip(pc, cc):
         if p.name != "affine.for" or c.name != "affine.for" or U.const_bounds(p) is None \
                 or U.const_bounds(p) != U.const_bounds(c):
@@ -33,6 +35,14 @@ def _check_bounds(ctx, pc, cc):
     if p0.parent != c0.parent or not p0.is_before_in_block(c0):
         raise ctx.error("consumer_loop", "the producer nest must come before the consumer nest in the same block",
                         None)
+
+
+def _at_depth(top, depth):
+    """The consumer band's loop at ``depth`` (following perfectly nested loops), for error hints."""
+    loop = top
+    for _ in range(depth - 1):
+        loop = U.perfect_child(loop) if loop is not None else None
+    return f"'{N.qualified(loop)}'" if loop is not None else f"a consumer loop at depth {depth}"
 
 
 def _rng(loop):

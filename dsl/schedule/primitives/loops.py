@@ -4,6 +4,8 @@ from __future__ import annotations
 from mlir import ir
 
 from .. import irutil as U
+from .. import names as N
+from . import deps
 from ..irutil import same_op as _same
 from ..registry import Param, primitive
 
@@ -27,7 +29,9 @@ def split(ctx, loop, factor):
     """Tile ``loop`` into ``<loop>.outer`` (steps of ``factor``) and ``<loop>.inner`` (``factor`` iterations).
 
     When ``factor`` does not divide the trip count, the inner loop's upper bound is ``min(factor, rest)``
-    so no iteration runs twice or out of range. Returns the (outer, inner) loop handles.
+    so no iteration runs twice or out of range. Returns the (outer, inner) loop handles. Directives on
+    ``loop`` are kept: ``pipeline`` and ``unroll`` move to the inner loop (it runs the original's consecutive
+    iterations), ``dataflow`` stays on the outer loop, ``dsl.reduction`` marks both.
 
     Before::                               After ``s.split("i", 4)`` (extent 10)::
 
@@ -53,10 +57,10 @@ def split(ctx, loop, factor):
         inner_ub = ir.AffineMap.get(n + 1, 0, [ir.AffineConstantExpr.get(factor), shifted - U.dim(0) * factor])
         inner_ops = [("iv", 0)] + mb.operands
     name = U.str_attr(op, "loop_name") or "loop"
-    keep = {k: v for k, v in spec.attrs.items() if k == "dsl.reduction"}
+    outer_attrs, inner_attrs = _split_attrs(spec.attrs)
     zero = ir.AffineMap.get_constant(0)
-    specs = [U.LoopSpec(zero, [], outer_ub, list(mb.operands), 1, {**keep, "loop_name": ir.StringAttr.get(f"{name}.outer")}),
-             U.LoopSpec(zero, [], inner_ub, inner_ops, 1, {**keep, "loop_name": ir.StringAttr.get(f"{name}.inner")})]
+    specs = [U.LoopSpec(zero, [], outer_ub, list(mb.operands), 1, {**outer_attrs, "loop_name": ir.StringAttr.get(f"{name}.outer")}),
+             U.LoopSpec(zero, [], inner_ub, inner_ops, 1, {**inner_attrs, "loop_name": ir.StringAttr.get(f"{name}.inner")})]
     # old iv = lb + (outer * factor + inner) * step, over (outer, inner, *operands)
     lb2 = U.substitute(lb, [U.dim(i + 2) for i in range(n)], [])
     iv_map = ir.AffineMap.get(n + 2, 0, [lb2 + (U.dim(0) * factor + U.dim(1)) * step])
@@ -64,23 +68,47 @@ def split(ctx, loop, factor):
     return ctx.loop_handle(new[0]), ctx.loop_handle(new[1])
 
 
+# Where split puts the attributes of the loop it splits: the inner loop runs the original's consecutive
+# iterations, so pipelining and unrolling (which describe consecutive iterations) move there; a dataflow
+# region stays the outer loop; both halves of a reduction loop are reduction loops.
+_SPLIT_ATTR_PLACE = {"dsl.reduction": ("outer", "inner"), "dsl.pipeline_ii": ("inner",), "dsl.rewind": ("inner",),
+                     "dsl.unroll": ("inner",), "dsl.dataflow": ("outer",)}
+
+
+def _split_attrs(attrs):
+    place = lambda side: {k: v for k, v in attrs.items() if side in _SPLIT_ATTR_PLACE.get(k, ())}  # noqa: E731
+    return place("outer"), place("inner")
+
+
 def _chain(ctx, paths, arg):
     """The perfect chain of loops spanning ``paths``, outermost first, and the loops in depth order."""
     if len(paths) < 2:
-        raise ctx.error(arg, f"needs at least two loops, got {len(paths)}", None)
+        raise ctx.error(arg, f"needs at least two loops, got {len(paths)}", "two or more loops of one band")
     loops = [_affine_loop(ctx, p, arg) for p in paths]
     if len({id_of(lp) for lp in loops}) != len(loops):
-        raise ctx.error(arg, f"a loop is named twice in {list(paths)}", None)
+        raise ctx.error(arg, f"a loop is named twice in {list(paths)}", "each loop once")
     by_depth = sorted(loops, key=lambda lp: len(U.enclosing_loops(lp)))
     chain = U.chain_between(by_depth[0], by_depth[-1]) if U.is_inside(by_depth[-1], by_depth[0]) else None
     if chain is None or any(id_of(lp) not in {id_of(c) for c in chain} for lp in loops):
-        raise ctx.error(arg, f"loops {list(paths)} are not nested in one another (one band)", None)
+        raise ctx.error(arg, f"loops {list(paths)} are not nested in one another (one band)",
+                        ", ".join(N.qualified(lp) for lp in _band_loops(loops[0])))
     for parent, child in zip(chain, chain[1:]):
         if not _same(U.perfect_child(parent), child):
             raise ctx.error(arg, f"loop '{U.str_attr(parent, 'loop_name')}' is not perfectly nested around "
                                  f"'{U.str_attr(child, 'loop_name')}' (other statements sit between them)",
                             "loops of one perfect band")
     return chain, loops
+
+
+def _band_loops(loop):
+    """The perfect nest ``loop`` sits in: up through perfect parents, down through perfect children."""
+    top = loop
+    while U.parent_op(top) is not None and U.is_loop(U.parent_op(top)) and _same(U.perfect_child(U.parent_op(top)), top):
+        top = U.parent_op(top)
+    out = [top]
+    while U.perfect_child(out[-1]) is not None:
+        out.append(U.perfect_child(out[-1]))
+    return out
 
 
 def id_of(op):
@@ -90,6 +118,8 @@ def id_of(op):
 @primitive(Param("loops", "loops"), cleanup=True)
 def reorder(ctx, loops):
     """Permute loops of one perfect band: the named loops take the named order, the others stay in place.
+    Refused when a dependence the accesses make visible would be reversed (``B[i, j] = B[i - 1, j + 1]``
+    forbids swapping ``i`` and ``j``); the test is conservative (see ``deps.py``).
 
     Before::                               After ``s.reorder("k", "j")``::
 
@@ -102,6 +132,7 @@ def reorder(ctx, loops):
     for slot, lp in zip(slots, named):
         order[slot] = position[id_of(lp)]
     new_pos = {old: new for new, old in enumerate(order)}
+    _check_dependences(ctx, chain, order)
     ivs = {U.iv(lp): k for k, lp in enumerate(chain)}
     specs = []
     for new, old in enumerate(order):
@@ -112,12 +143,38 @@ def reorder(ctx, loops):
                     if new_pos[ivs[v]] >= new:
                         raise ctx.error("loops", f"the bounds of loop '{U.str_attr(chain[old], 'loop_name')}' "
                                                  f"depend on loop '{U.str_attr(chain[ivs[v]], 'loop_name')}', "
-                                                 "which would move inside it", None)
+                                                 "which would move inside it",
+                                        f"orders that keep '{U.str_attr(chain[ivs[v]], 'loop_name')}' outside "
+                                        f"'{U.str_attr(chain[old], 'loop_name')}'")
                     ops[i] = ("iv", new_pos[ivs[v]])
         specs.append(spec)
     n = len(chain)
     maps = [(ir.AffineMap.get(n, 0, [U.dim(new_pos[k])]), []) for k in range(n)]
     U.replace_nest(chain[0], chain[-1], specs, maps)
+
+
+def _check_dependences(ctx, chain, order):
+    found = deps.violation(chain, order)
+    if found is None:
+        return
+    mem, dist = found
+    names = [U.str_attr(lp, "loop_name") for lp in chain]
+    what = mem if isinstance(mem, str) else f"buffer '{_buffer_name(mem)}'"
+    raise ctx.error("loops", f"the new order {[names[k] for k in order]} would reverse a dependence through "
+                             f"{what} (iteration distance {dict(zip(names, dist))}, * = any)",
+                    f"orders that keep every such distance lexicographically positive; the current order "
+                    f"{names} is one")
+
+
+def _buffer_name(value):
+    owner = value.owner
+    if hasattr(owner, "attributes") and "dsl.name" in owner.attributes:
+        return U.str_attr(owner, "dsl.name")
+    if hasattr(owner, "owner"):  # a block argument of the function
+        func = owner.owner.operation
+        if "dsl.arg_names" in func.attributes:
+            return N.arg_names(func)[value.arg_number]
+    return str(value.get_name())
 
 
 @primitive(Param("loops", "loops"), cleanup=True)
@@ -133,10 +190,11 @@ def fuse(ctx, loops):
     chain, named = _chain(ctx, loops, "loops")
     if [id_of(lp) for lp in chain] != [id_of(lp) for lp in named]:
         raise ctx.error("loops", f"{list(loops)} must be consecutive loops of one band, outermost first",
-                        " -> ".join(U.str_attr(lp, "loop_name") for lp in chain))
+                        " -> ".join(U.str_attr(lp, "loop_name") for lp in _band_loops(chain[0])))
     bounds = [U.const_bounds(lp) for lp in chain]
     if any(b is None for b in bounds):
-        raise ctx.error("loops", "fuse needs loops with constant bounds", None)
+        raise ctx.error("loops", "fuse needs loops with constant bounds",
+                        ", ".join(N.qualified(lp) for lp, b in zip(chain, bounds) if b) or "(none in this band)")
     trips = [U.trip_count(lp) for lp in chain]
     total = 1
     for t in trips:

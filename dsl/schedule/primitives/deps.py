@@ -1,0 +1,127 @@
+"""Dependence test for reorder: is a permutation of a perfect band legal for the accesses inside it?
+
+For each store and each other access to the same buffer inside the band, the *distance* between the
+iterations that touch the same element is solved per loop of the band from the index expressions: an
+integer where an index pins it (``B[i, j]`` vs ``B[i - 1, j + 1]`` gives ``(1, -1)``), ``*`` (any) where no
+index constrains the loop or where the expressions are beyond this simple test (different coefficients,
+``mod``/``floordiv``, several band loops in one index, values from loops inside the band). That is a
+superset of the real dependences, so the test is conservative: it may refuse a legal permutation, never
+accept an illegal one. A permutation is legal when every lexicographically positive distance stays
+lexicographically positive with its components permuted.
+"""
+from __future__ import annotations
+
+import itertools
+
+from .. import irutil as U
+
+ANY = "*"
+_MEMORY = ("affine.load", "affine.store", "memref.load", "memref.store")
+
+
+def _exprs(op, mb):
+    amap, operands = U.access_map(op)
+    return mb.import_map(amap, operands)
+
+
+def _solve(store, other, chain):
+    """Distance vector (ints or ANY per band loop) with other's iteration = store's + d; None = no overlap."""
+    ivs = [U.iv(lp) for lp in chain]
+    if not (store.name.startswith("affine") and other.name.startswith("affine")):
+        return [ANY] * len(chain)
+    mb = U.MapBuilder()
+    a, b = _exprs(store, mb), _exprs(other, mb)
+    dist = [ANY] * len(chain)
+    for ea, eb in zip(a, b):
+        fa, fb = U.linear_form(ea, mb.operands), U.linear_form(eb, mb.operands)
+        if fa is None or fb is None or fa[0] != fb[0]:
+            continue  # beyond this test: no constraint (conservative)
+        band = [(ivs.index(v), c) for v, c in fa[0].items() if v in ivs]
+        # loops inside the band: each access has its own iteration of them, a free difference
+        inner = [(c, _inner_extent(v)) for v, c in fa[0].items() if v not in ivs and U.defined_inside(v, chain[0])]
+        diff = fa[1] - fb[1]  # a(x) = b(x + d): sum c * d = const_a - const_b
+        if len(band) > 1 or inner:  # e.g. 8 * i.outer + i.inner after a split: mixed radix, only d = 0 is certain
+            extents = [_extent(chain[k]) for k, _ in band] + [e for _, e in inner]
+            if diff == 0 and _radix([c for _, c in band] + [c for c, _ in inner], extents):
+                if any(dist[k] not in (ANY, 0) for k, _ in band):
+                    return None
+                for k, _ in band:
+                    dist[k] = 0
+            continue
+        if not band:
+            if diff != 0:
+                return None
+            continue
+        (k, c), = band
+        if diff % c:
+            return None
+        if dist[k] not in (ANY, diff // c):
+            return None
+        dist[k] = diff // c
+    return dist
+
+
+def _extent(loop):
+    """An upper bound on the trip count of an affine.for (a constant lower bound and a constant among the
+    results of its upper-bound map, e.g. ``min(4, 10 - 4 * i.outer)``), or None."""
+    spec = U.spec_of(loop)
+    lbs = [U._const_map(spec.lb_map)]
+    ubs = [U._const_map(type(spec.ub_map).get(spec.ub_map.n_dims, spec.ub_map.n_symbols, [r]))
+           for r in spec.ub_map.results]
+    ubs = [u for u in ubs if u is not None]
+    if lbs[0] is None or not ubs:
+        return None
+    return max(0, -(-(min(ubs) - lbs[0]) // spec.step))
+
+
+def _inner_extent(value):
+    owner = value.owner
+    loop = owner.owner.operation if hasattr(owner, "arguments") else None
+    return _extent(loop) if loop is not None and loop.name == "affine.for" else None
+
+
+def _radix(coeffs, extents):
+    """Whether sum c_k * d_k = 0 with |d_k| < extent_k forces every d_k = 0: each coefficient, by size, exceeds
+    everything the smaller terms can add up to."""
+    if any(e is None for e in extents):
+        return False
+    terms = sorted((abs(c), e) for c, e in zip(coeffs, extents))
+    reach = 0
+    for c, e in terms:
+        if c <= reach:
+            return False
+        reach += c * (e - 1)
+    return True
+
+
+def _signs(entry):
+    return (-1, 0, 1) if entry == ANY else ((entry > 0) - (entry < 0),)
+
+
+def _lex_sign(vec):
+    return next((x for x in vec if x), 0)
+
+
+def violation(chain, order):
+    """None when permuting ``chain`` (outermost first) into ``order`` (old positions) keeps every dependence;
+    else (buffer value, distance vector) of one it would reverse."""
+    body = chain[-1]
+    ops = U.collect(body, lambda o: o.name in _MEMORY or o.name == "func.call")
+    if any(o.name == "func.call" for o in ops):
+        return ("a call", [ANY] * len(chain))
+    stores = [o for o in ops if o.name.endswith("store")]
+    for st in stores:
+        mem = U.access_memref(st) if st.name.startswith("affine") else st.operands[1]
+        for other in ops:
+            omem = other.operands[0] if other.name == "memref.load" else \
+                other.operands[1] if other.name == "memref.store" else U.access_memref(other)
+            if omem != mem:
+                continue
+            dist = _solve(st, other, chain)
+            if dist is None:
+                continue
+            for signs in itertools.product(*(_signs(e) for e in dist)):
+                for vec in (signs, tuple(-x for x in signs)):
+                    if _lex_sign(vec) > 0 and _lex_sign([vec[k] for k in order]) < 0:
+                        return mem, dist
+    return None
