@@ -202,7 +202,7 @@ def _pack(spec, arr, keep):
     if spec.shape is None:
         buf = _Buffer(spec, np.asarray(arr).reshape(1))
         keep.append(buf)
-        return ctypes.cast(buf.array.ctypes.data, ctypes.c_void_p) if False else _scalar_pointer(buf)
+        return _scalar_pointer(buf)
     buf = _Buffer(spec, arr)
     keep.append(buf)
     return ctypes.pointer(ctypes.pointer(_descriptor(buf, spec.shape)))
@@ -234,9 +234,6 @@ def _wrap_odd_width(spec, array):
 
     return _wrap(array, t.bits, t.signed)
 
-
-def _unpack_all(specs, keep):
-    return None  # buffers are read back lazily by _view_back
 
 
 def _size_align(t):

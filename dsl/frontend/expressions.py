@@ -163,10 +163,9 @@ class ExpressionMixin(CallMixin, TensorOpsMixin):
     def _fixed_binop(self, op, a, lt, b, rt, result):
         if op in ("Add", "Sub"):
             return builder.ARITH_TABLE["int"][op](builder.cast(a, lt, result), builder.cast(b, rt, result), result)
-        width = ir.IntegerType.get_signless(result.bits)
-        a = builder._resize_int(a, lt.bits, result.bits, lt.signed) if lt.bits != result.bits else a
-        b = builder._resize_int(b, rt.bits, result.bits, rt.signed) if rt.bits != result.bits else b
-        del width
+        # product and quotient work on the raw integers widened to the result width (type rules)
+        a = builder._resize_int(a, lt.bits, result.bits, lt.signed)
+        b = builder._resize_int(b, rt.bits, result.bits, rt.signed)
         if op == "Mult":
             return arith.muli(a, b)
         if op == "Div":
