@@ -13,6 +13,7 @@ from mlir.dialects import affine
 
 
 def optimize_for_cpu(module: ir.Module) -> None:
+    guard_integer_division(module)
     changed = True
     while changed:  # each swap can expose another (i, j, k -> i, k, j)
         changed = False
@@ -100,3 +101,59 @@ def _clone_header(loop):
         if name not in ("lowerBoundMap", "upperBoundMap", "step", "operandSegmentSizes"):
             new.attributes[name] = attrs[name]
     return new
+
+
+# -- integer division that cannot trap ----------------------------------------------------------------
+# x86 raises SIGFPE on integer division by zero and on INT_MIN / -1, which would kill the whole Python
+# process. On the CPU the dsl defines them instead, as numpy does: x / 0 == x % 0 == 0, and INT_MIN / -1
+# wraps to INT_MIN (INT_MIN % -1 == 0). Hardware leaves division by zero undefined; the HLS code is
+# emitted without these guards.
+_DIVISIONS = {"arith.divsi": True, "arith.remsi": True, "arith.floordivsi": True, "arith.ceildivsi": True,
+              "arith.divui": False, "arith.remui": False, "arith.ceildivui": False}
+
+
+def guard_integer_division(module: ir.Module) -> None:
+    from mlir.dialects import arith
+
+    divisions = [op for op in _walk_all(module.operation) if op.name in _DIVISIONS]
+    for op in divisions:
+        lhs, rhs = op.operands[0], op.operands[1]
+        with ir.InsertionPoint(op), op.location:
+            zero = _constant(rhs.type, 0)
+            one = _constant(rhs.type, 1)
+            is_zero = arith.cmpi(arith.CmpIPredicate.eq, rhs, zero)
+            unsafe = is_zero
+            if _DIVISIONS[op.name] and _width(rhs.type) > 1:
+                smallest = _constant(rhs.type, _min_signed(rhs.type))
+                overflow = arith.andi(arith.cmpi(arith.CmpIPredicate.eq, lhs, smallest),
+                                      arith.cmpi(arith.CmpIPredicate.eq, rhs, _constant(rhs.type, -1)))
+                unsafe = arith.ori(is_zero, overflow)
+            divisor = arith.select(unsafe, one, rhs)
+        op.operands[1] = divisor
+        with ir.InsertionPoint.after(op), op.location:
+            guarded = arith.select(is_zero, zero, op.results[0])
+        op.results[0].replace_all_uses_with(guarded)
+        guarded.owner.operands[2] = op.results[0]  # the select itself must keep reading the division
+
+
+def _walk_all(op):
+    for region in op.regions:
+        for block in region:
+            for child in block.operations:
+                yield child.operation
+                yield from _walk_all(child.operation)
+
+
+def _constant(t, value: int):
+    """An integer constant of any width (the builder's int64 path cannot hold i65..i512 values)."""
+    from mlir.dialects import arith
+
+    return arith.constant(t, ir.Attribute.parse(f"{value} : {t}"))
+
+
+def _width(t) -> int:
+    return 64 if isinstance(t, ir.IndexType) else ir.IntegerType(t).width
+
+
+def _min_signed(t) -> int:
+    return -(1 << (_width(t) - 1))

@@ -178,3 +178,19 @@ def _check_dtype(sig, spec, value: np.ndarray):
         raise CallError(f"argument '{spec.name}' of {sig.name}() has dtype {value.dtype}, which cannot hold {t!r}")
     if t.is_int and kind == "f":
         raise CallError(f"argument '{spec.name}' of {sig.name}() is {t!r}: pass an integer array, not {value.dtype}")
+
+
+def write_back_changed(sig: Signature, args, before: list, after: list) -> None:
+    """Kernels take tensors by reference: copy into the caller's arrays every input the kernel wrote.
+
+    ``before`` holds the storage passed in, ``after`` the storage read back. Inputs the kernel did not
+    write are left untouched, so a float array given to a Fixed argument is never replaced by its
+    quantised values.
+    """
+    for spec, user, old, new in zip(sig.inputs, args, before, after):
+        if spec.shape is None or not isinstance(user, np.ndarray) or new is None:
+            continue
+        same = np.array_equal(old, new, equal_nan=old.dtype.kind in "fc") if old.dtype != object else \
+            np.array_equal(old, new)
+        if not same:
+            np.copyto(user, from_storage(spec, new), casting="unsafe")

@@ -18,7 +18,7 @@ from mlir.passmanager import PassManager
 from ..errors import BuildError, user_facing
 from ..types import Float, Index, storage_bytes
 from . import cpu_narrow, cpu_opt
-from .interface import check_args, from_storage, signature_of_func
+from .interface import check_args, from_storage, signature_of_func, write_back_changed
 
 LOWERING = ",".join([
     "expand-strided-metadata",
@@ -116,6 +116,7 @@ class LLVMModule:
     @user_facing
     def __call__(self, *args):
         storage = check_args(self.sig, args)
+        before = [np.copy(a) for a in storage]
         outputs = [np.zeros(a.shape, dtype=_carrier(a)) for a in self.sig.outputs]
         storage_iter = iter(storage + outputs)
         keep, packed = [], []
@@ -123,10 +124,8 @@ class LLVMModule:
             packed.append(_pack(spec, next(storage_iter), keep))
         scalars = self._invoke(packed)
         returned = [from_storage(spec, _view_back(spec, buf)) for spec, buf in zip(self.sig.outputs, keep[len(storage):])]
-        if not self.sig.outputs:
-            for spec, user, buf in zip(self.sig.args, args, keep):
-                if spec.shape is not None and isinstance(user, np.ndarray):
-                    np.copyto(user, from_storage(spec, _view_back(spec, buf)), casting="unsafe")
+        after = [_view_back(spec, buf) if spec.shape is not None else None for spec, buf in zip(self.sig.inputs, keep)]
+        write_back_changed(self.sig, args, before, after)
         values = returned + scalars
         if not values:
             return None

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ...errors import BuildError, ToolNotFoundError, user_facing
-from ..interface import check_args, from_storage, signature
+from ..interface import check_args, from_storage, signature, write_back_changed
 from . import words
 from .signature import Param, function_signature
 
@@ -182,6 +182,7 @@ class CSimModule:
     @user_facing
     def __call__(self, *args):
         storage = check_args(self.sig, args)
+        before = [np.copy(a) for a in storage]
         outputs = [words.zeros(a) for a in self.sig.outputs]
         values = storage + outputs
         with tempfile.TemporaryDirectory(prefix="dsl-csim-") as tmp:
@@ -194,10 +195,7 @@ class CSimModule:
             n = len(self.sig.args)
             scalars = [words.scalar(t, self._read_raw(tmp, n + k, t, (1,))) for k, t in enumerate(self.sig.results)]
         returned = [from_storage(spec, back[k]) for k, spec in enumerate(self.sig.args) if spec.is_output]
-        if not self.sig.outputs:
-            for spec, user, raw in zip(self.sig.args, args, back):
-                if spec.shape is not None and isinstance(user, np.ndarray):
-                    np.copyto(user, from_storage(spec, raw), casting="unsafe")
+        write_back_changed(self.sig, args, before, back[:len(storage)])
         result = returned + scalars
         if not result:
             return None
