@@ -87,6 +87,11 @@ class ScheduleError(DSLError):
     """Misuse of a schedule primitive: names the primitive, the argument and what would be valid."""
 
 
+class UnknownBufferError(ScheduleError, AttributeError):
+    """``s.Z`` names no buffer. Also an AttributeError, so ``hasattr`` and ``getattr(s, name, default)``
+    keep working on schedules."""
+
+
 class BuildError(DSLError):
     """A backend failed to build (invalid IR, compiler errors in generated code)."""
 

@@ -63,3 +63,11 @@ def test_yaml_error_names_step_primitive_argument():
         s.apply_schedule(text)
     assert "step 2 (fuse): fuse: argument 'loops'" in str(err.value)
     assert [t["primitive"] for t in s.trace] == ["pipeline"]  # step 1 stays applied, step 2 changed nothing
+
+
+def test_unknown_buffer_handle_is_a_schedule_error_and_hasattr_still_works():
+    s = dsl.customize(gemm)
+    with pytest.raises(dsl.ScheduleError) as err:
+        s.Z  # noqa: B018
+    assert "no buffer" in str(err.value) and "A, B" in str(err.value)
+    assert not hasattr(s, "Z") and hasattr(s, "A")

@@ -10,7 +10,7 @@ import os
 
 from mlir import ir
 
-from ..errors import ScheduleError, user_facing
+from ..errors import ScheduleError, UnknownBufferError, user_facing
 from . import names as N
 from . import registry as R
 from . import yaml_io
@@ -52,8 +52,8 @@ class Schedule:
         with self.context:
             bufs = N.buffers_of(self.top_func, self.top)
         if name not in bufs:
-            raise AttributeError(f"{self.top!r} has no buffer (argument or local tensor) named {name!r}; "
-                                 f"buffers: {', '.join(bufs) or '(none)'}")
+            raise UnknownBufferError(f"{self.top!r} has no buffer (argument or local tensor) named {name!r}; "
+                                     f"buffers: {', '.join(bufs) or '(none)'}")
         return _handle(bufs[name], self.top)
 
     @user_facing
