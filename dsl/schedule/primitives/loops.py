@@ -20,8 +20,10 @@ def _affine_loop(ctx, path, arg="loop"):
 
 def _single(ctx, arg, path, amap, which):
     if len(amap.results) != 1:
-        raise ctx.error(arg, f"loop '{path}' has a {which} bound with {len(amap.results)} results "
-                             f"({amap}); split needs a single-expression bound")
+        raise ctx.error(arg, f"loop '{path}' has a guarded {which} bound (the min/max of {len(amap.results)} "
+                             "expressions, as left by a split whose factor does not divide the extent); "
+                             "split needs a single-expression bound: split the original loop by a "
+                             "divisor of its extent instead")
 
 
 @primitive(Param("loop", "loop"), Param("factor", "pos_int"), cleanup=True)
