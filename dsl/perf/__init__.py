@@ -12,10 +12,11 @@ from .gpu import GpuResult, gpu_latency
 from .latency import PhaseLatency, phase_latency
 from .report import PerfResult, evaluate
 from .search import SearchResult, search
+from .sweep import Sweep, SweepPoint, sweep
 
 __all__ = [
     "ATTENTION_OPS", "LINEAR_OPS", "QUANTS", "WEIGHT_OPS", "Calibration", "Design", "FpgaDevice", "GpuDevice",
     "GpuResult", "Parallel", "PerfResult", "PhaseLatency", "Resource", "SearchResult", "TransformerModel",
-    "Usage", "Workload", "check", "evaluate", "gpu_latency", "known_devices", "known_models", "load_design",
-    "load_device", "load_model", "phase_latency", "search",
+    "Sweep", "SweepPoint", "Usage", "Workload", "check", "evaluate", "gpu_latency", "known_devices", "known_models",
+    "load_design", "load_device", "load_model", "phase_latency", "search", "sweep",
 ]

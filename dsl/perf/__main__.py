@@ -36,19 +36,34 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _number(text: str):
+    """A --set value: an int or float when it reads as one ("1e-3" too, which YAML leaves a string), else
+    the text itself, so that Calibration reports it as out of range."""
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text.strip()
+
+
 def _calibration(args) -> Calibration:
+    """Defaults, then --calibration FILE.yaml, then each --set; Calibration checks every value's range."""
     changes = {}
     if args.calibration:
         try:
             with open(args.calibration) as f:
-                changes.update(yaml.safe_load(f) or {})
+                data = yaml.safe_load(f) or {}
         except (OSError, yaml.YAMLError) as exc:
             raise PerfModelError(f"cannot read calibration file: {exc}") from None
+        if not isinstance(data, dict):
+            raise PerfModelError(f"calibration file {args.calibration} must hold a mapping NAME: VALUE")
+        changes.update(data)
     for item in args.set:
         name, sep, value = item.partition("=")
         if not sep:
             raise PerfModelError(f"--set takes NAME=VALUE, got {item!r}")
-        changes[name.strip()] = yaml.safe_load(value)
+        changes[name.strip()] = _number(value)
     return Calibration().replace(**changes)
 
 

@@ -193,7 +193,9 @@ def check(model, device: FpgaDevice, design: Design, work: Workload, par: Parall
     clock_hz = design.clock_mhz * 1e6
     need = {op: loader_demand(model, design, work, op, "prefill", clock_hz)
             for op in channels if op not in ATTENTION_OPS}
-    have = {op: eq.channel_bandwidth(memory.channel_gbs, channels[op], calib.offchip_channel_efficiency) for op in need}
+    share = eq.channel_share(used_channels, memory.channels)  # loaders share the channels they over-ask
+    have = {op: eq.channel_bandwidth(memory.channel_gbs, channels[op] * share, calib.offchip_channel_efficiency)
+            for op in need}
     total_need = sum(need.values()) * design.layers_per_device
     resources[f"{memory.kind} GB/s (prefill)"] = Resource(total_need / 8e9, memory.bandwidth_gbs)
     if used_channels > memory.channels + 1e-9 or any(need[op] > have[op] for op in need):

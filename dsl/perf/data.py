@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -190,8 +192,57 @@ class Design:
 
 
 @dataclass(frozen=True)
+class ParameterRange:
+    """Valid values of one calibration parameter: a number (or integer) ≥ low (> low when ``low_open``),
+    ≤ high when given."""
+
+    integer: bool
+    low: float
+    low_open: bool = False
+    high: float | None = None
+
+    def describe(self) -> str:
+        what = "an integer" if self.integer else "a number"
+        if self.high is not None:
+            return f"{what} in {'(' if self.low_open else '['}{self.low:g}, {self.high:g}]"
+        return f"{what} {'>' if self.low_open else '≥'} {self.low:g}"
+
+    def contains(self, value) -> bool:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            return False
+        if self.integer and value != int(value):
+            return False
+        above = value > self.low if self.low_open else value >= self.low
+        return above and (self.high is None or value <= self.high)
+
+
+FRACTION = ParameterRange(integer=False, low=0, low_open=True, high=1)
+NON_NEGATIVE_TIME = ParameterRange(integer=False, low=0)
+
+# Valid range of every calibration parameter (checked by Calibration itself, whatever the source of the
+# value: Python, --calibration FILE.yaml or --set NAME=VALUE).
+CALIBRATION_RANGES = {
+    "achieved_clock_fraction": FRACTION,
+    "compute_usable_fraction": FRACTION,
+    "onchip_usable_fraction": FRACTION,
+    "offchip_channel_efficiency": FRACTION,
+    "link_efficiency": FRACTION,
+    "link_latency_us": NON_NEGATIVE_TIME,
+    "operator_startup_cycles": ParameterRange(integer=True, low=0),
+    "fpga_power_fraction": FRACTION,
+    "gpu_power_fraction": FRACTION,
+    "gpu_compute_efficiency": FRACTION,
+    "gpu_memory_efficiency": FRACTION,
+    "gpu_kernel_launch_us": NON_NEGATIVE_TIME,
+    "gpu_kernels_per_layer": ParameterRange(integer=True, low=9),  # 8 matmuls and the softmax at least
+}
+
+
+@dataclass(frozen=True)
 class Calibration:
     """The model's free parameters. Each is a physical quantity; none is fitted to a particular result.
+    Valid ranges: ``CALIBRATION_RANGES`` (fractions in (0, 1], times ≥ 0); a value outside raises
+    PerfModelError.
 
     achieved_clock_fraction: fabric clock a large searched design closes at, as a fraction of the device's
         typical kernel clock (routing congestion across SLRs lowers it).
@@ -227,6 +278,14 @@ class Calibration:
     gpu_kernel_launch_us: float = 8.0
     gpu_kernels_per_layer: int = 16
 
+    def __post_init__(self):
+        for name, valid in CALIBRATION_RANGES.items():
+            value = getattr(self, name)
+            if not valid.contains(value):
+                raise PerfModelError(f"{name} must be {valid.describe()}, got {value!r}")
+            if valid.integer:
+                object.__setattr__(self, name, int(value))
+
     def replace(self, **changes) -> "Calibration":
         unknown = set(changes) - {f.name for f in dataclasses.fields(self)}
         if unknown:
@@ -252,14 +311,22 @@ def _read_yaml_cached(path: Path) -> dict:
     return data
 
 
+def normal_name(text) -> str:
+    """Catalogue key of a name: lower case without spaces, hyphens, underscores or dots, so that
+    "Stratix 10 NX 2100", "stratix10-nx-2100" and "STRATIX10NX2100" are one name."""
+    return re.sub(r"[\s\-_.]+", "", str(text).lower())
+
+
 @functools.lru_cache(maxsize=None)
 def _catalogue(directory: Path) -> dict[str, Path]:
-    """Lower-case name and alias -> file."""
+    """Normalised name and alias (from each file's ``aliases``) -> file; two files may not share a key."""
     table = {}
     for path in sorted(directory.glob("*.yaml")):
         data = _read_yaml(path)
-        for key in [data.get("name", path.stem), *data.get("aliases", [])]:
-            table[str(key).lower()] = path
+        for key in map(normal_name, [data.get("name", path.stem), *data.get("aliases", [])]):
+            if table.get(key, path) != path:
+                raise PerfModelError(f"{path.name} and {table[key].name} both claim the name {key!r}")
+            table[key] = path
     return table
 
 
@@ -268,7 +335,7 @@ def _resolve(name_or_path, directory: Path, what: str) -> dict:
     if text.endswith((".yaml", ".yml")):
         return _read_yaml(Path(text))
     table = _catalogue(directory)
-    path = table.get(text.lower())
+    path = table.get(normal_name(text))
     if path is None:
         names = sorted({p.stem for p in table.values()})
         raise PerfModelError(f"unknown {what} {text!r}; known: {', '.join(names)} (or a path to a .yaml file)")

@@ -152,6 +152,18 @@ def channel_bandwidth(channel_gbs: float, channels: float, efficiency: float) ->
     return channels * channel_gbs * 8e9 * efficiency
 
 
+def channel_share(requested_channels: float, device_channels: int) -> float:
+    """s_B = min(1, c_device / Σ_loaders c_i): loaders that ask for more channels than the device has share
+    them (time-multiplexed), so each gets s_B of its channels' bandwidth and Σ_i B_i never exceeds B·η."""
+    return min(1.0, device_channels / requested_channels) if requested_channels > 0 else 1.0
+
+
+def compute_share(demand_macs: float, budget_macs: float) -> float:
+    """s_M = min(1, M_total / Σ_i M_i·C): operators that ask for more multipliers than the device has share
+    them, so each runs at s_M · M_i MACs/cycle."""
+    return min(1.0, budget_macs / demand_macs) if demand_macs > 0 else 1.0
+
+
 def bandwidth_bound_seconds(model: TransformerModel, weight_bits: int, total_gbs: float, efficiency: float) -> float:
     """Lower bound on decode time per token when all weights stream from off-chip: N·W·b_W / (B·eff)."""
     return model_weight_bits(model, weight_bits) / (total_gbs * 8e9 * efficiency)

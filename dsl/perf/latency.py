@@ -51,12 +51,15 @@ def phase_latency(model: TransformerModel, device: FpgaDevice, design: Design, w
     clock_hz = design.clock_mhz * 1e6
     macs = eq.prefill_macs(model, context) if phase == "prefill" else eq.decode_macs(model, context)
     memory = device.weight_memory
+    shared_channels, shared_compute = device_shares(device, design, calib, channels)
     stages, slowed = {}, set()
     for op in LINEAR_OPS:
         streams = op in channels and (phase == "decode" or op not in ATTENTION_OPS)
-        demand = loader_demand(model, design, work, op, phase, clock_hz) if streams else 0.0
-        supply = eq.channel_bandwidth(memory.channel_gbs, channels.get(op, 0), calib.offchip_channel_efficiency)
-        stages[op] = stage_cycles(macs[op] * work.batch / par.tp, design.macs_per_cycle[op], demand, supply)
+        demand = loader_demand(model, design, work, op, phase, clock_hz) * shared_compute if streams else 0.0
+        supply = eq.channel_bandwidth(memory.channel_gbs, channels.get(op, 0) * shared_channels,
+                                      calib.offchip_channel_efficiency)
+        m_i = design.macs_per_cycle[op] * shared_compute
+        stages[op] = stage_cycles(macs[op] * work.batch / par.tp, m_i, demand, supply)
         if demand > supply:
             slowed.add(op)
     tokens = (context if phase == "prefill" else 1) * work.batch
@@ -67,6 +70,16 @@ def phase_latency(model: TransformerModel, device: FpgaDevice, design: Design, w
     startup = startup_cycles(layers, calib.operator_startup_cycles)
     cycles = body + startup + extra
     return PhaseLatency(cycles / clock_hz, cycles, stages, _bound(stages, slowed, startup, body))
+
+
+def device_shares(device: FpgaDevice, design: Design, calib: Calibration, channels: dict) -> tuple[float, float]:
+    """(s_B, s_M): the share of its channels' bandwidth each loader gets and the share of its MACs/cycle each
+    operator gets when the design asks the device for more than it has (1, 1 for a design that fits)."""
+    requested = sum(channels.values()) * design.layers_per_device
+    quant = f"w{design.weight_bits}a{design.act_bits}"
+    budget = eq.compute_budget(device, quant, design.clock_mhz, calib.compute_usable_fraction)
+    return (eq.channel_share(requested, device.weight_memory.channels),
+            eq.compute_share(eq.compute_demand(design.macs_per_cycle, design.layers_per_device), budget))
 
 
 def _communication_cycles(model, device, design, par, calib, tokens, stages) -> float:

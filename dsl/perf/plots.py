@@ -11,6 +11,7 @@ from .gpu import phase_seconds
 from .latency import phase_latency
 from .report import PerfResult
 from .search import CONSTRAINT_NAMES, balanced_design, scan
+from .sweep import Sweep, sweep
 from ..errors import PerfModelError
 
 CURVE_POINTS = 12
@@ -43,14 +44,6 @@ def _lengths(model: TransformerModel) -> list[int]:
     return lengths + [model.max_seq]
 
 
-def _fpga_ms(model, device, result: PerfResult, calib, phase: str, l: int) -> float:
-    design = result.design_spec
-    work, par = Workload(l, 1 if phase == "decode" else 0, result.batch), Parallel(result.tp, result.pp)
-    channels = dict(design.channels_per_loader)
-    context = l if phase == "prefill" else l - 1
-    return phase_latency(model, device, design, work, par, calib, channels, phase, max(context, 0)).seconds * 1e3
-
-
 def _gpu_ms(model, gpu, calib, phase: str, l: int, batch: int) -> float:
     if phase == "prefill":
         seconds, _ = phase_seconds(model, gpu, calib, l, l, batch, eq.prefill_macs(model, l))
@@ -59,15 +52,33 @@ def _gpu_ms(model, gpu, calib, phase: str, l: int, batch: int) -> float:
     return seconds * 1e3
 
 
+def sequence_sweep(model, device: FpgaDevice, result: PerfResult, calib: Calibration, lengths) -> Sweep:
+    """The FPGA curve: the result's own design when it was given, else one design searched for the
+    longest length (the result's design is sized for its own request only). When no design serves the
+    longest length, the curve stops at the longest one a design serves."""
+    given = None if result.constraint_limits else result.design_spec
+    for count in range(len(lengths), 0, -1):
+        try:
+            return sweep(model, device, lengths[:count], quant=result.quant, gen=result.gen, batch=result.batch,
+                         design=given, tp=result.tp, pp=result.pp, calibration=calib,
+                         memory_packing=result.design_spec.memory_packing)
+        except PerfModelError:
+            if count == 1:
+                raise
+    raise AssertionError("unreachable")
+
+
 def plot_sequence(path, model, device: FpgaDevice, gpu: GpuDevice | None, result: PerfResult, calib) -> None:
     """Prefill latency and decode ms/token against sequence (context) length, FPGA design and GPU."""
     plt = _pyplot()
     lengths = _lengths(model)
+    study = sequence_sweep(model, device, result, calib, lengths)
+    served = [p.length for p in study.points]
+    fpga = {"prefill": [p.prefill_ms for p in study.points], "decode": [p.decode_ms_per_token for p in study.points]}
     phases = ["prefill"] + (["decode"] if model.is_decoder else [])
     fig, axes = plt.subplots(1, len(phases), figsize=(4.5 * len(phases), 3.4), squeeze=False)
     for ax, phase in zip(axes[0], phases):
-        ax.plot(lengths, [_fpga_ms(model, device, result, calib, phase, l) for l in lengths], "o-",
-                label=f"FPGA {device.name}")
+        ax.plot(served, fpga[phase], "o-", label=f"FPGA {device.name} (one design, l <= {served[-1]})")
         if gpu:
             ax.plot(lengths, [_gpu_ms(model, gpu, calib, phase, l, result.batch) for l in lengths], "s--",
                     label=f"GPU {gpu.name}")

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from pathlib import PurePath
 
 from . import equations as eq
 from .constraints import Parallel, Workload, check, kv_offchip, layers_on_device
-from .data import (Calibration, Design, FpgaDevice, GpuDevice, load_design, load_device, load_model,
-                   quant_bits)
+from .data import (Calibration, Design, FpgaDevice, GpuDevice, known_devices, load_design, load_device,
+                   load_model, quant_bits)
 from .gpu import GpuResult, gpu_latency
-from .latency import mean_decode, phase_latency
+from .latency import device_shares, mean_decode, phase_latency
 from .search import search
 from ..errors import PerfModelError
 
@@ -42,6 +43,7 @@ class PerfResult:
     decode_bound: str | None
     gpu: GpuResult | None = None
     notes: list = field(default_factory=list)
+    violated: list = field(default_factory=list)  # constraints of the device the design breaks
     design_spec: Design | None = field(default=None, repr=False)  # the evaluated design, for plots
 
     def to_dict(self) -> dict:
@@ -74,17 +76,20 @@ def _check_offchip_fit(model, device: FpgaDevice, bits: tuple, work: Workload, p
 
 
 def _fpga(device) -> FpgaDevice:
+    device = load_device(device) if isinstance(device, (str, PurePath)) else device
     if not isinstance(device, FpgaDevice):
-        raise PerfModelError(f"{device.name!r} is a GPU; pass it with --gpu (the --device is the FPGA)")
+        raise PerfModelError(f"{device.name!r} is a GPU; pass it with --gpu "
+                             f"(FPGAs: {', '.join(known_devices('fpga'))})")
     return device
 
 
 def _gpu(gpu) -> GpuDevice | None:
     if gpu is None:
         return None
-    gpu = load_device(gpu) if not isinstance(gpu, GpuDevice) else gpu
+    gpu = load_device(gpu) if isinstance(gpu, (str, PurePath)) else gpu
     if not isinstance(gpu, GpuDevice):
-        raise PerfModelError(f"{gpu.name!r} is an FPGA; --gpu takes one of the GPUs")
+        raise PerfModelError(f"{gpu.name!r} is an FPGA; pass it with --device "
+                             f"(GPUs: {', '.join(known_devices('gpu'))})")
     return gpu
 
 
@@ -98,7 +103,7 @@ def evaluate(model="gpt2-medium", device="u280", quant: str = "w4a8", prompt: in
     """
     calib = calibration or Calibration()
     model = load_model(model) if isinstance(model, str) else model
-    device = _fpga(load_device(device) if isinstance(device, str) else device)
+    device = _fpga(device)
     gpu = _gpu(gpu)
     notes = []
     if not model.is_decoder and gen:
@@ -123,9 +128,8 @@ def evaluate(model="gpt2-medium", device="u280", quant: str = "w4a8", prompt: in
 
 def _result(model, device, design, work, par, calib, quant, limits, bottleneck, gpu, notes) -> PerfResult:
     usage = check(model, device, design, work, par, calib)
-    if usage.violated:
-        notes.append(f"design breaks the {', '.join(usage.violated)} constraint(s) of {device.name}")
     channels = usage.channels
+    notes += _violation_notes(device, design, calib, usage)
     prefill = phase_latency(model, device, design, work, par, calib, channels, "prefill", work.prompt)
     decode = mean_decode(model, device, design, work, par, calib, channels) if work.gen else None
     power = device.tdp_w * calib.fpga_power_fraction * par.devices
@@ -148,9 +152,27 @@ def _result(model, device, design, work, par, calib, quant, limits, bottleneck, 
         decode_tokens_per_s=work.batch / decode.seconds if decode else None,
         energy_mj_per_token=energy * 1e3, prefill_bound=prefill.bound,
         decode_bound=decode.bound if decode else None,
-        gpu=gpu_latency(model, gpu, work, calib) if gpu else None, notes=notes,
+        gpu=gpu_latency(model, gpu, work, calib) if gpu else None, notes=notes, violated=list(usage.violated),
         design_spec=design.replace(channels_per_loader=dict(channels)),
     )
+
+
+def _violation_notes(device, design, calib, usage) -> list[str]:
+    """What a design breaks on this device and how the latency accounts for it (shared channels or
+    multipliers; capacity and ports cannot be shared, so those figures assume the design could be built)."""
+    if not usage.violated:
+        return []
+    notes = [f"VIOLATED on {device.name}: {', '.join(usage.violated)} (rows marked '!' exceed the device)"]
+    channel_share, compute_share = device_shares(device, design, calib, usage.channels)
+    if channel_share < 1:
+        notes.append(f"the loaders ask for more {device.weight_memory.kind} channels than the device has: they "
+                     f"share them, each gets {channel_share:.0%} of its channels' bandwidth (latency includes it)")
+    if compute_share < 1:
+        notes.append(f"the operators ask for more MACs/cycle than the device has: they share the multipliers, "
+                     f"each runs at {compute_share:.0%} of its MACs/cycle (latency includes it)")
+    if {"capacity", "ports"} & set(usage.violated):
+        notes.append("the design does not fit on chip: its latency is what it would reach if it did")
+    return notes
 
 
 def _dominant_bound(prefill, decode, work: Workload) -> str:

@@ -41,6 +41,7 @@ def _resources(r: PerfResult) -> str:
     rows = [["resource", "used", "available", "use"]]
     for kind, res in r.resources.items():
         share = f"{res['used'] / res['available']:.0%}" if res["available"] else "-"
+        share += " !" if res["used"] > res["available"] + 1e-9 else "  "
         rows.append([kind, _fmt(res["used"]), _fmt(res["available"]), share])
     return _rows(rows)
 
