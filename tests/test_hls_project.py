@@ -1,4 +1,4 @@
-"""The Vitis project: files, XRT host against a stub of the native API, Makefile dry runs, connectivity,
+"""The Vitis project: files, XRT host against the mock of the native API (declarations), Makefile dry runs, connectivity,
 byte-identical rebuilds, and vendor modes without the tools."""
 import os
 import shutil
@@ -9,9 +9,9 @@ import pytest
 import dsl
 from dsl import int8, int32
 
-STUB = os.path.join(os.path.dirname(os.path.abspath(__file__)), "hls_stub")
+MOCK_XRT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "hls_mock_xrt")
 FILES = {"kernel.cpp", "kernel.h", "host.cpp", "Makefile", "connectivity.cfg", "run.tcl", "README.md",
-         "csim_tb.cpp", "dsl_csim_io.h"}
+         "csim_tb.cpp", "dsl_csim_io.h", "interface.json"}
 
 
 def gemm(A: int8[8, 4], B: int8[4, 6]) -> int32[8, 6]:
@@ -42,13 +42,13 @@ def test_project_files_and_byte_identical_rebuild(tmp_path):
 
 
 @pytest.mark.parametrize("kernel", [gemm, dot])
-def test_host_compiles_against_xrt_stub(tmp_path, kernel):
+def test_host_compiles_against_xrt_declarations(tmp_path, kernel):
     _csim_project(kernel, tmp_path)
     host = (tmp_path / "host.cpp").read_text()
     for api in ("xrt::device", "xrt::kernel", "xrt::bo", "xrt::run", "load_xclbin", "group_id"):
         assert api in host
     assert "xcl2" not in host and "cl::" not in host
-    proc = subprocess.run(["g++", "-std=c++17", "-fsyntax-only", "-Wall", "-Werror", "-I", STUB, "host.cpp"],
+    proc = subprocess.run(["g++", "-std=c++17", "-fsyntax-only", "-Wall", "-Werror", "-I", MOCK_XRT, "host.cpp"],
                           cwd=tmp_path, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
 

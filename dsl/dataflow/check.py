@@ -19,6 +19,8 @@ def _where(loc) -> str:
 def check_netlist(net: Netlist):
     for fifo in net.fifos:
         _check_endpoints(fifo)
+        if fifo.numel > 1:
+            _check_repeats(fifo)
         _check_counts(fifo)
         if fifo.numel > 1:
             _check_order(fifo)
@@ -115,6 +117,45 @@ def _const_value(v):
     if getattr(op, "name", None) != "arith.constant":
         return None
     return ir.IntegerAttr(op.attributes["value"]).value
+
+
+def _check_repeats(fifo):
+    """A streamed buffer's element accessed several times in one iteration (``U[i] * U[i]``)."""
+    for role, verb in (("get", "read"), ("put", "written")):
+        groups = []  # accesses of one process with the same index pattern in the same loop body
+        for a in (x for x in fifo.accesses if x.role == role):
+            key = (a.process.label, repr(_pattern(a.op)))
+            match = next((g for g in groups if g[0] == key and g[1][0].op.parent == a.op.parent), None)
+            if match:
+                match[1].append(a)
+            else:
+                groups.append((key, [a]))
+        for _, group in groups:
+            if len(group) > 1:
+                a = group[0]
+                raise StreamError(f"element {_element(fifo, a.op)} is {verb} {len(group)} times per iteration at "
+                                  f"{_where(a.loc)} by '{a.process.label}'; a stream delivers each element once: "
+                                  f"{'read it once into a local' if role == 'get' else 'write it once'}", a.loc)
+
+
+def _element(fifo, op) -> str:
+    """``U[i]``: the streamed buffer indexed by the names of the loops around the access."""
+    names = {}
+    parent = op.parent
+    while parent is not None and parent.name != "func.func":
+        if parent.name in ("affine.for", "scf.for") and "loop_name" in parent.attributes:
+            names[parent.regions[0].blocks[0].arguments[0]] = ir.StringAttr(parent.attributes["loop_name"]).value
+        parent = parent.parent
+    first = 2 if op.name.endswith("store") else 1
+    idx = [names.get(v, "?") for v in list(op.operands)[first:]]
+    if "map" in op.attributes:
+        amap = ir.AffineMapAttr(op.attributes["map"]).value
+        dims = [f"d{k}" for k in range(amap.n_dims)]
+        text = [str(e) for e in amap.results]
+        for k in reversed(range(len(dims))):  # d10 before d1
+            text = [t.replace(dims[k], idx[k] if k < len(idx) else dims[k]) for t in text]
+        idx = text
+    return f"{fifo.label}[{', '.join(idx)}]"
 
 
 def _check_order(fifo):

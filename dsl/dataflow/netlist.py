@@ -8,6 +8,7 @@ the earlier ones sharing the buffer have finished).
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 from mlir import ir
@@ -104,8 +105,11 @@ def _top_op(net, values, op, top):
     name = op.name
     if name not in ALLOWED_TOP_OPS:
         loc = loc_of(op)
-        raise StreamError(f"the dataflow top '{top}' may only declare buffers and streams and call kernels; "
-                          f"found '{name}'", loc, hint="move the computation into a kernel")
+        where = f" at {os.path.basename(loc.file)}:{loc.line}" if loc else ""
+        raise StreamError(f"the dataflow top '{top}' may only declare buffers and streams (without an initial "
+                          f"value) and call kernels; found '{name}'{where}", loc,
+                          hint="initialising a buffer there (e.g. 'T: float32[N] = 0.0') is not allowed, and a "
+                               "streamed buffer is never initialised: move the computation into a kernel")
     if name == "memref.alloc":
         attrs = op.attributes
         if "dsl.stream_depth" in attrs:

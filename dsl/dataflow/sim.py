@@ -16,7 +16,8 @@ import warnings
 import numpy as np
 from mlir import ir
 
-from ..backend.interface import check_args, from_storage, parse_carrier, signature
+from ..backend.interface import check_args, from_storage, parse_carrier, signature, write_back_changed
+from ..backend.llvm import _carrier, _wrap_odd_width
 from ..errors import BuildError, DeadlockError, user_facing
 from . import runtime
 from .check import check_netlist
@@ -49,6 +50,10 @@ class SimModule:
         self.name = schedule.top
         self.engine, self.net, self.sites, self.timeout = engine, net, sites, timeout
         self.sig = signature(schedule)
+        wide = [a.name for a in self.sig.args if not a.dtype.is_float and getattr(a.dtype, "bits", 0) > 64]
+        if wide:
+            raise BuildError(f"target 'sim' handles element types of at most 64 bits; {wide} are wider "
+                             "(use target 'llvm' or csim)")
         self.depths = {f.name: f.depth for f in net.fifos}
         self.stats: dict = {}
         self.elapsed = 0.0
@@ -63,8 +68,9 @@ class SimModule:
 
     @user_facing
     def __call__(self, *args):
-        storage = check_args(self.sig, args)
-        outputs = [np.zeros(a.shape, dtype=parse_carrier(a.dtype.bits, a.dtype.signed)) for a in self.sig.outputs]
+        storage = check_args(self.sig, args)  # fresh copies in storage form: never the caller's arrays
+        before = [np.copy(a) for a in storage]
+        outputs = [np.zeros(a.shape, dtype=_carrier(a)) for a in self.sig.outputs]
         values = storage + outputs
         start = time.perf_counter()
         result = self.run(values, self.depths)
@@ -80,7 +86,13 @@ class SimModule:
                 warnings.warn(StreamWarning(f"stream '{s['label']}' holds {s['left']} token(s) at the end of "
                                             f"the simulation of '{self.name}' (written {s['tokens']}, read "
                                             f"{s['tokens'] - s['left']})"), stacklevel=3)
-        return _results(self.sig, args, values, len(storage))
+        after = [_wrap_odd_width(s, v) if s.shape is not None else None for s, v in zip(self.sig.inputs, storage)]
+        write_back_changed(self.sig, args, before, after)
+        returned = [from_storage(spec, _wrap_odd_width(spec, values[len(storage) + k]))
+                    for k, spec in enumerate(self.sig.outputs)]
+        if not returned:
+            return None
+        return returned[0] if len(returned) == 1 else tuple(returned)
 
     def net_label(self, name: str) -> str:
         return next(f.label for f in self.net.fifos if f.name == name)
@@ -215,14 +227,3 @@ def _buffer_spec(t):
     else:
         dtype = {"f16": np.float16, "bf16": np.uint16, "f32": np.float32, "f64": np.float64}[str(e)]
     return tuple(mt.shape), dtype
-
-
-def _results(sig, args, values, n_in):
-    returned = [from_storage(spec, values[n_in + k]) for k, spec in enumerate(sig.outputs)]
-    if not sig.outputs:
-        for spec, user, raw in zip(sig.args, args, values):
-            if spec.shape is not None and isinstance(user, np.ndarray):
-                np.copyto(user, from_storage(spec, raw), casting="unsafe")
-    if not returned:
-        return None
-    return returned[0] if len(returned) == 1 else tuple(returned)

@@ -7,6 +7,7 @@ from .streams import prepare_streams
 from .ops_arith import OPS as _ARITH_OPS
 from .ops_control import OPS as _CONTROL_OPS
 from .ops_memref import OPS as _MEMREF_OPS
+from .vitis_project import VitisProject
 
 OPS = {**_ARITH_OPS, **_MEMREF_OPS, **_CONTROL_OPS}
 
@@ -50,4 +51,4 @@ def build_vitis_hls(schedule, mode: str = "csim", project: str | None = None, co
     return run_mode(schedule, mode, project, configs or {})
 
 
-__all__ = ["build_vhls", "build_vitis_hls", "emit_hls", "HLSCode", "OPS"]
+__all__ = ["build_vhls", "build_vitis_hls", "emit_hls", "HLSCode", "OPS", "VitisProject"]

@@ -18,7 +18,7 @@ import numpy as np
 
 from ...errors import BuildError, ToolNotFoundError, user_facing
 from ..interface import check_args, from_storage, signature, write_back_changed
-from . import words
+from . import csim_streams, words
 from .signature import Param, function_signature
 
 SHIMS = Path(__file__).parent / "shims"
@@ -28,7 +28,9 @@ SHIMS = Path(__file__).parent / "shims"
 # -Wno-(maybe-)uninitialized: ap_int's default constructor leaves its bits unset by design; once inlined
 # into the kernel g++ blames the header's own code (the emitted code initialises every scalar it declares).
 CXXFLAGS = ("-std=c++14", "-O2", "-fwrapv", "-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter",
-            "-Wno-unknown-pragmas", "-Wno-unused-label", "-Wno-maybe-uninitialized", "-Wno-uninitialized")
+            "-Wno-unknown-pragmas", "-Wno-unused-label", "-Wno-maybe-uninitialized", "-Wno-uninitialized",
+            # Dataflow processes run on threads with bounded FIFOs (shims/hls_stream.h, streams.py).
+            "-DDSL_CSIM", "-pthread")
 
 
 @lru_cache(maxsize=1)
@@ -115,7 +117,8 @@ def _base_flags() -> list:
 
 def precompiled_header_flags() -> list:
     """Flags that use a precompiled ap-types header (built once per compiler and flags); [] if unavailable."""
-    key = hashlib.sha256((PCH_HEADER + " ".join(_base_flags()) + _compiler_version()).encode()).hexdigest()[:24]
+    shims = b"".join(f.name.encode() + f.read_bytes() for f in sorted(SHIMS.iterdir()))
+    key = hashlib.sha256((PCH_HEADER + " ".join(_base_flags()) + _compiler_version()).encode() + shims).hexdigest()[:24]
     folder = cache_root() / "pch" / key
     flags = ["-I", str(folder), "-include", "dsl_pch.h"]
     if (folder / "dsl_pch.h.gch").is_file():
@@ -175,6 +178,7 @@ class CSimModule:
         self.code = code
         self.files = {"kernel.cpp": str(code), "kernel.h": code.header, "harness.cpp": harness_source(params, code.top)}
         self.binary = compile_csim(self.files)
+        self.stats: dict = {}  # per stream of a dataflow design, after a call (see csim_streams)
 
     def __repr__(self):
         return f"<dsl.CSimModule {self.name}({', '.join(a.name for a in self.sig.inputs)})>"
@@ -189,8 +193,11 @@ class CSimModule:
             for k, (spec, value) in enumerate(zip(self.sig.args, values)):
                 words.encode(spec.dtype, value).tofile(os.path.join(tmp, f"a{k}.bin"))
             proc = subprocess.run([str(self.binary), tmp], capture_output=True, text=True)
+            if proc.returncode == csim_streams.DEADLOCK_EXIT:
+                raise csim_streams.deadlock_error(self.name, proc.stderr)
             if proc.returncode != 0:
                 raise BuildError(f"csim of '{self.name}' failed (exit {proc.returncode}):\n{proc.stderr[-4000:]}")
+            self.stats = csim_streams.stream_stats(self.name, proc.stderr)
             back = [self._read(tmp, k, spec) for k, spec in enumerate(self.sig.args)]
             n = len(self.sig.args)
             scalars = [words.scalar(t, self._read_raw(tmp, n + k, t, (1,))) for k, t in enumerate(self.sig.results)]

@@ -15,6 +15,7 @@ from mlir import ir
 from ...errors import BuildError, SourceLoc
 from ...types import DSLType, parse_type
 from . import helpers, pragmas
+from .streams import VITIS_MACROS, stream_load_is_live
 from .types import dsl_ctype, value_ctype
 
 _LOC = re.compile(r'loc\("([^"]*)":(\d+):(\d+)')
@@ -158,7 +159,7 @@ class FunctionEmitter:
 
     def emit_op(self, op):
         name = op.operation.name
-        if _is_dead(op, name):
+        if _is_dead(op, name) and not (name in ("affine.load", "memref.load") and stream_load_is_live(self, op)):
             return
         handler = self.ops.get(name)
         if handler is None:
@@ -218,10 +219,12 @@ class ModuleEmitter:
         incl = ["#include <ap_fixed.h>", "#include <ap_int.h>", "#include <cstdint>", "#include <hls_stream.h>"]
         if "half" in " ".join(prototypes) or self.uses_half:
             incl.append("#include <hls_half.h>")
-        return "\n".join([f"#ifndef {guard}", f"#define {guard}", "", *incl, "", *prototypes, "",
+        macros = [VITIS_MACROS, ""] if self.dataflow else []
+        return "\n".join([f"#ifndef {guard}", f"#define {guard}", "", *incl, "", *macros, *prototypes, "",
                           f"#endif  // {guard}", ""])
 
     uses_half = False
+    dataflow = False  # a dataflow function was emitted: kernel.h defines the csim process macros
 
     def _globals(self) -> list:
         from .ops_memref import emit_global

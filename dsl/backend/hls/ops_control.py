@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from mlir import ir
 
-from . import pragmas
+from . import pragmas, streams
 from .affine_print import AffinePrinter, map_nonneg, map_results
 from .emitter import attr_str, c_function_name, op_error
 from .ops_memref import fold_min_max
@@ -195,6 +195,7 @@ def _yield(fe, op):
 
 
 def _return(fe, op):
+    streams.join_processes(fe, op)
     kind, targets = fe.yield_targets[0]
     values = [fe.expr(v) for v in op.operands]
     if not targets and len(values) == 1:
@@ -215,6 +216,9 @@ def _call(fe, op):
     callee = c_function_name(ir.FlatSymbolRefAttr(op.attributes["callee"]).value)
     args = [fe.buffers[v].expr if v in fe.buffers else fe.expr(v) for v in op.operands]
     results = list(op.results)
+    if not results and streams.is_dataflow_func(fe):
+        fe.stmt(op, streams.process_call(fe, op, f"{callee}({', '.join(args)})"))
+        return
     if len(results) == 1:
         fe.declare(op, results[0], f"{callee}({', '.join(args)})")
         return

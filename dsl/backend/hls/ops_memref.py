@@ -7,7 +7,7 @@ import numpy as np
 from mlir import ir
 
 from ...types import parse_type
-from . import pragmas
+from . import pragmas, streams
 from .affine_print import map_nonneg, map_results
 from .emitter import Buffer, attr_str, element_ctype, op_error
 from .types import dsl_ctype, float_literal, int_literal, value_ctype
@@ -50,6 +50,9 @@ def _affine_indices(fe, op, operands):
 def _affine_load(fe, op):
     buffer = _buffer(fe, op, op.operands[0])
     indices = _affine_indices(fe, op, list(op.operands)[1:])
+    if buffer.stream and not list(op.result.uses):
+        fe.stmt(op, f"{buffer.expr}.read();")
+        return
     fe.declare(op, op.result, read_expr(fe, buffer, indices, op.result.type))
 
 
@@ -62,6 +65,9 @@ def _affine_store(fe, op):
 def _memref_load(fe, op):
     memref, *indices = list(op.operands)
     buffer = _buffer(fe, op, memref)
+    if buffer.stream and not list(op.result.uses):
+        fe.stmt(op, f"{buffer.expr}.read();")
+        return
     fe.declare(op, op.result, read_expr(fe, buffer, [fe.expr(i) for i in indices], op.result.type))
 
 
@@ -91,6 +97,7 @@ def _alloc(fe, op):
         fe.stmt(op, f"{elem} {name}{''.join(f'[{d}]' for d in mtype.shape)};")
     pragmas.partition_pragmas(fe, name, attrs)
     pragmas.storage_pragmas(fe, name, attrs)
+    streams.csim_depth(fe, op, name, attrs)
     fe.buffers[op.result] = buffer
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from ...errors import BuildError
 from .csim import SHIMS, harness_source
 from .devices import Device
+from .hostdata import INTERFACE_FILE, device_bytes
 from .signature import Param
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -27,20 +28,6 @@ def render(template: str, values: dict) -> str:
     return text
 
 
-def device_bytes(p: Param) -> int:
-    """Bytes per element in device memory: native sizes; ap types round up to a power of two bytes."""
-    dtype = p.dtype
-    if dtype is None or dtype.is_index:
-        return 4
-    if dtype.is_float:
-        return dtype.bits // 8
-    nbytes = -(-dtype.bits // 8)
-    size = 1
-    while size < nbytes:
-        size *= 2
-    return size
-
-
 def _count(p: Param) -> int:
     n = 1
     for d in p.shape:
@@ -51,33 +38,51 @@ def _count(p: Param) -> int:
 def _host_scalar_ctype(p: Param) -> str:
     if p.dtype is not None and p.dtype.is_float:
         return {16: "uint16_t", 32: "float", 64: "double"}[p.dtype.bits]
-    nbytes = device_bytes(p)
+    nbytes = device_bytes(p.dtype)
     if nbytes > 8:
         raise BuildError(f"host.cpp: scalar argument '{p.name}' is wider than 64 bits")
     return f"int{nbytes * 8}_t"
 
 
-def host_source(top: str, params: list) -> str:
+def _output_names(params: list, num_outputs: int) -> set:
+    """Returned tensors (the last ``num_outputs`` arrays) and scalar results: the host zero-fills them."""
+    arrays = [p.name for p in params if p.kind == "array"]
+    return set(arrays[len(arrays) - num_outputs:] if num_outputs else []) | {
+        p.name for p in params if p.kind == "result"}
+
+
+# Host-side variables are prefixed (v_ scalar, n_ byte count, bo_ buffer, out_ readback) so that no kernel
+# argument name can collide with another or with the host's own locals (device, kernel, data, run, ...).
+def _host_scalar(p: Param) -> tuple:
+    return ([f'    const auto v_{p.name} = read_scalar<{_host_scalar_ctype(p)}>(data + "/{p.name}.bin");'],
+            f"v_{p.name}", [])
+
+
+def _host_buffer(p: Param, k: int, is_output: bool) -> tuple:
+    name = p.name
+    fill = f"std::vector<char>(n_{name})" if is_output else f'read_file(data + "/{name}.bin", n_{name})'
+    setup = [f"    const size_t n_{name} = {_count(p)} * {device_bytes(p.dtype)};",
+             f"    xrt::bo bo_{name}(device, n_{name}, kernel.group_id({k}));",
+             f"    bo_{name}.write({fill}.data());",
+             f"    bo_{name}.sync(XCL_BO_SYNC_BO_TO_DEVICE);"]
+    readback = [f"    bo_{name}.sync(XCL_BO_SYNC_BO_FROM_DEVICE);",
+                f"    std::vector<char> out_{name}(n_{name});",
+                f"    bo_{name}.read(out_{name}.data());",
+                f'    write_file(data + "/{name}.out.bin", out_{name});']
+    return setup, f"bo_{name}", readback
+
+
+def host_source(top: str, params: list, num_outputs: int) -> str:
+    """host.cpp: inputs from ``<arg>.bin``, outputs zero-filled, every buffer written to ``<arg>.out.bin``."""
+    outputs = _output_names(params, num_outputs)
     setup, call, readback = [], [], []
     for k, p in enumerate(params):
-        if p.kind == "scalar":
-            setup.append(f'    auto {p.name} = read_scalar<{_host_scalar_ctype(p)}>(data + "/{p.name}.bin");')
-            call.append(p.name)
-            continue
         if p.kind == "stream":
             raise BuildError(f"host.cpp: top-level stream argument '{p.name}' needs an AXI-stream host")
-        nbytes = f"{_count(p)} * {device_bytes(p)}"
-        bo = f"bo_{p.name}"
-        setup.append(f"    const size_t {p.name}_bytes = {nbytes};")
-        setup.append(f"    xrt::bo {bo}(device, {p.name}_bytes, kernel.group_id({k}));")
-        if p.kind != "result":
-            setup.append(f'    {bo}.write(read_file(data + "/{p.name}.bin", {p.name}_bytes).data());')
-            setup.append(f"    {bo}.sync(XCL_BO_SYNC_BO_TO_DEVICE);")
-        call.append(bo)
-        readback += [f"    {bo}.sync(XCL_BO_SYNC_BO_FROM_DEVICE);",
-                     f"    std::vector<char> {p.name}_out({p.name}_bytes);",
-                     f"    {bo}.read({p.name}_out.data());",
-                     f'    write_file(data + "/{p.name}.out.bin", {p.name}_out);']
+        lines, arg, back = _host_scalar(p) if p.kind == "scalar" else _host_buffer(p, k, p.name in outputs)
+        setup += lines
+        call.append(arg)
+        readback += back
     return render("host.cpp", {"TOP": top, "SETUP": "\n".join(setup), "CALL_ARGS": ", ".join(call),
                                "READBACK": "\n".join(readback)})
 
@@ -106,15 +111,17 @@ def connectivity(top: str, params: list, device: Device, num_outputs: int) -> st
     return "\n".join(lines) + "\n"
 
 
-def project_files(code, params: list, device: Device, num_outputs: int) -> dict:
+def project_files(code, params: list, device: Device, num_outputs: int, iface) -> dict:
+    """Every file of the project (name -> text); ``iface`` is the ``hostdata.HostInterface``."""
     top = code.top
     common = {"TOP": top, "PLATFORM": device.platform, "PART": device.part, "FREQUENCY": device.frequency,
               "DEVICE": device.name}
-    layout = ", ".join(f"{p.name}: {device_bytes(p)} B/element" for p in params if p.kind != "scalar")
+    layout = ", ".join(f"`{p.name}` {device_bytes(p.dtype)} B" for p in params if p.kind != "stream")
     return {
         "kernel.cpp": str(code),
         "kernel.h": code.header,
-        "host.cpp": host_source(top, params),
+        "host.cpp": host_source(top, params, num_outputs),
+        INTERFACE_FILE: iface.to_json(),
         "Makefile": render("Makefile", common),
         "connectivity.cfg": connectivity(top, params, device, num_outputs),
         "run.tcl": render("run.tcl", {**common, "PERIOD_NS": f"{1000.0 / device.frequency:.3f}"}),

@@ -31,14 +31,28 @@ def to(ctx, buffer, consumer, depth):
         raise ctx.error("buffer", f"'{buf.name}' is a function argument; streams connect kernels through a "
                                   "local buffer", ", ".join(passed) or "(no local buffer is passed to a kernel)")
     calls = [u for u in _users(buf.value) if u.name == "func.call"]
-    callees = [_callee(c) for c in calls]
-    if consumer not in callees:
-        raise ctx.error("consumer", f"'{buf.name}' is not passed to a call of '{consumer}'",
-                        ", ".join(callees) or "(it is passed to no kernel)")
+    readers = [_callee(c) for c in calls if not _writes(ctx.module, c, buf.value)]
+    if consumer not in readers:
+        what = "is written, not read, by" if consumer in map(_callee, calls) else "is not passed to a call of"
+        raise ctx.error("consumer", f"'{buf.name}' {what} '{consumer}'; the consumer is a kernel that reads it",
+                        ", ".join(dict.fromkeys(readers)) or "(no kernel reads it)")
     if len(calls) < 2:
         raise ctx.error("buffer", f"'{buf.name}' is passed only to '{consumer}'; a stream needs a producer "
                                   "kernel call too", None)
     U.set_i32(buf.op, "dsl.stream_depth", 2 if depth is None else depth)
+
+
+def _writes(module, call, value) -> bool:
+    """Whether the kernel called by ``call`` stores into the argument that receives ``value``."""
+    callee = N.funcs(module).get(_callee(call))
+    if callee is None or not callee.regions[0].blocks:
+        return False
+    args = list(callee.regions[0].blocks[0].arguments)
+    for pos, operand in enumerate(call.operands):
+        if operand == value and any(u.name in ("affine.store", "memref.store") and u.operands[1] == args[pos]
+                                    for u in _users(args[pos])):
+            return True
+    return False
 
 
 @primitive(Param("target", "target"))

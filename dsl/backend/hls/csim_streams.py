@@ -1,0 +1,47 @@
+"""What csim of a dataflow design reports, read back from the lines its ``hls_stream.h`` (``shims/``)
+prints to stderr: ``DSL_DEADLOCK ...`` (one per blocked process, then exit ``DEADLOCK_EXIT``) becomes a
+``dsl.DeadlockError`` worded like the simulator's; ``DSL_STREAM ...`` gives per-stream statistics, and
+tokens left in a stream are a ``StreamWarning``."""
+from __future__ import annotations
+
+import re
+import warnings
+
+from ...dataflow.report import StreamWarning
+from ...errors import DeadlockError
+
+DEADLOCK_EXIT = 86
+_FIELD = re.compile(r"(\w+)=(\"[^\"]*\"|\S+(?: \S+)*?)(?= \w+=|$)")
+
+
+def parse_lines(stderr: str, tag: str) -> list:
+    """Key/value records of the stderr lines starting with ``tag`` (values may contain spaces: 'fa[0, 1]')."""
+    return [dict(_FIELD.findall(line[len(tag) + 1:])) for line in stderr.splitlines() if line.startswith(tag + " ")]
+
+
+def deadlock_error(name: str, stderr: str) -> DeadlockError:
+    lines = []
+    for r in parse_lines(stderr, "DSL_DEADLOCK"):
+        if r["state"] == "waiting":
+            lines.append(f"  kernel '{r['process']}' has not started: it waits for '{r['stream'][6:]}' to "
+                         "finish (they share a buffer that is not a stream)")
+            continue
+        verb = "put into" if r["state"] == "full" else "get from"
+        lines.append(f"  kernel '{r['process']}' is blocked waiting to {verb} stream '{r['stream']}' "
+                     f"({r['state']}: depth {r['depth']}, occupancy {r['occupancy']})")
+    head = f"deadlock in csim of '{name}': every live process of the dataflow region is blocked"
+    return DeadlockError("\n".join([head, *lines]))
+
+
+def stream_stats(name: str, stderr: str) -> dict:
+    """Per stream: depth, maximum occupancy, tokens written, tokens left; warns about leftovers."""
+    stats = {}
+    for r in parse_lines(stderr, "DSL_STREAM"):
+        s = {"label": r["stream"], "depth": int(r["depth"]), "max_occupancy": int(r["max"]),
+             "tokens": int(r["tokens"]), "left": int(r["left"])}
+        stats[r["stream"]] = s
+        if s["left"]:
+            warnings.warn(StreamWarning(f"stream '{s['label']}' holds {s['left']} token(s) at the end of the "
+                                        f"csim of '{name}' (written {s['tokens']}, read "
+                                        f"{s['tokens'] - s['left']})"), stacklevel=4)
+    return stats

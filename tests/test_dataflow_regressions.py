@@ -1,0 +1,209 @@
+"""Regressions: element types through the simulator, faithful csim of dataflow regions (bounded FIFOs,
+deadlocks, leftovers), static-check wording, and m_axi arguments shared by dataflow processes."""
+import warnings
+
+import numpy as np
+import pytest
+
+import dsl
+from dsl import Fixed, float16, float32, int8, int32
+from dsl.backend.hls.streams import check_axi_sharing, shared_axi_args
+
+from .dataflow_designs import diamond, producer_consumer, systolic_gemm
+
+N = 12
+
+
+def _stage1(A: float32[N], T: float32[N]):
+    for i in range(N):
+        T[i] = A[i] * 3.0
+
+
+def _stage2(T: float32[N], U: float32[N]):
+    for i in range(N):
+        U[i] = T[i] - 1.0
+
+
+def _stage3(U: float32[N], B: float32[N]):
+    for i in range(N):
+        u = U[i]
+        B[i] = u * u
+
+
+def _chain(A: float32[N]) -> float32[N]:
+    T: float32[N]
+    U: float32[N]
+    B: float32[N]
+    _stage1(A, T)
+    _stage2(T, U)
+    _stage3(U, B)
+    return B
+
+
+@pytest.mark.parametrize("streams", [[("T", "_stage2", 2), ("U", "_stage3", 3)], []])
+def test_sim_returns_float_values_of_composed_kernels_and_leaves_inputs_alone(streams):
+    A = np.linspace(-2, 2, N).astype(np.float32)
+    keep = A.copy()
+    s = dsl.customize(_chain)
+    for buf, consumer, depth in streams:
+        s.to(getattr(s, buf), consumer, depth=depth)
+    s.dataflow("_chain")
+    out = dsl.build(s, target="sim")(A)
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out, (A * np.float32(3) - np.float32(1)) ** 2, rtol=1e-6)
+    np.testing.assert_array_equal(A, keep)
+
+
+def _pipe(T):
+    @dsl.region()
+    def pipe(A: T[N], B: T[N]):
+        s: dsl.Stream[T, 2]
+
+        @dsl.kernel(mapping=[1])
+        def p(A: T[N]):
+            for i in range(N):
+                s.put(A[i] * A[i])
+
+        @dsl.kernel(mapping=[1])
+        def c(B: T[N]):
+            for i in range(N):
+                B[i] = s.get() + B[i]
+
+    return pipe
+
+
+def _fixed_square_plus_one(a):
+    raw = np.floor(a * 256).astype(np.int64)
+    sq = (raw * raw) >> 8  # truncate toward -inf
+    total = (sq + 256 + 2**15) % 2**16 - 2**15  # wrap to 16 bits
+    return total / 256.0
+
+
+@pytest.mark.parametrize("T, values, expect", [
+    (float32, np.linspace(-3, 3, N).astype(np.float32), lambda a: a * a + np.float32(1)),
+    (float16, np.linspace(-3, 3, N).astype(np.float16), lambda a: a * a + np.float16(1)),
+    (Fixed(16, 8), np.linspace(-3, 3, N), _fixed_square_plus_one),
+    (int8, np.arange(-12, 12, 2).astype(np.int8) * 2, lambda a: (a.astype(np.int8) * a + np.int8(1))),
+])
+def test_sim_region_element_types_in_place(T, values, expect):
+    A = values.copy()
+    B = np.ones(N, dtype=values.dtype)
+    with np.errstate(over="ignore"):
+        dsl.build(_pipe(T), target="sim")(A, B)
+        np.testing.assert_array_equal(B, expect(values))
+    np.testing.assert_array_equal(A, values)
+    assert B.dtype == values.dtype
+
+
+def test_csim_bounded_fifos_deadlock_like_the_simulator():
+    A = np.arange(N, dtype=np.int32)
+    shallow = dsl.build(diamond(N, short_depth=2), target="vitis_hls", mode="csim")
+    with pytest.raises(dsl.DeadlockError) as info:
+        shallow(A, np.zeros(N, np.int32))
+    msg = str(info.value)
+    for text in ("'src'", "'reverse'", "'sink'", "stream 'short' (full: depth 2, occupancy 2)",
+                 "stream 'long_out' (empty"):
+        assert text in msg, text
+    deep = dsl.build(diamond(N, short_depth=N - 1), target="vitis_hls", mode="csim")
+    B = np.zeros(N, np.int32)
+    deep(A, B)
+    np.testing.assert_array_equal(B, A + A[::-1])
+    assert deep.stats["short"]["max_occupancy"] == N - 1
+
+
+@dsl.region()
+def cyclic(A: int32[N], B: int32[N]):
+    x: dsl.Stream[int32, 2]
+    y: dsl.Stream[int32, 2]
+
+    @dsl.kernel(mapping=[1])
+    def ka(A: int32[N]):
+        for i in range(N):
+            v = y.get()
+            x.put(v + A[i])
+
+    @dsl.kernel(mapping=[1])
+    def kb(B: int32[N]):
+        for i in range(N):
+            v = x.get()
+            y.put(v)
+            B[i] = v
+
+
+def test_csim_cyclic_design_deadlocks_instead_of_making_up_results():
+    with pytest.raises(dsl.DeadlockError) as info:
+        dsl.build(cyclic, target="vitis_hls", mode="csim")(np.arange(N, dtype=np.int32), np.zeros(N, np.int32))
+    assert "'ka' is blocked waiting to get from stream 'y' (empty" in str(info.value)
+    assert "'kb' is blocked waiting to get from stream 'x' (empty" in str(info.value)
+
+
+def test_csim_leftover_tokens_warn_and_text_stays_plain_for_vitis():
+    design = producer_consumer(8, depth=3)
+    code = dsl.build(design, target="vhls")
+    assert "DSL_PROCESS(producer(pipe, A));" in code and "#define DSL_PROCESS(call) call" in code.header
+    assert "std::thread" not in code and "std::thread" not in code.header
+    m = dsl.build(design, target="vitis_hls", mode="csim")
+    A = np.arange(8, dtype=np.int32)
+    B = np.zeros(8, np.int32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        m(A, B)
+    np.testing.assert_array_equal(B, (A + 1) * 2)
+    assert m.stats["pipe"]["max_occupancy"] <= 3 and m.stats["pipe"]["tokens"] == 8
+
+
+def _reads_twice(U: float32[N], B: float32[N]):
+    for i in range(N):
+        B[i] = U[i] * U[i]
+
+
+def _square_twice(A: float32[N]) -> float32[N]:
+    U: float32[N]
+    B: float32[N]
+    _stage1(A, U)
+    _reads_twice(U, B)
+    return B
+
+
+def _initialised(A: float32[N]) -> float32[N]:
+    T: float32[N] = 0.0
+    U: float32[N]
+    B: float32[N]
+    _stage1(A, T)
+    _stage2(T, U)
+    _stage3(U, B)
+    return B
+
+
+def test_static_check_wording():
+    s = dsl.customize(_square_twice)
+    s.to(s.U, "_reads_twice")
+    s.dataflow("_square_twice")
+    with pytest.raises(dsl.StreamError, match=r"element U\[i\] is read 2 times per iteration at "
+                       r"test_dataflow_regressions.py:\d+ .*read it once into a local"):
+        dsl.build(s, target="sim")
+    s = dsl.customize(_chain)
+    for bad in ("_stage3", "_stage1"):
+        with pytest.raises(dsl.DSLError) as info:
+            s.to(s.T, bad)
+        assert "valid consumer: _stage2" in str(info.value) and "_stage1," not in str(info.value)
+    s = dsl.customize(_initialised)
+    s.to(s.T, "_stage2")
+    s.dataflow("_initialised")
+    with pytest.raises(dsl.StreamError, match="may only declare buffers.*without an initial value.*and call "
+                       "kernels"):
+        dsl.build(s, target="sim")
+
+
+def test_m_axi_argument_shared_by_processes_is_reported():
+    gemm = dsl.customize(systolic_gemm(4, 4, 4, 2, 2))
+    with pytest.warns(UserWarning, match="'C' by pe_0_0, pe_0_1, pe_1_0, pe_1_1"):
+        code = dsl.build(gemm, target="vhls")
+    assert "// NOT SYNTHESISABLE" in code
+    with gemm.context:
+        assert "drain_a_0" not in shared_axi_args(gemm.module, gemm.top)["C"]
+        with pytest.raises(dsl.BuildError, match="Vitis rejects a top-level"):
+            check_axi_sharing(gemm.module, gemm.top)
+        fine = dsl.customize(producer_consumer(8))
+    with fine.context:
+        assert shared_axi_args(fine.module, fine.top) == {}
