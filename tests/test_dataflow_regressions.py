@@ -207,3 +207,17 @@ def test_m_axi_argument_shared_by_processes_is_reported():
         fine = dsl.customize(producer_consumer(8))
     with fine.context:
         assert shared_axi_args(fine.module, fine.top) == {}
+
+
+def test_vendor_flows_refuse_an_m_axi_argument_shared_by_several_processes(tmp_path):
+    import warnings
+
+    from tests.dataflow_designs import systolic_gemm
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(dsl.BuildError) as err:
+            dsl.build(systolic_gemm(4, 4, 4, 2, 2), target="vitis_hls", mode="hw_emu",
+                      project=str(tmp_path / "x.prj"))
+    assert "accessed by several processes" in str(err.value) and "'C' by pe_0_0" in str(err.value)
+    assert not (tmp_path / "x.prj").exists()

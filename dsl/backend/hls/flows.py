@@ -29,6 +29,10 @@ def run_mode(schedule, mode: str, project, configs: dict):
         if project is not None:
             write_files(project, files)
         return module
+    from .streams import check_axi_sharing
+
+    with schedule.context:  # Vitis rejects an m_axi argument shared by several dataflow processes
+        check_axi_sharing(schedule.module, schedule.top)
     folder = write_files(project or f"{schedule.top}.prj", files)
     argv = build_command(mode, device.platform)
     require_tools(mode, argv, folder)
