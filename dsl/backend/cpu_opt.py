@@ -11,6 +11,8 @@ from __future__ import annotations
 from mlir import ir
 from mlir.dialects import affine
 
+from ..frontend.narrow import walk_ops
+
 
 def optimize_for_cpu(module: ir.Module) -> None:
     guard_integer_division(module)
@@ -25,18 +27,7 @@ def optimize_for_cpu(module: ir.Module) -> None:
 
 
 def _affine_loops(module):
-    found = []
-
-    def walk(op):
-        for region in op.regions:
-            for block in region:
-                for child in block.operations:
-                    if child.operation.name == "affine.for":
-                        found.append(child)
-                    walk(child.operation)
-
-    walk(module.operation)
-    return found
+    return [op.opview for op in walk_ops(module.operation) if op.name == "affine.for"]
 
 
 def _body_ops(loop):
@@ -115,7 +106,7 @@ _DIVISIONS = {"arith.divsi": True, "arith.remsi": True, "arith.floordivsi": True
 def guard_integer_division(module: ir.Module) -> None:
     from mlir.dialects import arith
 
-    divisions = [op for op in _walk_all(module.operation) if op.name in _DIVISIONS]
+    divisions = [op for op in walk_ops(module.operation) if op.name in _DIVISIONS]
     for op in divisions:
         lhs, rhs = op.operands[0], op.operands[1]
         with ir.InsertionPoint(op), op.location:
@@ -134,14 +125,6 @@ def guard_integer_division(module: ir.Module) -> None:
             guarded = arith.select(is_zero, zero, op.results[0])
         op.results[0].replace_all_uses_with(guarded)
         guarded.owner.operands[2] = op.results[0]  # the select itself must keep reading the division
-
-
-def _walk_all(op):
-    for region in op.regions:
-        for block in region:
-            for child in block.operations:
-                yield child.operation
-                yield from _walk_all(child.operation)
 
 
 def _constant(t, value: int):

@@ -22,19 +22,20 @@ def narrow_module(module: ir.Module) -> None:
     """Rewrite every ``trunci`` of a single-use wrap-safe op into arithmetic at the truncated width."""
     with module.context:
         while True:
-            candidates = [op for op in _walk(module.operation) if _narrowable(op)]
+            candidates = [op for op in walk_ops(module.operation) if _narrowable(op)]
             if not candidates:
                 return
             for trunc in candidates:
                 _narrow_trunc(trunc)
 
 
-def _walk(op):
+def walk_ops(op):
+    """Every operation nested in ``op`` (pre-order), as ``ir.Operation``."""
     for region in op.regions:
         for block in region:
             for child in block.operations:
                 yield child.operation
-                yield from _walk(child.operation)
+                yield from walk_ops(child.operation)
 
 
 def _defining(value):
