@@ -221,3 +221,36 @@ def test_vendor_flows_refuse_an_m_axi_argument_shared_by_several_processes(tmp_p
                       project=str(tmp_path / "x.prj"))
     assert "accessed by several processes" in str(err.value) and "'C' by pe_0_0" in str(err.value)
     assert not (tmp_path / "x.prj").exists()
+
+
+OUTLIVES_SCHEDULE = """
+import gc, sys
+import numpy as np
+import dsl
+sys.path.insert(0, sys.argv[1])
+from dataflow_designs import diamond
+sim = dsl.build(diamond(8, short_depth=2), target="sim")   # the schedule is a temporary
+for _ in range(3):                                          # reuse the freed memory
+    junk = [dsl.customize(diamond(8, short_depth=3)) for _ in range(3)]
+    del junk
+    gc.collect()
+try:
+    sim(np.arange(8, dtype=np.int32), np.zeros(8, np.int32))
+except dsl.DeadlockError as err:
+    print(err)
+"""
+
+
+def test_sim_module_outlives_its_schedule():
+    """A deadlock report once read operations of a module freed with its temporary schedule (a crash in CI);
+    glibc's MALLOC_PERTURB_ fills freed memory so that such a read fails every time."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {**os.environ, "MALLOC_PERTURB_": "165"}
+    proc = subprocess.run([sys.executable, "-c", OUTLIVES_SCHEDULE, str(Path(__file__).parent)],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "kernel 'src' (dataflow_designs.py:" in proc.stdout

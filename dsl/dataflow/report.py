@@ -20,8 +20,7 @@ def _where(loc) -> str:
 
 
 def _proc_src(module, proc) -> str:
-    fop = module.net.funcs[proc.callee]
-    src = str(fop.attributes["dsl.src"]).strip('"') if "dsl.src" in fop.attributes else None
+    src = module.sources[proc.index]
     return f" ({os.path.basename(src)})" if src else ""
 
 

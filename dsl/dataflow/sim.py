@@ -48,6 +48,9 @@ class SimModule:
 
     def __init__(self, schedule, engine, net, sites, timeout):
         self.name = schedule.top
+        # the netlist holds operations of schedule.module: keep it alive (an op of a freed module is a
+        # dangling pointer in the MLIR bindings)
+        self.schedule = schedule
         self.engine, self.net, self.sites, self.timeout = engine, net, sites, timeout
         self.sig = signature(schedule)
         wide = [a.name for a in self.sig.args if not a.dtype.is_float and getattr(a.dtype, "bits", 0) > 64]
@@ -62,6 +65,7 @@ class SimModule:
             self._buffer_types = [_buffer_spec(t) for t in net.buffers]
             self._fifo_shapes = [list(ir.MemRefType(f.mtype).shape) for f in net.fifos]
             self._arg_kinds = [isinstance(t, ir.MemRefType) for t in schedule.top_func.type.inputs]
+            self.sources = [_source_of(net.funcs[p.callee]) for p in net.processes]
 
     def __repr__(self):
         return f"<dsl.SimModule {self.name}: {len(self.net.processes)} processes, {len(self.net.fifos)} streams>"
@@ -215,6 +219,10 @@ def _constant(attr, keep):
     else:
         arr = np.array([ir.IntegerAttr(attr).value], dtype=np.int64)
     return _scalar(arr, keep)
+
+
+def _source_of(fop) -> str | None:
+    return str(fop.attributes["dsl.src"]).strip('"') if "dsl.src" in fop.attributes else None
 
 
 def _buffer_spec(t):
