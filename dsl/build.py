@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 
 from .errors import BuildError, user_facing
 
@@ -37,4 +38,20 @@ def build(kernel_or_schedule, target: str | None = None, **options):
         raise BuildError(f"{schedule.top!r} is a dataflow region: its kernels run concurrently and talk through "
                          "streams, so it runs on target='sim' (the FIFO simulator) or 'vitis_hls', not 'llvm'")
     module_name, func_name = TARGETS[target].split(":")
-    return getattr(importlib.import_module(module_name), func_name)(schedule, **options)
+    entry = getattr(importlib.import_module(module_name), func_name)
+    _check_options(target, entry, schedule, options)
+    return entry(schedule, **options)
+
+
+def _check_options(target: str, entry, schedule, options: dict):
+    """A misspelt option is a BuildError listing the valid ones, not a TypeError from a backend function."""
+    sig = inspect.signature(entry)
+    try:
+        sig.bind(schedule, **options)
+    except TypeError:
+        valid = [name for name, p in list(sig.parameters.items())[1:]
+                 if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+        takes = f"the options {', '.join(v + '=' for v in valid)}" if valid else "no options"
+        unknown = sorted(set(options) - set(valid)) or sorted(options)
+        raise BuildError(f"target {target!r} takes {takes}; unknown: {', '.join(k + '=' for k in unknown)}"
+                         ) from None

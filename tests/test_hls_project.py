@@ -103,3 +103,56 @@ def test_vendor_mode_without_tools_writes_project_and_names_command(tmp_path, mo
 def test_unknown_mode():
     with pytest.raises(dsl.BuildError, match="valid modes"):
         dsl.build(dsl.customize(gemm), target="vitis_hls", mode="synth")
+
+
+def test_memory_mapping_must_match_the_device_and_hbm_ranges_work(tmp_path):
+    with pytest.raises(dsl.BuildError, match=r"configs\['hbm'\] maps arguments to HBM, but u250 has DDR"):
+        _csim_project(dot, tmp_path / "x", device="u250", hbm={"A": 0})
+    with pytest.raises(dsl.BuildError, match=r"but u280 has HBM memory"):
+        _csim_project(dot, tmp_path / "x", ddr={"A": 0})
+    with pytest.raises(dsl.BuildError, match=r"'lo:hi' with 0 <= lo <= hi <= 31"):
+        _csim_project(gemm, tmp_path / "x", hbm={"A": "3:40"})
+    with pytest.raises(dsl.BuildError, match=r"give a bank number 0..3$"):
+        _csim_project(dot, tmp_path / "x", device="u250", ddr={"A": "0:1"})
+    assert not (tmp_path / "x").exists()
+    _csim_project(gemm, tmp_path / "range", hbm={"A": "0:3", "B": 4})
+    cfg = (tmp_path / "range" / "connectivity.cfg").read_text()
+    assert "sp=gemm_1.A:HBM[0:3]" in cfg and "sp=gemm_1.B:HBM[4]" in cfg
+
+
+def test_misspelt_build_option_names_the_valid_ones(tmp_path):
+    with pytest.raises(dsl.BuildError) as err:
+        dsl.build(dsl.customize(gemm), target="vitis_hls", project=str(tmp_path / "p"), hbm={"A": 0})
+    assert "takes the options mode=, project=, configs=; unknown: hbm=" in str(err.value)
+    assert not (tmp_path / "p").exists()
+
+
+def test_project_files_have_default_permissions_and_a_file_is_not_a_project(tmp_path):
+    _csim_project(dot, tmp_path / "p")
+    mask = os.umask(0)
+    os.umask(mask)
+    assert {oct((tmp_path / "p" / n).stat().st_mode & 0o777) for n in FILES} == {oct(0o666 & ~mask)}
+    assert oct((tmp_path / "p").stat().st_mode & 0o777) == oct(0o777 & ~mask)
+    (tmp_path / "f").write_text("keep me")
+    with pytest.raises(dsl.BuildError, match="is an existing file, not a folder"):
+        _csim_project(dot, tmp_path / "f")
+    assert (tmp_path / "f").read_text() == "keep me"
+    assert sorted(os.listdir(tmp_path)) == ["f", "p"]  # no scratch folder left behind
+
+
+def test_a_failed_write_leaves_no_half_written_project(tmp_path, monkeypatch):
+    from dsl.backend.hls import project
+
+    real_open = open
+    written = []
+
+    def failing_open(path, *args, **kwargs):
+        if str(path).endswith("run.tcl"):
+            raise OSError(28, "No space left on device")
+        written.append(path)
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(project, "open", failing_open, raising=False)
+    with pytest.raises(dsl.BuildError, match="No space left on device"):
+        _csim_project(dot, tmp_path / "p")
+    assert written and os.listdir(tmp_path) == []  # the files written before the failure are gone too

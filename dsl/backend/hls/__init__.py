@@ -28,9 +28,31 @@ class HLSCode(str):
 
 def emit_hls(schedule) -> HLSCode:
     with schedule.context:
+        _refuse_bfloat16(schedule.module)
         prepare_streams(schedule.module)  # callee arguments that receive a stream become hls::stream&
         code, header = ModuleEmitter(schedule.module, schedule.top, OPS).emit()
     return HLSCode(code, header, c_function_name(schedule.top))
+
+
+def _refuse_bfloat16(module):
+    """Vitis HLS has no bfloat16: name the user's first line that makes or takes one."""
+    from mlir import ir
+
+    from ...frontend.narrow import walk_ops
+    from .emitter import source_loc
+
+    def has_bf16(t) -> bool:
+        t = t.element_type if isinstance(t, (ir.MemRefType, ir.RankedTensorType)) else t
+        return isinstance(t, ir.BF16Type)
+
+    for op in walk_ops(module.operation):
+        types = [r.type for r in op.results] + [a.type for a in op.operands]
+        if op.name == "func.func":
+            signature = ir.FunctionType(ir.TypeAttr(op.attributes["function_type"]).value)
+            types += list(signature.inputs) + list(signature.results)
+        if any(has_bf16(t) for t in types):
+            raise BuildError("bfloat16 has no Vitis HLS C++ type; use float16 (half) or float32",
+                             loc=source_loc(op))
 
 
 def build_vhls(schedule, **options) -> HLSCode:

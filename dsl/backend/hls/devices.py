@@ -23,7 +23,7 @@ class Device:
     banks: int
     sp: str  # connectivity memory spelling, e.g. "HBM[{bank}]"
     frequency: int = DEFAULT_FREQUENCY_MHZ
-    mapping: dict = field(default_factory=dict)  # argument name -> bank index
+    mapping: dict = field(default_factory=dict)  # argument name -> bank index or 'lo:hi' HBM range
 
 
 @lru_cache(maxsize=1)
@@ -42,13 +42,44 @@ def resolve(configs: dict) -> Device:
     base = dict(presets()[name])
     for key in ("part", "platform", "memory", "banks", "sp"):
         base[key] = configs.get(key, base[key])
-    mapping = dict(configs.get("hbm") or configs.get("ddr") or {})
+    mapping = _memory_mapping(configs, name, base["memory"], base["banks"])
     frequency = configs.get("frequency", DEFAULT_FREQUENCY_MHZ)
     if not isinstance(frequency, (int, float)) or frequency <= 0:
         raise BuildError(f"frequency must be a positive number of MHz, got {frequency!r}")
-    for arg, bank in mapping.items():
-        if not isinstance(bank, int) or not 0 <= bank < base["banks"]:
-            raise BuildError(f"{base['memory']} bank {bank!r} for '{arg}' is out of range 0..{base['banks'] - 1} "
-                             f"on {name}")
     return Device(name, base["part"], base["platform"], base["memory"], base["banks"], base["sp"], int(frequency),
                   mapping)
+
+
+def _memory_mapping(configs: dict, device: str, memory: str, banks: int) -> dict:
+    """argument name -> bank: an int, or on HBM a "lo:hi" range of pseudo-channels (``HBM[lo:hi]``)."""
+    given = [key for key in ("hbm", "ddr") if key in configs]
+    if len(given) > 1:
+        raise BuildError("give one of configs['hbm'] and configs['ddr'], not both")
+    if not given:
+        return {}
+    key = given[0]
+    if key.upper() != memory:
+        instead = f"use configs[{memory.lower()!r}]" if memory in ("HBM", "DDR") else "leave the mapping out"
+        raise BuildError(f"configs[{key!r}] maps arguments to {key.upper()}, but {device} has {memory} memory "
+                         f"with {banks} bank(s): {instead} or choose another device")
+    mapping = configs[key]
+    if not isinstance(mapping, dict):
+        raise BuildError(f"configs[{key!r}] must map argument names to banks, e.g. {{'A': 0, 'B': '1:3'}}; "
+                         f"got {mapping!r}")
+    return {arg: _bank(arg, bank, device, memory, banks) for arg, bank in mapping.items()}
+
+
+def _bank(arg: str, bank, device: str, memory: str, banks: int):
+    where = f"{memory} bank {bank!r} for '{arg}'"
+    if isinstance(bank, int) and not isinstance(bank, bool):
+        if 0 <= bank < banks:
+            return bank
+        raise BuildError(f"{where} is out of range 0..{banks - 1} on {device}")
+    if isinstance(bank, str) and memory == "HBM":
+        lo, sep, hi = bank.partition(":")
+        if sep and lo.strip().isdigit() and hi.strip().isdigit() and int(lo) <= int(hi) < banks:
+            return f"{int(lo)}:{int(hi)}"
+        raise BuildError(f"{where}: a range of pseudo-channels is written 'lo:hi' with 0 <= lo <= hi <= "
+                         f"{banks - 1} on {device}")
+    ranges = " or a 'lo:hi' range" if memory == "HBM" else ""
+    raise BuildError(f"{where}: give a bank number 0..{banks - 1}{ranges}")

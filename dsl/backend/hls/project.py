@@ -7,7 +7,8 @@ schedule and the configs, so rebuilding gives byte-identical files; build output
 from __future__ import annotations
 
 import os
-import tempfile
+import shutil
+import uuid
 from pathlib import Path
 
 from ...errors import BuildError
@@ -133,15 +134,30 @@ def project_files(code, params: list, device: Device, num_outputs: int, iface) -
 
 
 def write_files(folder, files: dict) -> Path:
+    """Write the project all or nothing: every file goes to a scratch folder beside ``folder`` first and is
+    moved in only when all are written, so a failure leaves no half-written project. Files of an existing
+    project folder that we do not generate (build outputs) are kept."""
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, text in sorted(files.items()):
-        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", dir=folder)
-        try:
-            with os.fdopen(fd, "w", newline="\n") as f:
+    if folder.exists() and not folder.is_dir():
+        raise BuildError(f"project path '{folder}' is an existing file, not a folder; choose another project=")
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        scratch = folder.parent / f".{folder.name}.{uuid.uuid4().hex[:12]}.tmp"
+        scratch.mkdir()  # default permissions (umask), unlike mkdtemp
+    except OSError as exc:
+        raise BuildError(f"cannot create the project folder '{folder}': {exc.strerror}") from None
+    try:
+        for name, text in sorted(files.items()):
+            with open(scratch / name, "w", newline="\n") as f:
                 f.write(text)
-            os.replace(tmp, folder / name)
-        except BaseException:
-            os.unlink(tmp)
-            raise
+        if folder.is_dir():
+            for name in files:
+                os.replace(scratch / name, folder / name)
+        else:
+            scratch.rename(folder)
+    except OSError as exc:
+        raise BuildError(f"writing the project '{folder}' failed: {exc}") from None
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
     return folder
+
