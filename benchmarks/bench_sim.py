@@ -1,6 +1,6 @@
 """Dataflow simulator vs C simulation: the output-stationary systolic GEMM (int8 in, int32 out).
 
-    .venv/bin/python benchmarks/bench_sim.py [--size 256] [--pes 8] [--no-csim]
+    .venv/bin/python benchmarks/bench_sim.py [--size 256] [--pes 8] [--no-csim] [--shared]
 
 Prints the build time and the run time of the simulator (every PE a process, bounded FIFOs) and of
 csim (the emitted HLS C++ compiled with g++), and checks both against numpy.
@@ -17,7 +17,7 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
 
 import dsl  # noqa: E402
-from dataflow_designs import systolic_gemm  # noqa: E402
+from dataflow_designs import systolic_gemm, systolic_gemm_shared  # noqa: E402
 
 
 def timed(fn):
@@ -31,13 +31,15 @@ def main():
     ap.add_argument("--size", type=int, default=256)
     ap.add_argument("--pes", type=int, default=8)
     ap.add_argument("--no-csim", action="store_true")
+    ap.add_argument("--shared", action="store_true",
+                    help="the variant with a loader per row/column and PEs writing C (not accepted by Vitis)")
     args = ap.parse_args()
     n, p = args.size, args.pes
     rng = np.random.default_rng(0)
     A = rng.integers(-128, 128, (n, n)).astype(np.int8)
     B = rng.integers(-128, 128, (n, n)).astype(np.int8)
     ref = A.astype(np.int32) @ B.astype(np.int32)
-    design = systolic_gemm(n, n, n, p, p)
+    design = (systolic_gemm_shared if args.shared else systolic_gemm)(n, n, n, p, p)
     s, t_front = timed(lambda: dsl.customize(design))
     print(f"design: {n}x{n}x{n} GEMM on {p}x{p} PEs ({len(s.module.body.operations)} functions); "
           f"frontend {t_front:.2f} s")

@@ -28,7 +28,4 @@ from .customize import customize  # noqa: F401
 from .build import build  # noqa: F401
 from .schedule import Schedule, Partition, LoopHandle, BufferHandle, LoopTree  # noqa: F401
 
-try:  # spatial dataflow designs (streams, regions, the simulator)
-    from .dataflow import Stream, StreamWarning, get_pid, kernel, region  # noqa: F401
-except ImportError:  # pragma: no cover - only while the package is being assembled
-    pass
+from .dataflow import Stream, StreamWarning, get_pid, kernel, meta_for, region  # noqa: F401  (spatial designs)

@@ -9,7 +9,7 @@ import dsl
 from dsl import Fixed, float16, float32, int8, int32
 from dsl.backend.hls.streams import check_axi_sharing, shared_axi_args
 
-from .dataflow_designs import diamond, producer_consumer, systolic_gemm
+from .dataflow_designs import diamond, producer_consumer, systolic_gemm, systolic_gemm_shared
 
 N = 12
 
@@ -196,7 +196,7 @@ def test_static_check_wording():
 
 
 def test_m_axi_argument_shared_by_processes_is_reported():
-    gemm = dsl.customize(systolic_gemm(4, 4, 4, 2, 2))
+    gemm = dsl.customize(systolic_gemm_shared(4, 4, 4, 2, 2))
     with pytest.warns(UserWarning, match="'C' by pe_0_0, pe_0_1, pe_1_0, pe_1_1"):
         code = dsl.build(gemm, target="vhls")
     assert "// NOT SYNTHESISABLE" in code
@@ -212,12 +212,10 @@ def test_m_axi_argument_shared_by_processes_is_reported():
 def test_vendor_flows_refuse_an_m_axi_argument_shared_by_several_processes(tmp_path):
     import warnings
 
-    from tests.dataflow_designs import systolic_gemm
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with pytest.raises(dsl.BuildError) as err:
-            dsl.build(systolic_gemm(4, 4, 4, 2, 2), target="vitis_hls", mode="hw_emu",
+            dsl.build(systolic_gemm_shared(4, 4, 4, 2, 2), target="vitis_hls", mode="hw_emu",
                       project=str(tmp_path / "x.prj"))
     assert "accessed by several processes" in str(err.value) and "'C' by pe_0_0" in str(err.value)
     assert not (tmp_path / "x.prj").exists()

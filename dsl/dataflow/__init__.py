@@ -17,7 +17,7 @@
     sim = dsl.build(top, target="sim")     # every kernel instance a process, FIFOs of depth 4
     sim(A, B); print(sim.report())         # per-stream maximum occupancy
 """
-from .lang import Region, Stream, StreamType, get_pid, kernel, region  # noqa: F401
+from .lang import Region, Stream, StreamType, get_pid, kernel, meta_for, region  # noqa: F401
 from .report import StreamWarning  # noqa: F401
 from ..frontend import streams as _streams  # noqa: F401  (registers put/get/get_pid with the frontend)
 
@@ -31,4 +31,4 @@ def check(schedule):
         check_netlist(extract(schedule.module, schedule.top))
 
 
-__all__ = ["Region", "Stream", "StreamType", "StreamWarning", "check", "get_pid", "kernel", "region"]
+__all__ = ["Region", "Stream", "StreamType", "StreamWarning", "check", "get_pid", "kernel", "meta_for", "region"]
