@@ -252,3 +252,48 @@ def test_sim_module_outlives_its_schedule():
                           capture_output=True, text=True, env=env, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "kernel 'src' (dataflow_designs.py:" in proc.stdout
+
+
+def _add_one(A: int32[N], T: int32[N]):
+    for i in range(N):
+        T[i] = A[i] + 1
+
+
+def _double(T: int32[N], U: int32[N]):
+    for i in range(N):
+        U[i] = T[i] * 2
+
+
+def _inner(A: int32[N], U: int32[N]):
+    T: int32[N]
+    _add_one(A, T)
+    _double(T, U)
+
+
+def _minus_three(U: int32[N], B: int32[N]):
+    for i in range(N):
+        B[i] = U[i] - 3
+
+
+def _outer(A: int32[N]) -> int32[N]:
+    U: int32[N]
+    B: int32[N]
+    _inner(A, U)
+    _minus_three(U, B)
+    return B
+
+
+def test_csim_nested_dataflow_passes_a_stream_down_and_orders_ping_pong_users():
+    """A dataflow function inside a dataflow function: the stream U reaches _double through _inner (its
+    argument becomes an hls::stream at every level) and _double waits for _add_one (buffer T)."""
+    s = dsl.customize(_outer)
+    s.to(s.U, "_minus_three", depth=2)
+    s.dataflow("_inner")
+    s.dataflow("_outer")
+    code = str(dsl.build(s, target="vhls"))
+    assert "static void _double(int32_t T[12], hls::stream<int32_t> &U)" in code
+    assert "DSL_PROCESS_AFTER(_double(T, U), 0);" in code
+    A = np.arange(N, dtype=np.int32)
+    csim = dsl.build(s, target="vitis_hls", mode="csim")
+    np.testing.assert_array_equal(csim(A), (A + 1) * 2 - 3)
+    assert csim.stats["U"]["tokens"] == N

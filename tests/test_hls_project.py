@@ -123,7 +123,7 @@ def test_memory_mapping_must_match_the_device_and_hbm_ranges_work(tmp_path):
 def test_misspelt_build_option_names_the_valid_ones(tmp_path):
     with pytest.raises(dsl.BuildError) as err:
         dsl.build(dsl.customize(gemm), target="vitis_hls", project=str(tmp_path / "p"), hbm={"A": 0})
-    assert "takes the options mode=, project=, configs=; unknown: hbm=" in str(err.value)
+    assert "takes the options mode=, project=, configs=, timeout=; unknown: hbm=" in str(err.value)
     assert not (tmp_path / "p").exists()
 
 
@@ -156,3 +156,21 @@ def test_a_failed_write_leaves_no_half_written_project(tmp_path, monkeypatch):
     with pytest.raises(dsl.BuildError, match="No space left on device"):
         _csim_project(dot, tmp_path / "p")
     assert written and os.listdir(tmp_path) == []  # the files written before the failure are gone too
+
+
+def spin(A: int32[4]) -> int32[4]:
+    B: int32[4] = 0
+    i: int32 = 0
+    while i < 4:  # never ends: i does not change
+        B[0] = B[0] + A[0]
+    return B
+
+
+def test_csim_of_an_endless_kernel_stops_at_the_timeout():
+    import numpy as np
+
+    module = dsl.build(dsl.customize(spin), target="vitis_hls", mode="csim", timeout=0.5)
+    with pytest.raises(dsl.BuildError, match="did not finish within 0.5 s"):
+        module(np.ones(4, np.int32))
+    with pytest.raises(dsl.BuildError, match="timeout must be a positive number"):
+        dsl.build(dsl.customize(spin), target="vitis_hls", timeout=0)

@@ -200,26 +200,54 @@ def stream_roles(fop, nstreams, refs) -> list:
 
 def mark_stream_args(module):
     """Give every callee argument that receives a stream ``{dsl.stream_depth = N}`` (what the HLS emitter
-    needs to print ``hls::stream<T> &``). Idempotent; raises when one kernel gets a stream and a plain buffer
-    at the same position from different call sites."""
+    needs to print ``hls::stream<T> &``), through any depth of calls (a function passing on a stream it
+    received). Idempotent; raises when one kernel gets a stream and a plain buffer at the same position
+    from different call sites."""
     funcs = func_table(module)
-    for fop in funcs.values():
-        for block in fop.regions[0].blocks:
-            for op in block.operations:
-                _mark_call(funcs, _op(op))
+    changed = True
+    while changed:
+        changed = False
+        for fop in funcs.values():
+            for block in fop.regions[0].blocks:
+                for op in block.operations:
+                    changed |= _mark_call(funcs, fop, _op(op))
 
 
-def _mark_call(funcs, op):
+def _mark_call(funcs, caller, op) -> bool:
     if op.name != "func.call":
-        return
+        return False
     callee = funcs.get(ir.FlatSymbolRefAttr(op.attributes["callee"]).value)
     if callee is None:
-        return
+        return False
+    changed = False
     for pos, v in enumerate(op.operands):
-        owner = _op(v.owner) if isinstance(v, ir.OpResult) else None
-        if owner is None or owner.name != "memref.alloc" or "dsl.stream_depth" not in owner.attributes:
-            continue
-        _set_arg_attr(callee, pos, "dsl.stream_depth", owner.attributes["dsl.stream_depth"])
+        depth = _stream_depth(caller, v)
+        if depth is not None and _arg_attr(callee, pos, "dsl.stream_depth") is None:
+            _set_arg_attr(callee, pos, "dsl.stream_depth", depth)
+            changed = True
+    return changed
+
+
+def _stream_depth(fop, v):
+    """The ``dsl.stream_depth`` attribute of a value that is a stream: a local FIFO or a stream argument."""
+    if isinstance(v, ir.OpResult):
+        owner = _op(v.owner)
+        if owner.name == "memref.alloc" and "dsl.stream_depth" in owner.attributes:
+            return owner.attributes["dsl.stream_depth"]
+        return None
+    if isinstance(v, ir.BlockArgument) and v.owner == fop.regions[0].blocks[0]:
+        return _arg_attr(fop, v.arg_number, "dsl.stream_depth")
+    return None
+
+
+def _arg_attr(fop, pos, name):
+    if "arg_attrs" not in fop.attributes:
+        return None
+    dicts = list(ir.ArrayAttr(fop.attributes["arg_attrs"]))
+    if pos >= len(dicts):
+        return None
+    d = ir.DictAttr(dicts[pos])
+    return d[name] if name in d else None
 
 
 def _set_arg_attr(fop, pos, name, value):

@@ -62,15 +62,18 @@ def build_vhls(schedule, **options) -> HLSCode:
     return emit_hls(schedule)
 
 
-def build_vitis_hls(schedule, mode: str = "csim", project: str | None = None, configs: dict | None = None):
-    """``dsl.build(s, target="vitis_hls", mode=..., project=..., configs=...)``.
+def build_vitis_hls(schedule, mode: str = "csim", project: str | None = None, configs: dict | None = None,
+                    timeout: float = 600.0):
+    """``dsl.build(s, target="vitis_hls", mode=..., project=..., configs=..., timeout=...)``.
 
     ``csim`` compiles the kernel with g++ and returns a callable module; the vendor modes (``csyn``,
     ``cosim``, ``sw_emu``, ``hw_emu``, ``hw``) write the project and run the AMD tools when present.
     """
     from .flows import run_mode
 
-    return run_mode(schedule, mode, project, configs or {})
+    if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or timeout <= 0:
+        raise BuildError(f"timeout must be a positive number of seconds (for each csim run), got {timeout!r}")
+    return run_mode(schedule, mode, project, configs or {}, timeout)
 
 
 __all__ = ["build_vhls", "build_vitis_hls", "emit_hls", "HLSCode", "OPS", "VitisProject"]

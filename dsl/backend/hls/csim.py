@@ -29,8 +29,8 @@ SHIMS = Path(__file__).parent / "shims"
 # into the kernel g++ blames the header's own code (the emitted code initialises every scalar it declares).
 CXXFLAGS = ("-std=c++14", "-O2", "-fwrapv", "-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter",
             "-Wno-unknown-pragmas", "-Wno-unused-label", "-Wno-maybe-uninitialized", "-Wno-uninitialized",
-            # Dataflow processes run on threads with bounded FIFOs (shims/hls_stream.h, streams.py).
-            "-DDSL_CSIM", "-pthread")
+            # Dataflow processes run as coroutines on bounded FIFOs (shims/hls_stream.h, streams.py).
+            "-DDSL_CSIM")
 
 
 @lru_cache(maxsize=1)
@@ -169,8 +169,9 @@ def compile_csim(files: dict) -> Path:
 class CSimModule:
     """The kernel compiled for C simulation; call it like the CPU module (numpy in, numpy out)."""
 
-    def __init__(self, schedule, code):
+    def __init__(self, schedule, code, timeout: float = 600.0):
         self.name = schedule.top
+        self.timeout = timeout  # seconds one call may run (an endless loop in a kernel cannot hang Python)
         self.sig = signature(schedule)
         with schedule.context:
             params = function_signature(None, schedule.top_func, True).params
@@ -192,7 +193,12 @@ class CSimModule:
         with tempfile.TemporaryDirectory(prefix="dsl-csim-") as tmp:
             for k, (spec, value) in enumerate(zip(self.sig.args, values)):
                 words.encode(spec.dtype, value).tofile(os.path.join(tmp, f"a{k}.bin"))
-            proc = subprocess.run([str(self.binary), tmp], capture_output=True, text=True)
+            try:
+                proc = subprocess.run([str(self.binary), tmp], capture_output=True, text=True,
+                                      timeout=self.timeout)
+            except subprocess.TimeoutExpired:
+                raise BuildError(f"csim of '{self.name}' did not finish within {self.timeout:g} s (an endless "
+                                 "loop? pass timeout= to dsl.build or set module.timeout to allow more)") from None
             if proc.returncode == csim_streams.DEADLOCK_EXIT:
                 raise csim_streams.deadlock_error(self.name, proc.stderr)
             if proc.returncode != 0:

@@ -14,7 +14,7 @@ from .vitis_project import VENDOR_MODES, VitisProject, build_command, require_to
 MODES = ("csim", *VENDOR_MODES)
 
 
-def run_mode(schedule, mode: str, project, configs: dict):
+def run_mode(schedule, mode: str, project, configs: dict, timeout: float = 600.0):
     if mode not in MODES:
         raise BuildError(f"unknown vitis_hls mode {mode!r}; valid modes: {', '.join(MODES)}")
     device = resolve(configs)
@@ -25,7 +25,7 @@ def run_mode(schedule, mode: str, project, configs: dict):
     iface = host_interface(sig, params, device.platform)
     files = project_files(code, params, device, len(sig.outputs), iface)  # all generated before any is written
     if mode == "csim":
-        module = CSimModule(schedule, code)
+        module = CSimModule(schedule, code, timeout)
         if project is not None:
             write_files(project, files)
         return module

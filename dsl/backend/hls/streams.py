@@ -11,13 +11,13 @@ adds:
   processes ``k`` that share a ping-pong buffer with it), each local stream gets
   ``DSL_CSIM_DEPTH(s, N, "label");`` and the function ends with ``DSL_JOIN_PROCESSES();``. kernel.h
   defines these as the plain call / nothing, so Vitis sees ordinary code; csim compiles with
-  ``-DDSL_CSIM`` and its ``hls_stream.h`` (``shims/``) runs every process on a thread with bounded FIFOs.
+  ``-DDSL_CSIM`` and its ``hls_stream.h`` (``shims/``) runs every process as a coroutine on bounded FIFOs.
 """
 from __future__ import annotations
 
 from mlir import ir
 
-VITIS_MACROS = """#ifndef DSL_CSIM  // csim runs each dataflow process on a thread, with FIFOs of the declared depths
+VITIS_MACROS = """#ifndef DSL_CSIM  // csim runs each dataflow process concurrently, with FIFOs of the declared depths
 #define DSL_PROCESS(call) call
 #define DSL_PROCESS_AFTER(call, ...) call
 #define DSL_JOIN_PROCESSES()
