@@ -14,6 +14,11 @@ from .dataflow_designs import diamond, producer_consumer, systolic_gemm, systoli
 N = 12
 
 
+def _line(marker):
+    with open(__file__) as f:
+        return next(k for k, text in enumerate(f, start=1) if marker in text and "_line(" not in text)
+
+
 def _stage1(A: float32[N], T: float32[N]):
     for i in range(N):
         T[i] = A[i] * 3.0
@@ -101,7 +106,7 @@ def test_csim_bounded_fifos_deadlock_like_the_simulator():
     with pytest.raises(dsl.DeadlockError) as info:
         shallow(A, np.zeros(N, np.int32))
     msg = str(info.value)
-    for text in ("'src'", "'reverse'", "'sink'", "stream 'short' (full: depth 2, occupancy 2)",
+    for text in ("'src' (dataflow_designs.py:", "'reverse'", "'sink'", "stream 'short' (full: depth 2, occupancy 2)",
                  "stream 'long_out' (empty"):
         assert text in msg, text
     deep = dsl.build(diamond(N, short_depth=N - 1), target="vitis_hls", mode="csim")
@@ -133,8 +138,9 @@ def cyclic(A: int32[N], B: int32[N]):
 def test_csim_cyclic_design_deadlocks_instead_of_making_up_results():
     with pytest.raises(dsl.DeadlockError) as info:
         dsl.build(cyclic, target="vitis_hls", mode="csim")(np.arange(N, dtype=np.int32), np.zeros(N, np.int32))
-    assert "'ka' is blocked waiting to get from stream 'y' (empty" in str(info.value)
-    assert "'kb' is blocked waiting to get from stream 'x' (empty" in str(info.value)
+    msg = str(info.value)
+    assert f"'ka' (test_dataflow_regressions.py:{_line('def ka(')}) is blocked waiting to get from stream 'y' (empty" in msg
+    assert f"'kb' (test_dataflow_regressions.py:{_line('def kb(')}) is blocked waiting to get from stream 'x' (empty" in msg
 
 
 def test_csim_leftover_tokens_warn_and_text_stays_plain_for_vitis():

@@ -15,6 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+from mlir import ir
 
 from ...errors import BuildError, ToolNotFoundError, user_facing
 from ..interface import check_args, from_storage, signature, write_back_changed
@@ -166,6 +167,18 @@ def compile_csim(files: dict) -> Path:
     return binary
 
 
+def kernel_sources(module) -> dict:
+    """C function name -> 'file.py:line' of the Python kernel it was generated from."""
+    from .emitter import c_function_name
+
+    out = {}
+    for op in module.body.operations:
+        if op.operation.name == "func.func" and "dsl.src" in op.attributes:
+            file, _, line = ir.StringAttr(op.attributes["dsl.src"]).value.rpartition(":")
+            out[c_function_name(ir.StringAttr(op.attributes["sym_name"]).value)] = f"{os.path.basename(file)}:{line}"
+    return out
+
+
 class CSimModule:
     """The kernel compiled for C simulation; call it like the CPU module (numpy in, numpy out)."""
 
@@ -175,6 +188,7 @@ class CSimModule:
         self.sig = signature(schedule)
         with schedule.context:
             params = function_signature(None, schedule.top_func, True).params
+            self.sources = kernel_sources(schedule.module)
         self.params: list[Param] = params
         self.code = code
         self.files = {"kernel.cpp": str(code), "kernel.h": code.header, "harness.cpp": harness_source(params, code.top)}
@@ -200,7 +214,7 @@ class CSimModule:
                 raise BuildError(f"csim of '{self.name}' did not finish within {self.timeout:g} s (an endless "
                                  "loop? pass timeout= to dsl.build or set module.timeout to allow more)") from None
             if proc.returncode == csim_streams.DEADLOCK_EXIT:
-                raise csim_streams.deadlock_error(self.name, proc.stderr)
+                raise csim_streams.deadlock_error(self.name, proc.stderr, self.sources)
             if proc.returncode != 0:
                 raise BuildError(f"csim of '{self.name}' failed (exit {proc.returncode}):\n{proc.stderr[-4000:]}")
             self.stats = csim_streams.stream_stats(self.name, proc.stderr)

@@ -19,15 +19,19 @@ def parse_lines(stderr: str, tag: str) -> list:
     return [dict(_FIELD.findall(line[len(tag) + 1:])) for line in stderr.splitlines() if line.startswith(tag + " ")]
 
 
-def deadlock_error(name: str, stderr: str) -> DeadlockError:
+def deadlock_error(name: str, stderr: str, sources: dict | None = None) -> DeadlockError:
+    """``sources`` maps a C function name to the Python file:line of its kernel."""
     lines = []
+    sources = sources or {}
     for r in parse_lines(stderr, "DSL_DEADLOCK"):
+        where = sources.get(r["process"])
+        r["process"] = f"{r['process']}' ({where})" if where else f"{r['process']}'"
         if r["state"] == "waiting":
-            lines.append(f"  kernel '{r['process']}' has not started: it waits for '{r['stream'][6:]}' to "
+            lines.append(f"  kernel '{r['process']} has not started: it waits for '{r['stream'][6:]}' to "
                          "finish (they share a buffer that is not a stream)")
             continue
         verb = "put into" if r["state"] == "full" else "get from"
-        lines.append(f"  kernel '{r['process']}' is blocked waiting to {verb} stream '{r['stream']}' "
+        lines.append(f"  kernel '{r['process']} is blocked waiting to {verb} stream '{r['stream']}' "
                      f"({r['state']}: depth {r['depth']}, occupancy {r['occupancy']})")
     head = f"deadlock in csim of '{name}': every live process of the dataflow region is blocked"
     return DeadlockError("\n".join([head, *lines]))
