@@ -65,3 +65,23 @@ def test_replay_is_byte_identical_after_a_refused_step():
     s.split("r", 2)
     replay = dsl.customize(conv, schedule=s.to_yaml())
     assert _text(replay) == _text(s)
+
+
+def _scaled(A: dsl.int32[10, 7]) -> dsl.int32[10, 7]:
+    B: dsl.int32[10, 7] = 0
+    for i, j in dsl.grid(10, 7):
+        B[i, j] = A[i, j] * 2 + i  # `i` used as a value, not only as an index
+    return B
+
+
+def test_a_guarded_loop_splits_again_and_reorders_past_a_value_use():
+    A = np.arange(70, dtype=np.int32).reshape(10, 7)
+    expected = A * 2 + np.arange(10, dtype=np.int32)[:, None]
+    s = dsl.customize(_scaled)
+    s.split("i", 3)                       # i.inner runs min(3, 10 - 3 * i.outer) times
+    s.split("i.inner", 2)                 # a guarded loop can be split again
+    s.reorder("i.outer", "j", "i.inner.outer", "i.inner.inner")  # still one perfect band
+    assert [lp for lp in s.get_loops()["S_i_j_0"]] == ["i.outer", "j", "i.inner.outer", "i.inner.inner"]
+    np.testing.assert_array_equal(s.build()(A), expected)
+    replay = dsl.customize(_scaled, schedule=s.to_yaml())
+    assert _text(replay) == _text(s)

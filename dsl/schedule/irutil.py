@@ -194,17 +194,23 @@ def replace_nest(outer, inner, specs: list, iv_maps: list) -> list:
     terminator = block_ops(new_body)[-1]
     for op in body_ops(inner):
         op.move_before(terminator)
-    first = block_ops(new_body)[0]
     new_ivs = [iv(loop) for loop in new]
     if "op_name" in outer.attributes:
         new[0].attributes["op_name"] = outer.attributes["op_name"]
     for old, (amap, extra) in zip(old_chain, iv_maps):
         operands = new_ivs + list(extra)
         value = _single_dim(amap, operands)
-        if value is None:
+        if value is not None:
+            iv(old).replace_all_uses_with(value)
+            continue
+        # One affine.apply right before each user (not one at the top of the body), so that the new nest
+        # stays perfect for the next primitive; the cleanup merges those of one block, and affine accesses
+        # fold them into their maps.
+        for use in list(iv(old).uses):
+            user = use.owner.operation if hasattr(use.owner, "operation") else use.owner
             with loc:
-                value = affine.AffineApplyOp(amap, operands, ip=ir.InsertionPoint(first)).result
-        iv(old).replace_all_uses_with(value)
+                value = affine.AffineApplyOp(amap, operands, ip=ir.InsertionPoint(user)).result
+            user.operands[use.operand_number] = value
     # Bounds of the new loops may refer to old ivs only through ("iv", k) entries, so ``outer`` is now dead.
     outer.erase()
     return new

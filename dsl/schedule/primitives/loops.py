@@ -31,7 +31,7 @@ def split(ctx, loop, factor):
     """Tile ``loop`` into ``<loop>.outer`` (steps of ``factor``) and ``<loop>.inner`` (``factor`` iterations).
 
     When ``factor`` does not divide the trip count, the inner loop's upper bound is ``min(factor, rest)``
-    so no iteration runs twice or out of range. Returns the (outer, inner) loop handles. Directives on
+    so no iteration runs twice or out of range; such a guarded loop can be split again. Returns the (outer, inner) loop handles. Directives on
     ``loop`` are kept: ``pipeline`` and ``unroll`` move to the inner loop (it runs the original's consecutive
     iterations), ``dataflow`` stays on the outer loop, ``dsl.reduction`` marks both.
 
@@ -44,19 +44,20 @@ def split(ctx, loop, factor):
     op = _affine_loop(ctx, loop)
     spec = U.spec_of(op)
     _single(ctx, "loop", loop, spec.lb_map, "lower")
-    _single(ctx, "loop", loop, spec.ub_map, "upper")
     mb = U.MapBuilder()
     (lb,) = mb.import_map(spec.lb_map, spec.lb_ops)
-    (ub,) = mb.import_map(spec.ub_map, spec.ub_ops)
+    ubs = mb.import_map(spec.ub_map, spec.ub_ops)  # several: a guarded bound min(...) left by a split
     step, n = spec.step, len(mb.operands)
-    trip = ir.AffineExpr.get_ceil_div(ub - lb, ir.AffineConstantExpr.get(step))
-    outer_ub = ir.AffineMap.get(n, 0, [ir.AffineExpr.get_ceil_div(ub - lb, ir.AffineConstantExpr.get(step * factor))])
-    shifted = U.substitute(trip, [U.dim(i + 1) for i in range(n)], [])
+    const = lambda v: ir.AffineConstantExpr.get(v)  # noqa: E731
+    # ceildiv is monotone, so ceildiv(min(u1, u2) - lb, c) = min(ceildiv(u1 - lb, c), ceildiv(u2 - lb, c))
+    outer_ub = ir.AffineMap.get(n, 0, [ir.AffineExpr.get_ceil_div(ub - lb, const(step * factor)) for ub in ubs])
     count = U.trip_count(op)
     if count is not None and count % factor == 0:
         inner_ub, inner_ops = ir.AffineMap.get_constant(factor), []
     else:  # the bound guard: the last tile stops at the original extent
-        inner_ub = ir.AffineMap.get(n + 1, 0, [ir.AffineConstantExpr.get(factor), shifted - U.dim(0) * factor])
+        shifted = [U.substitute(ir.AffineExpr.get_ceil_div(ub - lb, const(step)), [U.dim(i + 1) for i in range(n)], [])
+                   for ub in ubs]
+        inner_ub = ir.AffineMap.get(n + 1, 0, [const(factor)] + [t - U.dim(0) * factor for t in shifted])
         inner_ops = [("iv", 0)] + mb.operands
     name = U.str_attr(op, "loop_name") or "loop"
     outer_attrs, inner_attrs = _split_attrs(spec.attrs)
