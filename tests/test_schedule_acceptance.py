@@ -118,14 +118,16 @@ def test_yaml_validation_names_step_primitive_argument(text, message, tmp_path):
     assert message in str(err.value)
 
 
-def test_twenty_primitives_under_two_seconds():
+def test_the_twenty_primitive_benchmark_applies_and_keeps_results():
+    """The schedule of benchmarks/bench_schedule.py (which prints the time; tests are never timed)."""
     import importlib.util
-    import time
 
     spec = importlib.util.spec_from_file_location("bench", os.path.join(HERE, "..", "benchmarks", "bench_schedule.py"))
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
     s = dsl.customize(bench.gemm)
-    start = time.perf_counter()
     bench.twenty(s)
-    assert time.perf_counter() - start < 2.0
+    assert len(s.trace) == 20
+    rng = np.random.default_rng(3)
+    args = [rng.integers(-99, 99, (64, 32)).astype(np.int32), rng.integers(-99, 99, (32, 48)).astype(np.int32)]
+    np.testing.assert_array_equal(s.build()(*args), dsl.customize(bench.gemm).build()(*args))
