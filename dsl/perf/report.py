@@ -52,7 +52,7 @@ class PerfResult:
         return data
 
 
-def _validate(model, work: Workload, par: Parallel) -> None:
+def validate_workload(model, work: Workload, par: Parallel) -> None:
     for name, value, low in (("prompt", work.prompt, 1), ("gen", work.gen, 0), ("batch", work.batch, 1),
                              ("tp", par.tp, 1), ("pp", par.pp, 1)):
         if not isinstance(value, int) or value < low:
@@ -62,7 +62,7 @@ def _validate(model, work: Workload, par: Parallel) -> None:
                              f"length {model.max_seq}")
 
 
-def _check_offchip_fit(model, device: FpgaDevice, bits: tuple, work: Workload, par: Parallel) -> None:
+def check_offchip_fit(model, device: FpgaDevice, bits: tuple, work: Workload, par: Parallel) -> None:
     """Weights (and, for a decoder, the KV cache) of one device must fit its off-chip memory."""
     memory = device.weight_memory
     weights = eq.model_weight_bits(model, bits[0]) / par.devices
@@ -75,7 +75,7 @@ def _check_offchip_fit(model, device: FpgaDevice, bits: tuple, work: Workload, p
             f"split it over more devices (--tp/--pp)")
 
 
-def _fpga(device) -> FpgaDevice:
+def fpga_device(device) -> FpgaDevice:
     device = load_device(device) if isinstance(device, (str, PurePath)) else device
     if not isinstance(device, FpgaDevice):
         raise PerfModelError(f"{device.name!r} is a GPU; pass it with --gpu "
@@ -103,21 +103,21 @@ def evaluate(model="gpt2-medium", device="u280", quant: str = "w4a8", prompt: in
     """
     calib = calibration or Calibration()
     model = load_model(model) if isinstance(model, str) else model
-    device = _fpga(device)
+    device = fpga_device(device)
     gpu = _gpu(gpu)
     notes = []
     if not model.is_decoder and gen:
         notes.append(f"{model.name} is encoder-only: no decode phase (gen ignored)")
         gen = 0
     work, par = Workload(prompt, gen, batch), Parallel(tp, pp)
-    _validate(model, work, par)
+    validate_workload(model, work, par)
     if design is not None:
         design = load_design(design) if not isinstance(design, Design) else design
         bits = (design.weight_bits, design.act_bits)
         quant = f"w{bits[0]}a{bits[1]}"
     else:
         bits = quant_bits(quant)
-    _check_offchip_fit(model, device, bits, work, par)
+    check_offchip_fit(model, device, bits, work, par)
     if design is None:
         found = search(model, device, bits, work, par, calib, memory_packing)
         design, limits, bottleneck = found.design, found.limits, found.binding

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from .constraints import Parallel, Workload, assign_channels
 from .data import Calibration, Design, load_design, load_model, quant_bits
 from .latency import phase_latency
-from .report import _check_offchip_fit, _fpga, _validate
+from .report import check_offchip_fit, fpga_device, validate_workload
 from .search import search
 from ..errors import PerfModelError
 
@@ -46,18 +46,18 @@ def sweep(model, device, lengths, quant: str = "w4a8", gen: int = 128, batch: in
     given, else the design searched once for ``study_workload(model, max(lengths), gen, batch)``."""
     calib = calibration or Calibration()
     model = load_model(model) if isinstance(model, str) else model
-    device = _fpga(device)
+    device = fpga_device(device)
     lengths = sorted(set(lengths))
     if not lengths or lengths[0] < 1 or not all(isinstance(l, int) for l in lengths):
         raise PerfModelError(f"sweep lengths must be integers ≥ 1, got {lengths!r}")
     work, par = study_workload(model, lengths[-1], gen, batch), Parallel(tp, pp)
-    _validate(model, work, par)
+    validate_workload(model, work, par)
     if design is not None:
         design = load_design(design) if not isinstance(design, Design) else design
         bits = (design.weight_bits, design.act_bits)
     else:
         bits = quant_bits(quant)
-    _check_offchip_fit(model, device, bits, work, par)
+    check_offchip_fit(model, device, bits, work, par)
     if design is None:
         design = search(model, device, bits, work, par, calib, memory_packing).design
     channels = assign_channels(model, device, design, work, par)
