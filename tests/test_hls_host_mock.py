@@ -179,3 +179,28 @@ def test_project_errors(tmp_path):
         VitisProject(tmp_path, "hw_emu").read_outputs()
     with pytest.raises(dsl.CallError, match="must have shape"):
         VitisProject(tmp_path, "hw_emu").write_inputs(np.zeros((4, 8), np.int8), np.zeros((4, 6), np.int8))
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_cosim_testbench_data_path(tmp_path, name, monkeypatch):
+    """What ``vitis_hls -f run.tcl -tclargs cosim`` runs on the C side: the project's csim_tb.cpp on the
+    files ``write_inputs`` puts in data/tb (compiled here with g++ as csim does), read back by a cosim
+    project. The RTL half of co-simulation needs the AMD tools."""
+    case = CASES[name]
+    folder = tmp_path / f"{name}.prj"
+    monkeypatch.setenv("PATH", os.path.dirname(shutil.which("g++")))
+    with pytest.raises(dsl.ToolNotFoundError, match=r"'vitis_hls'.*tclargs csyn"):
+        dsl.build(dsl.customize(case.kernel), target="vitis_hls", mode="cosim", project=str(folder))
+    assert 'file normalize data/tb' in (folder / "run.tcl").read_text()
+    project = VitisProject(folder, "cosim")
+    args = case.args()
+    user_args = [np.copy(a) if isinstance(a, np.ndarray) else a for a in args]
+    with pytest.raises(dsl.ToolNotFoundError, match=r"'vitis_hls'.*-tclargs cosim data/tb"):
+        project(*user_args)
+    project.write_inputs(*user_args)
+    flags = [*CXXFLAGS, "-isystem", str(ap_types_dir()), "-I", str(SHIMS), "-I", "."]
+    compile_tb = ["g++", *flags, *precompiled_header_flags(), "kernel.cpp", "csim_tb.cpp", "-o", "tb.exe"]
+    for argv in (compile_tb, ["./tb.exe", "data/tb"]):
+        proc = subprocess.run(argv, cwd=folder, capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr[-4000:]
+    case.check(user_args, project.read_outputs(*user_args))

@@ -202,11 +202,8 @@ class CSimModule:
     def __call__(self, *args):
         storage = check_args(self.sig, args)
         before = [np.copy(a) for a in storage]
-        outputs = [words.zeros(a) for a in self.sig.outputs]
-        values = storage + outputs
         with tempfile.TemporaryDirectory(prefix="dsl-csim-") as tmp:
-            for k, (spec, value) in enumerate(zip(self.sig.args, values)):
-                words.encode(spec.dtype, value).tofile(os.path.join(tmp, f"a{k}.bin"))
+            write_testbench_inputs(tmp, self.sig, storage)
             try:
                 proc = subprocess.run([str(self.binary), tmp], capture_output=True, text=True,
                                       timeout=self.timeout)
@@ -218,22 +215,33 @@ class CSimModule:
             if proc.returncode != 0:
                 raise BuildError(f"csim of '{self.name}' failed (exit {proc.returncode}):\n{proc.stderr[-4000:]}")
             self.stats = csim_streams.stream_stats(self.name, proc.stderr)
-            back = [self._read(tmp, k, spec) for k, spec in enumerate(self.sig.args)]
-            n = len(self.sig.args)
-            scalars = [words.scalar(t, self._read_raw(tmp, n + k, t, (1,))) for k, t in enumerate(self.sig.results)]
+            back, results = read_testbench_outputs(tmp, self.sig)
         returned = [from_storage(spec, back[k]) for k, spec in enumerate(self.sig.args) if spec.is_output]
         write_back_changed(self.sig, args, before, back[:len(storage)])
-        result = returned + scalars
+        result = returned + [words.scalar(t, r) for t, r in zip(self.sig.results, results)]
         if not result:
             return None
         return result[0] if len(result) == 1 else tuple(result)
 
-    def _read(self, tmp, k, spec):
-        if spec.shape is None:
-            return None
-        return self._read_raw(tmp, k, spec.dtype, spec.shape)
 
-    @staticmethod
-    def _read_raw(tmp, k, dtype, shape):
-        data = np.fromfile(os.path.join(tmp, f"a{k}.out"), dtype=np.uint64)
-        return words.decode(dtype, data, shape)
+# -- the testbench's data files (csim here, and vitis_hls csim/cosim on the project's csim_tb.cpp) -------
+
+def write_testbench_inputs(folder, sig, storage: list) -> None:
+    """``a<k>.bin`` for every argument (returned tensors as zeros), one 64-bit word per element."""
+    values = storage + [words.zeros(a) for a in sig.outputs]
+    for k, (spec, value) in enumerate(zip(sig.args, values)):
+        words.encode(spec.dtype, value).tofile(os.path.join(folder, f"a{k}.bin"))
+
+
+def read_testbench_outputs(folder, sig) -> tuple:
+    """From the ``a<k>.out`` files: (storage of each argument, None for scalars; raw storage of each scalar
+    result, for ``words.scalar``)."""
+    def read(k, dtype, shape):
+        path = os.path.join(folder, f"a{k}.out")
+        if not os.path.isfile(path):
+            raise BuildError(f"{path} not found: run the testbench first (vitis_hls -f run.tcl -tclargs cosim)")
+        return words.decode(dtype, np.fromfile(path, dtype=np.uint64), shape)
+
+    back = [None if spec.shape is None else read(k, spec.dtype, spec.shape) for k, spec in enumerate(sig.args)]
+    n = len(sig.args)
+    return back, [read(n + k, t, (1,)) for k, t in enumerate(sig.results)]

@@ -23,7 +23,7 @@ import numpy as np
 
 from ...errors import BuildError
 from ...types import DSLType, Float, Index, parse_type
-from ..interface import ArgSpec, Signature, check_args
+from ..interface import ArgSpec, Signature
 from . import words
 
 INTERFACE_FILE = "interface.json"
@@ -140,11 +140,6 @@ def write_storage(folder, iface: HostInterface, storage: list) -> list:
         path.write_bytes(encode(spec.dtype, value))
         paths.append(path)
     return paths
-
-
-def write_inputs(folder, iface: HostInterface, *arrays) -> list:
-    """Write the user's numpy inputs (checked like a call of the CPU module) as ``<arg>.bin`` files."""
-    return write_storage(folder, iface, check_args(iface.sig, arrays))
 
 
 def read_storage(folder, iface: HostInterface) -> tuple:

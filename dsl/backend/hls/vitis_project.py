@@ -11,19 +11,23 @@ import numpy as np
 from ...errors import BuildError, ToolNotFoundError, user_facing
 from ..interface import check_args, from_storage, write_back_changed
 from . import words
-from .hostdata import load_interface, read_storage, write_inputs, write_storage
+from .csim import read_testbench_outputs, write_testbench_inputs
+from .hostdata import load_interface, read_storage, write_storage
 
-# mode -> (tools that must be on PATH, whether XRT must be installed, command argv run in the project folder)
+DATA_DIR = "data"  # the Makefile's default DATA_DIR: the host program's <arg>.bin files
+TB_DIR = "data/tb"  # the testbench's a<k>.bin files, for vitis_hls csim/cosim (run.tcl's default)
+# mode -> (tools that must be on PATH, whether XRT must be installed, command argv run in the project folder
+# when the project is built; cosim synthesises then, and co-simulates when the project is called)
 VENDOR_MODES = {
     "csyn": (("vitis_hls",), False, ["vitis_hls", "-f", "run.tcl", "-tclargs", "csyn"]),
-    "cosim": (("vitis_hls",), False, ["vitis_hls", "-f", "run.tcl", "-tclargs", "cosim", "data"]),
+    "cosim": (("vitis_hls",), False, ["vitis_hls", "-f", "run.tcl", "-tclargs", "csyn"]),
     "sw_emu": (("v++", "make", "g++"), True, ["make", "run", "TARGET=sw_emu"]),
     "hw_emu": (("v++", "make", "g++"), True, ["make", "run", "TARGET=hw_emu"]),
     "hw": (("v++", "make", "g++"), True, ["make", "build", "TARGET=hw"]),
 }
-# modes whose project can be called: the host program runs the kernel on the inputs (`make run`)
-CALLABLE_MODES = ("sw_emu", "hw_emu", "hw")
-DATA_DIR = "data"  # the Makefile's default DATA_DIR
+# modes whose project can be called: the host program (`make run`) or the RTL co-simulation runs the
+# kernel on the inputs
+CALLABLE_MODES = ("cosim", "sw_emu", "hw_emu", "hw")
 
 
 def build_command(mode: str, platform: str) -> list:
@@ -32,6 +36,8 @@ def build_command(mode: str, platform: str) -> list:
 
 
 def run_command(mode: str, platform: str) -> list:
+    if mode == "cosim":
+        return ["vitis_hls", "-f", "run.tcl", "-tclargs", "cosim", TB_DIR]
     return ["make", "run", f"TARGET={mode}", f"PLATFORM={platform}"]
 
 
@@ -67,9 +73,11 @@ class VitisProject:
     """A Vitis project folder written by ``dsl.build(..., target="vitis_hls")``.
 
     ``VitisProject(path, mode)`` opens an existing project (it reads ``interface.json``). ``write_inputs``
-    writes the ``data/<arg>.bin`` files that ``make run`` feeds to the host program, ``read_outputs`` reads
-    its ``data/<arg>.out.bin`` back, and calling the project does both around ``make run TARGET=<mode>``:
-    numpy in, numpy out, with the conventions of the CPU module.
+    writes the ``data/<arg>.bin`` files that ``make run`` feeds to the host program and the testbench's
+    ``data/tb/a<k>.bin`` that vitis_hls csim/cosim read; ``read_outputs`` reads the results of the mode
+    back (``data/<arg>.out.bin``, or ``data/tb/a<k>.out`` for cosim), and calling the project does both
+    around ``make run TARGET=<mode>`` (or the co-simulation): numpy in, numpy out, with the conventions of
+    the CPU module.
     """
 
     def __init__(self, path, mode: str = "hw_emu", files: list | None = None, log: str = ""):
@@ -91,10 +99,21 @@ class VitisProject:
         """What a call runs in the project folder."""
         return run_command(self.mode, self.interface.platform)
 
+    @property
+    def testbench_dir(self) -> Path:
+        return self.path / TB_DIR
+
     @user_facing
     def write_inputs(self, *arrays) -> list:
-        """Write the kernel's inputs (numpy arrays / scalars, as for the CPU module) as ``data/<arg>.bin``."""
-        return write_inputs(self.data_dir, self.interface, *arrays)
+        """Write the kernel's inputs (numpy arrays / scalars, as for the CPU module) as ``data/<arg>.bin``
+        for the host program and ``data/tb/a<k>.bin`` for the testbench; returns the host files."""
+        return self._write(check_args(self.interface.sig, arrays))
+
+    def _write(self, storage):
+        written = write_storage(self.data_dir, self.interface, storage)
+        self.testbench_dir.mkdir(parents=True, exist_ok=True)
+        write_testbench_inputs(self.testbench_dir, self.interface.sig, storage)
+        return written
 
     @user_facing
     def read_outputs(self, *arrays):
@@ -111,15 +130,18 @@ class VitisProject:
         require_tools(self.mode, self.command, self.path)
         storage = check_args(self.interface.sig, arrays)
         before = [np.copy(a) for a in storage]
-        write_storage(self.data_dir, self.interface, storage)
-        for stale in self.data_dir.glob("*.out.bin"):
+        self._write(storage)
+        for stale in [*self.data_dir.glob("*.out.bin"), *self.testbench_dir.glob("*.out")]:
             stale.unlink()
         self.log = run_in(self.path, self.command)
         return self._results(arrays, before)
 
     def _results(self, arrays, before):
         sig = self.interface.sig
-        back, results = read_storage(self.data_dir, self.interface)
+        if self.mode == "cosim":
+            back, results = read_testbench_outputs(self.testbench_dir, sig)
+        else:
+            back, results = read_storage(self.data_dir, self.interface)
         if arrays:
             write_back_changed(sig, arrays, before, back[:len(before)])
         returned = [from_storage(spec, b) for spec, b in zip(sig.args, back) if spec.is_output]
