@@ -289,9 +289,10 @@ def _outer(A: int32[N]) -> int32[N]:
     return B
 
 
-def test_csim_nested_dataflow_passes_a_stream_down_and_orders_ping_pong_users():
+def test_nested_dataflow_passes_a_stream_down_and_orders_ping_pong_users():
     """A dataflow function inside a dataflow function: the stream U reaches _double through _inner (its
-    argument becomes an hls::stream at every level) and _double waits for _add_one (buffer T)."""
+    argument becomes an hls::stream at every level) and _double waits for _add_one (buffer T). The
+    simulator runs the nested processes as one flat network, as hardware does."""
     s = dsl.customize(_outer)
     s.to(s.U, "_minus_three", depth=2)
     s.dataflow("_inner")
@@ -303,3 +304,20 @@ def test_csim_nested_dataflow_passes_a_stream_down_and_orders_ping_pong_users():
     csim = dsl.build(s, target="vitis_hls", mode="csim")
     np.testing.assert_array_equal(csim(A), (A + 1) * 2 - 3)
     assert csim.stats["U"]["tokens"] == N
+    sim = dsl.build(s, target="sim")
+    assert [p.label for p in sim.net.processes] == ["_add_one", "_double", "_minus_three"]
+    np.testing.assert_array_equal(sim(A), (A + 1) * 2 - 3)
+    assert sim.stats["U"]["tokens"] == N and sim.stats["U"]["max_occupancy"] <= 2
+
+
+def test_a_stream_local_to_a_nested_dataflow_function_is_named_by_it():
+    s = dsl.customize(_outer)
+    s.to(s.U, "_minus_three", depth=2)
+    s.to("_inner:T", "_double", depth=3)
+    s.dataflow("_inner")
+    s.dataflow("_outer")
+    A = np.arange(N, dtype=np.int32)
+    sim = dsl.build(s, target="sim")
+    np.testing.assert_array_equal(sim(A), (A + 1) * 2 - 3)
+    assert sim.stats["_inner.T"]["depth"] == 3 and sim.stats["_inner.T"]["tokens"] == N
+    np.testing.assert_array_equal(dsl.build(s, target="vitis_hls", mode="csim")(A), (A + 1) * 2 - 3)

@@ -86,11 +86,8 @@ def extract(module, top: str) -> Netlist:
     funcs = func_table(module)
     fop = funcs[top]
     net = Netlist(top, [], [], [], funcs)
-    values = {}
-    for k, arg in enumerate(fop.regions[0].blocks[0].arguments):
-        values[arg] = ("arg", k)
-    for op in fop.regions[0].blocks[0].operations:
-        _top_op(net, values, _op(op), top)
+    values = {arg: ("arg", k) for k, arg in enumerate(fop.regions[0].blocks[0].arguments)}
+    _walk_dataflow(net, fop, values, top, "")
     if not net.processes:
         raise StreamError(f"'{top}' calls no kernels: the simulator runs dataflow designs (a dsl.region, or a "
                           "top function calling kernels)")
@@ -101,7 +98,23 @@ def extract(module, top: str) -> Netlist:
     return net
 
 
-def _top_op(net, values, op, top):
+def _walk_dataflow(net, fop, values, top, prefix):
+    for op in fop.regions[0].blocks[0].operations:
+        _top_op(net, values, _op(op), top, prefix)
+
+
+def _nested_dataflow(net, op, values, callee, prefix) -> bool:
+    """A call of a dataflow function inside the dataflow top: its processes and streams join the design
+    (as they run in hardware: one flat network), its local streams named ``<callee>.<name>``."""
+    fop = net.funcs.get(callee)
+    if fop is None or "dsl.dataflow" not in fop.attributes or not fop.regions[0].blocks:
+        return False
+    inner = {arg: values[v] for arg, v in zip(fop.regions[0].blocks[0].arguments, op.operands) if v in values}
+    _walk_dataflow(net, fop, inner, callee, f"{prefix}{callee}.")
+    return True
+
+
+def _top_op(net, values, op, top, prefix=""):
     name = op.name
     if name not in ALLOWED_TOP_OPS:
         loc = loc_of(op)
@@ -113,8 +126,8 @@ def _top_op(net, values, op, top):
     if name == "memref.alloc":
         attrs = op.attributes
         if "dsl.stream_depth" in attrs:
-            fname = ir.StringAttr(attrs["dsl.name"]).value if "dsl.name" in attrs else f"fifo{len(net.fifos)}"
-            label = ir.StringAttr(attrs["dsl.stream"]).value if "dsl.stream" in attrs else fname
+            fname = prefix + (ir.StringAttr(attrs["dsl.name"]).value if "dsl.name" in attrs else f"fifo{len(net.fifos)}")
+            label = prefix + ir.StringAttr(attrs["dsl.stream"]).value if "dsl.stream" in attrs else fname
             fifo = Fifo(len(net.fifos), fname, label, ir.IntegerAttr(attrs["dsl.stream_depth"]).value,
                         op.result.type, loc_of(op), op.result)
             net.fifos.append(fifo)
@@ -131,6 +144,8 @@ def _top_op(net, values, op, top):
         if len(op.results):
             raise StreamError(f"kernel '{callee}' returns a scalar; kernels of a dataflow design return nothing",
                               loc_of(op))
+        if _nested_dataflow(net, op, values, callee, prefix):
+            return
         operands = []
         for v in op.operands:
             if v not in values:
