@@ -73,6 +73,14 @@ def loc_of(op) -> SourceLoc | None:
     return source_loc(op)
 
 
+def kernel_source(fop) -> str | None:
+    """'file.py:line' of the Python kernel a function was generated from (None when unknown)."""
+    if "dsl.src" not in fop.attributes:
+        return None
+    file, _, line = ir.StringAttr(fop.attributes["dsl.src"]).value.rpartition(":")
+    return f"{os.path.basename(file)}:{line}"
+
+
 def func_table(module) -> dict:
     return {ir.StringAttr(op.attributes["sym_name"]).value: op for op in module.body.operations
             if op.operation.name == "func.func"}

@@ -21,7 +21,7 @@ def _where(loc) -> str:
 
 def _proc_src(module, proc) -> str:
     src = module.sources[proc.index]
-    return f" ({os.path.basename(src)})" if src else ""
+    return f" ({src})" if src else ""
 
 
 def blocked_lines(module, result) -> list:

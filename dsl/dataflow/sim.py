@@ -22,7 +22,7 @@ from ..errors import BuildError, DeadlockError, user_facing
 from . import runtime
 from .check import check_netlist
 from .lower import build_engine, process_symbol
-from .netlist import extract
+from .netlist import extract, kernel_source
 from .report import StreamWarning, deadlock_message, stats_table, suggest_depths
 
 STACK_BYTES = 1 << 19
@@ -65,7 +65,7 @@ class SimModule:
             self._buffer_types = [_buffer_spec(t) for t in net.buffers]
             self._fifo_shapes = [list(ir.MemRefType(f.mtype).shape) for f in net.fifos]
             self._arg_kinds = [isinstance(t, ir.MemRefType) for t in schedule.top_func.type.inputs]
-            self.sources = [_source_of(net.funcs[p.callee]) for p in net.processes]
+            self.sources = [kernel_source(net.funcs[p.callee]) for p in net.processes]
 
     def __repr__(self):
         return f"<dsl.SimModule {self.name}: {len(self.net.processes)} processes, {len(self.net.fifos)} streams>"
@@ -219,10 +219,6 @@ def _constant(attr, keep):
     else:
         arr = np.array([ir.IntegerAttr(attr).value], dtype=np.int64)
     return _scalar(arr, keep)
-
-
-def _source_of(fop) -> str | None:
-    return str(fop.attributes["dsl.src"]).strip('"') if "dsl.src" in fop.attributes else None
 
 
 def _buffer_spec(t):

@@ -15,7 +15,6 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-from mlir import ir
 
 from ...errors import BuildError, ToolNotFoundError, user_facing
 from ..interface import check_args, from_storage, signature, write_back_changed
@@ -169,14 +168,11 @@ def compile_csim(files: dict) -> Path:
 
 def kernel_sources(module) -> dict:
     """C function name -> 'file.py:line' of the Python kernel it was generated from."""
+    from ...dataflow.netlist import func_table, kernel_source
     from .emitter import c_function_name
 
-    out = {}
-    for op in module.body.operations:
-        if op.operation.name == "func.func" and "dsl.src" in op.attributes:
-            file, _, line = ir.StringAttr(op.attributes["dsl.src"]).value.rpartition(":")
-            out[c_function_name(ir.StringAttr(op.attributes["sym_name"]).value)] = f"{os.path.basename(file)}:{line}"
-    return out
+    return {c_function_name(name): kernel_source(fop) for name, fop in func_table(module).items()
+            if kernel_source(fop)}
 
 
 class CSimModule:

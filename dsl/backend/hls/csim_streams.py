@@ -25,13 +25,13 @@ def deadlock_error(name: str, stderr: str, sources: dict | None = None) -> Deadl
     sources = sources or {}
     for r in parse_lines(stderr, "DSL_DEADLOCK"):
         where = sources.get(r["process"])
-        r["process"] = f"{r['process']}' ({where})" if where else f"{r['process']}'"
+        who = f"'{r['process']}'" + (f" ({where})" if where else "")
         if r["state"] == "waiting":
-            lines.append(f"  kernel '{r['process']} has not started: it waits for '{r['stream'][6:]}' to "
+            lines.append(f"  kernel {who} has not started: it waits for '{r['stream'][6:]}' to "
                          "finish (they share a buffer that is not a stream)")
             continue
         verb = "put into" if r["state"] == "full" else "get from"
-        lines.append(f"  kernel '{r['process']} is blocked waiting to {verb} stream '{r['stream']}' "
+        lines.append(f"  kernel {who} is blocked waiting to {verb} stream '{r['stream']}' "
                      f"({r['state']}: depth {r['depth']}, occupancy {r['occupancy']})")
     head = f"deadlock in csim of '{name}': every live process of the dataflow region is blocked"
     return DeadlockError("\n".join([head, *lines]))
