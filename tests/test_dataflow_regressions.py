@@ -321,3 +321,20 @@ def test_a_stream_local_to_a_nested_dataflow_function_is_named_by_it():
     np.testing.assert_array_equal(sim(A), (A + 1) * 2 - 3)
     assert sim.stats["_inner.T"]["depth"] == 3 and sim.stats["_inner.T"]["tokens"] == N
     np.testing.assert_array_equal(dsl.build(s, target="vitis_hls", mode="csim")(A), (A + 1) * 2 - 3)
+
+
+def _repeat(A: int32[N], B: int32[N]):
+    U: int32[N]
+    for r in range(50):  # the dataflow region runs 50 times inside a sequential loop
+        _inner(A, U)
+        for i in range(N):
+            B[i] += U[i]
+
+
+def test_csim_runs_a_dataflow_region_called_in_a_loop():
+    s = dsl.customize(_repeat)
+    s.to("_inner:T", "_double", depth=2)
+    s.dataflow("_inner")
+    A, B = np.arange(N, dtype=np.int32), np.zeros(N, np.int32)
+    dsl.build(s, target="vitis_hls", mode="csim")(A, B)
+    np.testing.assert_array_equal(B, 50 * (A + 1) * 2)

@@ -51,6 +51,7 @@ struct Proc {
   Proc *parent = nullptr;     // the process whose region started it (null: the top level)
   int children = 0;           // unfinished processes of the region it started
   std::vector<Proc *> region; // the processes of the region it is running, if any
+  std::vector<Proc *> *siblings = nullptr;  // the region it belongs to
 };
 
 // ---- context switch ------------------------------------------------------------------------------
@@ -136,7 +137,7 @@ struct Scheduler {
   void finish(Proc *p) {
     munmap(p->stack, kStackBytes + (size_t)sysconf(_SC_PAGESIZE));
     p->stack = nullptr;
-    for (Proc *q : procs)  // processes waiting for this one (a shared ping-pong buffer) may start
+    for (Proc *q : *p->siblings)  // processes waiting for this one (a shared ping-pong buffer) may start
       if (q->state == kWaiting && !q->after.empty() && all_done(q->after)) make_ready(q);
     if (p->parent != nullptr && --p->parent->children == 0 && p->parent->state == kJoining)
       make_ready(p->parent);
@@ -193,6 +194,7 @@ int spawn(const char *call, F body, std::vector<int> after = {}) {
   p->name = text.substr(0, text.find('('));
   p->body = body;
   p->parent = s.current;
+  p->siblings = &procs;
   if (p->parent != nullptr) p->parent->children += 1;
   for (int k : after) p->after.push_back(procs[k]);
   if (!p->after.empty()) {
@@ -207,13 +209,20 @@ int spawn(const char *call, F body, std::vector<int> after = {}) {
 
 inline void join_all() {
   Scheduler &s = Scheduler::get();
+  std::vector<Proc *> &procs = region_procs();
   if (s.current == nullptr) {
-    s.run_until_done(region_procs());
+    s.run_until_done(procs);
   } else if (s.current->children > 0) {  // a region inside a process: wait for its processes
     s.current->state = kJoining;
     s.yield();
   }
-  region_procs().clear();
+  // all finished: forget them (a region called in a loop must not grow the scheduler's lists)
+  std::vector<Proc *> live;
+  for (Proc *p : s.procs)
+    if (p->siblings != &procs) live.push_back(p);
+  s.procs.swap(live);
+  for (Proc *p : procs) delete p;
+  procs.clear();
 }
 
 }  // namespace dsl_csim
