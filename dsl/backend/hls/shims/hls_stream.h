@@ -154,7 +154,9 @@ struct Scheduler {
 #if !defined(__x86_64__)
     top_sp = &top_context;
 #endif
-    while (!all_done(region)) {
+    size_t remaining = 0;
+    for (Proc *p : region) remaining += p->state != kDone;
+    while (remaining > 0) {
       if (ready.empty()) deadlock();
       Proc *p = ready.front();
       ready.pop_front();
@@ -163,7 +165,10 @@ struct Scheduler {
       current = p;
       switch_to(&top_sp, p->sp);
       current = nullptr;
-      if (p->state == kDone) finish(p);
+      if (p->state == kDone) {
+        finish(p);
+        remaining -= p->siblings == &region;
+      }
     }
   }
 
