@@ -338,3 +338,39 @@ def test_csim_runs_a_dataflow_region_called_in_a_loop():
     A, B = np.arange(N, dtype=np.int32), np.zeros(N, np.int32)
     dsl.build(s, target="vitis_hls", mode="csim")(A, B)
     np.testing.assert_array_equal(B, 50 * (A + 1) * 2)
+
+
+def _fill_then_read(A: int32[N], T: int32[N], S: int32[N]):
+    for i in range(N):
+        T[i] = A[i]
+    for i in range(N):
+        A[i] = S[i]
+
+
+def _read_then_fill(T: int32[N], S: int32[N]):
+    for i in range(N):
+        S[i] = T[i] + 1
+
+
+def _ping_pong_cycle(A: int32[N]):
+    T: int32[N]
+    S: int32[N]
+    _fill_then_read(A, T, S)
+    _read_then_fill(T, S)
+
+
+def test_a_kernel_waiting_on_a_ping_pong_buffer_is_part_of_the_deadlock_report():
+    """_read_then_fill starts only when _fill_then_read is done with T, which waits for its tokens."""
+    s = dsl.customize(_ping_pong_cycle)
+    s.to(s.S, "_fill_then_read", depth=2)
+    s.dataflow("_ping_pong_cycle")
+    A = np.arange(N, dtype=np.int32)
+    for target in ("sim", "vitis_hls"):
+        with pytest.raises(dsl.DeadlockError) as info:
+            dsl.build(s, target=target)(A)
+        msg = str(info.value)
+        assert f"'_fill_then_read' (test_dataflow_regressions.py:{_line('def _fill_then_read(')})" in msg
+        assert "waiting to get from stream 'S' (empty: depth 2, occupancy 0" in msg
+        assert "'_read_then_fill'" in msg and "has not started" in msg, msg
+        if target == "sim":  # the simulator also explains why no FIFO depth helps
+            assert "a kernel cannot start before one that waits for its tokens finishes" in msg

@@ -53,6 +53,9 @@ def deadlock_message(module, result, suggestion) -> str:
     if suggestion:
         depths = ", ".join(f"'{module.net_label(name)}' >= {d}" for name, d in suggestion.items())
         parts.append(f"  minimal stream depths that avoid this deadlock: {depths}")
+    elif any(p["state"] == "waiting" for p in result.procs):
+        parts.append("  no larger FIFO depth avoids it: a kernel cannot start before one that waits for its "
+                     "tokens finishes; stream the shared buffer (s.to) or move the stream access")
     else:
         parts.append("  no larger FIFO depth avoids it: the kernels disagree on the order or number of tokens")
     return "\n".join(parts)
