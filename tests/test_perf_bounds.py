@@ -109,3 +109,16 @@ def test_sweep_uses_the_given_design_and_matches_evaluate():
     assert study_workload(load_model("bert-base"), 512, 128, 1).gen == 0
     with pytest.raises(PerfModelError, match="maximum sequence"):
         sweep("bert-base", "u280", [16, 1024])
+
+
+def test_searched_design_on_an_oversubscribed_device_shares_channels_by_demand():
+    """Six weight loaders on the U250's four DDR4 channels: each gets channels in proportion to the weight
+    bandwidth it needs (f1/f2 have 4x the MACs/cycle of q/k/v/p), so all run at the same fraction of it."""
+    r = evaluate("gpt2-medium", "u250", gpu=None)
+    ch, m = r.channels_per_loader, r.macs_per_cycle
+    assert r.violated == [] and r.layers_per_device == 1
+    assert sum(ch.values()) == pytest.approx(4.0)
+    for op in ch:
+        assert ch[op] / ch["q"] == pytest.approx(m[op] / m["q"]), op
+    even = 4 / 6  # what an even split would give each loader
+    assert ch["f1"] > even > ch["q"]

@@ -146,7 +146,8 @@ def assign_channels(model, device, design, work, par) -> dict[str, float]:
 
     A design file fixes them; otherwise every loader gets one channel and the spare channels go, one at a
     time, to the loader with the highest demand per channel. With more loaders than channels, loaders
-    share channels evenly (fractional counts).
+    share them in proportion to their demand (fractional counts), so that each gets the same fraction of
+    what it needs.
     """
     ops = streaming_ops(model, design, par)
     if design.channels_per_loader:
@@ -155,10 +156,11 @@ def assign_channels(model, device, design, work, par) -> dict[str, float]:
     if not ops:
         return {}
     total, copies = device.weight_memory.channels, design.layers_per_device
-    if copies * len(ops) > total:
-        return {op: total / (copies * len(ops)) for op in ops}
     phase = "decode" if model.is_decoder and work.gen > 0 else "prefill"
     demand = {op: loader_demand(model, design, work, op, phase, design.clock_mhz * 1e6) for op in ops}
+    if copies * len(ops) > total:
+        weight = demand if sum(demand.values()) > 0 else {op: 1.0 for op in ops}
+        return {op: total / copies * weight[op] / sum(weight.values()) for op in ops}
     channels = {op: 1 for op in ops}
     while copies * (sum(channels.values()) + 1) <= total:
         neediest = max(ops, key=lambda op: demand[op] / channels[op])
