@@ -3,7 +3,9 @@
 1. a typed Python gemm → MLIR, run on the CPU through the JIT and compared with numpy;
 2. a schedule (split, reorder, pipeline, partition) applied, saved as YAML and replayed;
 3. the scheduled kernel emitted as Vitis HLS C++ and run in csim (g++ against AMD's ap_int headers);
-4. the analytical model's verdict for GPT2-medium on the U280 against an A100.
+4. a spatial design (a systolic matrix-vector chain of PEs talking through FIFOs) on the FIFO simulator
+   and in csim, and a FIFO too shallow for its design reported as a deadlock, by name, with the fix;
+5. the analytical model's verdict for GPT2-medium on the U280 against an A100.
 Writes the Vitis project to ``build/tour_gemm.prj`` (or the folder given with ``--out``).
 """
 from __future__ import annotations
@@ -27,6 +29,68 @@ def gemm(A: int8[M, K], B: int8[K, N]) -> int32[M, N]:
         for k in dsl.reduction(K):
             C[i, j] += A[i, k] * B[k, j]
     return C
+
+
+P, T = 4, 8  # PEs of the chain; tokens through the diamond
+
+
+@dsl.region()
+def chain(W: int32[M, P], x: int32[P], y: int32[M]):
+    """y = W @ x: PE k adds W[m, k] * x[k] to the partial sum flowing through it."""
+    ps: dsl.Stream[int32, 2][P + 1]
+    fw: dsl.Stream[int32, 2][P]
+    fx: dsl.Stream[int32, 1][P]
+
+    @dsl.kernel(mapping=[1])
+    def load(W: int32[M, P], x: int32[P]):  # one reader per argument, as Vitis wants
+        with dsl.meta_for(P) as k:
+            fx[k].put(x[k])
+        for m in range(M):
+            ps[0].put(0)
+            with dsl.meta_for(P) as k:
+                fw[k].put(W[m, k])
+
+    @dsl.kernel(mapping=[P])
+    def pe():
+        k = dsl.get_pid()
+        xk: int32 = fx[k].get()
+        for m in range(M):
+            ps[k + 1].put(ps[k].get() + fw[k].get() * xk)
+
+    @dsl.kernel(mapping=[1])
+    def store(y: int32[M]):
+        for m in range(M):
+            y[m] = ps[P].get()
+
+
+def diamond(depth):
+    """src feeds sink directly and through a stage that reverses all T tokens: 'short' needs T - 1 slots."""
+    @dsl.region()
+    def dia(A: int32[T], B: int32[T]):
+        short: dsl.Stream[int32, depth]
+        long_in: dsl.Stream[int32, 2]
+        long_out: dsl.Stream[int32, 2]
+
+        @dsl.kernel(mapping=[1])
+        def src(A: int32[T]):
+            for i in range(T):
+                short.put(A[i])
+                long_in.put(A[i])
+
+        @dsl.kernel(mapping=[1])
+        def reverse():
+            buf: int32[T]
+            for i in range(T):
+                buf[i] = long_in.get()
+            for i in range(T):
+                long_out.put(buf[T - 1 - i])
+
+        @dsl.kernel(mapping=[1])
+        def sink(B: int32[T]):
+            for i in range(T):
+                B[i] = short.get() + long_out.get()
+
+    return dia
 
 
 def step(title):
@@ -78,7 +142,9 @@ def tour(out_dir: str) -> bool:
     print(f"   project written to {project}; csim compile + run: {time.perf_counter() - t0:.2f} s")
     ok &= check("csim result", got, want)
 
-    step("4. analytical model: the paper's GPT2-medium design on the U280 against an A100")
+    ok &= dataflow_step(rng)
+
+    step("5. analytical model: the paper's GPT2-medium design on the U280 against an A100")
     from dsl import perf
     from dsl.perf.table import format_result
 
@@ -86,6 +152,31 @@ def tour(out_dir: str) -> bool:
     result = perf.evaluate("gpt2-medium", device="u280", quant="w4a8", prompt=128, gen=128, gpu="a100", design=design)
     print(format_result(result))
     return bool(ok)
+
+
+def dataflow_step(rng) -> bool:
+    step(f"4. spatial dataflow: a chain of {P} PEs, FIFO simulator and csim; a deadlock found by name")
+    W = rng.integers(-99, 99, (M, P)).astype(np.int32)
+    x = rng.integers(-99, 99, P).astype(np.int32)
+    sim = dsl.build(chain, target="sim")
+    y = np.zeros(M, np.int32)
+    sim(W, x, y)
+    print(f"   sim: {len(sim.net.processes)} kernel instances, {len(sim.net.fifos)} FIFOs, {1e3 * sim.elapsed:.1f} ms")
+    ok = check("sim result", y, W @ x)
+    y2 = np.zeros(M, np.int32)
+    dsl.build(chain, target="vitis_hls", mode="csim")(W, x, y2)
+    ok &= check("csim result", y2, W @ x)
+    A = np.arange(T, dtype=np.int32)
+    try:
+        dsl.build(diamond(2), target="sim")(A, np.zeros(T, np.int32))
+        print("   the shallow diamond did NOT deadlock")
+        return False
+    except dsl.DeadlockError as err:
+        print("\n".join("   " + line for line in str(err).splitlines()))
+        depth = err.suggested_depths["short"]
+    B = np.zeros(T, np.int32)
+    dsl.build(diamond(depth), target="sim")(A, B)
+    return ok & check(f"with depth {depth}, result", B, A + A[::-1])
 
 
 def main(argv=None) -> int:

@@ -17,6 +17,8 @@
 """
 from __future__ import annotations
 
+import sys
+
 import itertools
 from dataclasses import dataclass
 
@@ -205,6 +207,7 @@ class Region:
         self.fn = fn
         self.__name__ = fn.__name__
         self.__doc__ = fn.__doc__
+        self.enclosing = _enclosing_locals()
 
     def __repr__(self):
         return f"<dsl.region {self.__name__}>"
@@ -217,6 +220,18 @@ class Region:
         from .region import compile_region
 
         return compile_region(self, instantiate, schedule)
+
+
+def _enclosing_locals() -> dict:
+    """The locals of the function that defines the region (a design factory such as ``def make(depth):``).
+    Names used only in annotations (``pipe: dsl.Stream[int32, depth]``) are not closure variables under
+    ``from __future__ import annotations``, so the region would not see them otherwise."""
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename == __file__:  # Region.__init__, region()
+        frame = frame.f_back
+    if frame is None or frame.f_code.co_name == "<module>":
+        return {}
+    return dict(frame.f_locals)
 
 
 def region(fn=None):

@@ -57,6 +57,8 @@ def compile_region(region, instantiate=None, schedule=None):
     if instantiate is not None:
         raise DSLError(f"region {region.__name__!r} takes no type arguments")
     src = read_kernel(region.fn)
+    free = set(region.fn.__code__.co_freevars)  # closure cells are the live values: they win
+    src.env.update({k: v for k, v in getattr(region, "enclosing", {}).items() if k not in free})
     context = ir.Context()
     unit = RegionUnit(context)
     sig = read_signature(src, src.env)

@@ -46,8 +46,6 @@ def read_kernel(fn) -> KernelSource:
             node.col_offset += indent
         if getattr(node, "end_col_offset", None) is not None:
             node.end_col_offset += indent
-        if getattr(node, "end_col_offset", None) is not None:
-            node.end_col_offset += indent
     fdef = tree.body[0]
     if not isinstance(fdef, ast.FunctionDef):
         raise DSLError(f"kernel {fn.__name__!r} must be defined with 'def'")
