@@ -34,3 +34,24 @@ def test_factory_parameters_used_only_in_annotations_are_seen():
         sim(A, B)
         np.testing.assert_array_equal(B, A * factor)
         assert sim.depths == {"s": depth}
+
+
+def sized_copy(n):
+    def copy(A: int32[n]) -> int32[n]:  # `n` appears only in annotations: no closure variable here
+        B: int32[4] = 0
+        for i in range(4):
+            B[i] = A[i]
+        return B
+
+    return copy
+
+
+def test_a_plain_kernel_factory_gets_a_hint_instead():
+    """A plain kernel has no decorator to see its factory's locals: the error says why and what to do."""
+    import pytest
+
+    with pytest.raises(dsl.DSLError) as err:
+        dsl.customize(sized_copy(4))
+    msg = str(err.value)
+    assert "name 'n' is not defined" in msg and "from __future__ import annotations" in msg
+    assert "@dsl.template" in msg and "test_dataflow_factories.py:" in msg

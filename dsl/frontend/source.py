@@ -1,6 +1,7 @@
 """Reading a kernel: its source and AST, the Python scope it closes over, and its typed signature."""
 from __future__ import annotations
 
+import __future__
 import ast
 import builtins
 import inspect
@@ -138,7 +139,14 @@ def _annotation_name_error(exc: NameError, node, src: KernelSource) -> DSLError:
         return DSLTypeError(f"tensor shapes must be compile-time constants: '{name}' is {what}, known only when "
                             "the kernel runs", src.loc(node),
                             hint="use a module-level constant, or make the size a type parameter (@dsl.template)")
-    return DSLNameError(f"undefined name in type annotation: {exc}", src.loc(node))
+    hint = None
+    fn = src.fn
+    if "<locals>" in getattr(fn, "__qualname__", "") and getattr(fn, "__code__", None) is not None \
+            and fn.__code__.co_flags & __future__.annotations.compiler_flag:
+        hint = (f"'{fn.__qualname__}' is defined inside a function, in a module with `from __future__ import "
+                f"annotations`: a name used only in annotations is then no closure variable; use "
+                f"@dsl.template, a module-level constant, or refer to '{name}' in the kernel's body")
+    return DSLNameError(f"undefined name in type annotation: {exc}", src.loc(node), hint=hint)
 
 
 def check_type(value, node, src: KernelSource, what: str):
