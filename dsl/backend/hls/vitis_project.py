@@ -55,10 +55,14 @@ def missing_tool(mode: str) -> str | None:
 
 def require_tools(mode: str, argv: list, folder: Path) -> None:
     tool = missing_tool(mode)
-    if tool is not None:
-        raise ToolNotFoundError(
-            f"mode {mode!r} needs {tool} (the project is in {folder}); on a machine with "
-            f"Vitis and XRT installed run: cd {folder} && {' '.join(argv)}")
+    if tool is None:
+        return
+    then = ""
+    if mode == "cosim" and "cosim" not in argv:  # the build step synthesises; co-simulation needs inputs
+        then = (f"; then write the inputs (VitisProject('{folder}', 'cosim').write_inputs(...)) and run: "
+                f"cd {folder} && {' '.join(run_command('cosim', ''))}, or call the project")
+    raise ToolNotFoundError(f"mode {mode!r} needs {tool} (the project is in {folder}); on a machine with "
+                            f"Vitis and XRT installed run: cd {folder} && {' '.join(argv)}{then}")
 
 
 def run_in(folder: Path, argv: list) -> str:
