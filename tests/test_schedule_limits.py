@@ -85,3 +85,36 @@ def test_a_guarded_loop_splits_again_and_reorders_past_a_value_use():
     np.testing.assert_array_equal(s.build()(A), expected)
     replay = dsl.customize(_scaled, schedule=s.to_yaml())
     assert _text(replay) == _text(s)
+
+
+def _int_total(A: dsl.int8[6, 5]) -> dsl.int8[2]:
+    s: dsl.int8[2] = 0
+    for i, j in dsl.grid(6, 5):
+        s[0] += A[i, j] * 3   # wraps at 8 bits: still exact in any order
+        s[1] -= A[i, j]
+    return s
+
+
+def _float_total(A: dsl.float32[6, 5]) -> dsl.float32[1]:
+    s: dsl.float32[1] = 0.0
+    for i, j in dsl.grid(6, 5):
+        s[0] += A[i, j]
+    return s
+
+
+def _horner(A: dsl.int32[6, 5]) -> dsl.int32[1]:
+    s: dsl.int32[1] = 0
+    for i, j in dsl.grid(6, 5):
+        s[0] = s[0] * 3 + A[i, j]   # the order of the terms matters
+    return s
+
+
+def test_reorder_accepts_integer_accumulations_and_refuses_the_rest():
+    rng = np.random.default_rng(5)
+    A = rng.integers(-128, 128, (6, 5)).astype(np.int8)
+    s = dsl.customize(_int_total)
+    s.reorder("j", "i")
+    np.testing.assert_array_equal(s.build()(A), dsl.customize(_int_total).build()(A))
+    for kernel, buffer in ((_float_total, "s"), (_horner, "s")):
+        with pytest.raises(dsl.ScheduleError, match=f"reverse a dependence through buffer '{buffer}'"):
+            dsl.customize(kernel).reorder("j", "i")

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import dsl
-from dsl import Fixed, float32, index, int32
+from dsl import Fixed, float32, index, int8, int32
 from dsl.schedule import names as N
 
 # -- kernels --------------------------------------------------------------------------------------------
@@ -108,6 +108,22 @@ def wave(A: int32[6, 8]) -> int32[6, 8]:  # distance (1, -1): i and j must not b
     return B
 
 
+def itotal(A: int32[6, 8]) -> int8[2]:  # integer sums (wrapping at 8 bits): any loop order is exact
+    s: int8[2] = 0
+    for i, j in dsl.grid(6, 8):
+        for k in dsl.reduction(3):
+            s[0] += A[i, j] * (k + 1)
+            s[1] -= A[i, j]
+    return s
+
+
+def ftotal(A: float32[6, 8]) -> float32[1]:  # a float sum: its order is part of the result
+    s: float32[1] = 0.0
+    for i, j in dsl.grid(6, 8):
+        s[0] += A[i, j]
+    return s
+
+
 def _i(r, *shape):
     return r.integers(-30, 30, shape).astype(np.int32)
 
@@ -127,6 +143,8 @@ INPUTS = {
     stages: lambda r: [_i(r, 6, 5)],
     fixed: lambda r: [_fx(r, 6, 5), _fx(r, 5, 4)],
     wave: lambda r: [_i(r, 6, 8)],
+    itotal: lambda r: [_i(r, 6, 8)],
+    ftotal: lambda r: [r.standard_normal((6, 8)).astype(np.float32)],
 }
 
 # -- drawing a step from the schedule's current loops and buffers -----------------------------------------

@@ -8,6 +8,10 @@ index constrains the loop or where the expressions are beyond this simple test (
 superset of the real dependences, so the test is conservative: it may refuse a legal permutation, never
 accept an illegal one. A permutation is legal when every lexicographically positive distance stays
 lexicographically positive with its components permuted.
+
+One dependence is exempt: an integer accumulation ``X[f] = X[f] + e`` (or ``- e``, through the frontend's
+widening and truncation) only adds terms to each element, and integer addition wraps exactly, so any order
+of the updates gives the same bits. Float sums are not exempt: reassociating them changes the result.
 """
 from __future__ import annotations
 
@@ -112,10 +116,10 @@ def violation(chain, order):
     stores = [o for o in ops if o.name.endswith("store")]
     for st in stores:
         mem = U.access_memref(st) if st.name.startswith("affine") else st.operands[1]
-        for other in ops:
-            omem = other.operands[0] if other.name == "memref.load" else \
-                other.operands[1] if other.name == "memref.store" else U.access_memref(other)
-            if omem != mem:
+        same_buffer = [o for o in ops if _memref_of(o) == mem]
+        exempt = _integer_accumulation(st, same_buffer)
+        for other in same_buffer:
+            if exempt is not None and any(U.same_op(other, e) for e in exempt):
                 continue
             dist = _solve(st, other, chain)
             if dist is None:
@@ -125,3 +129,62 @@ def violation(chain, order):
                     if _lex_sign(vec) > 0 and _lex_sign([vec[k] for k in order]) < 0:
                         return mem, dist
     return None
+
+
+def _memref_of(op):
+    if op.name == "memref.load":
+        return op.operands[0]
+    if op.name == "memref.store":
+        return op.operands[1]
+    return U.access_memref(op)
+
+
+_WIDEN = ("arith.extsi", "arith.extui")
+
+
+def _producer(value):
+    owner = value.owner
+    return owner.operation if hasattr(owner, "operation") else owner if hasattr(owner, "name") else None
+
+
+def _strip(value, names):
+    op = _producer(value)
+    while op is not None and op.name in names:
+        value = op.operands[0]
+        op = _producer(value)
+    return value
+
+
+def _integer_accumulation(store, same_buffer):
+    """(store, load) when ``store`` writes ``load + e`` (or ``load - e``) back to the element ``load`` read, on
+    integers; else None. Only that pair is exempt: other accesses to the buffer are still checked."""
+    if store.name != "affine.store":
+        return None
+    value = _strip(store.operands[0], ("arith.trunci",))
+    add = _producer(value)
+    if add is None or add.name not in ("arith.addi", "arith.subi"):
+        return None
+    sides = [add.operands[0]] if add.name == "arith.subi" else list(add.operands)
+    for side in sides:
+        load = _producer(_strip(side, _WIDEN))
+        if load is None or load.name != "affine.load" or not any(U.same_op(load, o) for o in same_buffer):
+            continue
+        if U.access_map(load) == U.access_map(store) and _other_operand_free_of(add, side, load):
+            return (store, load)
+    return None
+
+
+def _other_operand_free_of(add, side, load) -> bool:
+    """The added term does not depend on the accumulator's value (``X[f] + X[f] * a`` is no plain sum)."""
+    others = list(add.operands)
+    others.remove(side)
+    todo, seen = others, set()
+    while todo:
+        op = _producer(todo.pop())
+        if op is None or id(op) in seen:
+            continue
+        if U.same_op(op, load):
+            return False
+        seen.add(id(op))
+        todo.extend(op.operands)
+    return True

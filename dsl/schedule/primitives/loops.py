@@ -122,7 +122,8 @@ def id_of(op):
 def reorder(ctx, loops):
     """Permute loops of one perfect band: the named loops take the named order, the others stay in place.
     Refused when a dependence the accesses make visible would be reversed (``B[i, j] = B[i - 1, j + 1]``
-    forbids swapping ``i`` and ``j``); the test is conservative (see ``deps.py``).
+    forbids swapping ``i`` and ``j``); the test is conservative (see ``deps.py``). Integer accumulations
+    (``s[0] += A[i, j]``) may be reordered: their bits do not depend on the order; float ones may not.
 
     Before::                               After ``s.reorder("k", "j")``::
 
