@@ -118,3 +118,49 @@ def test_reorder_accepts_integer_accumulations_and_refuses_the_rest():
     for kernel, buffer in ((_float_total, "s"), (_horner, "s")):
         with pytest.raises(dsl.ScheduleError, match=f"reverse a dependence through buffer '{buffer}'"):
             dsl.customize(kernel).reorder("j", "i")
+
+
+def _row_sum(R: dsl.int32[8]) -> dsl.int32:
+    t: dsl.int32 = 0
+    for j in range(8):
+        t += R[j]
+    return t
+
+
+def _row_sums(A: dsl.int32[4, 8]) -> dsl.int32[4]:
+    T: dsl.int32[4, 8] = 0
+    out: dsl.int32[4] = 0
+    for i, j in dsl.grid(4, 8):
+        T[i, j] = A[i, j] * 2
+    for i in range(4):
+        out[i] = _row_sum(T[i])   # a row view of T: T's second dimension is R's first
+    return out
+
+
+def _signature_line(s, func):
+    return next(line for line in str(s.module).splitlines() if f"func.func private @{func}(" in line)
+
+
+@pytest.mark.parametrize("kind, dim, on_T, on_R", [
+    ("cyclic", 2, '[["cyclic", 2, 4]]', '[["cyclic", 1, 4]]'),
+    ("cyclic", 1, '[["cyclic", 1, 4]]', None),             # rows are not in the view
+    ("complete", 0, '[["complete", 0, 0]]', '[["complete", 1, 0]]'),
+])
+def test_partition_follows_a_buffer_through_a_view_into_the_callee(kind, dim, on_T, on_R):
+    s = dsl.customize(_row_sums)
+    s.partition(s.T, getattr(dsl.Partition, kind.capitalize()), dim=dim, factor=4 if kind != "complete" else 0)
+    assert f"dsl.partition = {on_T}" in str(s.module)
+    callee_line = _signature_line(s, "_row_sum")
+    assert (f"dsl.partition = {on_R}" in callee_line) if on_R else ("dsl.partition" not in callee_line)
+    code = str(dsl.build(s, target="vhls"))
+    callee = code[code.index("_row_sum(int32_t R[8]) {"):code.index("}")]
+    assert ("array_partition variable=R" in callee) == (on_R is not None)
+    A = np.arange(32, dtype=np.int32).reshape(4, 8)
+    np.testing.assert_array_equal(s.build()(A), (2 * A).sum(axis=1))
+    assert str(dsl.customize(_row_sums, schedule=s.to_yaml()).module) == str(s.module)
+
+
+def test_partition_of_a_view_argument_reaches_the_buffer_behind_it():
+    s = dsl.customize(_row_sums)
+    s.partition("_row_sum:R", dsl.Partition.Cyclic, dim=1, factor=2)
+    assert 'dsl.partition = [["cyclic", 2, 2]]' in str(s.module)  # on T, its second dimension

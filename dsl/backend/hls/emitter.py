@@ -203,6 +203,10 @@ class ModuleEmitter:
             sig.bind(fe)
             if is_top:
                 top_interface(fe, sig)
+            else:  # a partitioned buffer passed to a kernel: the argument is partitioned the same way
+                for p in sig.params:
+                    if p.kind == "array":
+                        pragmas.partition_from_arg(fe, p)
             pragmas.function_pragmas(fe, func)
             fe.emit_block(func.regions[0].blocks[0])
             prefix = 'extern "C" ' if is_top else "static "

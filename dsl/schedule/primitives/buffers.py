@@ -12,28 +12,60 @@ from .access import Pattern, copy_nest, entry_alloc, set_access, unique_name
 
 # -- partition --------------------------------------------------------------------------------------------
 def _connected(ctx, buf):
-    """``buf`` and every buffer it is passed to (callee arguments) or from (caller values), transitively."""
-    seen, todo, out = set(), [buf.value], []
-    funcs = {name: op for name, op in _funcs(ctx).items()}
+    """``buf`` and every buffer it reaches, transitively: the callee arguments it is passed to, the caller
+    values passed to it, and both ways through ``memref.subview`` (a row ``A[i]`` passed to a kernel). Returns
+    (value, dims) pairs: dims[d - 1] is the value's 1-based dimension showing ``buf``'s dimension d in full,
+    or None where a view drops or slices it."""
+    seen, todo, out = set(), [(buf.value, list(range(1, len(buf.shape) + 1)))], []
+    funcs = dict(_funcs(ctx))
     while todo:
-        value = todo.pop()
+        value, dims = todo.pop()
         if value in seen:
             continue
         seen.add(value)
-        out.append(value)
+        if not _is_view(value):
+            out.append((value, dims))
         for use in value.uses:
             user = use.owner.operation if hasattr(use.owner, "operation") else use.owner
             if user.name == "func.call":
                 callee = funcs.get(ir.FlatSymbolRefAttr(user.attributes["callee"]).value)
                 if callee is not None:
-                    todo.append(callee.regions[0].blocks[0].arguments[use.operand_number])
+                    todo.append((callee.regions[0].blocks[0].arguments[use.operand_number], dims))
+            elif user.name == "memref.subview" and use.operand_number == 0:
+                to_view = _subview_dims(user)
+                todo.append((user.result, [to_view[d - 1] if d else None for d in dims]))
         owner = value.owner
         if isinstance(owner, ir.Block) and owner.owner.operation.name == "func.func":
             fname = ir.StringAttr(owner.owner.operation.attributes["sym_name"]).value
-            index = value.arg_number
             for call in U.collect(ctx.module.operation, lambda o: o.name == "func.call"):
                 if ir.FlatSymbolRefAttr(call.attributes["callee"]).value == fname:
-                    todo.append(call.operands[index])
+                    todo.append((call.operands[value.arg_number], dims))
+        elif _is_view(value):  # back from a view to the buffer it shows
+            view = owner.operation
+            back = {v: k + 1 for k, v in enumerate(_subview_dims(view)) if v is not None}
+            todo.append((view.operands[0], [back.get(d) if d else None for d in dims]))
+    return out
+
+
+def _is_view(value) -> bool:
+    owner = value.owner
+    return not isinstance(owner, ir.Block) and owner.operation.name == "memref.subview"
+
+
+def _subview_dims(view) -> list:
+    """For each dimension of the viewed buffer, the view's 1-based dimension showing it in full (offset 0,
+    whole extent), or None (dropped by a rank-reducing view, or sliced)."""
+    source = ir.MemRefType(view.operands[0].type).shape
+    result = ir.MemRefType(view.result.type).shape
+    sizes = list(ir.DenseI64ArrayAttr(view.attributes["static_sizes"]))
+    offsets = list(ir.DenseI64ArrayAttr(view.attributes["static_offsets"]))
+    out, k = [], 0
+    for extent, size, offset in zip(source, sizes, offsets):
+        if k < len(result) and size == result[k]:
+            k += 1
+            out.append(k if size == extent and offset == 0 else None)
+        else:  # a unit dimension the view drops
+            out.append(None)
     return out
 
 
@@ -83,7 +115,8 @@ def _set_partition(value, entry):
 def partition(ctx, buffer, kind, dim, factor):
     """Partition ``buffer`` for HLS (``dsl.partition`` on the alloc or argument); ``dim`` is 1-based, 0 = every
     dimension. The directive follows the buffer into the callees it is passed to and the callers that pass
-    it. The CPU result is unchanged.
+    it, also through views (a row ``A[i]`` passed to a kernel gets the partition of ``A``'s second
+    dimension as its first). The CPU result is unchanged.
 
     Before: ``%B = memref.alloc() : memref<16x16xf32>``
     After ``s.partition(s.B, dsl.Partition.Cyclic, dim=2, factor=4)``:
@@ -99,8 +132,13 @@ def partition(ctx, buffer, kind, dim, factor):
     if kind != "complete" and dim > 0 and factor > buf.shape[dim - 1]:
         raise ctx.error("factor", f"factor {factor} exceeds dimension {dim} of '{buf.name}' "
                                   f"(extent {buf.shape[dim - 1]})", f"1..{buf.shape[dim - 1]}")
-    for value in _connected(ctx, buf):
-        _set_partition(value, (kind, dim, factor))
+    rank_dims = list(range(1, rank + 1))
+    for value, dims in _connected(ctx, buf):
+        if dims == rank_dims and len(ir.MemRefType(value.type).shape) == rank:
+            _set_partition(value, (kind, dim, factor))  # the buffer itself, or passed whole
+            continue
+        for shown in {dims[d - 1] for d in (rank_dims if dim == 0 else [dim])} - {None}:
+            _set_partition(value, (kind, shown, factor))
 
 
 # -- reshape ----------------------------------------------------------------------------------------------
