@@ -113,7 +113,7 @@ def _walk_dataflow(net, fop, values, top, prefix):
 
 def _nested_dataflow(net, op, values, callee, prefix) -> bool:
     """A call of a dataflow function inside the dataflow top: its processes and streams join the design
-    (as they run in hardware: one flat network), its local streams named ``<callee>.<name>``."""
+    (as they run in hardware: one flat network); a local stream whose name is taken is ``<callee>.<name>``."""
     fop = net.funcs.get(callee)
     if fop is None or "dsl.dataflow" not in fop.attributes or not fop.regions[0].blocks:
         return False
@@ -134,8 +134,10 @@ def _top_op(net, values, op, top, prefix=""):
     if name == "memref.alloc":
         attrs = op.attributes
         if "dsl.stream_depth" in attrs:
-            fname = prefix + (ir.StringAttr(attrs["dsl.name"]).value if "dsl.name" in attrs else f"fifo{len(net.fifos)}")
-            label = prefix + ir.StringAttr(attrs["dsl.stream"]).value if "dsl.stream" in attrs else fname
+            fname = ir.StringAttr(attrs["dsl.name"]).value if "dsl.name" in attrs else f"fifo{len(net.fifos)}"
+            label = ir.StringAttr(attrs["dsl.stream"]).value if "dsl.stream" in attrs else fname
+            if any(f.name == fname for f in net.fifos):  # the same name in two nested dataflow functions
+                fname, label = prefix + fname, prefix + label
             fifo = Fifo(len(net.fifos), fname, label, ir.IntegerAttr(attrs["dsl.stream_depth"]).value,
                         op.result.type, loc_of(op), op.result)
             net.fifos.append(fifo)
