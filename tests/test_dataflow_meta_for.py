@@ -1,5 +1,5 @@
-"""``dsl.meta_for``: compile-time loops in region kernels, and the designs it makes possible, whose every
-top-level argument has one reader or writer, so that the vendor flows accept them."""
+"""``dsl.meta_for``: compile-time loops in kernels (region kernels and plain ones), and the designs it makes
+possible, whose every top-level argument has one reader or writer, so that the vendor flows accept them."""
 import os
 import shutil
 
@@ -87,10 +87,28 @@ def test_meta_for_misuse_points_at_the_line(tmp_path, body, message):
     assert "dsl/" not in str(err.value)
 
 
-def test_meta_for_outside_a_region_kernel_is_an_error():
-    with pytest.raises(dsl.StreamError, match="inside a kernel of a dsl.region"):
+def test_meta_for_outside_a_kernel_is_an_error():
+    with pytest.raises(dsl.StreamError, match="inside a kernel"):
         with dsl.meta_for(3):
             pass
+
+
+@dsl.template("L")
+def reverse_scaled(A: "int32[L]") -> "int32[L]":
+    B: int32[L] = 0
+    with dsl.meta_for(L) as i:  # the bound is a type parameter: unrolled per instance
+        B[i] = A[L - 1 - i] * (i + 1)
+    return B
+
+
+@pytest.mark.parametrize("L", [3, 5])
+def test_meta_for_in_a_plain_kernel_unrolls_per_instance(L):
+    A = np.arange(L, dtype=np.int32) * 7 - 4
+    s = dsl.customize(reverse_scaled, instantiate=[L])
+    assert "affine.for" not in str(s.module).split("S_B_init")[-1]  # the copies, not a loop
+    expect = A[::-1] * np.arange(1, L + 1)
+    np.testing.assert_array_equal(s.build()(A), expect)
+    np.testing.assert_array_equal(dsl.build(s, target="vitis_hls")(A), expect)
 
 
 @pytest.mark.parametrize("design", [systolic_gemm(8, 8, 4, 2, 2), systolic_1d(4, 3)], ids=["gemm", "mv"])

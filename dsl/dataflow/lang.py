@@ -193,11 +193,10 @@ def get_pid():
 
 
 def meta_for(*bounds):
-    """``with dsl.meta_for(P) as p:`` inside a kernel of a region repeats its body for p = 0 .. P-1 (the
-    arguments of ``range``) at compile time, so that ``p`` is a constant: it may index arrays of streams,
-    e.g. one loader kernel feeding every row of a PE array: ``fa[p, 0].put(A[i * P + p, k])``."""
-    raise StreamError("dsl.meta_for(...) can only be used as `with dsl.meta_for(N) as p:` inside a kernel of a "
-                      "dsl.region")
+    """``with dsl.meta_for(P) as p:`` inside a kernel repeats its body for p = 0 .. P-1 (the arguments of
+    ``range``) at compile time, so that ``p`` is a constant: it may index arrays of streams, e.g. one loader
+    kernel feeding every row of a PE array: ``fa[p, 0].put(A[i * P + p, k])``."""
+    raise StreamError("dsl.meta_for(...) can only be used as `with dsl.meta_for(N) as p:` inside a kernel")
 
 
 class Region:

@@ -16,6 +16,7 @@ from mlir.dialects import func, memref
 
 from ..errors import CallError, DSLError, DSLSyntaxError, StreamError
 from ..frontend import streams as _stream_intrinsics  # noqa: F401  (registers put/get/get_pid)
+from ..frontend.meta import unroll_meta_for
 from ..frontend.source import KernelSource, eval_annotation, read_kernel, read_signature
 from ..frontend.unit import CompilationUnit
 from ..types import TensorType
@@ -145,7 +146,7 @@ def _compile_pe(unit, src, fdef, spec, pid, env, decls) -> PE:
     penv = dict(env)
     penv[PID_KEY] = pid if len(pid) > 1 else pid[0]
     _fold_pid(src, tree, pid, penv)
-    tree.body = _unroll_meta_for(src, tree.body, penv)
+    tree.body = unroll_meta_for(src, tree.body, penv)
     refs = _streams_used(src, tree, penv, {d.name for d in decls})
     data_params = [a.arg for a in tree.args.args]
     for ref in refs:
@@ -201,66 +202,6 @@ def _bind_pid(src, target, pid, penv):
                              f"write e.g. `{', '.join('ijk'[:len(pid)])} = dsl.get_pid()`", src.loc(target))
     for n, v in zip(names, pid):
         penv[n.id] = v
-
-
-def _unroll_meta_for(src, body: list, penv) -> list:
-    """Expand ``with dsl.meta_for(...) as p:`` (nested ones too, outer first so that inner bounds may use
-    p): one copy of the body per value of p, with p replaced by that constant."""
-    out = []
-    for stmt in body:
-        bounds = _meta_for_bounds(src, stmt, penv)
-        if bounds is None:
-            for field in ("body", "orelse", "finalbody"):
-                if isinstance(getattr(stmt, field, None), list) and getattr(stmt, field):
-                    setattr(stmt, field, _unroll_meta_for(src, getattr(stmt, field), penv))
-            out.append(stmt)
-            continue
-        name = stmt.items[0].optional_vars.id
-        for value in range(*bounds):
-            copies = [_Substitute(src, name, value).visit(inner) for inner in copy.deepcopy(stmt.body)]
-            out.extend(_unroll_meta_for(src, copies, penv))
-    return out or [ast.Pass()]
-
-
-def _meta_for_bounds(src, stmt, penv):
-    from .lang import meta_for
-
-    if not (isinstance(stmt, ast.With) and len(stmt.items) == 1 and isinstance(stmt.items[0].context_expr, ast.Call)):
-        return None
-    call = stmt.items[0].context_expr
-    try:
-        is_meta = eval(compile(ast.Expression(call.func), "<meta_for>", "eval"), penv) is meta_for  # noqa: S307
-    except Exception:
-        return None
-    if not is_meta:
-        return None
-    target = stmt.items[0].optional_vars
-    if not isinstance(target, ast.Name) or call.keywords or not 1 <= len(call.args) <= 3:
-        raise DSLSyntaxError("write `with dsl.meta_for(N) as p:` (or meta_for(lo, hi[, step])) with one name",
-                             src.loc(stmt))
-    try:
-        bounds = [eval(compile(ast.Expression(a), src.file, "eval"), penv) for a in call.args]  # noqa: S307
-    except Exception as exc:
-        raise DSLSyntaxError(f"the bounds of dsl.meta_for must be compile-time constants (get_pid() values, "
-                             f"module constants): {exc}", src.loc(call)) from None
-    if not all(isinstance(b, int) and not isinstance(b, bool) for b in bounds):
-        raise DSLSyntaxError(f"the bounds of dsl.meta_for must be ints, got {bounds}", src.loc(call))
-    return bounds
-
-
-class _Substitute(ast.NodeTransformer):
-    """Replace reads of one name by a constant; writing it is an error (it is a compile-time value)."""
-
-    def __init__(self, src, name, value):
-        self.src, self.name, self.value = src, name, value
-
-    def visit_Name(self, node):
-        if node.id != self.name:
-            return node
-        if not isinstance(node.ctx, ast.Load):
-            raise DSLSyntaxError(f"'{self.name}' is a dsl.meta_for index: it cannot be assigned",
-                                 self.src.loc(node))
-        return ast.copy_location(ast.Constant(self.value), node)
 
 
 def _streams_used(src, tree, penv, stream_names) -> list:

@@ -1,12 +1,16 @@
 """A compilation unit: one MLIR module holding a top kernel and every sub-kernel instance it calls."""
 from __future__ import annotations
 
+import copy
+import dataclasses
+
 import numpy as np
 from mlir import ir
 from mlir.dialects import memref
 
 from ..errors import DSLSyntaxError, DSLTypeError, SourceLoc
 from ..types import NUMPY_TO_DSL, TensorType
+from .meta import has_meta_for, unroll_meta_for
 from .source import bind_type_params, read_kernel, read_signature
 
 
@@ -55,6 +59,10 @@ class CompilationUnit:
                                  "write the recursion as a loop", loc)
         src, env = self.env_for(fn, type_args, loc)
         sig = read_signature(src, env)
+        if has_meta_for(src.tree):  # per instance: the bounds may use type parameters
+            tree = copy.deepcopy(src.tree)
+            tree.body = unroll_meta_for(src, tree.body, env)
+            src = dataclasses.replace(src, tree=tree)
         symbol = self._fresh_symbol(fn.__name__)
         self._in_progress.add(key)
         try:

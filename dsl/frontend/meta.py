@@ -1,0 +1,73 @@
+"""``with dsl.meta_for(N) as p:``: a loop unrolled while the kernel is parsed, so that ``p`` is a compile-time
+constant in each copy of the body (it may index arrays of streams, pick a PE's neighbour, size a slice).
+Used by every kernel, and by regions before they look for the streams a PE touches."""
+from __future__ import annotations
+
+import ast
+import copy
+
+from ..errors import DSLSyntaxError
+
+
+def has_meta_for(tree) -> bool:
+    return any(isinstance(node, ast.With) for node in ast.walk(tree))
+
+
+def unroll_meta_for(src, body: list, penv) -> list:
+    """Expand ``with dsl.meta_for(...) as p:`` (nested ones too, outer first so that inner bounds may use
+    p): one copy of the body per value of p, with p replaced by that constant."""
+    out = []
+    for stmt in body:
+        bounds = _meta_for_bounds(src, stmt, penv)
+        if bounds is None:
+            for field in ("body", "orelse", "finalbody"):
+                if isinstance(getattr(stmt, field, None), list) and getattr(stmt, field):
+                    setattr(stmt, field, unroll_meta_for(src, getattr(stmt, field), penv))
+            out.append(stmt)
+            continue
+        name = stmt.items[0].optional_vars.id
+        for value in range(*bounds):
+            copies = [_Substitute(src, name, value).visit(inner) for inner in copy.deepcopy(stmt.body)]
+            out.extend(unroll_meta_for(src, copies, penv))
+    return out or [ast.Pass()]
+
+
+def _meta_for_bounds(src, stmt, penv):
+    from ..dataflow.lang import meta_for
+
+    if not (isinstance(stmt, ast.With) and len(stmt.items) == 1 and isinstance(stmt.items[0].context_expr, ast.Call)):
+        return None
+    call = stmt.items[0].context_expr
+    try:
+        is_meta = eval(compile(ast.Expression(call.func), "<meta_for>", "eval"), penv) is meta_for  # noqa: S307
+    except Exception:
+        return None
+    if not is_meta:
+        return None
+    target = stmt.items[0].optional_vars
+    if not isinstance(target, ast.Name) or call.keywords or not 1 <= len(call.args) <= 3:
+        raise DSLSyntaxError("write `with dsl.meta_for(N) as p:` (or meta_for(lo, hi[, step])) with one name",
+                             src.loc(stmt))
+    try:
+        bounds = [eval(compile(ast.Expression(a), src.file, "eval"), penv) for a in call.args]  # noqa: S307
+    except Exception as exc:
+        raise DSLSyntaxError(f"the bounds of dsl.meta_for must be compile-time constants (get_pid() values, "
+                             f"module constants): {exc}", src.loc(call)) from None
+    if not all(isinstance(b, int) and not isinstance(b, bool) for b in bounds):
+        raise DSLSyntaxError(f"the bounds of dsl.meta_for must be ints, got {bounds}", src.loc(call))
+    return bounds
+
+
+class _Substitute(ast.NodeTransformer):
+    """Replace reads of one name by a constant; writing it is an error (it is a compile-time value)."""
+
+    def __init__(self, src, name, value):
+        self.src, self.name, self.value = src, name, value
+
+    def visit_Name(self, node):
+        if node.id != self.name:
+            return node
+        if not isinstance(node.ctx, ast.Load):
+            raise DSLSyntaxError(f"'{self.name}' is a dsl.meta_for index: it cannot be assigned",
+                                 self.src.loc(node))
+        return ast.copy_location(ast.Constant(self.value), node)
