@@ -174,3 +174,18 @@ def test_csim_of_an_endless_kernel_stops_at_the_timeout():
         module(np.ones(4, np.int32))
     with pytest.raises(dsl.BuildError, match="timeout must be a positive number"):
         dsl.build(dsl.customize(spin), target="vitis_hls", timeout=0)
+
+
+def wild(A: int32[4], n: dsl.index) -> int32[4]:
+    B: int32[4] = 0
+    for i in range(n):
+        B[i * 100000000] = A[0]  # far out of range: C++ has no bounds check
+    return B
+
+
+def test_a_crashing_csim_names_the_signal_and_its_likely_causes():
+    import numpy as np
+
+    module = dsl.build(dsl.customize(wild), target="vitis_hls", mode="csim")
+    with pytest.raises(dsl.BuildError, match=r"failed \(SIGSEGV: an array index out of range"):
+        module(np.ones(4, np.int32), 4)

@@ -209,7 +209,8 @@ class CSimModule:
             if proc.returncode == csim_streams.DEADLOCK_EXIT:
                 raise csim_streams.deadlock_error(self.name, proc.stderr, self.sources)
             if proc.returncode != 0:
-                raise BuildError(f"csim of '{self.name}' failed (exit {proc.returncode}):\n{proc.stderr[-4000:]}")
+                raise BuildError(f"csim of '{self.name}' failed ({_exit_reason(proc.returncode)}):\n"
+                                 f"{proc.stderr[-4000:]}")
             self.stats = csim_streams.stream_stats(self.name, proc.stderr)
             back, results = read_testbench_outputs(tmp, self.sig)
         returned = [from_storage(spec, back[k]) for k, spec in enumerate(self.sig.args) if spec.is_output]
@@ -218,6 +219,21 @@ class CSimModule:
         if not result:
             return None
         return result[0] if len(result) == 1 else tuple(result)
+
+
+def _exit_reason(code: int) -> str:
+    if code >= 0:
+        return f"exit {code}"
+    import signal
+
+    try:
+        name = signal.Signals(-code).name
+    except ValueError:
+        return f"signal {-code}"
+    if name in ("SIGSEGV", "SIGBUS"):
+        return (f"{name}: an array index out of range, or local arrays larger than a dataflow process's "
+                "64 MiB stack")
+    return name
 
 
 # -- the testbench's data files (csim here, and vitis_hls csim/cosim on the project's csim_tb.cpp) -------
