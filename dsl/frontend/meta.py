@@ -51,8 +51,8 @@ def _meta_for_bounds(src, stmt, penv):
     try:
         bounds = [eval(compile(ast.Expression(a), src.file, "eval"), penv) for a in call.args]  # noqa: S307
     except Exception as exc:
-        raise DSLSyntaxError(f"the bounds of dsl.meta_for must be compile-time constants (get_pid() values, "
-                             f"module constants): {exc}", src.loc(call)) from None
+        raise DSLSyntaxError(f"the bounds of dsl.meta_for must be compile-time constants (module constants, "
+                             f"type parameters, get_pid() values): {exc}", src.loc(call)) from None
     if not all(isinstance(b, int) and not isinstance(b, bool) for b in bounds):
         raise DSLSyntaxError(f"the bounds of dsl.meta_for must be ints, got {bounds}", src.loc(call))
     return bounds
