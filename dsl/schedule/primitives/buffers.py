@@ -137,7 +137,7 @@ def partition(ctx, buffer, kind, dim, factor):
         if dims == rank_dims and len(ir.MemRefType(value.type).shape) == rank:
             _set_partition(value, (kind, dim, factor))  # the buffer itself, or passed whole
             continue
-        for shown in {dims[d - 1] for d in (rank_dims if dim == 0 else [dim])} - {None}:
+        for shown in sorted({dims[d - 1] for d in (rank_dims if dim == 0 else [dim])} - {None}):
             _set_partition(value, (kind, shown, factor))
 
 
