@@ -14,10 +14,10 @@ from dsl import Fixed, Int, UInt, bfloat16, bool, float32, int16, uint64
 from tests.kernels import ALL_CASES
 
 
-def run_case(case):
+def run_case(case, **options):
     inputs = case.inputs()
     expected = case.expected(inputs)
-    module = dsl.customize(case.kernel, instantiate=case.instantiate).build()
+    module = dsl.customize(case.kernel, instantiate=case.instantiate).build(**options)
     args = [np.array(x, copy=True) if isinstance(x, np.ndarray) else x for x in inputs]
     got = module(*args)
     if case.inplace:

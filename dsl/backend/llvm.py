@@ -17,7 +17,7 @@ from mlir.passmanager import PassManager
 
 from ..errors import BuildError, user_facing
 from ..types import Float, Index, storage_bytes
-from . import cpu_narrow, cpu_opt
+from . import cpu_bounds, cpu_narrow, cpu_opt
 from .interface import check_args, from_storage, signature_of_func, write_back_changed
 
 LOWERING = ",".join([
@@ -39,8 +39,9 @@ _CACHE: dict[str, tuple] = {}
 _CACHE_LOCK = threading.Lock()
 
 
-def lower_to_llvm(module_text: str, top: str, context: ir.Context, extra_passes=()) -> ir.Module:
-    """Parse a copy of the module, apply CPU-only loop optimisations, and lower it to the LLVM dialect."""
+def lower_to_llvm(module_text: str, top: str, context: ir.Context, extra_passes=(), checks=None) -> ir.Module:
+    """Parse a copy of the module, apply CPU-only loop optimisations, and lower it to the LLVM dialect
+    (with ``checks``, a ``cpu_bounds.BoundsChecks``, every memory access tests its indices first)."""
     with context:
         module = ir.Module.parse(module_text)
         for op in module.body.operations:
@@ -50,6 +51,9 @@ def lower_to_llvm(module_text: str, top: str, context: ir.Context, extra_passes=
         cpu_narrow.widen_narrow_memrefs(module)
         pipeline = f"builtin.module({','.join(list(extra_passes) + [LOWERING])})"
         try:
+            if checks is not None:
+                PassManager.parse("builtin.module(lower-affine)").run(module.operation)
+                cpu_bounds.insert_checks(module, checks)
             PassManager.parse(pipeline).run(module.operation)
         except Exception as exc:  # MLIR reports diagnostics as exceptions with its own text
             raise BuildError(f"lowering {top!r} for the CPU failed: {exc}") from None
@@ -77,38 +81,43 @@ def _runtime_libs() -> tuple:
 _RUNTIME_LIBS = None
 
 
-def compile_engine(schedule, opt_level=3, shared_libs=()):
+def compile_engine(schedule, opt_level=3, shared_libs=(), check_bounds=False):
     shared_libs = tuple(shared_libs) + _runtime_libs()
-    text = str(schedule.module)
-    key = hashlib.sha256(f"{opt_level}|{shared_libs}|{text}".encode()).hexdigest()
+    # bounds checks name Python lines: they need the module's locations
+    text = schedule.module.operation.get_asm(enable_debug_info=True) if check_bounds else str(schedule.module)
+    key = hashlib.sha256(f"{opt_level}|{shared_libs}|{check_bounds}|{text}".encode()).hexdigest()
     with _CACHE_LOCK:
         hit = _CACHE.get(key)
     if hit is not None:
         return hit
     with schedule.context:
         sig = signature_of_func(schedule.top_func)
-    lowered = lower_to_llvm(text, schedule.top, schedule.context)
+    checks = cpu_bounds.BoundsChecks() if check_bounds else None
+    lowered = lower_to_llvm(text, schedule.top, schedule.context, checks=checks)
     with schedule.context:
         engine = ExecutionEngine(lowered, opt_level=opt_level, shared_libs=list(shared_libs))
-    entry = (engine, sig, lowered)
+        if checks is not None:
+            # the generated code calls the plain symbol (register_runtime would add the C-interface prefix)
+            engine.raw_register_runtime(cpu_bounds.FAIL, ctypes.cast(checks.callback, ctypes.c_void_p))
+    entry = (engine, sig, lowered, checks)
     with _CACHE_LOCK:
         _CACHE[key] = entry
     return entry
 
 
 @user_facing
-def build_llvm(schedule, opt_level: int = 3, **options):
-    if options:
-        raise BuildError(f"target 'llvm' takes no options {sorted(options)}")
-    engine, sig, _ = compile_engine(schedule, opt_level)
-    return LLVMModule(engine, sig, schedule.top)
+def build_llvm(schedule, opt_level: int = 3, check_bounds: bool = False):
+    """``dsl.build(s, target="llvm")``; ``check_bounds=True`` makes every memory access test its indices and
+    an out-of-range one a ``dsl.BuildError`` naming the Python line (slower: a debugging switch)."""
+    engine, sig, _, checks = compile_engine(schedule, opt_level, check_bounds=bool(check_bounds))
+    return LLVMModule(engine, sig, schedule.top, checks)
 
 
 class LLVMModule:
     """A kernel compiled for the CPU: call it with numpy arrays (inputs only; outputs are returned)."""
 
-    def __init__(self, engine, sig, name):
-        self.engine, self.sig, self.name = engine, sig, name
+    def __init__(self, engine, sig, name, checks=None):
+        self.engine, self.sig, self.name, self.checks = engine, sig, name, checks
 
     def __repr__(self):
         return f"<dsl.LLVMModule {self.name}({', '.join(a.name for a in self.sig.inputs)})>"
@@ -123,6 +132,8 @@ class LLVMModule:
         for spec in self.sig.args:
             packed.append(_pack(spec, next(storage_iter), keep))
         scalars = self._invoke(packed)
+        if self.checks is not None:
+            self.checks.raise_if_hit(self.name)
         returned = [from_storage(spec, _view_back(spec, buf)) for spec, buf in zip(self.sig.outputs, keep[len(storage):])]
         after = [_view_back(spec, buf) if spec.shape is not None else None for spec, buf in zip(self.sig.inputs, keep)]
         write_back_changed(self.sig, args, before, after)
