@@ -70,3 +70,37 @@ def test_after_an_error_the_module_still_runs_correctly():
     unchecked = dsl.build(first_n)
     assert unchecked is not module and unchecked.checks is None  # the default build has no checks
     np.testing.assert_array_equal(unchecked(A, 4), A * 2)
+
+
+def shifted_pipe(n):
+    @dsl.region()
+    def pc(A: int32[n], B: int32[n]):
+        pipe: dsl.Stream[int32, 2]
+
+        @dsl.kernel(mapping=[1])
+        def producer(A: int32[n]):
+            for i in range(n):
+                pipe.put(A[i + 1])  # SIM-READ-A: one past the end at i = n - 1
+
+        @dsl.kernel(mapping=[1])
+        def consumer(B: int32[n]):
+            for i in range(n):
+                B[i] = pipe.get()
+
+    return pc
+
+
+def test_the_simulator_checks_bounds_too():
+    A = np.arange(8, dtype=np.int32)
+    with pytest.raises(dsl.BuildError) as err:
+        dsl.build(shifted_pipe(8), target="sim", check_bounds=True)(A, np.zeros(8, np.int32))
+    assert str(err.value).startswith(f"{__file__}:{_line('SIM-READ-A')}:")
+    assert "a read of 'A' (shape [8])" in str(err.value)
+    from .dataflow_designs import systolic_gemm
+
+    rng = np.random.default_rng(2)
+    A8 = rng.integers(-128, 128, (8, 8)).astype(np.int8)
+    B8 = rng.integers(-128, 128, (8, 8)).astype(np.int8)
+    C = np.zeros((8, 8), np.int32)
+    dsl.build(systolic_gemm(8, 8, 8, 4, 4), target="sim", check_bounds=True)(A8, B8, C)  # in range: runs
+    np.testing.assert_array_equal(C, A8.astype(np.int32) @ B8.astype(np.int32))

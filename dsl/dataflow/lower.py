@@ -8,6 +8,7 @@ from mlir.dialects import arith, func, memref
 from mlir.execution_engine import ExecutionEngine
 from mlir.passmanager import PassManager
 
+from ..backend.cpu_bounds import insert_checks
 from ..backend.llvm import LOWERING
 from ..errors import BuildError, StreamError
 from .netlist import extract, func_table, loc_of
@@ -19,7 +20,7 @@ def process_symbol(proc) -> str:
     return f"__dsl_proc{proc.index}_{proc.callee}"
 
 
-def build_engine(schedule, runtime_path: str, opt_level: int = 3):
+def build_engine(schedule, runtime_path: str, opt_level: int = 3, checks=None):
     """(engine, sites) for a dataflow schedule; sites[k] = (process index, fifo index, is put, SourceLoc).
     Works on a copy of the module (the netlist of ``schedule.module`` itself stays valid)."""
     with schedule.context:
@@ -31,7 +32,7 @@ def build_engine(schedule, runtime_path: str, opt_level: int = 3):
         for proc in net.processes:
             _rewrite_process(module, proc, sites)
         _drop_unused(module, net)
-        _lower(module, schedule.top)
+        _lower(module, schedule.top, checks)
         engine = ExecutionEngine(module, opt_level=opt_level, shared_libs=[runtime_path])
     return engine, [(p.index, f.index, is_put, loc) for p, f, is_put, loc in sites]
 
@@ -151,13 +152,16 @@ def _callees(fop):
     return found
 
 
-def _lower(module, top):
+def _lower(module, top, checks=None):
     for op in module.body.operations:
         if op.operation.name == "func.func" and op.regions[0].blocks:
             op.attributes["llvm.emit_c_interface"] = ir.UnitAttr.get()
         if op.operation.name == "func.func" and "dsl.top" in op.attributes:
             del op.attributes["dsl.top"]
     try:
+        if checks is not None:  # the runtime library defines the failure hook (dsl_bounds_fail)
+            PassManager.parse("builtin.module(lower-affine)").run(module.operation)
+            insert_checks(module, checks)
         PassManager.parse(f"builtin.module({LOWERING})").run(module.operation)
     except Exception as exc:
         raise BuildError(f"lowering the dataflow design {top!r} for the simulator failed: {exc}") from None

@@ -45,6 +45,7 @@ typedef struct sim {
   double deadline;
   uint64_t ops;
   size_t stack_size;
+  int64_t oob_site; /* first out-of-range access (check_bounds builds), -1 if none */
 } sim;
 
 static __thread sim *g_sim;
@@ -175,6 +176,7 @@ sim *dsl_sim_new(int nproc, int nfifo, int64_t stack_size) {
   s->fifos = calloc(nfifo > 0 ? nfifo : 1, sizeof(fifo));
   s->ready = calloc(nproc > 0 ? nproc : 1, sizeof(int));
   s->stack_size = (size_t)stack_size;
+  s->oob_site = -1;
   return s;
 }
 
@@ -297,6 +299,14 @@ void dsl_sim_fifo_info(sim *s, int idx, int64_t *out) {
 }
 
 int dsl_sim_current(sim *s) { return s->current; }
+
+/* Called by a check_bounds build when an access is out of range (the access is skipped). */
+void dsl_bounds_fail(int64_t site) {
+  sim *s = g_sim;
+  if (s && s->oob_site < 0) s->oob_site = site;
+}
+
+int64_t dsl_sim_oob(sim *s) { return s->oob_site; }
 
 /* Free everything. Processes still suspended (deadlock, timeout) are abandoned: their stacks go away and
  * whatever they had allocated leaks. */

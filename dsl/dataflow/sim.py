@@ -17,6 +17,7 @@ import numpy as np
 from mlir import ir
 
 from ..backend.interface import check_args, from_storage, parse_carrier, signature, write_back_changed
+from ..backend.cpu_bounds import BoundsChecks
 from ..backend.llvm import _carrier, _wrap_odd_width
 from ..errors import BuildError, DeadlockError, user_facing
 from . import runtime
@@ -31,27 +32,28 @@ OK, DEADLOCK, TIMEOUT, ERROR = 0, 1, 2, 3
 
 
 @user_facing
-def build_sim(schedule, timeout: float = 300.0, check: bool = True, **options):
-    if options:
-        raise BuildError(f"target 'sim' takes the options timeout= and check=; got {sorted(options)}")
+def build_sim(schedule, timeout: float = 300.0, check: bool = True, check_bounds: bool = False):
+    """``check``: the static stream check first; ``check_bounds``: every buffer access tests its indices (as
+    on the CPU backend, a debugging switch)."""
     lib, path = runtime.load()
     with schedule.context:
         net = extract(schedule.module, schedule.top)
         if check:
             check_netlist(net)
-    engine, sites = build_engine(schedule, path)
-    return SimModule(schedule, engine, net, sites, timeout)
+    checks = BoundsChecks() if check_bounds else None
+    engine, sites = build_engine(schedule, path, checks=checks)
+    return SimModule(schedule, engine, net, sites, timeout, checks)
 
 
 class SimModule:
     """A dataflow design ready to simulate: call it with numpy arrays like a CPU module."""
 
-    def __init__(self, schedule, engine, net, sites, timeout):
+    def __init__(self, schedule, engine, net, sites, timeout, checks=None):
         self.name = schedule.top
         # the netlist holds operations of schedule.module: keep it alive (an op of a freed module is a
         # dangling pointer in the MLIR bindings)
         self.schedule = schedule
-        self.engine, self.net, self.sites, self.timeout = engine, net, sites, timeout
+        self.engine, self.net, self.sites, self.timeout, self.checks = engine, net, sites, timeout, checks
         self.sig = signature(schedule)
         wide = [a.name for a in self.sig.args if not a.dtype.is_float and getattr(a.dtype, "bits", 0) > 64]
         if wide:
@@ -120,7 +122,11 @@ class SimModule:
             lib.dsl_sim_proc(sim, proc.index, self._fn[proc.index], packed, len(proc.deps), deps)
         status = _run_guarded(lib, sim, self.timeout, self)
         result = RunResult(status, self._proc_info(lib, sim), self._fifo_info(lib, sim))
+        oob = lib.dsl_sim_oob(sim)
         lib.dsl_sim_free(sim)
+        if self.checks is not None and oob >= 0:  # before anything else: the run went wrong there
+            self.checks.hits.append(oob)
+            self.checks.raise_if_hit(self.name)
         if status == TIMEOUT:
             raise BuildError(f"simulation of '{self.name}' did not finish within {self.timeout:g} s "
                              "(pass timeout= to dsl.build to allow more)")
