@@ -7,6 +7,7 @@ import dsl
 from dsl import float32, index, int32
 from tests.kernels import ALL_CASES
 from tests.test_lang_corpus import assert_agrees, run_case
+from tests.markers import line_of
 
 
 @pytest.mark.parametrize("case", ALL_CASES, ids=[c.name for c in ALL_CASES])
@@ -16,8 +17,7 @@ def test_checked_corpus_agrees(case):
 
 
 def _line(marker):
-    with open(__file__) as f:
-        return next(k for k, text in enumerate(f, start=1) if marker in text and "_line(" not in text)
+    return line_of(__file__, marker)
 
 
 def first_n(A: int32[4], n: index) -> int32[4]:

@@ -9,13 +9,13 @@ import dsl
 from dsl import int32
 
 from .dataflow_designs import diamond
+from .markers import line_of
 
 N = 8
 
 
 def _line(marker):
-    with open(__file__) as f:
-        return next(k for k, text in enumerate(f, start=1) if marker in text and "_line(" not in text)
+    return line_of(__file__, marker)
 
 
 def test_diamond_deadlock_is_reported_fast_with_names_and_depths():
