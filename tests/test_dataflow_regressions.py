@@ -338,8 +338,10 @@ def test_csim_runs_a_dataflow_region_called_in_a_loop():
     s.to("_inner:T", "_double", depth=2)
     s.dataflow("_inner")
     A, B = np.arange(N, dtype=np.int32), np.zeros(N, np.int32)
-    dsl.build(s, target="vitis_hls", mode="csim")(A, B)
+    csim = dsl.build(s, target="vitis_hls", mode="csim")
+    csim(A, B)
     np.testing.assert_array_equal(B, 50 * (A + 1) * 2)
+    assert csim.stats["T"]["tokens"] == 50 * N  # statistics over every run of the region
 
 
 def _fill_then_read(A: int32[N], T: int32[N], S: int32[N]):
@@ -376,3 +378,26 @@ def test_a_kernel_waiting_on_a_ping_pong_buffer_is_part_of_the_deadlock_report()
         assert "'_read_then_fill'" in msg and "has not started" in msg, msg
         if target == "sim":  # the simulator also explains why no FIFO depth helps
             assert "a kernel cannot start before one that waits for its tokens finishes" in msg
+
+
+def _two_at_once(A: int32[N], C: int32[N]) -> (int32[N], int32[N]):
+    U: int32[N]
+    V: int32[N]
+    _inner(A, U)  # two instances of one nested region, running at the same time
+    _inner(C, V)
+    return U, V
+
+
+def test_two_live_instances_of_a_nested_stream_have_the_same_names_in_sim_and_csim():
+    s = dsl.customize(_two_at_once)
+    s.to("_inner:T", "_double", depth=2)
+    s.dataflow("_inner")
+    s.dataflow("_two_at_once")
+    A, C = np.arange(N, dtype=np.int32), np.arange(N, dtype=np.int32) * 3
+    sim, csim = dsl.build(s, target="sim"), dsl.build(s, target="vitis_hls", mode="csim")
+    for module in (sim, csim):
+        U, V = module(A, C)
+        np.testing.assert_array_equal(U, (A + 1) * 2)
+        np.testing.assert_array_equal(V, (C + 1) * 2)
+        assert sorted(module.stats) == ["T", "_inner.T"]
+        assert all(st["tokens"] == N for st in module.stats.values())

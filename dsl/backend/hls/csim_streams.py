@@ -38,14 +38,19 @@ def deadlock_error(name: str, stderr: str, sources: dict | None = None) -> Deadl
 
 
 def stream_stats(name: str, stderr: str) -> dict:
-    """Per stream: depth, maximum occupancy, tokens written, tokens left; warns about leftovers."""
+    """Per stream: depth, maximum occupancy, tokens written, tokens left (over every run of its region);
+    warns about leftovers."""
     stats = {}
     for r in parse_lines(stderr, "DSL_STREAM"):
-        s = {"label": r["stream"], "depth": int(r["depth"]), "max_occupancy": int(r["max"]),
-             "tokens": int(r["tokens"]), "left": int(r["left"])}
-        stats[r["stream"]] = s
-        if s["left"]:
-            warnings.warn(StreamWarning(f"stream '{s['label']}' holds {s['left']} token(s) at the end of the "
-                                        f"csim of '{name}' (written {s['tokens']}, read "
-                                        f"{s['tokens'] - s['left']})"), stacklevel=4)
+        run = {"label": r["stream"], "depth": int(r["depth"]), "max_occupancy": int(r["max"]),
+               "tokens": int(r["tokens"]), "left": int(r["left"])}
+        if run["left"]:
+            warnings.warn(StreamWarning(f"stream '{run['label']}' holds {run['left']} token(s) at the end of the "
+                                        f"csim of '{name}' (written {run['tokens']}, read "
+                                        f"{run['tokens'] - run['left']})"), stacklevel=4)
+        seen = stats.get(run["label"])
+        if seen is not None:  # the same stream again (its region ran again): totals over the run
+            run = {**run, "max_occupancy": max(run["max_occupancy"], seen["max_occupancy"]),
+                   "tokens": run["tokens"] + seen["tokens"], "left": run["left"] + seen["left"]}
+        stats[run["label"]] = run
     return stats

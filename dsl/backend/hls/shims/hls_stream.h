@@ -25,6 +25,7 @@
 #include <cstdlib>
 #include <deque>
 #include <functional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -230,6 +231,24 @@ inline void join_all() {
   procs.clear();
 }
 
+// Stream labels in use: a second live stream with a taken label (a nested region run by two processes at
+// once) is named "<process>.<label>", as the simulator names it.
+inline std::set<std::string> &live_labels() {
+  static std::set<std::string> labels;
+  return labels;
+}
+
+inline std::string unique_label(const char *label) {
+  std::string name(label);
+  if (live_labels().count(name)) {
+    Proc *p = Scheduler::get().current;
+    if (p != nullptr) name = p->name + "." + name;
+    while (live_labels().count(name)) name += "'";
+  }
+  live_labels().insert(name);
+  return name;
+}
+
 }  // namespace dsl_csim
 
 namespace hls {
@@ -242,12 +261,17 @@ class stream {
   stream(const stream &) = delete;
   stream &operator=(const stream &) = delete;
   ~stream() {
-    if (depth_ > 0)
-      std::fprintf(stderr, "DSL_STREAM stream=%s depth=%ld max=%ld tokens=%ld left=%zu\n", name_.c_str(),
-                   depth_, max_, tokens_, data_.size());
+    if (!labelled_) return;
+    std::fprintf(stderr, "DSL_STREAM stream=%s depth=%ld max=%ld tokens=%ld left=%zu\n", name_.c_str(),
+                 depth_, max_, tokens_, data_.size());
+    dsl_csim::live_labels().erase(name_);
   }
 
-  void set_depth(long depth, const char *label) { depth_ = depth; name_ = label; }
+  void set_depth(long depth, const char *label) {
+    depth_ = depth;
+    name_ = dsl_csim::unique_label(label);
+    labelled_ = true;
+  }
 
   void write(const T &value) {
     while (depth_ > 0 && (long)data_.size() >= depth_) wait(writers_, true);
@@ -303,6 +327,7 @@ class stream {
   std::string name_;
   std::deque<T> data_;
   long depth_ = 0, max_ = 0, tokens_ = 0;
+  bool labelled_ = false;  // given a depth and label by DSL_CSIM_DEPTH (reports statistics)
   std::vector<dsl_csim::Proc *> readers_, writers_;
 };
 
