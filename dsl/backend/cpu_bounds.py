@@ -58,8 +58,12 @@ class BoundsChecks:
 
 
 def insert_checks(module: ir.Module, checks: BoundsChecks) -> None:
-    """Guard every memref.load/store of ``module`` (already through lower-affine) by a bounds test."""
+    """Lower affine accesses to memref.load/store, then guard each by a bounds test."""
+    from mlir.passmanager import PassManager
+
     from .hls.emitter import source_loc
+
+    PassManager.parse("builtin.module(lower-affine)").run(module.operation)
 
     with ir.InsertionPoint(module.body), ir.Location.unknown():
         func.FuncOp(FAIL, ir.FunctionType.get([ir.IntegerType.get_signless(64)], []), visibility="private")

@@ -52,7 +52,6 @@ def lower_to_llvm(module_text: str, top: str, context: ir.Context, extra_passes=
         pipeline = f"builtin.module({','.join(list(extra_passes) + [LOWERING])})"
         try:
             if checks is not None:
-                PassManager.parse("builtin.module(lower-affine)").run(module.operation)
                 cpu_bounds.insert_checks(module, checks)
             PassManager.parse(pipeline).run(module.operation)
         except Exception as exc:  # MLIR reports diagnostics as exceptions with its own text

@@ -160,7 +160,6 @@ def _lower(module, top, checks=None):
             del op.attributes["dsl.top"]
     try:
         if checks is not None:  # the runtime library defines the failure hook (dsl_bounds_fail)
-            PassManager.parse("builtin.module(lower-affine)").run(module.operation)
             insert_checks(module, checks)
         PassManager.parse(f"builtin.module({LOWERING})").run(module.operation)
     except Exception as exc:
