@@ -239,7 +239,7 @@ class DesignGraph:
                                 fillcolor="#fff8c5", color="#d4a72c", **{"class": "memory buffer"})
         for access in self.accesses:
             ends = (access.kernel, access.memory) if access.role == "write" else (access.memory, access.kernel)
-            dot.edge(*ends, id=f"a_{access.memory}_{access.kernel}", style="dashed", color="#8c959f",
+            dot.edge(*ends, id=f"acc_{access.memory}_{access.kernel}", style="dashed", color="#8c959f",
                      dir="both" if access.role == "readwrite" else "forward", **{"class": "access"})
         loops = 0
         for edge in self.streams:

@@ -54,12 +54,6 @@ def contribution_of(obj) -> dict:
             raise DSLError(f"{type(obj).__name__}.__dsl_report__() must return a dict (see dsl.notebook), got "
                            f"{type(c).__name__}")
         return c
-    from ..perf.report import PerfResult
-
-    if isinstance(obj, PerfResult):
-        from .perf import perf_contribution
-
-        return perf_contribution(obj)
     raise DSLError(f"cannot add a {type(obj).__name__} to a report: pass a dsl.perf result, a dict or an object "
                    "with __dsl_report__()")
 

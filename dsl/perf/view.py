@@ -1,5 +1,6 @@
-"""A ``dsl.perf`` result as a report contribution: its figures, resource bars against the device, the
-channels of each loader, and the model's two plots (drawn by ``dsl.perf.plots``, embedded as SVG)."""
+"""A ``dsl.perf`` result as a report contribution (see ``dsl.notebook``): its figures, resource bars against
+the device, the channels of each loader, and the model's two plots (drawn by ``plots``, embedded as SVG).
+``PerfResult.__dsl_report__`` and its notebook view use it; ``dsl.report(..., also=[result])`` embeds it."""
 from __future__ import annotations
 
 import tempfile
@@ -37,9 +38,9 @@ def perf_contribution(result, calibration=None, plots: bool = True) -> dict:
 
 
 def perf_figures(result, calibration=None) -> list:
-    from ..perf.data import Calibration, load_device, load_model
-    from ..perf.plots import plot_parallelism, plot_sequence
-    from ..perf.report import fpga_device
+    from .data import Calibration, load_device, load_model
+    from .plots import plot_parallelism, plot_sequence
+    from .report import fpga_device
 
     calib = calibration or Calibration()
     model, device = load_model(result.model), fpga_device(result.device)
