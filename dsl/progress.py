@@ -114,7 +114,7 @@ class Progress:
         from tqdm import tqdm
 
         bar = tqdm(total=self.total, desc=self.desc, unit=self.unit, file=self.file, leave=False,
-                   dynamic_ncols=True, mininterval=0, unit_scale=self.total is None or self.total >= 10_000)
+                   ncols=_size(self.file)[0], nrows=_size(self.file)[1], mininterval=0, unit_scale=self.total is None or self.total >= 10_000)
         self.shown = True
         try:
             while True:
@@ -125,6 +125,16 @@ class Progress:
                     break
         finally:
             bar.close()
+
+
+def _size(stream) -> tuple:
+    """The terminal's (columns, lines); 80 x 24 where it reports none (a pseudo-terminal whose size was never
+    set: tqdm would draw nothing in zero columns or rows)."""
+    try:
+        size = os.get_terminal_size(stream.fileno())
+    except (AttributeError, ValueError, OSError):
+        return 80, 24
+    return size.columns or 80, size.lines or 24
 
 
 def track(iterable, desc: str, total: int | None = None, unit: str = "it", show: bool | None = None):
