@@ -113,7 +113,8 @@ class Progress:
             return
         from tqdm import tqdm
 
-        bar = tqdm(total=self.total, desc=self.desc, unit=self.unit, file=self.file, leave=False,
+        start = min(self.count, self.total) if self.total is not None else self.count
+        bar = tqdm(total=self.total, initial=start, desc=self.desc, unit=self.unit, file=self.file, leave=False,
                    ncols=_size(self.file)[0], nrows=_size(self.file)[1], mininterval=0, unit_scale=self.total is None or self.total >= 10_000)
         self.shown = True
         try:
