@@ -161,6 +161,13 @@ def check_type(value, node, src: KernelSource, what: str):
     raise DSLTypeError(f"{what}: expected a dsl type such as int32 or float32[4, 4], got {value!r}", src.loc(node))
 
 
+def _is_stream_type(value) -> bool:
+    """``xs: dsl.Stream[int8[16], 2]``: a kernel argument that is a stream (see frontend/streams.py)."""
+    from ..dataflow.lang import StreamType
+
+    return isinstance(value, StreamType)
+
+
 def read_signature(src: KernelSource, env: dict) -> Signature:
     fdef = src.tree
     args = fdef.args
@@ -172,7 +179,8 @@ def read_signature(src: KernelSource, env: dict) -> Signature:
         if a.annotation is None:
             raise DSLTypeError(f"argument {a.arg!r} of kernel {src.name!r} has no type annotation",
                                src.loc(a), hint=f"write e.g. `{a.arg}: int32[16]` or `{a.arg}: float32`")
-        t = check_type(eval_annotation(a.annotation, src, env), a.annotation, src, f"argument {a.arg!r}")
+        value = eval_annotation(a.annotation, src, env)
+        t = value if _is_stream_type(value) else check_type(value, a.annotation, src, f"argument {a.arg!r}")
         params.append(Param(a.arg, t, a))
     sig = Signature(params)
     ret = fdef.returns

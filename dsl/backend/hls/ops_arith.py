@@ -23,6 +23,15 @@ def _binary(symbol):
     return emit
 
 
+def _shift_left(fe, op):
+    """``a << b`` in the type of ``a``: a literal operand alone would be a C++ ``int`` (``255 << 56`` overflows)."""
+    a, b = _operands(fe, op)
+    t = op.result.type
+    if isinstance(t, ir.IntegerType) and ir.IntegerType(t).width == 1:
+        return _binary("<<")(fe, op)
+    fe.declare(op, op.result, f"({value_ctype(t)}){a} << {b}")
+
+
 def _unsigned_binary(symbol):
     """Unsigned semantics: both operands viewed as unsigned, the result re-read as the signed view."""
     def emit(fe, op):
@@ -197,7 +206,7 @@ OPS = {
     "arith.floordivsi": _helper_call("floordiv"), "arith.ceildivsi": _helper_call("ceildiv"),
     "arith.ceildivui": _helper_call("ceildiv", unsigned=True),
     "arith.andi": _binary("&"), "arith.ori": _binary("|"), "arith.xori": _binary("^"),
-    "arith.shli": _binary("<<"), "arith.shrsi": _binary(">>"), "arith.shrui": _unsigned_binary(">>"),
+    "arith.shli": _shift_left, "arith.shrsi": _binary(">>"), "arith.shrui": _unsigned_binary(">>"),
     "arith.maxsi": _select_by(">"), "arith.minsi": _select_by("<"),
     "arith.maxui": _select_by(">", unsigned=True), "arith.minui": _select_by("<", unsigned=True),
     "arith.cmpi": _cmpi, "arith.cmpf": _cmpf, "arith.select": _select,
