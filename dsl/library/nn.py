@@ -132,8 +132,12 @@ def schedule_rms_norm_eps(s):
     return pipeline_row_kernel(s, "rms_norm_row")
 
 
-schedule_layer_norm = schedule_layer_norm_eps
-schedule_rms_norm = schedule_rms_norm_eps
+def schedule_layer_norm(s):
+    return pipeline_row_kernel(s, "layer_norm_row", "layer_norm_eps")
+
+
+def schedule_rms_norm(s):
+    return pipeline_row_kernel(s, "rms_norm_row", "rms_norm_eps")
 
 
 # -- element-wise ---------------------------------------------------------------------------------------

@@ -35,7 +35,7 @@ def row_sum(x: "T[D]", n: int32) -> "T":
     """x[0] + ... + x[n-1] in LANES interleaved partial sums."""
     acc: T[LANES] = 0.0
     for j0 in range(n // LANES, name="sum_groups"):
-        for l in range(LANES):
+        for l in range(LANES, name="sum_lanes"):
             acc[l] += x[j0 * LANES + l]
     base: int32 = (n // LANES) * LANES
     for l2 in range(n - base, name="sum_tail"):
@@ -48,7 +48,7 @@ def row_max(x: "T[D]", n: int32, scale: "T") -> "T":
     """max(x[j] * scale for j < n), NEG_MAX when n <= 0."""
     acc: T[LANES] = NEG_MAX
     for j0 in range(n // LANES, name="max_groups"):
-        for l in range(LANES):
+        for l in range(LANES, name="max_lanes"):
             acc[l] = max(acc[l], x[j0 * LANES + l] * scale)
     base: int32 = (n // LANES) * LANES
     for l2 in range(n - base, name="max_tail"):

@@ -18,7 +18,7 @@ import os
 from .rows import LANES
 
 # reduction helpers of the row kernels: group loop (pipelined at II=LANES, lanes unrolled) and tail loop
-_REDUCTIONS = {"row_sum": ("sum_groups", "sum_tail"), "row_max": ("max_groups", "max_tail")}
+_REDUCTIONS = {"row_sum": ("sum_groups", "sum_lanes", "sum_tail"), "row_max": ("max_groups", "max_lanes", "max_tail")}
 # the element-wise loops of each row kernel and the reductions it calls
 ROW_KERNELS = {
     "softmax_row": (("exp", "normalize", "masked"), ("row_max", "row_sum")),
@@ -44,10 +44,11 @@ def inline_math(s):
     return s
 
 
-def pipeline_row_kernel(s, row_kernel: str):
-    """The tensor kernel's row load/store loops and everything inside ``row_kernel``."""
+def pipeline_row_kernel(s, row_kernel: str, tensor_kernel: str | None = None):
+    """The row load/store loops of ``tensor_kernel`` (default: the top) and everything in ``row_kernel``."""
+    prefix = "" if tensor_kernel in (None, s.top) else f"{tensor_kernel}:"
     for band in ("load", "store"):
-        s.pipeline(band)
+        s.pipeline(prefix + band)
     loops, reductions = ROW_KERNELS[row_kernel]
     for loop in loops:
         s.pipeline(f"{row_kernel}:{loop}")
@@ -57,8 +58,8 @@ def pipeline_row_kernel(s, row_kernel: str):
 
 
 def pipeline_reduction(s, helper: str):
-    groups, tail = _REDUCTIONS[helper]
-    s.unroll(f"{helper}:{groups}:l", 0)
+    groups, lanes, tail = _REDUCTIONS[helper]
+    s.unroll(f"{helper}:{lanes}", 0)
     s.pipeline(f"{helper}:{groups}", LANES)
     s.pipeline(f"{helper}:{tail}")
     return s
