@@ -96,12 +96,38 @@ def _parse_body(src: KernelSource):
             decls.append(_stream_decl(src, stmt))
         elif isinstance(stmt, ast.FunctionDef):
             kernels.append((stmt, _kernel_spec(src, stmt)))
+        elif isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
+            kernels.append((_call_process(src, stmt), KernelSpec()))
         else:
-            raise DSLSyntaxError("a region holds stream declarations (`pipe: dsl.Stream[int32, 4]`) and "
-                                 "@dsl.kernel functions only", src.loc(stmt))
+            raise DSLSyntaxError("a region holds stream declarations (`pipe: dsl.Stream[int32, 4]`), "
+                                 "@dsl.kernel functions and calls of kernels (one process each) only",
+                                 src.loc(stmt))
     if not kernels:
         raise DSLSyntaxError(f"region {src.name!r} defines no @dsl.kernel", src.loc(src.tree))
     return decls, kernels
+
+
+def _call_process(src, stmt) -> ast.FunctionDef:
+    """``units.aw_gemm[int8, ...](xs, ws, ys)`` in a region body: one process running that call, as if
+    written ``@dsl.kernel(mapping=[1]) def aw_gemm(<the region arguments it uses>): <the call>``."""
+    params = {a.arg: a for a in src.tree.args.args}
+    used = []
+    for node in ast.walk(stmt.value):
+        if isinstance(node, ast.Name) and node.id in params and node.id not in used:
+            used.append(node.id)
+    func = stmt.value.func
+    while isinstance(func, (ast.Subscript, ast.Attribute)):
+        if isinstance(func, ast.Attribute):
+            name = func.attr
+            break
+        func = func.value
+    else:
+        name = func.id if isinstance(func, ast.Name) else "process"
+    args = [ast.copy_location(ast.arg(arg=n, annotation=copy.deepcopy(params[n].annotation)), stmt) for n in used]
+    fdef = ast.FunctionDef(name=name, args=ast.arguments(posonlyargs=[], args=args, kwonlyargs=[], kw_defaults=[],
+                                                         defaults=[]),
+                           body=[stmt], decorator_list=[], returns=None, type_params=[])
+    return ast.fix_missing_locations(ast.copy_location(fdef, stmt))
 
 
 def _stream_decl(src, stmt) -> StreamDecl:
