@@ -19,10 +19,10 @@ def _where(loc) -> str:
 def check_netlist(net: Netlist):
     for fifo in net.fifos:
         _check_endpoints(fifo)
-        if fifo.numel > 1:
+        if fifo.elementwise:
             _check_repeats(fifo)
         _check_counts(fifo)
-        if fifo.numel > 1:
+        if fifo.elementwise:
             _check_order(fifo)
 
 
@@ -74,11 +74,23 @@ def static_tokens(fifo) -> int | None:
 def _total(accesses):
     total = 0
     for a in accesses:
-        n = trip_product(a.op)
+        n = access_trips(a)
         if n is None:
             return None
         total += n
     return total
+
+
+def access_trips(access):
+    """How many tokens one access moves per run of its process: its own trip count times those of the
+    calls leading to it (a stream passed to a kernel), None when one of them is not static."""
+    count = trip_product(access.op)
+    for call in access.calls:
+        n = trip_product(call)
+        if count is None or n is None:
+            return None
+        count *= n
+    return count
 
 
 def trip_product(op):

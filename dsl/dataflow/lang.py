@@ -23,16 +23,18 @@ import itertools
 from dataclasses import dataclass
 
 from ..errors import DSLTypeError, StreamError
-from ..types import DSLType
+from ..types import DSLType, TensorType
 
 DEFAULT_DEPTH = 2
 
 
 @dataclass(frozen=True)
 class StreamType:
-    """``dsl.Stream[int32, 4]``: a FIFO of ``depth`` elements of ``dtype``."""
+    """``dsl.Stream[int32, 4]``: a FIFO of ``depth`` tokens of ``dtype``, a scalar type or a block (a tensor
+    type such as ``int8[16]`` or ``float32[4, 64]``: one vector or tile per token, as Allo's
+    ``Stream[T[M, N], d]``)."""
 
-    dtype: DSLType
+    dtype: object  # DSLType | TensorType
     depth: int = DEFAULT_DEPTH
 
     def __getitem__(self, shape) -> "StreamArrayType":
@@ -40,6 +42,20 @@ class StreamType:
         if not shape or any(not isinstance(d, int) or isinstance(d, bool) or d <= 0 for d in shape):
             raise DSLTypeError(f"an array of streams needs positive int sizes, got {list(shape)}")
         return StreamArrayType(self, tuple(shape))
+
+    @property
+    def is_block(self) -> bool:
+        return isinstance(self.dtype, TensorType)
+
+    @property
+    def element(self) -> DSLType:
+        """The scalar type of the token's elements (the token type itself for a scalar stream)."""
+        return self.dtype.dtype if self.is_block else self.dtype
+
+    @property
+    def buffer_type(self) -> TensorType:
+        """The memref a FIFO endpoint is in the IR: ``T[1]`` for scalars, the block's own type for blocks."""
+        return self.dtype if self.is_block else TensorType(self.dtype, (1,))
 
     def __repr__(self):
         return f"Stream[{self.dtype!r}, {self.depth}]"
@@ -64,8 +80,12 @@ class _StreamFactory:
         if len(key) not in (1, 2):
             raise DSLTypeError(f"write Stream[T] or Stream[T, depth], got {len(key)} parameters")
         dtype, depth = key[0], key[1] if len(key) == 2 else DEFAULT_DEPTH
-        if not isinstance(dtype, DSLType):
-            raise DSLTypeError(f"Stream[T, depth]: T must be a scalar dsl type such as int32, got {dtype!r}")
+        if isinstance(dtype, TensorType):
+            if not dtype.shape or any(not isinstance(d, int) or isinstance(d, bool) or d <= 0 for d in dtype.shape):
+                raise DSLTypeError(f"Stream[T[...], depth]: a block's shape must be positive ints, got {dtype!r}")
+        elif not isinstance(dtype, DSLType):
+            raise DSLTypeError(f"Stream[T, depth]: T must be a dsl type such as int32, UInt(512) or a block "
+                               f"such as int8[16], got {dtype!r}")
         if not isinstance(depth, int) or isinstance(depth, bool) or depth <= 0:
             raise DSLTypeError(f"Stream[{dtype!r}, depth]: depth must be a positive int, got {depth!r}")
         return StreamType(dtype, depth)
@@ -105,6 +125,10 @@ class StreamRef:
     @property
     def dtype(self):
         return self.decl.stream.dtype
+
+    @property
+    def stream(self) -> StreamType:
+        return self.decl.stream
 
     @property
     def depth(self):

@@ -30,6 +30,12 @@ class Fifo:
     loc: SourceLoc | None
     value: object = None
     accesses: list = field(default_factory=list)  # Access
+    block: bool = False  # a stream of blocks: one token is the whole buffer (dsl.stream_block)
+
+    @property
+    def elementwise(self) -> bool:
+        """A buffer streamed by ``s.to``: its elements are the tokens, in the order the kernels walk it."""
+        return not self.block and self.numel > 1
 
     @property
     def numel(self) -> int:
@@ -45,6 +51,7 @@ class Access:
     role: str  # "put" | "get"
     op: object
     loc: SourceLoc | None
+    calls: tuple = ()  # the func.call ops from the process's function down to the one holding ``op``
 
 
 @dataclass
@@ -139,7 +146,7 @@ def _top_op(net, values, op, top, prefix=""):
             if any(f.name == fname for f in net.fifos):  # the same name in two nested dataflow functions
                 fname, label = prefix + fname, prefix + label
             fifo = Fifo(len(net.fifos), fname, label, ir.IntegerAttr(attrs["dsl.stream_depth"]).value,
-                        op.result.type, loc_of(op), op.result)
+                        op.result.type, loc_of(op), op.result, block="dsl.stream_block" in attrs)
             net.fifos.append(fifo)
             values[op.result] = ("fifo", fifo)
         else:
@@ -189,18 +196,33 @@ def _pipo_deps(net):
 
 def _collect_accesses(net, proc):
     fop = net.funcs[proc.callee]
-    args = list(fop.regions[0].blocks[0].arguments)
     for pos, (kind, ref) in enumerate(proc.operands):
         if kind != "fifo":
             continue
-        for use in args[pos].uses:
-            op = _op(use.owner)
-            role = _role(op, args[pos])
-            if role is None:
-                raise StreamError(f"stream {ref.label} is used by '{proc.callee}' other than by reading or "
-                                  f"writing it ('{op.name}'): a kernel reads or writes the streams it is given",
-                                  loc_of(op))
-            ref.accesses.append(Access(proc, role, op, loc_of(op)))
+        for op, role, calls in arg_accesses(net.funcs, fop, pos, ref.label, proc.callee):
+            ref.accesses.append(Access(proc, role, op, loc_of(op), calls))
+
+
+def arg_accesses(funcs, fop, pos, label, who, calls=()):
+    """(op, "put"/"get", calls) for every access of stream argument ``pos`` of ``fop``, following the stream
+    into the kernels it is passed to (``calls`` is the chain of func.call ops leading there)."""
+    found = []
+    arg = fop.regions[0].blocks[0].arguments[pos]
+    for use in arg.uses:
+        op = _op(use.owner)
+        if op.name == "func.call":
+            callee = funcs.get(ir.FlatSymbolRefAttr(op.attributes["callee"]).value)
+            if callee is not None and callee.regions[0].blocks:
+                for k, v in enumerate(op.operands):
+                    if v == arg:
+                        found += arg_accesses(funcs, callee, k, label, who, calls + (op,))
+                continue
+        role = _role(op, arg)
+        if role is None:
+            raise StreamError(f"stream {label} is used by '{who}' other than by reading or writing it "
+                              f"('{op.name}'): a kernel reads or writes the streams it is given", loc_of(op))
+        found.append((op, role, calls))
+    return found
 
 
 def _role(op, value):
@@ -208,17 +230,18 @@ def _role(op, value):
         return "get"
     if op.name in STORES and op.operands[1] == value:
         return "put"
+    if op.name == "memref.copy":  # a block: copied out of the stream (get) or into it (put)
+        return "get" if op.operands[0] == value else "put"
     return None
 
 
-def stream_roles(fop, nstreams, refs) -> list:
+def stream_roles(fop, nstreams, refs, funcs=None) -> list:
     """(ref, "put"/"get") for the first ``nstreams`` arguments of a PE function (used to order PEs)."""
     roles = []
-    args = list(fop.regions[0].blocks[0].arguments)
+    funcs = funcs or {}
     for k in range(nstreams):
-        for use in args[k].uses:
-            role = _role(_op(use.owner), args[k])
-            if role and (refs[k], role) not in roles:
+        for _, role, _ in arg_accesses(funcs, fop, k, refs[k].label, "?"):
+            if (refs[k], role) not in roles:
                 roles.append((refs[k], role))
     return roles
 
@@ -249,8 +272,16 @@ def _mark_call(funcs, caller, op) -> bool:
         depth = _stream_depth(caller, v)
         if depth is not None and _arg_attr(callee, pos, "dsl.stream_depth") is None:
             _set_arg_attr(callee, pos, "dsl.stream_depth", depth)
+            if _is_block_stream(caller, v):
+                _set_arg_attr(callee, pos, "dsl.stream_block", ir.UnitAttr.get())
             changed = True
     return changed
+
+
+def _is_block_stream(fop, v) -> bool:
+    if isinstance(v, ir.OpResult):
+        return "dsl.stream_block" in _op(v.owner).attributes
+    return isinstance(v, ir.BlockArgument) and _arg_attr(fop, v.arg_number, "dsl.stream_block") is not None
 
 
 def _stream_depth(fop, v):

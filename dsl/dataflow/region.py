@@ -15,7 +15,7 @@ from mlir import ir
 from mlir.dialects import func, memref
 
 from ..errors import CallError, DSLError, DSLSyntaxError, StreamError
-from ..frontend import streams as _stream_intrinsics  # noqa: F401  (registers put/get/get_pid)
+from ..frontend.streams import stream_attrs  # (importing it registers put/get/get_pid)
 from ..frontend.meta import unroll_meta_for
 from ..frontend.source import KernelSource, eval_annotation, read_kernel, read_signature
 from ..frontend.unit import CompilationUnit
@@ -96,12 +96,38 @@ def _parse_body(src: KernelSource):
             decls.append(_stream_decl(src, stmt))
         elif isinstance(stmt, ast.FunctionDef):
             kernels.append((stmt, _kernel_spec(src, stmt)))
+        elif isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
+            kernels.append((_call_process(src, stmt), KernelSpec()))
         else:
-            raise DSLSyntaxError("a region holds stream declarations (`pipe: dsl.Stream[int32, 4]`) and "
-                                 "@dsl.kernel functions only", src.loc(stmt))
+            raise DSLSyntaxError("a region holds stream declarations (`pipe: dsl.Stream[int32, 4]`), "
+                                 "@dsl.kernel functions and calls of kernels (one process each) only",
+                                 src.loc(stmt))
     if not kernels:
         raise DSLSyntaxError(f"region {src.name!r} defines no @dsl.kernel", src.loc(src.tree))
     return decls, kernels
+
+
+def _call_process(src, stmt) -> ast.FunctionDef:
+    """``units.aw_gemm[int8, ...](xs, ws, ys)`` in a region body: one process running that call, as if
+    written ``@dsl.kernel(mapping=[1]) def aw_gemm(<the region arguments it uses>): <the call>``."""
+    params = {a.arg: a for a in src.tree.args.args}
+    used = []
+    for node in ast.walk(stmt.value):
+        if isinstance(node, ast.Name) and node.id in params and node.id not in used:
+            used.append(node.id)
+    func = stmt.value.func
+    while isinstance(func, (ast.Subscript, ast.Attribute)):
+        if isinstance(func, ast.Attribute):
+            name = func.attr
+            break
+        func = func.value
+    else:
+        name = func.id if isinstance(func, ast.Name) else "process"
+    args = [ast.copy_location(ast.arg(arg=n, annotation=copy.deepcopy(params[n].annotation)), stmt) for n in used]
+    fdef = ast.FunctionDef(name=name, args=ast.arguments(posonlyargs=[], args=args, kwonlyargs=[], kw_defaults=[],
+                                                         defaults=[]),
+                           body=[stmt], decorator_list=[], returns=None, type_params=[])
+    return ast.fix_missing_locations(ast.copy_location(fdef, stmt))
 
 
 def _stream_decl(src, stmt) -> StreamDecl:
@@ -156,7 +182,7 @@ def _compile_pe(unit, src, fdef, spec, pid, env, decls) -> PE:
     stream_args = []
     for k, ref in enumerate(refs):
         type_name = f"__dsl_stream_type{k}"
-        penv[type_name] = TensorType(ref.dtype, (1,))
+        penv[type_name] = ref.stream.buffer_type
         arg = ast.arg(arg=FIFO_PREFIX + ref.flat_name, annotation=ast.Name(id=type_name, ctx=ast.Load()))
         stream_args.append(ast.copy_location(arg, fdef))
         ast.copy_location(arg.annotation, fdef)
@@ -205,16 +231,11 @@ def _bind_pid(src, target, pid, penv):
 
 
 def _streams_used(src, tree, penv, stream_names) -> list:
-    """The FIFOs this PE puts to or gets from, in order of first use (their indices must be constants)."""
+    """The FIFOs this PE puts to, gets from or passes to a kernel it calls, in order of first use (their
+    indices must be constants)."""
     refs = []
-    for node in ast.walk(tree):
-        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                and node.func.attr in ("put", "get")):
-            continue
-        base = node.func.value
+    for base in _stream_expressions(tree, stream_names):
         root = base.value if isinstance(base, ast.Subscript) else base
-        if not (isinstance(root, ast.Name) and root.id in stream_names):
-            continue
         try:
             ref = eval(compile(ast.Expression(base), src.file, "eval"), penv)  # noqa: S307 - constants only
         except NameError as exc:
@@ -230,11 +251,26 @@ def _streams_used(src, tree, penv, stream_names) -> list:
     return refs
 
 
+def _stream_expressions(tree, stream_names):
+    """``pipe`` / ``fa[i, j]`` in ``X.put(..)``, ``X.get()`` and as arguments of calls (in ``ast.walk`` order)."""
+    def is_stream(node):
+        root = node.value if isinstance(node, ast.Subscript) else node
+        return isinstance(root, ast.Name) and root.id in stream_names
+
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        if isinstance(node.func, ast.Attribute) and node.func.attr in ("put", "get") and is_stream(node.func.value):
+            found.append(node.func.value)
+        found += [a for a in node.args if isinstance(a, (ast.Name, ast.Subscript)) and is_stream(a)]
+    return found
+
+
 def _annotate_pe(fop, refs, kernel_name, pid, nargs):
     dicts = [{} for _ in range(nargs)]
     for k, ref in enumerate(refs):
-        dicts[k] = {"dsl.stream_depth": ir.IntegerAttr.get(ir.IntegerType.get_signless(32), ref.depth),
-                    "dsl.stream": ir.StringAttr.get(ref.label)}
+        dicts[k] = stream_attrs(ref.stream, ref.label)
     fop.attributes["arg_attrs"] = ir.ArrayAttr.get([ir.DictAttr.get(d) for d in dicts])
     names = [ir.StringAttr(a).value for a in ir.ArrayAttr(fop.attributes["dsl.arg_names"])]
     names[:len(refs)] = [ref.flat_name for ref in refs]
@@ -279,7 +315,7 @@ def _roles(pe):
 
 
 def _build_top(unit, src, sig, decls, pes) -> str:
-    from .netlist import stream_roles
+    from .netlist import func_table, stream_roles
 
     symbol = unit._fresh_symbol(src.name)
     ctx = unit.context
@@ -290,8 +326,9 @@ def _build_top(unit, src, sig, decls, pes) -> str:
         _top_attrs(fop, src, sig)
         block = fop.add_entry_block()
         args = {p.name: v for p, v in zip(sig.params, block.arguments)}
+        funcs = func_table(unit.module)
         for pe in pes:
-            pe.roles = stream_roles(_find(unit.module, pe.symbol), len(pe.streams), pe.streams)
+            pe.roles = stream_roles(funcs[pe.symbol], len(pe.streams), pe.streams, funcs)
         pes = _topological(pes)
         with ir.InsertionPoint(block):
             fifos = _allocate(src, decls, pes)
@@ -311,10 +348,9 @@ def _allocate(src, decls, pes) -> dict:
             if ref not in used:
                 continue
             with ir.Location.file(d.loc.file, d.loc.line, d.loc.col + 1):
-                op = memref.AllocOp(TensorType(ref.dtype, (1,)).mlir(), [], [])
-            attrs = {"dsl.name": ir.StringAttr.get(ref.flat_name), "dsl.type": ir.StringAttr.get(repr(ref.dtype)),
-                     "dsl.stream_depth": ir.IntegerAttr.get(ir.IntegerType.get_signless(32), ref.depth),
-                     "dsl.stream": ir.StringAttr.get(ref.label)}
+                op = memref.AllocOp(ref.stream.buffer_type.mlir(), [], [])
+            attrs = {"dsl.name": ir.StringAttr.get(ref.flat_name),
+                     "dsl.type": ir.StringAttr.get(repr(ref.stream.element)), **stream_attrs(ref.stream, ref.label)}
             for k, v in attrs.items():
                 op.attributes[k] = v
             fifos[ref] = op.result

@@ -7,8 +7,11 @@
  * whether it completes or deadlocks does not depend on the scheduling order. When no process is ready
  * and some are not finished, every live process is blocked: a deadlock, reported to the caller.
  *
- * JIT-compiled kernels call dsl_fifo_put / dsl_fifo_get (tokens travel as 64-bit words; the caller
- * converts) with the FIFO's address as handle and a site number naming the Python line of the access.
+ * JIT-compiled kernels call dsl_fifo_put / dsl_fifo_get with the FIFO's address as handle and a site number
+ * naming the Python line of the access. Scalar tokens of at most 64 bits travel as 64-bit words (the caller
+ * converts); wider scalars and blocks (a vector or tile per token) are copied as `token_bytes` bytes from / to
+ * the caller's memory by dsl_fifo_put_block / dsl_fifo_get_block. A FIFO's ring grows on demand up to its
+ * depth, so a deep FIFO (or the unbounded ones the depth search tries) costs only what it holds.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -21,8 +24,8 @@ enum { WAITING = 0, READY = 1, RUNNING = 2, BLOCKED = 3, DONE = 4 };
 enum { SIM_OK = 0, SIM_DEADLOCK = 1, SIM_TIMEOUT = 2, SIM_ERROR = 3 };
 
 typedef struct fifo {
-  int64_t *buf;
-  int64_t cap, count, head, tail, max_occ, total;
+  char *buf;              /* `slots` tokens of `size` bytes, a ring from head to tail */
+  int64_t cap, count, head, tail, max_occ, total, slots, size;
   int writer_wait, reader_wait, idx;
 } fifo;
 
@@ -137,12 +140,29 @@ static void block(sim *s, fifo *f, int full, int site) {
   yield_to_scheduler(s);
 }
 
-void dsl_fifo_put(int64_t handle, int64_t value, int32_t site) {
-  fifo *f = (fifo *)(intptr_t)handle;
-  sim *s = g_sim;
+/* Double the ring (at most to the depth), keeping the tokens in order. */
+static void grow(fifo *f) {
+  int64_t slots = f->slots * 2 < f->cap ? f->slots * 2 : f->cap;
+  char *buf = malloc((size_t)(slots * f->size));
+  for (int64_t k = 0; k < f->count; k++)
+    memcpy(buf + k * f->size, f->buf + ((f->head + k) % f->slots) * f->size, (size_t)f->size);
+  free(f->buf);
+  f->buf = buf;
+  f->slots = slots;
+  f->head = 0;
+  f->tail = f->count;
+}
+
+/* Wait for room, return the slot to write. */
+static char *put_slot(sim *s, fifo *f, int site) {
   while (f->count == f->cap) block(s, f, 1, site);
-  f->buf[f->tail] = value;
-  if (++f->tail == f->cap) f->tail = 0;
+  if (f->count == f->slots) grow(f);
+  char *slot = f->buf + f->tail * f->size;
+  if (++f->tail == f->slots) f->tail = 0;
+  return slot;
+}
+
+static void put_done(sim *s, fifo *f) {
   if (++f->count > f->max_occ) f->max_occ = f->count;
   f->total++;
   if (f->reader_wait >= 0) {
@@ -152,19 +172,57 @@ void dsl_fifo_put(int64_t handle, int64_t value, int32_t site) {
   tick(s);
 }
 
-int64_t dsl_fifo_get(int64_t handle, int32_t site) {
-  fifo *f = (fifo *)(intptr_t)handle;
-  sim *s = g_sim;
+/* Wait for a token, return its slot (valid until the next put). */
+static char *get_slot(sim *s, fifo *f, int site) {
   while (f->count == 0) block(s, f, 0, site);
-  int64_t value = f->buf[f->head];
-  if (++f->head == f->cap) f->head = 0;
+  char *slot = f->buf + f->head * f->size;
+  if (++f->head == f->slots) f->head = 0;
   f->count--;
+  return slot;
+}
+
+static void get_done(sim *s, fifo *f) {
   if (f->writer_wait >= 0) {
     make_ready(s, f->writer_wait);
     f->writer_wait = -1;
   }
   tick(s);
+}
+
+/* Scalar tokens (the hot path: one call per token of a PE array) index the ring as 64-bit words. */
+void dsl_fifo_put(int64_t handle, int64_t value, int32_t site) {
+  fifo *f = (fifo *)(intptr_t)handle;
+  sim *s = g_sim;
+  while (f->count == f->cap) block(s, f, 1, site);
+  if (__builtin_expect(f->count == f->slots, 0)) grow(f);
+  ((int64_t *)f->buf)[f->tail] = value;
+  if (++f->tail == f->slots) f->tail = 0;
+  put_done(s, f);
+}
+
+int64_t dsl_fifo_get(int64_t handle, int32_t site) {
+  fifo *f = (fifo *)(intptr_t)handle;
+  sim *s = g_sim;
+  while (f->count == 0) block(s, f, 0, site);
+  int64_t value = ((int64_t *)f->buf)[f->head];
+  if (++f->head == f->slots) f->head = 0;
+  f->count--;
+  get_done(s, f);
   return value;
+}
+
+void dsl_fifo_put_block(int64_t handle, int64_t data, int32_t site) {
+  fifo *f = (fifo *)(intptr_t)handle;
+  sim *s = g_sim; /* thread-local: read once per call */
+  memcpy(put_slot(s, f, site), (const void *)(intptr_t)data, (size_t)f->size);
+  put_done(s, f);
+}
+
+void dsl_fifo_get_block(int64_t handle, int64_t data, int32_t site) {
+  fifo *f = (fifo *)(intptr_t)handle;
+  sim *s = g_sim;
+  memcpy((void *)(intptr_t)data, get_slot(s, f, site), (size_t)f->size);
+  get_done(s, f);
 }
 
 /* ---- API used from Python (ctypes) ---------------------------------------------------------- */
@@ -180,10 +238,15 @@ sim *dsl_sim_new(int nproc, int nfifo, int64_t stack_size) {
   return s;
 }
 
-int64_t dsl_sim_fifo(sim *s, int idx, int64_t depth) {
+/* token_bytes 0: scalar tokens as 64-bit words (dsl_fifo_put/get), else blocks of that many bytes. */
+int64_t dsl_sim_fifo(sim *s, int idx, int64_t depth, int64_t token_bytes) {
   fifo *f = &s->fifos[idx];
   f->cap = depth > 0 ? depth : 1;
-  f->buf = malloc(sizeof(int64_t) * (size_t)f->cap);
+  f->size = token_bytes > 0 ? token_bytes : (int64_t)sizeof(int64_t);
+  f->slots = (1 << 16) / f->size;
+  if (f->slots < 2) f->slots = 2;
+  if (f->slots > f->cap) f->slots = f->cap;
+  f->buf = malloc((size_t)(f->slots * f->size));
   f->writer_wait = f->reader_wait = -1;
   f->idx = idx;
   return (int64_t)(intptr_t)f;

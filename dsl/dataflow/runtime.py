@@ -70,7 +70,7 @@ def _declare(lib):
     vp, i32, i64 = ctypes.c_void_p, ctypes.c_int, ctypes.c_int64
     table = {
         "dsl_sim_new": (vp, [i32, i32, i64]),
-        "dsl_sim_fifo": (i64, [vp, i32, i64]),
+        "dsl_sim_fifo": (i64, [vp, i32, i64, i64]),
         "dsl_sim_proc": (None, [vp, i32, vp, vp, i32, ctypes.POINTER(i32)]),
         "dsl_sim_run": (i32, [vp, ctypes.c_double]),
         "dsl_sim_proc_info": (None, [vp, i32, ctypes.POINTER(i32)]),

@@ -19,12 +19,12 @@ from mlir import ir
 from ..backend.interface import check_args, from_storage, parse_carrier, signature, write_back_changed
 from ..backend.cpu_bounds import BoundsChecks
 from ..backend.jit_symbols import resolve
-from ..backend.llvm import _carrier, _wrap_odd_width
+from ..backend.llvm import _Buffer, _carrier, _view_back
 from ..errors import BuildError, DeadlockError, user_facing
 from ..progress import Progress
 from . import runtime
 from .check import check_netlist, static_tokens
-from .lower import build_engine, process_symbol
+from .lower import build_engine, process_symbol, token_bytes
 from .netlist import extract, kernel_source
 from .report import StreamStats, StreamWarning, blocked_records, deadlock_message, suggest_depths
 
@@ -57,10 +57,6 @@ class SimModule:
         self.schedule = schedule
         self.engine, self.net, self.sites, self.timeout, self.checks = engine, net, sites, timeout, checks
         self.sig = signature(schedule)
-        wide = [a.name for a in self.sig.args if not a.dtype.is_float and getattr(a.dtype, "bits", 0) > 64]
-        if wide:
-            raise BuildError(f"target 'sim' handles element types of at most 64 bits; {wide} are wider "
-                             "(use target 'llvm' or csim)")
         self.depths = {f.name: f.depth for f in net.fifos}
         self.stats: dict = {}
         self.elapsed = 0.0
@@ -72,6 +68,7 @@ class SimModule:
         with schedule.context:
             self._buffer_types = [_buffer_spec(t) for t in net.buffers]
             self._fifo_shapes = [list(ir.MemRefType(f.mtype).shape) for f in net.fifos]
+            self._token_bytes = [token_bytes(f) for f in net.fifos]
             self._arg_kinds = [isinstance(t, ir.MemRefType) for t in schedule.top_func.type.inputs]
             self.sources = [kernel_source(net.funcs[p.callee]) for p in net.processes]
 
@@ -83,13 +80,15 @@ class SimModule:
         storage = check_args(self.sig, args)  # fresh copies in storage form: never the caller's arrays
         before = [np.copy(a) for a in storage]
         outputs = [np.zeros(a.shape, dtype=_carrier(a)) for a in self.sig.outputs]
-        values = storage + outputs
+        # memory as the JIT lays it out (integers wider than 64 bits: little-endian byte rows)
+        buffers = [_Buffer(spec, v) for spec, v in zip(self.sig.inputs + self.sig.outputs, storage + outputs)]
+        raw = [b.array for b in buffers]
         start = time.perf_counter()
-        result = self.run(values, self.depths)
+        result = self.run(raw, self.depths)
         self.elapsed = time.perf_counter() - start
         self.deadlock = None
         if result.status == DEADLOCK:
-            suggestion = suggest_depths(self, storage, outputs, result)
+            suggestion = suggest_depths(self, raw[:len(storage)], raw[len(storage):], result)
             err = DeadlockError(deadlock_message(self, result, suggestion))
             err.suggested_depths = {self.net_label(n): d for n, d in suggestion.items()}
             err.design, err.blocked = self.name, blocked_records(self, result)
@@ -102,9 +101,9 @@ class SimModule:
                 warnings.warn(StreamWarning(f"stream '{s['label']}' holds {s['left']} token(s) at the end of "
                                             f"the simulation of '{self.name}' (written {s['tokens']}, read "
                                             f"{s['tokens'] - s['left']})"), stacklevel=3)
-        after = [_wrap_odd_width(s, v) if s.shape is not None else None for s, v in zip(self.sig.inputs, storage)]
+        after = [_view_back(s, b) if s.shape is not None else None for s, b in zip(self.sig.inputs, buffers)]
         write_back_changed(self.sig, args, before, after)
-        returned = [from_storage(spec, _wrap_odd_width(spec, values[len(storage) + k]))
+        returned = [from_storage(spec, _view_back(spec, buffers[len(storage) + k]))
                     for k, spec in enumerate(self.sig.outputs)]
         if not returned:
             return None
@@ -129,7 +128,7 @@ class SimModule:
         net = self.net
         sim = lib.dsl_sim_new(len(net.processes), len(net.fifos), STACK_BYTES)
         keep = []
-        handles = [lib.dsl_sim_fifo(sim, f.index, depths[f.name]) for f in net.fifos]
+        handles = [lib.dsl_sim_fifo(sim, f.index, depths[f.name], self._token_bytes[f.index]) for f in net.fifos]
         buffers = [np.zeros(shape, dtype=dt) for shape, dt in self._buffer_types]
         for proc in net.processes:
             packed = self._pack(proc, values, buffers, handles, keep)
@@ -155,7 +154,8 @@ class SimModule:
         for pos, (kind, ref) in enumerate(proc.operands):
             if kind == "arg":
                 arr = values[ref]
-                ptrs.append(_memref(arr, arr.shape, keep) if self._arg_kinds[ref] else _scalar(arr, keep))
+                ptrs.append(_memref(arr, self.sig.args[ref].shape, keep) if self._arg_kinds[ref]
+                            else _scalar(arr, keep))
             elif kind == "buffer":
                 ptrs.append(_memref(buffers[ref], buffers[ref].shape, keep))
             elif kind == "fifo":
@@ -236,7 +236,7 @@ def _memref(arr, shape, keep, address=None):
 
 
 def _scalar(arr, keep):
-    arr = np.ascontiguousarray(np.asarray(arr).reshape(1))
+    arr = np.ascontiguousarray(np.asarray(arr).reshape(-1))  # one value (a wide integer: its bytes)
     keep.append(arr)
     return ctypes.c_void_p(arr.ctypes.data)
 

@@ -100,7 +100,12 @@ class CallMixin:
                             f"({', '.join(p.name for p in sig.params)}), got {len(args)}", self.loc(node))
         operands, arg_types = [], []
         for p, a, a_node in zip(sig.params, args, node.args):
-            if isinstance(p.type, TensorType):
+            if _is_stream(p.type):
+                from .streams import stream_argument
+
+                operands.append(stream_argument(self, p, a, a_node, src.name))
+                arg_types.append(operands[-1].type)
+            elif isinstance(p.type, TensorType):
                 if not isinstance(a, Tensor):
                     raise CallError(f"argument '{p.name}' of {src.name!r} must be a tensor {p.type!r}, "
                                     f"got {_what(a)}", self.loc(a_node))
@@ -244,6 +249,12 @@ INTRINSICS = {
 }
 INTRINSICS.update({getattr(lang, name): _float_math(name) for name in FLOAT_MATH})
 INTRINSICS.update({ctor: _type_constructor for ctor in TYPE_CONSTRUCTORS.values()})
+
+
+def _is_stream(t) -> bool:
+    from ..dataflow.lang import StreamType
+
+    return isinstance(t, StreamType)
 
 
 def _what(v):

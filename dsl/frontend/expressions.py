@@ -6,7 +6,7 @@ import inspect
 import operator
 
 from mlir import ir
-from mlir.dialects import arith, math, scf
+from mlir.dialects import affine, arith, math, scf
 
 from ..errors import DSLSyntaxError, DSLTypeError, ShapeError
 from ..types import DSLType, Index, Int, TensorType, UInt
@@ -313,9 +313,8 @@ class ExpressionMixin(CallMixin, TensorOpsMixin):
             raise DSLTypeError(f"bit access needs an integer, got {t!r}", self.loc(node))
         sl = node.slice
         if isinstance(sl, ast.Slice):
-            lo, hi = self._slice_bounds(sl, t, node)
-            shifted = arith.shrui(base.value, builder.constant(lo, t)) if lo else base.value
-            width = hi - lo
+            lo, width = self._slice_bounds(sl, t, node)
+            shifted = arith.shrui(base.value, self._bit_offset(lo, t)) if lo is not None and lo != 0 else base.value
             return Scalar(arith.trunci(ir.IntegerType.get_signless(width), shifted) if width < t.bits else shifted,
                           UInt(width))
         k = self.coerce(self.expr(sl), t, sl) if self._bit_index_ok(sl, t) else None
@@ -329,13 +328,37 @@ class ExpressionMixin(CallMixin, TensorOpsMixin):
         return True
 
     def _slice_bounds(self, sl, t, node):
+        """(lo, width) of a bit slice ``x[lo:hi]``: lo an int, or an index value when it is known only at run
+        time (``w[8 * k : 8 * k + 8]``), in which case the width ``hi - lo`` must still be a constant."""
         lo = self.static_int(sl.lower) if sl.lower is not None else 0
         hi = self.static_int(sl.upper) if sl.upper is not None else t.bits
-        if lo is None or hi is None or sl.step is not None:
-            raise DSLTypeError("bit slices x[lo:hi] need compile-time bounds and no step", self.loc(node))
+        if sl.step is not None:
+            raise DSLTypeError("bit slices x[lo:hi] take no step", self.loc(node))
+        if lo is None or hi is None:
+            return self._runtime_slice(sl, t, node)
         if not 0 <= lo < hi <= t.bits:
             raise DSLTypeError(f"bit slice [{lo}:{hi}] is outside the {t.bits} bits of {t!r}", self.loc(node))
-        return lo, hi
+        return lo, hi - lo
+
+    def _runtime_slice(self, sl, t, node):
+        ab = access.AffineBuilder()
+        lo = access.affine_expr(self, sl.lower, ab) if sl.lower is not None else None
+        hi = access.affine_expr(self, sl.upper, ab) if sl.upper is not None else None
+        width = (hi - lo).maybe_downcast() if lo is not None and hi is not None else None
+        if not isinstance(width, ir.AffineConstantExpr):
+            raise DSLTypeError("a bit slice x[lo:hi] with bounds known only at run time needs a constant width, "
+                               "e.g. x[8 * k : 8 * k + 8]", self.loc(node))
+        if not 0 < width.value <= t.bits:
+            raise DSLTypeError(f"bit slice of width {width.value} does not fit the {t.bits} bits of {t!r}",
+                               self.loc(node))
+        offset = affine.AffineApplyOp(ab.map([lo]), ab.operands).result
+        return offset, width.value
+
+    def _bit_offset(self, lo, t) -> ir.Value:
+        """A slice's low bit as a value of the sliced integer's type (a shift amount)."""
+        if isinstance(lo, int):
+            return builder.constant(lo, t)
+        return arith.index_cast(t.mlir(), lo)
 
     def store_subscript(self, target: ast.Subscript, value, value_node):
         base_node = target.value
@@ -362,12 +385,16 @@ class ExpressionMixin(CallMixin, TensorOpsMixin):
             raise DSLTypeError(f"bit access needs an integer, got {t!r}", self.loc(target))
         sl = target.slice
         if isinstance(sl, ast.Slice):
-            lo, hi = self._slice_bounds(sl, t, target)
-            mask = ((1 << (hi - lo)) - 1) << lo
-            field = arith.shli(self.coerce(value, UInt(hi - lo), value_node) if hi - lo < t.bits else
-                               self.coerce(value, t, value_node), builder.constant(0, UInt(hi - lo)))
-            field = builder.cast(field, UInt(hi - lo), UInt(t.bits)) if hi - lo < t.bits else field
-            field = arith.shli(field, builder.constant(lo, t))
+            lo, width = self._slice_bounds(sl, t, target)
+            field = arith.shli(self.coerce(value, UInt(width), value_node) if width < t.bits else
+                               self.coerce(value, t, value_node), builder.constant(0, UInt(width)))
+            field = builder.cast(field, UInt(width), UInt(t.bits)) if width < t.bits else field
+            field = arith.shli(field, self._bit_offset(lo, t))
+            if not isinstance(lo, int):
+                mask_v = arith.shli(builder.constant((1 << width) - 1, t), self._bit_offset(lo, t))
+                cleared = arith.andi(current.value, arith.xori(mask_v, builder.constant(-1, t)))
+                return self.assign_to(target.value, Scalar(arith.ori(cleared, field), t), value_node)
+            mask = ((1 << width) - 1) << lo
         else:
             k = self.coerce(self.expr(sl), t, sl) if self._bit_index_ok(sl, t) else None
             mask_v = arith.shli(builder.constant(1, t), k)

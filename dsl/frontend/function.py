@@ -9,7 +9,7 @@ from mlir.dialects import func, memref
 
 from ..errors import DSLError, DSLNameError, DSLSyntaxError, DSLTypeError, ShapeError
 from ..types import DSLType, Index, TensorType
-from . import access, builder
+from . import access, builder, streams
 from .expressions import ExpressionMixin
 from .loops import LoopMixin
 from .source import KernelSource, Signature
@@ -137,7 +137,7 @@ class FunctionCompiler(ExpressionMixin, LoopMixin):
         inputs = [p.type for p in sig.params]
         outputs = [t for t in sig.returns if isinstance(t, TensorType)]
         scalar_results = [t for t in sig.returns if not isinstance(t, TensorType)]
-        in_types = self.arg_types or [t.mlir() for t in inputs]
+        in_types = self.arg_types or [_buffer_type(t).mlir() for t in inputs]
         ftype = ir.FunctionType.get(in_types + [t.mlir() for t in outputs], [t.mlir() for t in scalar_results])
         with self.mlir_loc(self.src.tree):
             fop = func.FuncOp(self.symbol, ftype)
@@ -147,8 +147,11 @@ class FunctionCompiler(ExpressionMixin, LoopMixin):
         out_names = self._output_names()
         _set_func_attrs(fop, [p.name for p in sig.params] + out_names,
                         [_dtype_of(t) for t in inputs + outputs], len(outputs), scalar_results, self.loc(self.src.tree))
+        streams.mark_stream_params(fop, sig.params)
         for p, arg in zip(sig.params, fop.arguments):
-            if isinstance(p.type, TensorType):
+            if isinstance(p.type, streams.StreamType):
+                self.bind(p.name, PyObject(streams.StreamEnd(arg, p.type, p.name)))
+            elif isinstance(p.type, TensorType):
                 self.bind(p.name, Tensor(arg, p.type, p.name))
             else:
                 scalar = Scalar(arg, p.type)
@@ -349,7 +352,14 @@ class FunctionCompiler(ExpressionMixin, LoopMixin):
 
 
 def _dtype_of(t):
+    if isinstance(t, streams.StreamType):
+        return repr(t.element)
     return repr(t.dtype if isinstance(t, TensorType) else t)
+
+
+def _buffer_type(t):
+    """The MLIR-facing type of an argument: a stream argument is its FIFO buffer."""
+    return t.buffer_type if isinstance(t, streams.StreamType) else t
 
 
 def _set_func_attrs(fop, names, types, num_outputs, scalar_results, loc):

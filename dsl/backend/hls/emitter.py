@@ -71,6 +71,7 @@ class Buffer:
     expr: str
     dtype: DSLType | None  # None: element type is the storage type itself (no fixed-point view)
     stream: bool = False
+    token: str | None = None  # a stream of blocks: the struct one token is (streams.token_type)
 
     @property
     def is_fixed(self) -> bool:
@@ -183,6 +184,7 @@ class ModuleEmitter:
         self.ops = ops
         self.helpers: set = set()
         self.includes: set = set()
+        self.tokens: dict = {}  # struct name -> definition, for streams of blocks (kernel.h)
         self.globals: dict = {}  # symbol name -> (C name, dsl type or None)
         self.funcs = {f.attributes["sym_name"].value: f for f in module.body.operations
                       if f.operation.name == "func.func"}
@@ -224,7 +226,8 @@ class ModuleEmitter:
         if "half" in " ".join(prototypes) or self.uses_half:
             incl.append("#include <hls_half.h>")
         macros = [VITIS_MACROS, ""] if self.dataflow else []
-        return "\n".join([f"#ifndef {guard}", f"#define {guard}", "", *incl, "", *macros, *prototypes, "",
+        tokens = [*self.tokens.values(), ""] if self.tokens else []
+        return "\n".join([f"#ifndef {guard}", f"#define {guard}", "", *incl, "", *macros, *tokens, *prototypes, "",
                           f"#endif  // {guard}", ""])
 
     uses_half = False

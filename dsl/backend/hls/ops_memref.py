@@ -91,7 +91,10 @@ def _alloc(fe, op):
         return
     buffer = Buffer(name, dtype, "dsl.stream_depth" in attrs)
     elem = element_ctype(buffer, mtype)
-    if buffer.stream:
+    if streams.is_block_stream(attrs):
+        buffer.token = streams.token_type(fe.module, elem, mtype.shape)
+        fe.stmt(op, f"hls::stream<{buffer.token}> {name};")
+    elif buffer.stream:
         fe.stmt(op, f"hls::stream<{elem}> {name};")
     else:
         fe.stmt(op, f"{elem} {name}{''.join(f'[{d}]' for d in mtype.shape)};")
@@ -159,7 +162,10 @@ def _subview(fe, op):
 
 
 def _copy(fe, op):
-    """memref.copy as a loop nest (element by element keeps fixed-point views consistent)."""
+    """memref.copy as a loop nest (element by element keeps fixed-point views consistent); into or out of
+    a stream of blocks it is one token (``streams.block_copy``)."""
+    if "dsl.stream_op" in op.attributes:
+        return streams.block_copy(fe, op)
     src, dst = (_buffer(fe, op, v) for v in op.operands)
     shape = ir.MemRefType(op.operands[0].type).shape
     elem_t = ir.MemRefType(op.operands[0].type).element_type

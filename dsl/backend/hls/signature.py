@@ -12,7 +12,7 @@ from mlir import ir
 
 from ...errors import BuildError
 from ...types import parse_type
-from . import pragmas
+from . import pragmas, streams
 from .emitter import Buffer, arg_dsl_types, c_function_name, str_list
 from .types import dsl_ctype, value_ctype
 
@@ -26,6 +26,7 @@ class Param:
     dtype: object = None
     shape: tuple = ()
     attrs: object = None  # the argument's attribute dictionary (partitioning)
+    token: str | None = None  # a stream of blocks: its token struct
 
 
 @dataclass
@@ -47,7 +48,8 @@ class Signature:
         """Bind block arguments to their C++ names (scalars of another C++ view get a converted local)."""
         for p in self.params:
             if p.kind in ("array", "stream"):
-                fe.buffers[p.value] = Buffer(p.name if p.shape else f"{p.name}[0]", p.dtype, p.kind == "stream")
+                fe.buffers[p.value] = Buffer(p.name if p.shape else f"{p.name}[0]", p.dtype, p.kind == "stream",
+                                             p.token)
             elif p.kind == "scalar":
                 _bind_scalar(fe, p)
         fe.yield_targets.append(("return", self.result_names))
@@ -77,7 +79,7 @@ def function_signature(me, func, is_top: bool) -> Signature:
     arg_attrs = _arg_attr_dicts(func, len(block.arguments))
     sig = Signature(c_function_name(attrs["sym_name"].value), "void")
     for value, name, dtype, aattrs in zip(block.arguments, names, dtypes, arg_attrs):
-        sig.params.append(_param(value, _c_name(name), dtype, aattrs, is_top))
+        sig.params.append(_param(me, value, _c_name(name), dtype, aattrs, is_top))
     _add_results(sig, func, is_top)
     return sig
 
@@ -94,7 +96,7 @@ def _arg_attr_dicts(func, n):
     return [ir.DictAttr(a) for a in ir.ArrayAttr(func.attributes["arg_attrs"])]
 
 
-def _param(value, name, dtype, aattrs, is_top) -> Param:
+def _param(me, value, name, dtype, aattrs, is_top) -> Param:
     t = value.type
     if not isinstance(t, ir.MemRefType):
         ctype = dsl_ctype(dtype) if (is_top and dtype is not None) else value_ctype(t)
@@ -103,6 +105,9 @@ def _param(value, name, dtype, aattrs, is_top) -> Param:
     _check_layout(mtype, name)
     elem = dsl_ctype(dtype) if dtype is not None else value_ctype(mtype.element_type)
     shape = tuple(mtype.shape)
+    if streams.is_block_stream(aattrs):
+        token = streams.token_type(me, elem, shape)
+        return Param(name, f"hls::stream<{token}> &{name}", "stream", value, dtype, shape, aattrs, token)
     if aattrs is not None and "dsl.stream_depth" in aattrs:
         return Param(name, f"hls::stream<{elem}> &{name}", "stream", value, dtype, shape, aattrs)
     dims = "".join(f"[{d}]" for d in shape) or "[1]"

@@ -6,6 +6,13 @@ adds:
 
 - the step before emission: a local buffer made a stream by ``s.to`` is passed to kernels whose argument
   is a plain array, so the callee's argument is marked ``{dsl.stream_depth = N}`` too;
+- streams of blocks (``dsl.stream_block``: one vector or tile per token): ``hls::stream<T>`` of a struct
+  holding the block as an array member, ``struct dsl_block_int8_4x16 { int8_t v[4][16]; };`` (defined in
+  kernel.h). UG1399 allows ``hls::stream<T>`` of native and ``ap_`` types and of user structs of them without
+  methods; a struct works for blocks of any rank and element type (``ap_fixed`` too). A put fills a local
+  token under ``#pragma HLS aggregate`` (the block becomes one wide word, as the FIFO carries it) with an
+  unrolled copy and writes it; a get reads one and unpacks it the same way. Wide scalars (``UInt(512)``)
+  are ``hls::stream<ap_uint<512>>`` like any scalar;
 - what C simulation needs to run a dataflow function as hardware does. Each process call is written
   ``DSL_PROCESS(f(...));`` (``DSL_PROCESS_AFTER(f(...), k, ...)`` when it must wait for the earlier
   processes ``k`` that share a ping-pong buffer with it), each local stream gets
@@ -14,6 +21,8 @@ adds:
   ``-DDSL_CSIM`` and its ``hls_stream.h`` (``shims/``) runs every process as a coroutine on bounded FIFOs.
 """
 from __future__ import annotations
+
+import re
 
 from mlir import ir
 
@@ -132,3 +141,51 @@ def axi_sharing_message(shared: dict, top: str) -> str:
     return (f"dataflow top '{top}': Vitis rejects a top-level (m_axi) argument accessed by several processes of "
             f"a dataflow region, and here {'; '.join(parts)}: give each argument one load or store kernel "
             "that streams its data to the others")
+
+
+# -- streams of blocks --------------------------------------------------------------------------------
+
+def is_block_stream(attrs) -> bool:
+    return attrs is not None and "dsl.stream_block" in attrs
+
+
+def token_type(me, elem_ctype: str, shape) -> str:
+    """The struct carrying one block of ``shape`` elements of ``elem_ctype`` (defined once per module)."""
+    base = re.sub(r"\W+", "_", elem_ctype).strip("_")
+    base = base[:-2] if base.endswith("_t") else base
+    name = f"dsl_block_{base}_{'x'.join(map(str, shape))}"
+    dims = "".join(f"[{d}]" for d in shape)
+    me.tokens.setdefault(name, f"struct {name} {{ {elem_ctype} v{dims}; }};")
+    return name
+
+
+def block_copy(fe, op):
+    """A ``memref.copy`` into a stream (put) or out of one (get) of blocks: one token, one read/write."""
+    from .ops_memref import _buffer, read_expr, write_stmt
+    from .emitter import Buffer
+
+    src_v, dst_v = op.operands
+    is_put = ir.StringAttr(op.attributes["dsl.stream_op"]).value == "put"
+    fifo_v, data_v = (dst_v, src_v) if is_put else (src_v, dst_v)
+    fifo, data = _buffer(fe, op, fifo_v), _buffer(fe, op, data_v)
+    mtype = ir.MemRefType(fifo_v.type)
+    token = fifo.token
+    tmp = fe.names.fresh("token")
+    member = Buffer(f"{tmp}.v", fifo.dtype)
+    if is_put:
+        fe.stmt(op, f"{token} {tmp};")
+    else:
+        fe.stmt(op, f"{token} {tmp} = {fifo.expr}.read();")
+    fe.pragma(f"aggregate variable={tmp}")
+    counters = [fe.names.fresh(f"c{k}") for k in range(len(mtype.shape))]
+    for counter, extent in zip(counters, mtype.shape):
+        fe.raw(f"for (int {counter} = 0; {counter} < {extent}; ++{counter}) {{")
+        fe.depth += 1
+        fe.pragma("unroll")
+    dst, src = (member, data) if is_put else (data, member)
+    fe.raw(write_stmt(fe, dst, counters, read_expr(fe, src, counters, mtype.element_type)))
+    for _ in mtype.shape:
+        fe.depth -= 1
+        fe.raw("}")
+    if is_put:
+        fe.stmt(op, f"{fifo.expr}.write({tmp});")

@@ -1,0 +1,196 @@
+"""Streaming GEMM units: activations x weights (``aw_gemm``, a linear layer) and activations x activations
+(``qk_gemm``: S = Q K^T, ``pv_gemm``: O = P V, per head), each one process running its PE array.
+
+The PE array is ``systolic.pe_step`` (or ``pe_step_packed``: two PEs share a DSP), the same code the
+memory-to-memory ``systolic`` kernels run, applied in the same k order, so a unit computes exactly what
+``systolic.linear`` / ``nn.scaled_dot_product_attention`` compute: integers bit-exact, float32 to the bit
+(each PE accumulates its products in k order, as ``linalg.matmul_into`` does). ``schedule_units`` unrolls
+the PE loops and partitions the tiles: Mt x Nt multiply-accumulates per cycle in one kernel.
+
+Token formats (what the units of one design agree on; a row travels as 512-bit tokens, see ``tokens``):
+  activations   rows of X in row order;
+  weights       ``TyW[KPW, Nt]`` blocks from ``memory.load_weights`` (see its layout);
+  GEMM output   rows of Y: ``aw_gemm`` collects Mt rows of outputs, then sends them;
+  scores        ``qk_gemm`` sends, for each tile of Mq query rows, for each head h, for each row i of the
+                tile, the row S_h[i, :LK]; ``rowwise.causal_mask`` gives the kept length of each of these
+                rows in the same order, ``rowwise.softmax_rows`` turns them into probabilities and
+                ``pv_gemm`` takes them in that order and sends one output row (all heads) per query.
+"""
+from __future__ import annotations
+
+import dsl
+from dsl import int32
+
+from .. import checks, packing, systolic
+from ..linalg import _product_types
+from . import tokens
+from .tokens import WORD, chunk, need_row  # noqa: F401  (chunk: used in the annotations)
+
+PE_STEP = {0: systolic.pe_step, 1: systolic.pe_step_packed}  # PACK -> the PE array's step
+
+
+# -- activations x weights ------------------------------------------------------------------------------
+def _aw_check(TyA, TyW, TyC, M, K, N, Mt, Nt, PACK):
+    for name, t in (("TyA", TyA), ("TyW", TyW), ("TyC", TyC)):
+        checks.need_int_type(name, t, "aw_gemm (weights stream as packed integer words): ")
+    _product_types("aw_gemm", TyA, TyW, TyC)
+    checks.sizes(M=M, K=K, N=N, Mt=Mt, Nt=Nt)
+    checks.need_multiple("M", M, "Mt", Mt, "aw_gemm tiles the M x N output with the Mt x Nt PE array")
+    checks.need_multiple("N", N, "Nt", Nt, "aw_gemm tiles the M x N output with the Mt x Nt PE array")
+    if PACK not in PE_STEP:
+        raise dsl.DSLTypeError(f"aw_gemm: PACK = {PACK!r} must be 0 (one DSP per PE) or 1 (two PEs per DSP)")
+    if PACK:
+        packing._pair_check(TyA, TyW, "aw_gemm with PACK = 1")
+        if Nt % 2:
+            raise dsl.ShapeError(f"aw_gemm with PACK = 1: Nt = {Nt} must be even (PEs share DSPs two by two)")
+    if Nt * TyW.bits > WORD or WORD % (Nt * TyW.bits):
+        raise dsl.ShapeError(f"aw_gemm: Nt * {TyW.bits} bits (one k step of a weight block) must divide the "
+                             f"{WORD}-bit word; Nt = {Nt} does not")
+    checks.need_multiple("K", K, "KPW", WORD // (Nt * TyW.bits), "one weight word holds KPW k steps")
+    need_row("K", TyA, K, "aw_gemm")
+    need_row("N", TyC, N, "aw_gemm")
+
+
+@dsl.template("TyA", "TyW", "TyC", "M", "K", "N", "Mt", "Nt", "PACK", check=_aw_check)
+def aw_gemm(xs: "dsl.Stream[TyA[chunk(TyA, K)], 2]", ws: "dsl.Stream[TyW[WORD // (Nt * TyW.bits), Nt], 2]",
+            ys: "dsl.Stream[TyC[chunk(TyC, N)], 2]"):
+    """Y = X W^T (a linear layer, W [N, K]): X rows from ``xs``, weight blocks from ``load_weights`` (with
+    PASSES = M // Mt), Y rows to ``ys``. Output-stationary: each Mt-row block of X is held (At) while every
+    Nt-column block of W streams through; PACK = 1 shares each DSP between two PEs (int8 x int4/int8)."""
+    _aw_gemm[TyA, TyW, TyC, M, K, N, Mt, Nt, PACK, WORD // (Nt * TyW.bits), min(K, WORD // TyA.bits),
+             min(N, WORD // TyC.bits)](xs, ws, ys)
+
+
+@dsl.template("TyA", "TyW", "TyC", "M", "K", "N", "Mt", "Nt", "PACK", "KPW", "CA", "CC")
+def _aw_gemm(xs: "dsl.Stream[TyA[CA], 2]", ws: "dsl.Stream[TyW[KPW, Nt], 2]", ys: "dsl.Stream[TyC[CC], 2]"):
+    At: TyA[K, Mt]
+    Ct: TyC[Mt, Nt]
+    Yb: TyC[Mt, N]
+    row: TyA[K]
+    wb: TyW[KPW, Nt]
+    for mi in range(M // Mt, name="row_blocks"):
+        for i in range(Mt, name="read_rows"):
+            tokens.get_row[TyA, K, CA](xs, row)
+            for k in range(K, name="transpose"):
+                At[k, i] = row[k]
+        for ni in range(N // Nt, name="col_blocks"):
+            for i2, j2 in dsl.grid(Mt, Nt, name="clear"):
+                Ct[i2, j2] = 0
+            for k2 in range(K, name="k"):  # one loop at II=1: a weight word every KPW steps
+                if k2 % KPW == 0:
+                    wb = ws.get()
+                PE_STEP[PACK][TyA, TyW, TyC, Mt, Nt](At[k2], wb[k2 % KPW], Ct)
+            for i3, j3 in dsl.grid(Mt, Nt, name="drain"):
+                Yb[i3, ni * Nt + j3] = Ct[i3, j3]
+        for i4 in range(Mt, name="write_rows"):
+            tokens.put_row[TyC, N, CC](Yb[i4], ys)
+
+
+# -- activations x activations --------------------------------------------------------------------------
+def _aa_check(TyA, TyC, H, LQ, LK, D, Mq, Nk, PASSES):
+    _product_types("qk_gemm / pv_gemm", TyA, TyA, TyC)
+    checks.sizes(H=H, LQ=LQ, LK=LK, D=D, Mq=Mq, Nk=Nk, PASSES=PASSES)
+    checks.need_multiple("D", D, "H", H, "the model dimension is split evenly over the heads")
+    checks.need_multiple("LQ", LQ, "Mq", Mq, "the queries are processed Mq rows at a time")
+    checks.need_multiple("LK", LK, "Nk", Nk, "the keys are processed Nk at a time")
+    need_row("D", TyA, D, "qk_gemm / pv_gemm")
+    need_row("LK", TyA, LK, "qk_gemm / pv_gemm")
+    need_row("LK", TyC, LK, "qk_gemm / pv_gemm")
+    need_row("D", TyC, D, "qk_gemm / pv_gemm")
+
+
+def _pv_check(TyA, TyC, H, LQ, LK, D, Mq, Nk, PASSES):
+    _aa_check(TyA, TyC, H, LQ, LK, D, Mq, Nk, PASSES)
+    checks.need_multiple("D // H", D // H, "Nk", Nk, "pv_gemm's PE columns cover a head's channels Nk at a time")
+
+
+@dsl.template("TyA", "TyC", "H", "LQ", "LK", "D", "Mq", "Nk", "PASSES", check=_aa_check)
+def qk_gemm(qs: "dsl.Stream[TyA[chunk(TyA, D)], 2]", ks: "dsl.Stream[TyA[chunk(TyA, D)], 2]",
+            ss: "dsl.Stream[TyC[chunk(TyC, LK)], 2]"):
+    """S_h = Q_h K_h^T for each head h and each of PASSES independent sequences (LQ query rows, LK key rows
+    each). K is held in a double (ping-pong) buffer: the keys of sequence p + 1 are taken while sequence p
+    is computed (after each query tile, an equal share of them), so back-to-back sequences overlap. Score
+    rows leave in the order (query tile, head, row of the tile); an Mq x Nk PE array, k order."""
+    _qk_gemm[TyA, TyC, H, LQ, LK, D, D // H, Mq, Nk, PASSES, -(-LK // (LQ // Mq)), min(D, WORD // TyA.bits),
+             min(LK, WORD // TyC.bits)](qs, ks, ss)
+
+
+@dsl.template("TyA", "TyC", "H", "LQ", "LK", "D", "DH", "Mq", "Nk", "PASSES", "SHARE", "CA", "CS")
+def _qk_gemm(qs: "dsl.Stream[TyA[CA], 2]", ks: "dsl.Stream[TyA[CA], 2]", ss: "dsl.Stream[TyC[CS], 2]"):
+    Kb: TyA[2, LK, D]
+    At: TyA[DH, Mq]
+    Bt: TyA[DH, Nk]
+    Ct: TyC[Mq, Nk]
+    Sb: TyC[Mq, LK]
+    Qb: TyA[Mq, D]
+    for j in range(LK, name="first_keys"):
+        tokens.get_row[TyA, D, CA](ks, Kb[0, j])
+    for p in range(PASSES, name="passes"):
+        cur: int32 = p % 2
+        taken: int32 = 0
+        for mi in range(LQ // Mq, name="query_tiles"):
+            for i in range(Mq, name="read_queries"):
+                tokens.get_row[TyA, D, CA](qs, Qb[i])
+            for h in range(H, name="heads"):
+                for i2, k in dsl.grid(Mq, DH, name="split_q"):
+                    At[k, i2] = Qb[i2, h * DH + k]
+                for nj in range(LK // Nk, name="key_tiles"):
+                    for j2, k2 in dsl.grid(Nk, DH, name="split_k"):
+                        Bt[k2, j2] = Kb[cur, nj * Nk + j2, h * DH + k2]
+                    for i3, j3 in dsl.grid(Mq, Nk, name="clear"):
+                        Ct[i3, j3] = 0
+                    for k3 in range(DH, name="k"):
+                        systolic.pe_step[TyA, TyA, TyC, Mq, Nk](At[k3], Bt[k3], Ct)
+                    for i4, j4 in dsl.grid(Mq, Nk, name="drain"):
+                        Sb[i4, nj * Nk + j4] = Ct[i4, j4]
+                for i5 in range(Mq, name="write_scores"):
+                    tokens.put_row[TyC, LK, CS](Sb[i5], ss)
+            if p + 1 < PASSES:  # the ping-pong: the other buffer fills while this one is in use
+                for t in range(min(SHARE, LK - taken), name="next_keys"):
+                    tokens.get_row[TyA, D, CA](ks, Kb[1 - cur, taken + t])
+                taken = taken + min(SHARE, LK - taken)
+
+
+@dsl.template("TyA", "TyC", "H", "LQ", "LK", "D", "Mq", "Nk", "PASSES", check=_pv_check)
+def pv_gemm(ps: "dsl.Stream[TyA[chunk(TyA, LK)], 2]", vs: "dsl.Stream[TyA[chunk(TyA, D)], 2]",
+            outs: "dsl.Stream[TyC[chunk(TyC, D)], 2]"):
+    """O[:, h] = P_h V_h, the probability rows in ``qk_gemm``'s order, V held in a ping-pong buffer as K is
+    there; one output row (all heads) per query. An Mq x Nk PE array over (query, head channel), j order."""
+    _pv_gemm[TyA, TyC, H, LQ, LK, D, D // H, Mq, Nk, PASSES, -(-LK // (LQ // Mq)), min(LK, WORD // TyA.bits),
+             min(D, WORD // TyA.bits), min(D, WORD // TyC.bits)](ps, vs, outs)
+
+
+@dsl.template("TyA", "TyC", "H", "LQ", "LK", "D", "DH", "Mq", "Nk", "PASSES", "SHARE", "CP", "CV", "CO")
+def _pv_gemm(ps: "dsl.Stream[TyA[CP], 2]", vs: "dsl.Stream[TyA[CV], 2]", outs: "dsl.Stream[TyC[CO], 2]"):
+    Vb: TyA[2, LK, D]
+    Pt: TyA[LK, Mq]
+    Vt: TyA[LK, Nk]
+    Ct: TyC[Mq, Nk]
+    Ob: TyC[Mq, D]
+    prow: TyA[LK]
+    for j in range(LK, name="first_values"):
+        tokens.get_row[TyA, D, CV](vs, Vb[0, j])
+    for p in range(PASSES, name="passes"):
+        cur: int32 = p % 2
+        taken: int32 = 0
+        for mi in range(LQ // Mq, name="query_tiles"):
+            for h in range(H, name="heads"):
+                for i in range(Mq, name="read_probs"):
+                    tokens.get_row[TyA, LK, CP](ps, prow)
+                    for j2 in range(LK, name="transpose"):
+                        Pt[j2, i] = prow[j2]
+                for nc in range(DH // Nk, name="channel_tiles"):
+                    for j3, c in dsl.grid(LK, Nk, name="split_v"):
+                        Vt[j3, c] = Vb[cur, j3, h * DH + nc * Nk + c]
+                    for i3, c3 in dsl.grid(Mq, Nk, name="clear"):
+                        Ct[i3, c3] = 0
+                    for j4 in range(LK, name="k"):
+                        systolic.pe_step[TyA, TyA, TyC, Mq, Nk](Pt[j4], Vt[j4], Ct)
+                    for i4, c4 in dsl.grid(Mq, Nk, name="drain"):
+                        Ob[i4, h * DH + nc * Nk + c4] = Ct[i4, c4]
+            for i5 in range(Mq, name="write_rows"):
+                tokens.put_row[TyC, D, CO](Ob[i5], outs)
+            if p + 1 < PASSES:
+                for t in range(min(SHARE, LK - taken), name="next_values"):
+                    tokens.get_row[TyA, D, CV](vs, Vb[1 - cur, taken + t])
+                taken = taken + min(SHARE, LK - taken)

@@ -1,0 +1,154 @@
+"""Row-wise streaming units: softmax (with the causal mask's row lengths), layer_norm, GeLU, the residual
+add with its bypass FIFO, and the fork that feeds it. Each consumes and produces one row per token, so the
+dataflow never waits for a whole tensor, and applies the row kernel of ``dsl.library.rows`` to each row:
+the same code as ``nn.softmax`` / ``nn.layer_norm`` / ``nn.gelu``, hence the same bits (float32 exactly).
+"""
+from __future__ import annotations
+
+import dsl
+from dsl import int32
+
+from .. import checks, mathf, rows
+from . import tokens
+from .tokens import WORD, chunk, need_row  # noqa: F401  (chunk: used in the annotations)
+
+
+def _rows_check(T, R, D):
+    checks.float_row(T, D)
+    checks.sizes(R=R)
+    need_row("D", T, D, "the row-wise units")
+
+
+# -- softmax and the causal mask ------------------------------------------------------------------------
+@dsl.template("T", "R", "D", check=_rows_check)
+def softmax_rows(xs: "dsl.Stream[T[chunk(T, D)], 2]", ns: "dsl.Stream[int32, 2]",
+                 zs: "dsl.Stream[T[chunk(T, D)], 2]", scale: "T"):
+    """z = softmax(x * scale) over the first n entries of each of R rows (n from ``ns``, one per row: the
+    causal mask's row lengths); z[j] = 0 for j >= n."""
+    _softmax_rows[T, R, D, min(D, WORD // T.bits)](xs, ns, zs, scale)
+
+
+@dsl.template("T", "R", "D", "CH")
+def _softmax_rows(xs: "dsl.Stream[T[CH], 2]", ns: "dsl.Stream[int32, 2]", zs: "dsl.Stream[T[CH], 2]", scale: "T"):
+    xb: T[D]
+    zb: T[D]
+    for r in range(R, name="rows"):
+        tokens.get_row[T, D, CH](xs, xb)
+        n: int32 = ns.get()
+        rows.softmax_row[T, D](xb, zb, n, scale)
+        tokens.put_row[T, D, CH](zb, zs)
+
+
+def _mask_check(LQ, LK, H, Mq, PASSES):
+    checks.sizes(LQ=LQ, LK=LK, H=H, Mq=Mq, PASSES=PASSES)
+    checks.need_multiple("LQ", LQ, "Mq", Mq, "rows come in tiles of Mq queries")
+
+
+@dsl.template("LQ", "LK", "H", "Mq", "PASSES", check=_mask_check)
+def causal_mask(ns: "dsl.Stream[int32, 2]", past: int32):
+    """The kept length of every score row of ``gemm.qk_gemm``, in its order (tile, head, row of the tile):
+    query i keeps keys j <= past + i, i.e. min(past + i + 1, LK) of them (``past >= LK - 1``: all keys, an
+    encoder; ``past = 0``: a causal prefill; decode: the cached length)."""
+    for p in range(PASSES, name="passes"):
+        for mi in range(LQ // Mq, name="query_tiles"):
+            for h in range(H, name="heads"):
+                for i in range(Mq, name="rows"):
+                    ns.put(min(past + mi * Mq + i + 1, LK))
+
+
+# -- normalisation and GeLU -----------------------------------------------------------------------------
+@dsl.template("T", "R", "D", check=_rows_check)
+def layer_norm_rows(xs: "dsl.Stream[T[chunk(T, D)], 2]", gamma: "T[D]", beta: "T[D]",
+                    zs: "dsl.Stream[T[chunk(T, D)], 2]", eps: "T"):
+    """LayerNorm of each row (``rows.layer_norm_row``); gamma and beta are read once into local copies."""
+    _layer_norm_rows[T, R, D, min(D, WORD // T.bits)](xs, gamma, beta, zs, eps)
+
+
+@dsl.template("T", "R", "D", "CH")
+def _layer_norm_rows(xs: "dsl.Stream[T[CH], 2]", gamma: "T[D]", beta: "T[D]", zs: "dsl.Stream[T[CH], 2]",
+                     eps: "T"):
+    g: T[D]
+    b: T[D]
+    xb: T[D]
+    zb: T[D]
+    for j in range(D, name="params"):
+        g[j] = gamma[j]
+        b[j] = beta[j]
+    for r in range(R, name="rows"):
+        tokens.get_row[T, D, CH](xs, xb)
+        rows.layer_norm_row[T, D](xb, g, b, zb, eps)
+        tokens.put_row[T, D, CH](zb, zs)
+
+
+@dsl.template("T", "R", "D", check=_rows_check)
+def gelu_rows(xs: "dsl.Stream[T[chunk(T, D)], 2]", zs: "dsl.Stream[T[chunk(T, D)], 2]"):
+    """GeLU, exact (erf) form, of each row (BERT's "gelu")."""
+    _gelu_rows[T, R, D, min(D, WORD // T.bits), 0](xs, zs)
+
+
+@dsl.template("T", "R", "D", check=_rows_check)
+def gelu_tanh_rows(xs: "dsl.Stream[T[chunk(T, D)], 2]", zs: "dsl.Stream[T[chunk(T, D)], 2]"):
+    """GeLU, tanh approximation, of each row (GPT2's "gelu_new")."""
+    _gelu_rows[T, R, D, min(D, WORD // T.bits), 1](xs, zs)
+
+
+GELU_ROW = {0: rows.gelu_erf_row, 1: rows.gelu_tanh_row}
+
+
+@dsl.template("T", "R", "D", "CH", "FORM")
+def _gelu_rows(xs: "dsl.Stream[T[CH], 2]", zs: "dsl.Stream[T[CH], 2]"):
+    xb: T[D]
+    zb: T[D]
+    for r in range(R, name="rows"):
+        tokens.get_row[T, D, CH](xs, xb)
+        GELU_ROW[FORM][T, D](xb, zb)
+        tokens.put_row[T, D, CH](zb, zs)
+
+
+# -- the residual connection ----------------------------------------------------------------------------
+def _elementwise_check(T, R, D):
+    checks.need_type("T", T, (dsl.float32, int32, dsl.int8), "")
+    checks.sizes(R=R)
+    need_row("D", T, D, "fork_rows / residual_add")
+
+
+@dsl.template("T", "R", "D", check=_elementwise_check)
+def fork_rows(xs: "dsl.Stream[T[chunk(T, D)], 2]", main: "dsl.Stream[T[chunk(T, D)], 2]",
+              bypass: "dsl.Stream[T[chunk(T, D)], 2]"):
+    """Each of the R rows to both outputs: into the block (``main``) and around it (``bypass``)."""
+    for t in range(R * (D // min(D, WORD // T.bits)), name="tokens"):
+        blk: T[min(D, WORD // T.bits)] = xs.get()
+        main.put(blk)
+        bypass.put(blk)
+
+
+@dsl.template("T", "R", "D", check=_elementwise_check)
+def residual_add(xs: "dsl.Stream[T[chunk(T, D)], 2]", bypass: "dsl.Stream[T[chunk(T, D)], 2]",
+                 zs: "dsl.Stream[T[chunk(T, D)], 2]"):
+    """z = x + the row that went around the block (integers wrap to T, as ``nn.residual_add``). The bypass
+    stream must hold the rows in flight inside the block: declare it at least ``bypass_depth(...)`` tokens
+    deep (the simulator names it, with the depth that avoids the deadlock, when it is too shallow)."""
+    _residual_add[T, R, D, min(D, WORD // T.bits)](xs, bypass, zs)
+
+
+@dsl.template("T", "R", "D", "CH")
+def _residual_add(xs: "dsl.Stream[T[CH], 2]", bypass: "dsl.Stream[T[CH], 2]", zs: "dsl.Stream[T[CH], 2]"):
+    zb: T[CH]
+    for t in range(R * (D // CH), name="tokens"):
+        xb: T[CH] = xs.get()
+        yb: T[CH] = bypass.get()
+        for j in range(CH, name="add"):
+            zb[j] = xb[j] + yb[j]
+        zs.put(zb)
+
+
+def bypass_depth(D, T, *row_blocks: int, slack: int = 2) -> int:
+    """Tokens the bypass FIFO must hold: every unit on the main path that collects a block of rows before
+    its first output (an ``aw_gemm`` collects Mt rows) holds that many rows back, each D / chunk tokens;
+    ``slack`` rows cover the FIFOs between the units. The paper sizes this FIFO at l x d activations:
+    ``bypass_depth(d, T, l)``."""
+    return (sum(row_blocks) + slack) * (D // chunk(T, D))
+
+
+__all__ = ["softmax_rows", "causal_mask", "layer_norm_rows", "gelu_rows", "gelu_tanh_rows", "fork_rows",
+           "residual_add", "bypass_depth", "mathf"]

@@ -1,0 +1,137 @@
+"""The schedules of the streaming units: ``schedule_units(s)`` on a design (the Schedule of a region that
+uses them) schedules every unit instance in it, found by function name (a unit called twice is two
+functions, ``_aw_gemm`` and ``_aw_gemm_1``, each scheduled).
+
+What Vitis gets: the GEMMs' k loops pipelined at II=1 with the PE loops unrolled and the tiles partitioned
+(Mt x Nt multiply-accumulates per cycle: the A tile by PE row, the B tile by PE column, the accumulators one
+register per PE), every row buffer partitioned by the token width so that a 512-bit token is packed or
+unpacked in one cycle, the weight loader reading one word per cycle (its unpacking is wiring), the memory
+loops pipelined over consecutive addresses (bursts), the row kernels as ``dsl.library.schedules`` pipelines
+them (lane reductions at II = LANES), and the small math functions inlined. The CPU and simulator results
+never depend on these steps.
+"""
+from __future__ import annotations
+
+import re
+
+import dsl
+from mlir import ir
+
+from ...schedule import names as N
+from ..schedules import ROW_KERNELS, inline_math, pipeline_reduction
+
+CYCLIC, COMPLETE = dsl.Partition.Cyclic, dsl.Partition.Complete
+
+
+def _token(s, func, stream: str) -> int:
+    """Elements per token of the stream argument ``stream`` of ``func`` (a 1-D block)."""
+    fop = N.funcs(s.module)[func]
+    names = [ir.StringAttr(a).value for a in ir.ArrayAttr(fop.attributes["dsl.arg_names"])]
+    return ir.MemRefType(fop.regions[0].blocks[0].arguments[names.index(stream)].type).shape[-1]
+
+
+def _rows_by_token(s, func, stream, *buffers, dim=1):
+    """Row buffers partitioned by the token width: a token is packed or unpacked in one cycle."""
+    width = _token(s, func, stream)
+    for buf in buffers:
+        if width > 1:
+            s.partition(f"{func}:{buf}", CYCLIC, dim=dim, factor=width)
+
+
+def _pe_array(s, func, a, b, c, clear, drain):
+    """Tiles by PE row / PE column, accumulators one register each, the k loop at II=1."""
+    s.partition(f"{func}:{a}", COMPLETE, dim=2)
+    s.partition(f"{func}:{b}", COMPLETE, dim=2)
+    s.partition(f"{func}:{c}", COMPLETE, dim=0)
+    s.pipeline(f"{func}:k")
+    s.pipeline(f"{func}:clear:{clear}")  # the outer loops: every PE column at once
+    s.pipeline(f"{func}:drain:{drain}")
+
+
+def _aw_gemm(s, func):
+    _pe_array(s, func, "At", "wb", "Ct", "i2", "i3")
+    s.partition(f"{func}:wb", COMPLETE, dim=0)
+    s.partition(f"{func}:Yb", COMPLETE, dim=1)
+    _rows_by_token(s, func, "xs", "row")
+    _rows_by_token(s, func, "ys", "Yb", dim=2)
+    s.pipeline(f"{func}:transpose")
+
+
+def _qk_gemm(s, func):
+    _pe_array(s, func, "At", "Bt", "Ct", "i3", "i4")
+    _rows_by_token(s, func, "qs", "Qb", dim=2)
+    _rows_by_token(s, func, "ks", "Kb", dim=3)
+    _rows_by_token(s, func, "ss", "Sb", dim=2)
+    s.pipeline(f"{func}:split_q:k")
+    s.pipeline(f"{func}:split_k:k2")
+
+
+def _pv_gemm(s, func):
+    _pe_array(s, func, "Pt", "Vt", "Ct", "i3", "i4")
+    _rows_by_token(s, func, "ps", "prow")
+    _rows_by_token(s, func, "vs", "Vb", dim=3)
+    _rows_by_token(s, func, "outs", "Ob", dim=2)
+    s.pipeline(f"{func}:transpose")
+    s.pipeline(f"{func}:split_v:c")
+
+
+def _unpack_words(s, func):
+    s.partition(f"{func}:blk", COMPLETE, dim=0)
+    s.pipeline(f"{func}:words")
+
+
+def _pe_step(s, func):
+    s.unroll(f"{func}:pe:i", 0)
+    s.unroll(f"{func}:pe:{'jp' if 'packed' in func else 'j'}", 0)
+    s.inline(func)
+
+
+def _memory(stream, *loops):
+    def schedule(s, func):
+        _rows_by_token(s, func, stream, "buf")
+        for loop in loops:
+            s.pipeline(f"{func}:{loop}")
+    return schedule
+
+
+def _row_unit(*buffers, extra=()):
+    def schedule(s, func):
+        _rows_by_token(s, func, "xs", *buffers)
+        for loop in extra:
+            s.pipeline(f"{func}:{loop}")
+    return schedule
+
+
+def _row_kernel(s, func):
+    for loop in ROW_KERNELS[_base(func)][0]:
+        s.pipeline(f"{func}:{loop}")
+
+
+UNIT_SCHEDULES = {
+    "_aw_gemm": _aw_gemm, "_qk_gemm": _qk_gemm, "_pv_gemm": _pv_gemm, "_unpack_words": _unpack_words,
+    "pe_step": _pe_step, "pe_step_packed": _pe_step,
+    "mul2": lambda s, f: s.inline(f), "mul2_at": lambda s, f: s.inline(f),
+    "get_row": lambda s, f: (s.partition(f"{f}:blk", COMPLETE, dim=0), s.pipeline(f"{f}:tokens")),
+    "put_row": lambda s, f: (s.partition(f"{f}:blk", COMPLETE, dim=0), s.pipeline(f"{f}:tokens")),
+    "load_rows": _memory("xs", "read"), "store_rows": _memory("ys", "write"),
+    "kv_write": _memory("rows", "write"), "kv_read": _memory("rows", "read"),
+    "kv_append": _memory("new", "read", "write"),
+    "_softmax_rows": _row_unit("xb", "zb"), "_gelu_rows": _row_unit("xb", "zb"),
+    "_layer_norm_rows": _row_unit("xb", "zb", "g", "b", extra=("params",)),
+    "_residual_add": _row_unit(extra=("tokens",)), "fork_rows": _row_unit(extra=("tokens",)),
+    "causal_mask": lambda s, f: s.pipeline(f"{f}:rows:i"),
+    **{name: _row_kernel for name in ROW_KERNELS}, "row_sum": pipeline_reduction, "row_max": pipeline_reduction,
+}
+
+
+def _base(func: str) -> str:
+    return re.sub(r"_\d+$", "", func)
+
+
+def schedule_units(s):
+    """Apply the schedule of every streaming unit (and of the library kernels they call) found in ``s``."""
+    for func, fop in N.funcs(s.module).items():
+        step = UNIT_SCHEDULES.get(_base(func))
+        if step is not None and "dsl.kernel" not in fop.attributes:  # not a region's process wrapper
+            step(s, func)
+    return inline_math(s)

@@ -1,0 +1,108 @@
+"""Designs assembled from the streaming units of ``dsl.library.units``, shared by the tests and
+``benchmarks/bench_units.py`` (factories: sizes are parameters). Each top-level argument has one process
+reading or writing it, as Vitis requires of a dataflow region's m_axi ports."""
+import math
+
+import dsl
+from dsl import UInt, float32, int8, int32
+from dsl.library.units import gemm, memory, rowwise, tokens
+from dsl.library.units.memory import words_per_block
+from dsl.library.units.tokens import chunk
+
+
+def linear(M, K, N, Mt, Nt, TyW, PACK=0, TyA=int8, TyC=int32):
+    """Y = X W^T: rows of X and packed weight words from memory, the Mt x Nt PE array in one process."""
+    NW = N // Nt * (K // words_per_block(TyW, Nt))
+
+    @dsl.region()
+    def lin(X: TyA[M, K], W: UInt(512)[NW], Y: TyC[M, N]):
+        xs: dsl.Stream[TyA[chunk(TyA, K)], 2]
+        ws: dsl.Stream[TyW[words_per_block(TyW, Nt), Nt], 2]
+        ys: dsl.Stream[TyC[chunk(TyC, N)], 2]
+        memory.load_rows[TyA, M, K](X, xs)
+        memory.load_weights[TyW, N, K, Nt, M // Mt](W, ws)
+        gemm.aw_gemm[TyA, TyW, TyC, M, K, N, Mt, Nt, PACK](xs, ws, ys)
+        memory.store_rows[TyC, M, N](ys, Y)
+
+    return lin
+
+
+def attention(L, D, H, Mq, Nk, passes=1, past=0):
+    """softmax(Q_h K_h^T / sqrt(D/H), causal mask after ``past`` positions) V_h for ``passes`` independent
+    sequences of L rows (K and V ping-ponged between them)."""
+    scale = 1.0 / math.sqrt(D // H)
+    R = passes * L
+    cd, cl = chunk(float32, D), chunk(float32, L)
+
+    @dsl.region()
+    def att(Q: float32[R, D], K: float32[R, D], V: float32[R, D], O: float32[R, D]):
+        qs: dsl.Stream[float32[cd], 2]
+        ks: dsl.Stream[float32[cd], 2]
+        vs: dsl.Stream[float32[cd], 2]
+        ss: dsl.Stream[float32[cl], 2]
+        ps: dsl.Stream[float32[cl], 2]
+        ns: dsl.Stream[int32, 2]
+        outs: dsl.Stream[float32[cd], 2]
+        memory.load_rows[float32, R, D](Q, qs)
+        memory.load_rows[float32, R, D](K, ks)
+        memory.load_rows[float32, R, D](V, vs)
+        gemm.qk_gemm[float32, float32, H, L, L, D, Mq, Nk, passes](qs, ks, ss)
+        rowwise.causal_mask[L, L, H, Mq, passes](ns, past)
+        rowwise.softmax_rows[float32, R * H, L](ss, ns, ps, scale)
+        gemm.pv_gemm[float32, float32, H, L, L, D, Mq, Nk, passes](ps, vs, outs)
+        memory.store_rows[float32, R, D](outs, O)
+
+    return att
+
+
+def gelu_residual_norm(L, D, eps, bypass):
+    """Z = layer_norm(gelu(X) + X): the row units around a residual connection (``bypass``: its depth)."""
+    c = chunk(float32, D)
+
+    @dsl.region()
+    def blk(X: float32[L, D], g: float32[D], b: float32[D], Z: float32[L, D]):
+        xs: dsl.Stream[float32[c], 2]
+        main: dsl.Stream[float32[c], 2]
+        byp: dsl.Stream[float32[c], bypass]
+        act: dsl.Stream[float32[c], 2]
+        res: dsl.Stream[float32[c], 2]
+        out: dsl.Stream[float32[c], 2]
+        memory.load_rows[float32, L, D](X, xs)
+        rowwise.fork_rows[float32, L, D](xs, main, byp)
+        rowwise.gelu_rows[float32, L, D](main, act)
+        rowwise.residual_add[float32, L, D](act, byp, res)
+        rowwise.layer_norm_rows[float32, L, D](res, g, b, out, eps)
+        memory.store_rows[float32, L, D](out, Z)
+
+    return blk
+
+
+def kv_cache(LMAX, D, LN):
+    """The K/V cache units: prefill writes LN rows of ``pre`` into ``cache_w`` at ``pos``; decode streams the
+    ``pos`` past rows of ``cache`` and appends the LN rows of ``new`` (all pos + LN rows reach ``seen``);
+    ``kv_read`` streams LN rows of ``cache_r`` from ``pos`` into ``got``."""
+    c = chunk(int8, D)
+
+    @dsl.region()
+    def kv(pre: int8[LN, D], cache_w: int8[LMAX, D], new: int8[LN, D], cache: int8[LMAX, D],
+           seen: int8[LMAX, D], cache_r: int8[LMAX, D], got: int8[LN, D], pos: int32):
+        ps: dsl.Stream[int8[c], 2]
+        ns: dsl.Stream[int8[c], 2]
+        outs: dsl.Stream[int8[c], 2]
+        rs: dsl.Stream[int8[c], 2]
+        memory.load_rows[int8, LN, D](pre, ps)
+        memory.kv_write[int8, LMAX, D, LN](ps, cache_w, pos)
+        memory.load_rows[int8, LN, D](new, ns)
+        memory.kv_append[int8, LMAX, D, LN](ns, cache, outs, pos)
+        memory.kv_read[int8, LMAX, D, LN](cache_r, rs, pos)
+        memory.store_rows[int8, LN, D](rs, got)
+
+        @dsl.kernel(mapping=[1])
+        def collect(seen: int8[LMAX, D], pos: int32):
+            buf: int8[D]
+            for i in range(pos + LN):
+                tokens.get_row[int8, D, c](outs, buf)
+                for j in range(D):
+                    seen[i, j] = buf[j]
+
+    return kv
