@@ -1,0 +1,167 @@
+"""The accelerator of one Transformer layer, generated per model config from dsl.library units.
+
+A layer is one dataflow design in three regions, placed on the U280's SLRs as the paper places them:
+  SLR0  the Q/K/V projections (GPT2: LayerNorm 1 before them), the residual's input forked around
+  SLR1  Q K^T, causal mask, softmax, score V, the output projection, the residual add (BERT: LayerNorm 1;
+        GPT2: LayerNorm 2, the FFN's input, and the FFN residual forked around)
+  SLR2  FFN1, GeLU, FFN2, the residual add (BERT: LayerNorm 2)
+Each linear operator is quantize_rows -> aw_gemm (its PE array, weights from its own loader) ->
+dequantize_rows. Streams carry 512-bit tokens; cross-SLR streams become AXI streams in the Vitis project.
+
+Variants: ``prefill`` (L rows, causal, K/V written to the cache), ``decode`` (one row at ``pos`` against
+the cache of LMAX rows), ``encoder`` (BERT: L rows, every key). The generated design is Python source (a
+``dsl.region``) kept in ``LayerDesign.source`` and registered with linecache, so errors and the HLS comments
+point at its lines; ``LayerDesign.slr_of_line`` says where each process goes.
+"""
+from __future__ import annotations
+
+import linecache
+import math
+from dataclasses import dataclass, field
+
+from .config import ModelConfig
+from .errors import ModelError
+from .quant import QuantConfig
+from .weights import LINEARS
+
+WORD = 512
+ROW_TOKEN = {"float32": 16, "int32": 16, "int8": 64}
+FIFO_DEPTH = 16  # the paper's depth between kernels
+
+
+@dataclass(frozen=True)
+class LinearSpec:
+    op: str
+    K: int
+    N: int
+    Mt: int
+    Nt: int
+    pack: int
+    weight_bits: int
+
+    @property
+    def kpw(self) -> int:
+        return WORD // (self.Nt * self.weight_bits)
+
+    @property
+    def words(self) -> int:
+        return self.N // self.Nt * (self.K // self.kpw)
+
+    @property
+    def macs_per_cycle(self) -> int:
+        return self.Mt * self.Nt
+
+
+@dataclass
+class LayerDesign:
+    config: ModelConfig
+    qcfg: QuantConfig
+    variant: str
+    rows: int  # L (prefill / encoder) or 1 (decode)
+    lmax: int  # cache rows (decoders)
+    linears: dict
+    attention: dict  # Mq, Nk, LK
+    args: list  # (name, kind, shape) in the region's order; kind: rows, words, vector, scalar, cache
+    arg_slr: dict
+    depths: dict = field(default_factory=dict)
+    source: str = ""
+    slr_of_line: dict = field(default_factory=dict)
+    filename: str = ""
+    region: object = None
+
+    @property
+    def name(self) -> str:
+        return f"{self.config.kind}_{self.variant}"
+
+
+def _rows_divisor(L: int, cap: int) -> int:
+    return max(t for t in range(1, cap + 1) if L % t == 0)
+
+
+def check_rows(L: int, what: str) -> None:
+    """A row of L float32 scores travels in 16-element tokens: L <= 16 or a multiple of 16."""
+    if L > 16 and L % 16:
+        raise ModelError(f"{what} = {L}: the attention streams rows of {what} scores in 16-element tokens, so "
+                         f"{what} must be at most 16 or a multiple of 16 (e.g. {L + (-L) % 16})")
+
+
+def linear_specs(cfg: ModelConfig, qcfg: QuantConfig, rows: int, pack: bool = True) -> dict:
+    d, f, bits = cfg.hidden, cfg.ffn, qcfg.weight_bits
+    shapes = {"q": (d, d), "k": (d, d), "v": (d, d), "p": (d, d), "f1": (d, f), "f2": (f, d)}
+    Mt = _rows_divisor(rows, 8)
+    specs = {}
+    for op, (K, N) in shapes.items():
+        wide = WORD // bits if rows == 1 else 32  # decode: one weight word per cycle; prefill: 8 x 32 PEs
+        Nt = next(n for n in (wide, 32, 16, 8, 4, 2) if N % n == 0 and K % (WORD // (n * bits)) == 0)
+        specs[op] = LinearSpec(op, K, N, Mt, Nt, int(pack and Nt % 2 == 0), bits)
+    return specs
+
+
+def build_layer(cfg: ModelConfig, qcfg: QuantConfig, variant: str, rows: int, lmax: int = 0,
+                pack: bool = True) -> LayerDesign:
+    if variant not in ("prefill", "decode", "encoder"):
+        raise ModelError(f"variant {variant!r}: prefill, decode (GPT2) or encoder (BERT)")
+    for what, n in (("d", cfg.hidden), ("d_FFN", cfg.ffn)):
+        if n % 64:
+            raise ModelError(f"{cfg.name}: {what} = {n} must be a multiple of 64 (int8 rows travel in 64-byte tokens)")
+    if cfg.head_dim % 8:
+        raise ModelError(f"{cfg.name}: the head size {cfg.head_dim} must be a multiple of 8 (8 x 8 attention arrays)")
+    if variant == "decode":
+        rows = 1
+        check_rows(lmax, "the cache length")
+    else:
+        check_rows(rows, "the sequence length")
+    lk = lmax if variant == "decode" else rows
+    att = {"Mq": _rows_divisor(rows, 8), "Nk": 8 if lk % 8 == 0 else _rows_divisor(lk, 8), "LK": lk}
+    design = LayerDesign(cfg, qcfg, variant, rows, lmax, linear_specs(cfg, qcfg, rows, pack), att, [], {})
+    _arguments(design)
+    _depths(design)
+    from .generate import generate_source
+
+    design.source, design.slr_of_line = generate_source(design)
+    design.filename = f"<models design {cfg.name} {variant} l={rows} lmax={lmax} {qcfg.name}>"
+    lines = design.source.splitlines(True)
+    linecache.cache[design.filename] = (len(design.source), None, lines, design.filename)
+    scope: dict = {}
+    exec(compile(design.source, design.filename, "exec"), scope)  # noqa: S102 (our own generated design)
+    design.region = scope[design.name]
+    return design
+
+
+def _arguments(design: LayerDesign) -> None:
+    cfg, L, d = design.config, design.rows, design.config.hidden
+    args = [("X", "rows", (L, d), 0)]
+    pre = "gpt2" == cfg.kind
+    if pre:
+        args += [("ln1_g", "vector", (d,), 0), ("ln1_b", "vector", (d,), 0)]
+    for op in LINEARS:
+        s = design.linears[op]
+        slr = 0 if op in "qkv" else 1 if op == "p" else 2
+        args += [(f"W_{op}", "words", (s.words,), slr), (f"D_{op}", "vector", (2, s.N), slr),
+                 (f"S_{op}", "vector", (s.K,), slr), (f"t_{op}", "scalar", (), slr)]
+        if op == "p":
+            args += [("ln1_g" if not pre else "ln2_g", "vector", (d,), 1),
+                     ("ln1_b" if not pre else "ln2_b", "vector", (d,), 1)]
+    if not pre:
+        args += [("ln2_g", "vector", (d,), 2), ("ln2_b", "vector", (d,), 2)]
+    if cfg.is_decoder:
+        args += [("Kc", "cache", (design.lmax, d), 1), ("Vc", "cache", (design.lmax, d), 1), ("pos", "scalar", (), 1)]
+    args.append(("Y", "rows", (L, d), 2))
+    design.args = [(n, k, s) for n, k, s, _ in args]
+    design.arg_slr = {n: slr for n, _, _, slr in args}
+
+
+def _depths(design: LayerDesign) -> None:
+    """FIFO depths (tokens) that cannot deadlock: the attention's synchronisation point (all K before any Q)
+    holds every row of Q and of the residual's input; the FFN residual holds the rows inside the FFN (two
+    GEMMs of Mt rows and the row units); scales go around a GEMM (Mt rows); others are the paper's 16."""
+    d, L = design.config.hidden, design.rows
+    row = d // ROW_TOKEN["float32"]
+    mt = max(s.Mt for s in design.linears.values())
+    sync = (L + 4) * row
+    design.depths = {"default": FIFO_DEPTH, "weights": FIFO_DEPTH, "q_rows": sync, "attn_bypass": sync,
+                     "ffn_bypass": (2 * mt + 10) * row, "scales": 2 * mt + 8}
+
+
+def scale(design: LayerDesign) -> float:
+    return 1.0 / math.sqrt(design.config.head_dim)

@@ -1,0 +1,196 @@
+"""Quantisation as the paper (W4A8, W8A8) and the quantised reference built from dsl.library's numpy references.
+
+Every linear operator (q, k, v, p, f1, f2) computes, for its input rows x [l, K] (float32):
+    x' = x / sm                       SmoothQuant smoothing per input channel (sm = 1 without it: exact)
+    per token:  s[i] = max|x'[i]| / 127, xq = round(x' / s[i]) clamped to +-127 (ties to even)
+    per tensor: s[i] = s_t (calibrated), the same rounding
+    acc = xq Wq^T                      int8 x int4/int8 -> int32, exact
+    y   = (float(acc) * s[i]) * sw[j] + b[j]          float32
+with Wq = round((W * sm) / sw[j]) per output channel j, sw[j] = max_k |W * sm|[j, k] / QMAX (7 or 127).
+Softmax, LayerNorm, GeLU, attention and the residual adds stay float32, computed as the library's row kernels
+compute them, so the reference below (``ref.*``, ``rows.*``, ``mathf.*``) is bit-exact against the design.
+
+Calibration (per-tensor scales, SmoothQuant's activation maxima) runs the float32 model on calibration tokens
+(seeded random tokens unless given) and records each operator's input.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from dsl.library import mathf, ref, rows
+
+from . import reference as R
+from .errors import ModelError
+from .weights import BIAS_KEY, LINEARS, WEIGHT_KEY, Weights
+
+F = np.float32
+ACT_MODES = ("per-token", "per-tensor")
+QUANTS = {"w4a8": 4, "w8a8": 8}
+SHARED_INPUT = {"q": "qkv", "k": "qkv", "v": "qkv", "p": "p", "f1": "f1", "f2": "f2"}  # ops that see one input
+
+
+@dataclass(frozen=True)
+class QuantConfig:
+    weight_bits: int = 4
+    act: str = "per-token"
+    smooth: float | None = None  # SmoothQuant alpha (0.5 in its paper); None: no smoothing
+    calib_tokens: int = 32
+    calib_seed: int = 1234
+
+    @property
+    def name(self) -> str:
+        return f"w{self.weight_bits}a8"
+
+    @property
+    def qmax_w(self) -> int:
+        return (1 << (self.weight_bits - 1)) - 1
+
+
+def parse_quant(text: str, act: str = "per-token", smooth: float | None = None) -> QuantConfig:
+    key = str(text).lower()
+    if key not in QUANTS:
+        raise ModelError(f"quantisation {text!r} is not one the design can do; choose {', '.join(QUANTS)} "
+                         "(int4 or int8 weights, int8 activations, float32 softmax/LayerNorm/GeLU)")
+    if act not in ACT_MODES:
+        raise ModelError(f"activation quantisation {act!r}: choose {', '.join(ACT_MODES)}")
+    if smooth is not None and not 0.0 < smooth < 1.0:
+        raise ModelError(f"SmoothQuant alpha must be in (0, 1), got {smooth}")
+    return QuantConfig(QUANTS[key], act, smooth)
+
+
+@dataclass
+class QLinear:
+    """One quantised operator: int weights Wq [N, K] (values in +-QMAX), per-channel scales sw [N], bias b [N],
+    smoothing sm [K], and the per-tensor activation scale st (1.0, unused, per token)."""
+    Wq: np.ndarray
+    sw: np.ndarray
+    b: np.ndarray
+    sm: np.ndarray
+    st: float = 1.0
+    packed: dict = field(default_factory=dict, repr=False)  # (Nt) -> weight words, filled by the design
+
+
+@dataclass
+class QuantModel:
+    weights: Weights
+    qcfg: QuantConfig
+    layers: list  # per layer: {op: QLinear}
+
+    @property
+    def config(self):
+        return self.weights.config
+
+
+# -- calibration ----------------------------------------------------------------------------------------
+def _gpt2_inputs(cfg, lw, h):
+    """(inputs of each operator, next h) of one float32 GPT2 layer on a causal prompt."""
+    a = R.layer_norm(h, lw["ln1_g"], lw["ln1_b"], cfg.eps)
+    q, k, v = (R.linear(a, lw[f"W{o}"], lw[f"b{o}"]) for o in "qkv")
+    o = R.attention(q, k, v, cfg.heads, causal_past=0)
+    h = h + R.linear(o, lw["Wp"], lw["bp"])
+    m = R.layer_norm(h, lw["ln2_g"], lw["ln2_b"], cfg.eps)
+    g = R.gelu_tanh(R.linear(m, lw["W1"], lw["b1"]))
+    return {"qkv": a, "p": o, "f1": m, "f2": g}, (h + R.linear(g, lw["W2"], lw["b2"])).astype(F)
+
+
+def _bert_inputs(cfg, lw, h):
+    q, k, v = (R.linear(h, lw[f"W{o}"], lw[f"b{o}"]) for o in "qkv")
+    o = R.attention(q, k, v, cfg.heads)
+    a = R.layer_norm(h + R.linear(o, lw["Wp"], lw["bp"]), lw["ln1_g"], lw["ln1_b"], cfg.eps)
+    g = R.gelu_erf(R.linear(a, lw["W1"], lw["b1"]))
+    return {"qkv": h, "p": o, "f1": a, "f2": g}, R.layer_norm(a + R.linear(g, lw["W2"], lw["b2"]), lw["ln2_g"],
+                                                              lw["ln2_b"], cfg.eps)
+
+
+def calibrate(w: Weights, ids) -> list:
+    """Per layer: {input name: float32 activations} of the float model on ``ids``."""
+    cfg = w.config
+    h = R.gpt2_embed(w, ids, 0) if cfg.kind == "gpt2" else R.bert_embed(w, ids)
+    step = _gpt2_inputs if cfg.kind == "gpt2" else _bert_inputs
+    out = []
+    for lw in w.layers:
+        inputs, h = step(cfg, lw, h)
+        out.append(inputs)
+    return out
+
+
+def quantize_model(w: Weights, qcfg: QuantConfig, calib_ids=None) -> QuantModel:
+    cfg = w.config
+    need_calib = qcfg.act == "per-tensor" or qcfg.smooth is not None
+    stats = None
+    if need_calib:
+        if calib_ids is None:
+            n = min(qcfg.calib_tokens, cfg.max_positions)
+            calib_ids = np.random.default_rng(qcfg.calib_seed).integers(0, cfg.vocab, n)
+        stats = calibrate(w, calib_ids)
+    layers = []
+    for i, lw in enumerate(w.layers):
+        ql = {}
+        for op in LINEARS:
+            W, b = lw[WEIGHT_KEY[op]], lw[BIAS_KEY[op]]
+            x = stats[i][SHARED_INPUT[op]] if stats else None
+            ql[op] = _quantize_linear(W, b, x, qcfg, _smooth_group(lw, op) if qcfg.smooth is not None else None)
+        layers.append(ql)
+    return QuantModel(w, qcfg, layers)
+
+
+def _smooth_group(lw, op):
+    """Weights sharing the operator's input (q, k and v share one smoothing)."""
+    ops = ("q", "k", "v") if SHARED_INPUT[op] == "qkv" else (op,)
+    return np.concatenate([lw[WEIGHT_KEY[o]] for o in ops])
+
+
+def _quantize_linear(W, b, x, qcfg: QuantConfig, group) -> QLinear:
+    K = W.shape[1]
+    sm = np.ones(K, F)
+    if group is not None:
+        sm = ref.smoothing_scales(np.abs(x).max(axis=0), np.abs(group).max(axis=0), qcfg.smooth)
+    Ws = ref.smooth_weight(W, sm)
+    m = np.abs(Ws).max(axis=1)
+    sw = np.where(m > 0, m / F(qcfg.qmax_w), F(1.0)).astype(F)
+    Wq = ref.quantize_rows(Ws, sw, qcfg.weight_bits).astype(np.int8)
+    st = 1.0
+    if qcfg.act == "per-tensor":
+        a = float(np.abs(ref.smooth(x, sm)).max())
+        st = float(F(a / 127.0)) if a > 0 else 1.0
+    return QLinear(Wq, sw, np.asarray(b, F), sm, st)
+
+
+# -- the quantised reference (what the design computes, to the bit) ------------------------------------
+def qlinear(ql: QLinear, x, act: str):
+    xs = ref.smooth(x, ql.sm)
+    if act == "per-token":
+        xq, s = ref.quantize_per_token(xs, 8)
+    else:
+        xq, s = ref.quantize(xs, F(ql.st), 8), np.full(len(xs), F(ql.st))
+    acc = ref.systolic_linear(xq, ql.Wq)
+    return (ref.dequantize_rows(acc, s, ql.sw) + ql.b).astype(F)
+
+
+def ln(x, g, b, eps):
+    return rows.layer_norm_rows_ref(x, g, b, F(eps))
+
+
+def q_gpt2_layer(qm: QuantModel, i: int, h, kcache, vcache, pos: int, lk: int):
+    """One layer of ``len(h)`` rows at positions pos.. (prefill: pos = 0, lk = len(h); decode: one row,
+    lk = the cache capacity). K and V rows are written into the float32 caches [LMAX, d] at pos."""
+    cfg, lw, ql, act = qm.config, qm.weights.layers[i], qm.layers[i], qm.qcfg.act
+    a = ln(h, lw["ln1_g"], lw["ln1_b"], cfg.eps)
+    q, k, v = (qlinear(ql[o], a, act) for o in "qkv")
+    kcache[pos:pos + len(h)], vcache[pos:pos + len(h)] = k, v
+    o = ref.scaled_dot_product_attention(q, kcache[:lk], vcache[:lk], cfg.heads, pos)
+    h = ref.residual_add(qlinear(ql["p"], o, act), h)
+    m = ln(h, lw["ln2_g"], lw["ln2_b"], cfg.eps)
+    g = mathf.gelu_tanh_ref(qlinear(ql["f1"], m, act))
+    return ref.residual_add(qlinear(ql["f2"], g, act), h)
+
+
+def q_bert_layer(qm: QuantModel, i: int, h):
+    cfg, lw, ql, act = qm.config, qm.weights.layers[i], qm.layers[i], qm.qcfg.act
+    q, k, v = (qlinear(ql[o], h, act) for o in "qkv")
+    o = ref.scaled_dot_product_attention(q, k, v, cfg.heads, len(h))
+    a = ln(ref.residual_add(qlinear(ql["p"], o, act), h), lw["ln1_g"], lw["ln1_b"], cfg.eps)
+    g = mathf.gelu_erf_ref(qlinear(ql["f1"], a, act))
+    return ln(ref.residual_add(qlinear(ql["f2"], g, act), a), lw["ln2_g"], lw["ln2_b"], cfg.eps)

@@ -1,0 +1,111 @@
+"""Running a generated layer design: on the simulator (weights packed once, in the simulator's memory layout)
+or in csim (the scheduled HLS C++ compiled with g++), and the layer's arguments from a quantised model."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+import dsl
+from dsl.backend.interface import to_storage
+from dsl.dataflow import sim as simmod
+from dsl.dataflow.report import blocked_records, deadlock_message, suggest_depths
+from dsl.library.units import memory, schedule_units
+
+from .design import WORD, LayerDesign
+from .units import schedule_model_units
+
+F = np.float32
+
+
+def pack_words(Wq, bits: int, Nt: int) -> np.ndarray:
+    """``memory.pack_weight_tiles``'s words as the simulator stores UInt(512): one 64-byte little-endian row
+    per word (the same bits, without a Python integer per word)."""
+    W = np.asarray(Wq, dtype=np.int64)
+    N, K = W.shape
+    kpw = WORD // (Nt * bits)
+    tiles = W.reshape(N // Nt, Nt, K // kpw, kpw).transpose(0, 2, 3, 1).reshape(-1, kpw * Nt)
+    fields = (tiles & ((1 << bits) - 1)).astype(np.uint8)
+    if bits == 4:
+        fields = fields[:, 0::2] | (fields[:, 1::2] << np.uint8(4))
+    return np.ascontiguousarray(fields)
+
+
+def layer_arguments(design: LayerDesign, qm, layer: int, X, Kc=None, Vc=None, pos: int = 0,
+                    words: str = "raw") -> dict:
+    """name -> value of every argument of the layer design; ``words``: 'raw' (simulator layout) or 'ints'
+    (Python integers, what any dsl module takes)."""
+    lw, ql = qm.weights.layers[layer], qm.layers[layer]
+    vals = {"X": np.ascontiguousarray(X, F), "Y": np.zeros((design.rows, design.config.hidden), F)}
+    for key in ("ln1_g", "ln1_b", "ln2_g", "ln2_b"):
+        vals[key] = lw[key]
+    for op, spec in design.linears.items():
+        q = ql[op]
+        key = (words, spec.Nt)
+        if key not in q.packed:
+            q.packed[key] = pack_words(q.Wq, spec.weight_bits, spec.Nt) if words == "raw" else \
+                memory.pack_weight_tiles(q.Wq, spec.weight_bits, spec.Nt)
+        vals[f"W_{op}"] = q.packed[key]
+        vals[f"D_{op}"] = np.ascontiguousarray(np.stack([q.sw, q.b]), F)
+        vals[f"S_{op}"] = q.sm
+        vals[f"t_{op}"] = F(q.st)
+    if design.config.is_decoder:
+        vals.update(Kc=Kc, Vc=Vc, pos=np.int32(pos))
+    return vals
+
+
+class LayerModule:
+    """A layer design built for ``target`` ('sim' or 'csim'); call with the dict of ``layer_arguments``."""
+
+    def __init__(self, design: LayerDesign, target: str = "sim", project=None):
+        self.design, self.target = design, target
+        start = time.perf_counter()
+        self.schedule = dsl.customize(design.region)
+        if target == "csim":
+            schedule_units(self.schedule)
+            schedule_model_units(self.schedule)
+            self.module = dsl.build(self.schedule, target="vitis_hls", mode="csim", project=project)
+        else:
+            self.module = dsl.build(self.schedule, target="sim")
+        self.build_s = time.perf_counter() - start
+        self.names = [n for n, _, _ in design.args]
+        self.calls, self.run_s, self.tokens = 0, 0.0, 0
+
+    def __call__(self, vals: dict):
+        start = time.perf_counter()
+        if self.target == "sim":
+            out = self._sim(vals)
+        else:
+            args = [vals[n] for n in self.names]
+            self.module(*args)
+            out = args[self.names.index("Y")]
+        self.run_s += time.perf_counter() - start
+        self.calls += 1
+        return out
+
+    def _sim(self, vals):
+        mod = self.module
+        raw = []
+        for spec, name in zip(mod.sig.inputs, self.names):
+            v = vals[name]
+            if isinstance(v, np.ndarray) and v.dtype in (F, np.uint8) and v.flags.c_contiguous and v.ndim:
+                raw.append(v)  # already the simulator's layout (caches are updated in place)
+            else:
+                raw.append(to_storage(spec, v))
+        result = mod.run(raw, mod.depths)
+        if result.status == simmod.DEADLOCK:
+            raise _deadlock(mod, raw, result)
+        mod.stats = result.stats
+        self.tokens += sum(s["tokens"] for s in result.stats.values())
+        return raw[self.names.index("Y")]
+
+
+def _deadlock(mod, raw, result):
+    """The DeadlockError ``SimModule.__call__`` raises, for a run started from the raw layout."""
+    suggestion = suggest_depths(mod, raw, [], result)
+    err = dsl.DeadlockError(deadlock_message(mod, result, suggestion))
+    err.suggested_depths = {mod.net_label(n): d for n, d in suggestion.items()}
+    err.design, err.blocked = mod.name, blocked_records(mod, result)
+    err.stats = {s["label"]: s for s in result.stats.values()}
+    mod.deadlock, mod.stats = err, result.stats
+    return err
