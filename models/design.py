@@ -112,7 +112,7 @@ def build_layer(cfg: ModelConfig, qcfg: QuantConfig, variant: str, rows: int, lm
     else:
         check_rows(rows, "the sequence length")
     lk = lmax if variant == "decode" else rows
-    att = {"Mq": _rows_divisor(rows, 8), "Nk": 8 if lk % 8 == 0 else _rows_divisor(lk, 8), "LK": lk}
+    att = {"Mq": _rows_divisor(rows, 8), "Nk": _rows_divisor(math.gcd(lk, cfg.head_dim), 8), "LK": lk}
     design = LayerDesign(cfg, qcfg, variant, rows, lmax, linear_specs(cfg, qcfg, rows, pack), att, [], {})
     _arguments(design)
     _depths(design)

@@ -1,0 +1,178 @@
+"""The whole model on the generated accelerator: the host embeds the tokens, runs the layer design N times
+(prefill, then greedy decode against the KV cache), applies the final LayerNorm and the LM head; checked
+against the quantised reference (bit-exact) and the float32 reference (max error, cosine similarity).
+
+GPT2 prompts are padded to a length the attention streams take (<= 16 or a multiple of 16) with token 0:
+attention is causal, so the real rows are unchanged, and decode overwrites the padded cache rows before any
+query can see them. BERT sequences must have such a length (no padding mask in the design).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from dsl.progress import Progress
+
+from . import reference as R
+from .design import build_layer
+from .errors import ModelError
+from .quant import QuantModel, q_bert_layer, q_gpt2_layer
+from .runner import LayerModule, layer_arguments
+
+F = np.float32
+
+
+def padded(n: int) -> int:
+    return n if n <= 16 else n + (-n) % 16
+
+
+def cosine(a, b) -> float:
+    a, b = np.asarray(a, np.float64).ravel(), np.asarray(b, np.float64).ravel()
+    return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b) + 1e-300))
+
+
+@dataclass
+class RunResult:
+    model: str
+    quant: str
+    target: str
+    prompt: list
+    tokens: list = field(default_factory=list)  # generated (GPT2)
+    output: np.ndarray | None = None  # logits per step [steps, vocab] (GPT2) / last hidden state (BERT)
+    pooler: np.ndarray | None = None
+    bit_exact: bool | None = None  # every layer output equals the quantised reference's
+    mismatches: list = field(default_factory=list)
+    max_abs_error: float = 0.0  # against the float32 reference
+    cosine: float = 0.0
+    cosine_min: float = 0.0
+    float_tokens: list = field(default_factory=list)
+    times: dict = field(default_factory=dict)
+    tokens_moved: int = 0
+
+    def summary(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k not in ("output", "pooler")}
+
+
+class Accelerator:
+    """The layer designs of one model and request, built for ``target`` ('sim' or 'csim')."""
+
+    def __init__(self, qm: QuantModel, prompt: int, gen: int = 0, target: str = "sim", pack: bool = True):
+        cfg = qm.config
+        self.qm, self.target, self.cfg = qm, target, cfg
+        if prompt < 1:
+            raise ModelError("the prompt needs at least one token")
+        if cfg.is_decoder:
+            self.rows = padded(prompt)
+            self.lmax = padded(max(prompt + gen, self.rows))
+            if self.lmax > cfg.max_positions:
+                raise ModelError(f"prompt {prompt} + gen {gen} (cache {self.lmax}) exceeds {cfg.name}'s context of "
+                                 f"{cfg.max_positions} positions")
+            self.prefill = build_layer(cfg, qm.qcfg, "prefill", self.rows, self.lmax, pack)
+            self.decode = build_layer(cfg, qm.qcfg, "decode", 1, self.lmax, pack) if gen > 1 else None
+        else:
+            if prompt > cfg.max_positions:
+                raise ModelError(f"sequence {prompt} exceeds {cfg.name}'s {cfg.max_positions} positions")
+            self.rows, self.lmax = prompt, 0
+            self.prefill = build_layer(cfg, qm.qcfg, "encoder", prompt, 0, pack)
+            self.decode = None
+        self._modules: dict = {}
+
+    @property
+    def designs(self) -> list:
+        return [d for d in (self.prefill, self.decode) if d is not None]
+
+    def module(self, design) -> LayerModule:
+        if design.variant not in self._modules:
+            with Progress(f"building the {design.variant} layer for the {self.target}"):
+                self._modules[design.variant] = LayerModule(design, self.target)
+        return self._modules[design.variant]
+
+    # -- GPT2 -------------------------------------------------------------------------------------------
+    def generate(self, prompt_ids, gen: int, check: bool = True) -> RunResult:
+        cfg, qm = self.cfg, self.qm
+        ids = [int(t) for t in prompt_ids]
+        res = RunResult(cfg.name, f"{qm.qcfg.name} {qm.qcfg.act}", self.target, ids)
+        pre, dec = self.module(self.prefill), (self.module(self.decode) if gen > 1 else None)
+        res.times["build_s"] = pre.build_s + (dec.build_s if dec else 0.0)
+        d, L = cfg.hidden, len(ids)
+        caches = [[np.zeros((self.lmax, d), F) for _ in range(2)] for _ in range(cfg.layers)]
+        ref_caches = [[np.zeros((self.lmax, d), F) for _ in range(2)] for _ in range(cfg.layers)]
+        steps, res.bit_exact = [], True if check else None
+        start = time.perf_counter()
+        with Progress(f"{cfg.name} on the {self.target}", total=cfg.layers * max(gen, 1), unit="layer") as bar:
+            pad = ids + [0] * (self.rows - L)
+            h = self._layers(pre, self.prefill, R.gpt2_embed(qm.weights, pad, 0), 0, caches, ref_caches, check,
+                             res, bar, lk=self.rows)
+            steps.append(R.gpt2_head(qm.weights, h[L - 1:L])[0])
+            for t in range(gen - 1):
+                res.tokens.append(int(np.argmax(steps[-1])))
+                x = R.gpt2_embed(qm.weights, [res.tokens[-1]], L + t)
+                h = self._layers(dec, self.decode, x, L + t, caches, ref_caches, check, res, bar, lk=self.lmax)
+                steps.append(R.gpt2_head(qm.weights, h)[0])
+            if gen:
+                res.tokens.append(int(np.argmax(steps[-1])))
+        res.times["run_s"] = time.perf_counter() - start
+        res.times["design_s"] = pre.run_s + (dec.run_s if dec else 0.0)
+        res.tokens_moved = pre.tokens + (dec.tokens if dec else 0)
+        res.output = np.stack(steps)
+        self._compare_gpt2(res, ids, gen)
+        return res
+
+    def _layers(self, module, design, h, pos, caches, ref_caches, check, res, bar, lk):
+        qm = self.qm
+        for i in range(self.cfg.layers):
+            kc, vc = caches[i]
+            h_in = h
+            h = np.array(module(layer_arguments(design, qm, i, h_in, kc, vc, pos)))
+            if check:
+                rk, rv = ref_caches[i]
+                expect = q_gpt2_layer(qm, i, h_in, rk, rv, pos, lk)
+                self._check(res, design.variant, i, pos, h, expect, (kc, rk), (vc, rv))
+            bar.update()
+        return h
+
+    def _check(self, res, variant, layer, pos, got, expect, *pairs):
+        same = np.array_equal(got, expect) and all(np.array_equal(a, b) for a, b in pairs)
+        if not same:
+            res.bit_exact = False
+            res.mismatches.append({"variant": variant, "layer": layer, "pos": pos,
+                                   "max_abs_diff": float(np.abs(got - expect).max())})
+
+    def _compare_gpt2(self, res, ids, gen):
+        seq = ids + res.tokens[:max(gen - 1, 0)]
+        flogits, _ = R.gpt2_forward(self.qm.weights, seq)  # teacher-forced on the accelerator's tokens
+        ref = flogits[len(ids) - 1:len(ids) - 1 + len(res.output)]
+        res.max_abs_error = float(np.abs(res.output - ref).max())
+        cos = [cosine(a, b) for a, b in zip(res.output, ref)]
+        res.cosine, res.cosine_min = float(np.mean(cos)), float(np.min(cos))
+        res.float_tokens, _ = R.gpt2_generate(self.qm.weights, ids, gen) if gen else ([], None)
+
+    # -- BERT -------------------------------------------------------------------------------------------
+    def encode(self, ids, check: bool = True) -> RunResult:
+        cfg, qm = self.cfg, self.qm
+        ids = [int(t) for t in ids]
+        if len(ids) != self.rows:
+            raise ModelError(f"this accelerator was generated for sequences of {self.rows} tokens, got {len(ids)}")
+        res = RunResult(cfg.name, f"{qm.qcfg.name} {qm.qcfg.act}", self.target, ids)
+        mod = self.module(self.prefill)
+        res.times["build_s"] = mod.build_s
+        res.bit_exact = True if check else None
+        start = time.perf_counter()
+        h = R.bert_embed(qm.weights, ids)
+        with Progress(f"{cfg.name} on the {self.target}", total=cfg.layers, unit="layer") as bar:
+            for i in range(cfg.layers):
+                h_in = h
+                h = np.array(mod(layer_arguments(self.prefill, qm, i, h_in)))
+                if check:
+                    self._check(res, "encoder", i, 0, h, q_bert_layer(qm, i, h_in))
+                bar.update()
+        res.times["run_s"] = time.perf_counter() - start
+        res.times["design_s"], res.tokens_moved = mod.run_s, mod.tokens
+        res.output, res.pooler = h, R.bert_pooler(qm.weights, h)
+        fh, _ = R.bert_forward(qm.weights, ids)
+        res.max_abs_error = float(np.abs(h - fh).max())
+        cos = [cosine(a, b) for a, b in zip(h, fh)]
+        res.cosine, res.cosine_min = float(np.mean(cos)), float(np.min(cos))
+        return res
