@@ -8,3 +8,5 @@ See ``dsl/library/README.md`` for every kernel, its template parameters, schedul
 """
 from . import mathf, rows  # noqa: F401
 from . import checks, packing, quant, linalg, attention, systolic, gemv, nn, ref, schedules  # noqa: F401,E402
+from .schedules import scheduled  # noqa: F401,E402
+from . import registry  # noqa: F401,E402
