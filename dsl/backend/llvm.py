@@ -17,7 +17,8 @@ from mlir.passmanager import PassManager
 
 from ..errors import BuildError, user_facing
 from ..types import Float, Index, storage_bytes
-from . import cpu_bounds, cpu_narrow, cpu_opt
+from . import cpu_bounds, cpu_floats, cpu_narrow, cpu_opt
+from . import jit_symbols
 from .interface import check_args, from_storage, signature_of_func, write_back_changed
 
 LOWERING = ",".join([
@@ -53,6 +54,7 @@ def lower_to_llvm(module_text: str, top: str, context: ir.Context, extra_passes=
         try:
             if checks is not None:
                 cpu_bounds.insert_checks(module, checks)
+            cpu_floats.expand_sixteen_bit_floats(module)
             PassManager.parse(pipeline).run(module.operation)
         except Exception as exc:  # MLIR reports diagnostics as exceptions with its own text
             raise BuildError(f"lowering {top!r} for the CPU failed: {exc}") from None
@@ -98,6 +100,7 @@ def compile_engine(schedule, opt_level=3, shared_libs=(), check_bounds=False):
         if checks is not None:
             # the generated code calls the plain symbol (register_runtime would add the C-interface prefix)
             engine.raw_register_runtime(cpu_bounds.FAIL, ctypes.cast(checks.callback, ctypes.c_void_p))
+        jit_symbols.resolve(engine, schedule.top, f"building {schedule.top!r} for the CPU")
     entry = (engine, sig, lowered, checks)
     with _CACHE_LOCK:
         _CACHE[key] = entry

@@ -9,6 +9,7 @@ from mlir.execution_engine import ExecutionEngine
 from mlir.passmanager import PassManager
 
 from ..backend.cpu_bounds import insert_checks
+from ..backend.cpu_floats import expand_sixteen_bit_floats
 from ..backend.llvm import LOWERING
 from ..errors import BuildError, StreamError
 from .netlist import extract, func_table, loc_of
@@ -161,6 +162,7 @@ def _lower(module, top, checks=None):
     try:
         if checks is not None:  # the runtime library defines the failure hook (dsl_bounds_fail)
             insert_checks(module, checks)
+        expand_sixteen_bit_floats(module)
         PassManager.parse(f"builtin.module({LOWERING})").run(module.operation)
     except Exception as exc:
         raise BuildError(f"lowering the dataflow design {top!r} for the simulator failed: {exc}") from None

@@ -18,6 +18,7 @@ from mlir import ir
 
 from ..backend.interface import check_args, from_storage, parse_carrier, signature, write_back_changed
 from ..backend.cpu_bounds import BoundsChecks
+from ..backend.jit_symbols import resolve
 from ..backend.llvm import _carrier, _wrap_odd_width
 from ..errors import BuildError, DeadlockError, user_facing
 from . import runtime
@@ -62,7 +63,8 @@ class SimModule:
         self.depths = {f.name: f.depth for f in net.fifos}
         self.stats: dict = {}
         self.elapsed = 0.0
-        self._fn = [engine.raw_lookup("_mlir_ciface_" + process_symbol(p)) for p in net.processes]
+        self._fn = [resolve(engine, process_symbol(p), f"building {schedule.top!r} for the simulator")
+                    for p in net.processes]
         with schedule.context:
             self._buffer_types = [_buffer_spec(t) for t in net.buffers]
             self._fifo_shapes = [list(ir.MemRefType(f.mtype).shape) for f in net.fifos]
