@@ -77,6 +77,41 @@ def pipeline_loops(s, func: str, bands):
     return s
 
 
+FLOAT_ACCUMULATE_II = 4   # a float adder's latency at 250-300 MHz: a float accumulation issues every 4 cycles
+
+
+def schedule_tiles(s, owner: str):
+    """The PE array in ``owner`` (the function declaring the At, Bt, Ct tiles): At partitioned by PE row, Bt by
+    PE column, Ct completely (one register per PE); each tile's k loop pipelined (II=1 for integers, the
+    float adder's latency for floats, whose accumulation is a recurrence) with the PE loops unrolled and
+    the PE step and DSP packing inlined into it."""
+    import dsl
+
+    prefix = "" if owner == s.top else f"{owner}:"
+    s.partition(f"{prefix}At", dsl.Partition.Complete, dim=2)
+    s.partition(f"{prefix}Bt", dsl.Partition.Complete, dim=2)
+    s.partition(f"{prefix}Ct", dsl.Partition.Complete, dim=0)
+    for func in functions(s):
+        if func.startswith("tile"):
+            s.pipeline(f"{func}:clear:i")
+            s.pipeline(f"{func}:k", FLOAT_ACCUMULATE_II if _accumulates_floats(s, func) else 1)
+        if func.startswith("pe_step"):
+            s.unroll(f"{func}:pe:i", 0)
+            s.unroll(f"{func}:pe:{'jp' if 'packed' in func else 'j'}", 0)
+            s.inline(func)
+        if func.startswith("mul2"):
+            s.inline(func)
+    return s
+
+
+def _accumulates_floats(s, func: str) -> bool:
+    from ..schedule import names as N
+
+    with s.context:
+        types = N.funcs(s.module)[func].attributes["dsl.arg_types"]
+        return "float" in str(types)
+
+
 def pipeline_all(s):
     """Element-wise kernels: pipeline the innermost loop of every band of the top (Vitis flattens the
     perfect nest above it), inline the math functions."""
