@@ -10,13 +10,14 @@ from dsl import float32, int4, int8, int32
 from dsl.library import gemv, nn, quant, ref, registry, systolic
 
 ENTRIES = registry.KERNELS
-BERT_BASE = ["softmax", "masked_softmax", "layer_norm", "gelu", "gelu_tanh", "scaled_dot_product_attention",
-             "gemm", "systolic_linear", "packed_linear", "gemv", "quantize_per_token",
-             "requantize_rows", "dequantize_rows"]
+BERT_BASE = ["softmax", "masked_softmax", "log_softmax", "layer_norm", "gelu", "gelu_tanh",
+             "scaled_dot_product_attention", "matmul", "bmm", "gemm", "systolic_linear", "packed_linear", "gemv",
+             "quantize_per_token", "requantize_rows", "dequantize_rows"]
 BERT_BASE_SLOW = [e.name for e in ENTRIES if e.name not in BERT_BASE]
-# largest relative error against float64 numpy (see dsl/library/README.md: numerics), where it is measured
-TOLERANCE = {"softmax": 2e-6, "log_softmax": 2e-6, "layer_norm": 2e-5, "linear2d": 2e-5, "matmul": 2e-5,
-             "bmm": 2e-5, "scaled_dot_product_attention": 5e-6}
+# max |error| / max |exact| against float64 numpy at BERT-base sizes (dsl/library/README.md, numerics): about
+# three times what was measured; element-wise relative errors are meaningless where a sum cancels to ~0
+TOLERANCE = {"softmax": 2e-6, "log_softmax": 3e-7, "layer_norm": 4e-7, "linear2d": 3e-6, "matmul": 1e-6,
+             "bmm": 1e-6, "scaled_dot_product_attention": 6e-7}
 
 
 def run(entry, inst, seed=0):
@@ -50,18 +51,24 @@ def test_bert_base_sizes_bit_exact(name):
     entry = registry.BY_NAME[name]
     args, got, expected = run(entry, entry.bert_base)
     assert_bits_equal(got, expected)
-    if name in TOLERANCE and entry.numpy is not None:
-        exact = entry.numpy(entry.bert_base, *args)
+    check_accuracy(entry, args, got)
+
+
+def check_accuracy(entry, args, got):
+    if entry.name in TOLERANCE:
+        wide = [a.astype(np.float64) if isinstance(a, np.ndarray) and a.dtype == np.float32 else a for a in args]
+        exact = entry.numpy(entry.bert_base, *wide)
         scale = np.abs(exact).max()
-        assert np.abs(np.asarray(got, dtype=np.float64) - exact).max() <= TOLERANCE[name] * scale
+        assert np.abs(np.asarray(got, dtype=np.float64) - exact).max() <= TOLERANCE[entry.name] * scale
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", BERT_BASE_SLOW)
 def test_bert_base_sizes_bit_exact_others(name):
     entry = registry.BY_NAME[name]
-    _, got, expected = run(entry, entry.bert_base)
+    args, got, expected = run(entry, entry.bert_base)
     assert_bits_equal(got, expected)
+    check_accuracy(entry, args, got)
 
 
 def test_masked_softmax_rows_keep_past_plus_i_plus_one_columns():
