@@ -18,21 +18,28 @@ def f(*shape, scale=1.0):
 
 def rows_kernels(X: float32[L, D], g: float32[D], b: float32[D]) -> (
         float32[L, D], float32[L, D], float32[L, D], float32[L, D], float32[L, D], float32[L, D],
-        float32[L, D], float32[L, D], float32[L, D]):
+        float32[L, D], float32[L, D], float32[L, D], float32[L, D], float32[L, D]):
     return (nn.softmax[float32, L, D](X), nn.masked_softmax[float32, L, D](X, 0.25, 1),
             nn.log_softmax[float32, L, D](X), nn.layer_norm[float32, L, D](X, g, b),
             nn.rms_norm[float32, L, D](X, g), nn.gelu[float32, L, D](X), nn.gelu_tanh[float32, L, D](X),
-            nn.silu[float32, L, D](X), nn.residual_add[float32, L, D](X, X))
+            nn.silu[float32, L, D](X), nn.residual_add[float32, L, D](X, X),
+            nn.layer_norm_eps[float32, L, D](X, g, b, 1e-12), nn.relu[float32, L, D](X))
 
 
 def matrix_kernels(X: float32[L, D], W: float32[N, D], b: float32[N], Q: float32[L, D], K: float32[LK, D],
                    V: float32[LK, D], cos: float32[L, D // H // 2], sin: float32[L, D // H // 2],
-                   ids: int32[L], tok: float32[20, D], pos: float32[12, D]) -> (
-        float32[L, N], float32[L, D], float32[L, D], float32[L, D], float32[L, D]):
+                   ids: int32[L], tok: float32[20, D], pos: float32[12, D], X3: float32[2, L, D],
+                   B: float32[D, N], B3: float32[2, D, N], cache: float32[LK, D]) -> (
+        float32[L, N], float32[L, D], float32[L, D], float32[L, D], float32[L, D], float32[2, L, N],
+        float32[L, N], float32[2, L, N], float32[3, D]):
+    nn.kv_append[float32, LK, D, L](cache, Q, 2)  # Q into cache rows 2..7, in place
     return (nn.linear2d[float32, float32, float32, L, N, D](X, W, b),
             nn.scaled_dot_product_attention[float32, H, L, LK, D](Q, K, V, 0),
             nn.scaled_dot_product_attention[float32, H, L, LK, D](Q, K, V, 100),
-            nn.rope[float32, H, L, D](X, cos, sin), nn.embedding[float32, 20, 12, L, D](ids, tok, pos, 3))
+            nn.rope[float32, H, L, D](X, cos, sin), nn.embedding[float32, 20, 12, L, D](ids, tok, pos, 3),
+            nn.linear3d[float32, float32, float32, 2, L, N, D](X3, W, b),
+            nn.matmul[float32, float32, float32, L, D, N](X, B), nn.bmm[float32, float32, float32, 2, L, D, N](X3, B3),
+            nn.kv_read[float32, LK, D, 3](cache, 3))
 
 
 M, K_, NN, MT, NT = 16, 24, 32, 4, 8
@@ -40,8 +47,9 @@ M, K_, NN, MT, NT = 16, 24, 32, 4, 8
 
 def int_kernels(A: int8[M, K_], B4: int4[K_, NN], W8: int8[NN, K_], x: int8[64], Wv: dsl.UInt(64)[N, 4],
                 Xf: float32[L, D], acc: int32[L, D], mult: int32[D], shift: int32[D], sr: float32[L],
-                sc: float32[D]) -> (
-        int32[M, NN], int32[M, NN], int32[M, NN], int32[N], int8[L, D], int4[L, D], int8[L, D], float32[L, D]):
+                sc: float32[D], mult1: int32, shift1: int32) -> (
+        int32[M, NN], int32[M, NN], int32[M, NN], int32[N], int8[L, D], int4[L, D], int8[L, D], float32[L, D],
+        int32[M, NN], int8[L, D], float32[L, D], int8[L, D], float32[L, D], float32[L, D]):
     q, s = quant.quantize_per_token[float32, int8, L, D](Xf)
     return (systolic.gemm[int8, int4, int32, M, K_, NN, MT, NT](A, B4),
             systolic.packed_gemm[int8, int4, int32, M, K_, NN, MT, NT](A, B4),
@@ -49,7 +57,26 @@ def int_kernels(A: int8[M, K_], B4: int4[K_, NN], W8: int8[NN, K_], x: int8[64],
             gemv.gemv[int8, int4, int32, N, 64, 16](x, Wv),
             quant.requantize_rows[int8, L, D](acc, mult, shift),
             quant.quantize[float32, int4, L, D](Xf, 0.5), q,
-            quant.dequantize_rows[int32, float32, L, D](acc, sr, sc))
+            quant.dequantize_rows[int32, float32, L, D](acc, sr, sc),
+            systolic.linear[int8, int8, int32, M, K_, NN, MT, NT](A, W8),
+            quant.quantize_rows[float32, int8, L, D](Xf, sr),
+            quant.dequantize[int8, float32, L, D](q, 0.125),
+            quant.requantize[int8, L, D](acc, mult1, shift1),
+            quant.smooth[float32, L, D](Xf, sc), quant.smooth_weight[float32, L, D](Xf, sc))
+
+
+# registry names of the kernels the three test kernels above call
+CSIM_COVERED = {
+    "softmax", "masked_softmax", "log_softmax", "layer_norm", "layer_norm_eps", "rms_norm", "gelu", "gelu_tanh",
+    "silu", "relu", "residual_add", "linear2d", "linear3d", "matmul", "bmm", "scaled_dot_product_attention", "rope",
+    "embedding", "kv_append", "kv_read", "quantize", "quantize_rows", "quantize_per_token", "dequantize",
+    "dequantize_rows", "requantize", "requantize_rows", "smooth", "smooth_weight", "gemm", "packed_gemm",
+    "systolic_linear", "packed_linear", "gemv",
+}
+
+
+def test_every_library_kernel_is_covered_in_csim():
+    assert CSIM_COVERED == set(registry.BY_NAME)
 
 
 def compose_all(s, parts):
@@ -79,7 +106,8 @@ def test_row_kernels_in_csim():
     got, cpu = csim(rows_kernels, [(nn.softmax, [float32, L, D]), (nn.layer_norm, [float32, L, D]),
                                    (nn.rms_norm, [float32, L, D]), (nn.gelu, [float32, L, D])], X, g, b)
     expected = (ref.softmax(X), ref.masked_softmax(X, 0.25, 1), ref.log_softmax(X), ref.layer_norm(X, g, b),
-                ref.rms_norm(X, g), ref.gelu(X), ref.gelu_tanh(X), ref.silu(X), ref.residual_add(X, X))
+                ref.rms_norm(X, g), ref.gelu(X), ref.gelu_tanh(X), ref.silu(X), ref.residual_add(X, X),
+                ref.layer_norm_eps(X, g, b, 1e-12), ref.relu(X))
     assert_all_bits(got, expected)
     assert_all_bits(cpu, expected)
 
@@ -89,14 +117,21 @@ def test_matrix_and_attention_kernels_in_csim():
     Q, K, V = f(L, D), f(LK, D), f(LK, D)
     cos, sin = ref.rope_tables(np.arange(L), D // H)
     ids, tok, pos = RNG.integers(0, 20, L).astype(np.int32), f(20, D), f(12, D)
-    got, cpu = csim(matrix_kernels, [(nn.linear2d, [float32, float32, float32, L, N, D]),
-                                     (nn.scaled_dot_product_attention, [float32, H, L, LK, D])],
-                    X, W, b, Q, K, V, cos, sin, ids, tok, pos)
+    X3, B, B3, cache = f(2, L, D), f(D, N), f(2, D, N), f(LK, D)
+    args = (X, W, b, Q, K, V, cos, sin, ids, tok, pos, X3, B, B3)
+    cached = ref.kv_append(cache, Q, 2)
     expected = (ref.linear2d(X, W, b), ref.scaled_dot_product_attention(Q, K, V, H, 0),
                 ref.scaled_dot_product_attention(Q, K, V, H, 100), ref.rope(X, cos, sin, H),
-                ref.embedding(ids, tok, pos, 3))
-    assert_all_bits(got, expected)
-    assert_all_bits(cpu, expected)
+                ref.embedding(ids, tok, pos, 3), ref.linear3d(X3, W, b), ref.matmul(X, B), ref.bmm(X3, B3),
+                ref.kv_read(cached, 3, 3))
+    s = compose_all(dsl.customize(matrix_kernels), [
+        (nn.linear2d, [float32, float32, float32, L, N, D]), (nn.matmul, [float32, float32, float32, L, D, N]),
+        (nn.scaled_dot_product_attention, [float32, H, L, LK, D]), (nn.kv_append, [float32, LK, D, L])])
+    for target in ("llvm", "csim"):
+        cache_copy = cache.copy()
+        mod = s.build() if target == "llvm" else dsl.build(s, target="vitis_hls", mode="csim")
+        assert_all_bits(mod(*args, cache_copy), expected)
+        assert np.array_equal(cache_copy, cached)  # kv_append wrote the caller's array
 
 
 def test_integer_kernels_in_csim():
@@ -110,13 +145,18 @@ def test_integer_kernels_in_csim():
     ms = [quant.fixed_point_multiplier(float(v)) for v in np.abs(f(D)) * 1e-5 + 1e-7]
     mult, shift = (np.array(v, dtype=np.int32) for v in zip(*ms))
     sr, sc = np.abs(f(L)) * np.float32(0.01), np.abs(f(D)) * np.float32(0.01)
+    m1, s1 = quant.fixed_point_multiplier(2.3e-6)
+    sr = sr + np.float32(0.01)
     got, cpu = csim(int_kernels, [(systolic.gemm, [int8, int4, int32, M, K_, NN, MT, NT]),
                                   (systolic.packed_gemm, [int8, int4, int32, M, K_, NN, MT, NT]),
                                   (gemv.gemv, [int8, int4, int32, N, 64, 16])],
-                    A, B4, W8, x, gemv.pack_words(wv, 4, 16), Xf, acc, mult, shift, sr, sc)
+                    A, B4, W8, x, gemv.pack_words(wv, 4, 16), Xf, acc, mult, shift, sr, sc, m1, s1)
+    q = ref.quantize_per_token(Xf)[0]
     expected = (ref.gemm(A, B4), ref.gemm(A, B4), ref.systolic_linear(A, W8), ref.gemv_packed(x, wv),
-                ref.requantize_rows(acc, mult, shift), ref.quantize(Xf, 0.5, bits=4),
-                ref.quantize_per_token(Xf)[0], ref.dequantize_rows(acc, sr, sc))
+                ref.requantize_rows(acc, mult, shift), ref.quantize(Xf, 0.5, bits=4), q,
+                ref.dequantize_rows(acc, sr, sc), ref.systolic_linear(A, W8), ref.quantize_rows(Xf, sr),
+                ref.dequantize(q, 0.125), ref.requantize(acc, m1, s1), ref.smooth(Xf, sc),
+                ref.smooth_weight(Xf, sc))
     assert_all_bits(got, expected)
     assert_all_bits(cpu, expected)
 

@@ -30,6 +30,7 @@ class Entry:
     reference: Callable               # (instantiation, *arguments) -> expected result(s)
     numpy: Callable | None = None     # (instantiation, *arguments) -> plain numpy (float64 where it matters)
     tags: tuple = field(default=())   # "float": compare with float64 (numpy) within a tolerance
+    written: int | None = None        # a kernel that writes its result into this argument (in place)
 
 
 def _f(rng, *shape, scale=1.0):
@@ -128,6 +129,9 @@ KERNELS = [
     Entry("embedding", nn.embedding, nn.schedule_embedding, (float32, 30522, L, L, D), (float32, 50, 16, 6, 16),
           lambda i, r: (_ints(r, 0, i[1], i[3], dtype=np.int32), _f(r, i[1], i[4]), _f(r, i[2], i[4]), 0),
           lambda i, ids, t, p, s: ref.embedding(ids, t, p, s), lambda i, ids, t, p, s: t[ids] + p[s:s + len(ids)]),
+    Entry("kv_append", nn.kv_append, nn.schedule_kv_append, (float32, 1024, D, L), (float32, 12, 16, 3),
+          lambda i, r: (_f(r, i[1], i[2]), _f(r, i[3], i[2]), 5), lambda i, c, n, p: ref.kv_append(c, n, p),
+          written=0),
     Entry("kv_read", nn.kv_read, nn.schedule_kv_read, (float32, 1024, D, L), (float32, 12, 16, 3),
           lambda i, r: (_f(r, i[1], i[2]), 2), lambda i, c, p: ref.kv_read(c, p, i[3]),
           lambda i, c, p: c[p:p + i[3]].copy()),
