@@ -51,6 +51,30 @@ def test_blocks_producer_consumer_sim_and_csim():
     assert "#pragma HLS aggregate variable=token" in code and "tiles.write(token);" in code
 
 
+def test_allo_style_whole_tensor_tokens():
+    """Allo's ``pipe.put(local_A)`` of a whole argument and an unannotated ``data = pipe.get()``."""
+    M, N = 8, 8
+
+    @dsl.region()
+    def top(A: int32[M, N], B: int32[M, N]):
+        pipe: dsl.Stream[int32[M, N], 1]
+
+        @dsl.kernel(mapping=[1])
+        def producer(A: int32[M, N]):
+            pipe.put(A)
+
+        @dsl.kernel(mapping=[1])
+        def consumer(B: int32[M, N]):
+            data = pipe.get()
+            for i, j in dsl.grid(M, N):
+                B[i, j] = data[i, j] + 1
+
+    A = RNG.integers(0, 64, (M, N)).astype(np.int32)
+    B = np.zeros_like(A)
+    dsl.build(top, target="sim")(A, B)
+    np.testing.assert_array_equal(B, A + 1)
+
+
 def test_packed_weight_gemv_sim_and_csim():
     M, K = 16, 256
     W = RNG.integers(-128, 128, (M, K)).astype(np.int8)

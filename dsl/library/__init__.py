@@ -7,4 +7,6 @@
 See ``dsl/library/README.md`` for every kernel, its template parameters, schedule, numerics and tests.
 """
 from . import mathf, rows  # noqa: F401
-from . import checks, packing, quant, linalg, attention, systolic, gemv, nn, ref, schedules  # noqa: F401,E402
+from . import checks, packing, pe, quant, linalg, attention, systolic, gemv, nn, ref, schedules  # noqa: F401,E402
+from .schedules import scheduled  # noqa: F401,E402
+from . import registry  # noqa: F401,E402

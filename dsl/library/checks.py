@@ -46,9 +46,21 @@ def float_matrix(T, L, D):
     sizes(L=L)
 
 
+def product_types(what, TX, TW, TO):
+    """float32 x float32 -> float32, or integers into an integer accumulator."""
+    if float32 in (TX, TW, TO):
+        if (TX, TW, TO) != (float32, float32, float32):
+            raise DSLTypeError(f"{what}: float products are float32 x float32 -> float32, got "
+                                   f"{TX!r} x {TW!r} -> {TO!r}; integer products take integer types "
+                                   "(e.g. int8 x int4 -> int32)")
+        return
+    for name, t in (("TX", TX), ("TW", TW), ("TO", TO)):
+        need_int_type(name, t, f"{what}: ")
+
+
 FLOAT32 = (float32,)
 PACKED_PAIRS = {(int8, int4): 12, (int8, int8): 16}   # (activation, weight) -> offset of the high product
 ACCUMULATOR = int32
 
-__all__ = ["need_type", "need_int_type", "need_size", "need_multiple", "sizes", "float_row", "float_matrix",
+__all__ = ["product_types", "need_type", "need_int_type", "need_size", "need_multiple", "sizes", "float_row", "float_matrix",
            "FLOAT32", "PACKED_PAIRS", "ACCUMULATOR"]

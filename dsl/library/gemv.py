@@ -57,22 +57,47 @@ def schedule_gemv(s):
     return s
 
 
+def _field_bytes(values, bits: int) -> np.ndarray:
+    """[..., P] signed fields -> [..., P * bits / 8] little-endian bytes (bits dividing 8 or a multiple of 8)."""
+    v = np.asarray(values, dtype=np.int64) & ((1 << bits) - 1)
+    if bits % 8 == 0:
+        return v.astype("<u8").view(np.uint8).reshape(*v.shape, 8)[..., : bits // 8].reshape(*v.shape[:-1], -1)
+    per = 8 // bits
+    v = v.reshape(*v.shape[:-1], -1, per)
+    return sum(v[..., q] << (q * bits) for q in range(per)).astype(np.uint8)
+
+
 def pack_words(W, bits: int, P: int) -> np.ndarray:
-    """[N, K] weights -> [N, K // P] words of P weights (weight p in bits p*bits ...); Python ints when a
-    word is wider than 64 bits, as the CPU backend takes them."""
+    """[N, K] weights -> [N, K // P] words of P weights (weight p in bits [p*bits, (p+1)*bits)), as Python
+    ints when a word is wider than 64 bits (what the CPU backend takes), else uint64."""
+    if (8 % bits and bits % 8) or (bits * P) % 8:
+        raise ValueError(f"pack_words: {bits}-bit fields must divide or fill bytes, and P * bits must be whole bytes")
     W = np.asarray(W, dtype=np.int64)
     n, k = W.shape
-    fields = (W & ((1 << bits) - 1)).reshape(n, k // P, P)
+    raw = _field_bytes(W.reshape(n, k // P, P), bits)
     words = np.empty((n, k // P), dtype=object)
     for idx in np.ndindex(n, k // P):
-        words[idx] = sum(int(v) << (p * bits) for p, v in enumerate(fields[idx]))
-    if bits * P <= 64:
-        return words.astype(np.uint64)
-    return words
+        words[idx] = int.from_bytes(raw[idx].tobytes(), "little")
+    return words.astype(np.uint64) if bits * P <= 64 else words
+
+
+def unpack_words(words, bits: int, P: int) -> np.ndarray:
+    """The inverse of ``pack_words``: [N, K // P] words -> [N, K] signed weights (int64)."""
+    words = np.asarray(words)
+    nbytes = bits * P // 8
+    raw = np.frombuffer(b"".join(int(w).to_bytes(nbytes, "little") for w in words.reshape(-1)), dtype=np.uint8)
+    if bits % 8 == 0:
+        fields = raw.reshape(-1, bits // 8).astype(np.int64)
+        values = sum(fields[:, q] << (8 * q) for q in range(bits // 8))
+    else:
+        per = 8 // bits
+        values = np.stack([(raw >> (q * bits)) & ((1 << bits) - 1) for q in range(per)], axis=-1).astype(np.int64)
+    values = values.reshape(words.shape[0], -1)
+    return np.where(values >= 1 << (bits - 1), values - (1 << bits), values)
 
 
 def gemv_packed_ref(x, W, out_bits=32):
     """The reference on the unpacked [N, K] weights."""
-    from .quant import wrap
+    from .ref import _int_products
 
-    return wrap(np.asarray(W, dtype=np.int64) @ np.asarray(x, dtype=np.int64), out_bits)
+    return _int_products(np.asarray(W), np.asarray(x)[None, :], out_bits)[:, 0]

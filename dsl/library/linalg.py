@@ -3,69 +3,74 @@
 Each output element accumulates its products in k order, one product and one addition at a time (for
 floats: ``acc = acc + x*w``, both rounded, no fused multiply-add), so the numpy reference reproduces float
 results to the bit; integers accumulate in the output type and wrap as the hardware accumulator does.
-The loops run i, k, j (as ``allo.library.nn.linear2d``): the j loop is pipelined at II=1 since its
-iterations update different accumulators. The systolic PE array for the same products is ``systolic``.
+``matmul`` runs i, k, j (as ``allo.library.nn.linear2d``): B's rows are contiguous and the j loop is pipelined
+at II=1, its iterations updating different accumulators. ``linear2d`` reads W in PyTorch's [out, in] layout,
+whose rows run along k: it tiles the output over the PE array of ``pe`` (tiles of TILE[M] x TILE[N], the
+largest of 16, 8, 4, 2, 1 dividing the size), loading each W row as one burst into the transposed tile.
 """
 from __future__ import annotations
 
 import dsl
 from dsl import float32
 
-from . import checks
-from .schedules import pipeline_loops
+from . import checks, pe
+from .schedules import pipeline_loops, schedule_tiles
 
 
-def _product_types(what, TX, TW, TO):
-    """float32 x float32 -> float32, or integers into an integer accumulator."""
-    if float32 in (TX, TW, TO):
-        if (TX, TW, TO) != (float32, float32, float32):
-            raise dsl.DSLTypeError(f"{what}: float products are float32 x float32 -> float32, got "
-                                   f"{TX!r} x {TW!r} -> {TO!r}; integer products take integer types "
-                                   "(e.g. int8 x int4 -> int32)")
-        return
-    for name, t in (("TX", TX), ("TW", TW), ("TO", TO)):
-        checks.need_int_type(name, t, f"{what}: ")
+class _Tile(dict):
+    """TILE[n]: the tile edge used for a dimension of n (the largest of 16, 8, 4, 2, 1 dividing it)."""
+
+    def __missing__(self, n):
+        return next(t for t in (16, 8, 4, 2, 1) if n % t == 0)
+
+
+TILE = _Tile()
 
 
 def _linear2d_check(TX, TW, TO, M, N, K):
-    _product_types("linear2d", TX, TW, TO)
+    checks.product_types("linear2d", TX, TW, TO)
     checks.sizes(M=M, N=N, K=K)
 
 
 def _linear3d_check(TX, TW, TO, B, L, N, K):
-    _product_types("linear3d", TX, TW, TO)
+    checks.product_types("linear3d", TX, TW, TO)
     checks.sizes(B=B, L=L, N=N, K=K)
 
 
 def _matmul_check(TA, TB, TC, M, K, N):
-    _product_types("matmul", TA, TB, TC)
+    checks.product_types("matmul", TA, TB, TC)
     checks.sizes(M=M, K=K, N=N)
 
 
 def _bmm_check(TA, TB, TC, B, M, K, N):
-    _product_types("bmm", TA, TB, TC)
+    checks.product_types("bmm", TA, TB, TC)
     checks.sizes(B=B, M=M, K=K, N=N)
 
 
-@dsl.template("TX", "TW", "TO", "M", "N", "K", check=_linear2d_check)
-def linear_into(X: "TX[M, K]", W: "TW[N, K]", b: "TO[N]", Z: "TO[M, N]"):
-    """Z = X @ W^T + b (torch.nn.Linear's layout: W is [out, in]), written into Z."""
-    acc: TO[N]
-    for i in range(M):
-        for j0 in range(N, name="init"):
-            acc[j0] = 0
-        for k in range(K):
-            x: TX = X[i, k]
-            for j in range(N, name="mac"):
-                acc[j] += x * W[j, k]
-        for j1 in range(N, name="bias"):
-            Z[i, j1] = acc[j1] + b[j1]
+@dsl.template("TX", "TW", "TO", "M", "N", "K", "MT", "NT")
+def linear_tiles(X: "TX[M, K]", W: "TW[N, K]", b: "TO[N]", Z: "TO[M, N]"):
+    """Z = X @ W^T + b (torch.nn.Linear's layout: W is [out, in]) on an MT x NT PE array, written into Z."""
+    At: TX[K, MT]
+    Bt: TW[K, NT]
+    Ct: TO[MT, NT]
+    bb: TO[N]
+    for j0 in range(N, name="load_bias"):
+        bb[j0] = b[j0]
+    for mi in range(M // MT):
+        for i, k in dsl.grid(MT, K, name="load_a"):
+            At[k, i] = X[mi * MT + i, k]
+        for ni in range(N // NT):
+            for j, k2 in dsl.grid(NT, K, name="load_b"):
+                Bt[k2, j] = W[ni * NT + j, k2]
+            pe.tile[TX, TW, TO, K, MT, NT](At, Bt, Ct)
+            for i2, j2 in dsl.grid(MT, NT, name="store_c"):
+                Z[mi * MT + i2, ni * NT + j2] = Ct[i2, j2] + bb[ni * NT + j2]
 
 
 @dsl.template("TX", "TW", "TO", "M", "N", "K", check=_linear2d_check)
 def linear2d(X: "TX[M, K]", W: "TW[N, K]", b: "TO[N]") -> "TO[M, N]":
     Z: TO[M, N]
-    linear_into[TX, TW, TO, M, N, K](X, W, b, Z)
+    linear_tiles[TX, TW, TO, M, N, K, TILE[M], TILE[N]](X, W, b, Z)
     return Z
 
 
@@ -73,7 +78,7 @@ def linear2d(X: "TX[M, K]", W: "TW[N, K]", b: "TO[N]") -> "TO[M, N]":
 def linear3d(X: "TX[B, L, K]", W: "TW[N, K]", bias: "TO[N]") -> "TO[B, L, N]":
     Z: TO[B, L, N]
     for bi in range(B):
-        linear_into[TX, TW, TO, L, N, K](X[bi], W, bias, Z[bi])
+        linear_tiles[TX, TW, TO, L, N, K, TILE[L], TILE[N]](X[bi], W, bias, Z[bi])
     return Z
 
 
@@ -108,7 +113,8 @@ def bmm(A: "TA[B, M, K]", Bm: "TB[B, K, N]") -> "TC[B, M, N]":
 
 
 def schedule_linear2d(s):
-    return pipeline_loops(s, "linear_into", ["init", "mac", "bias"])
+    pipeline_loops(s, "linear_tiles", ["load_bias", "load_a:k", "load_b:k2", "store_c:i2"])
+    return schedule_tiles(s, "linear_tiles")
 
 
 def schedule_matmul(s):

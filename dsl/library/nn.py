@@ -89,10 +89,15 @@ def layer_norm_eps(X: "T[L, D]", gamma: "T[D]", beta: "T[D]", eps: "T") -> "T[L,
     Z: T[L, D]
     xb: T[D]
     zb: T[D]
+    gb: T[D]
+    bb: T[D]
+    for j0 in range(D, name="params"):  # gamma and beta are read once, not once per row
+        gb[j0] = gamma[j0]
+        bb[j0] = beta[j0]
     for i in range(L):
         for j in range(D, name="load"):
             xb[j] = X[i, j]
-        rows.layer_norm_row[T, D](xb, gamma, beta, zb, eps)
+        rows.layer_norm_row[T, D](xb, gb, bb, zb, eps)
         for j2 in range(D, name="store"):
             Z[i, j2] = zb[j2]
     return Z
@@ -109,10 +114,13 @@ def rms_norm_eps(X: "T[L, D]", gamma: "T[D]", eps: "T") -> "T[L, D]":
     Z: T[L, D]
     xb: T[D]
     zb: T[D]
+    gb: T[D]
+    for j0 in range(D, name="params"):
+        gb[j0] = gamma[j0]
     for i in range(L):
         for j in range(D, name="load"):
             xb[j] = X[i, j]
-        rows.rms_norm_row[T, D](xb, gamma, zb, eps)
+        rows.rms_norm_row[T, D](xb, gb, zb, eps)
         for j2 in range(D, name="store"):
             Z[i, j2] = zb[j2]
     return Z

@@ -92,7 +92,13 @@ def _float_products(A, Bt):
 
 
 def _int_products(A, Bt, bits):
-    return wrap(np.asarray(A, dtype=np.int64) @ np.asarray(Bt, dtype=np.int64).T, bits)
+    """Exact integer products: through float64 BLAS when every partial sum stays below 2^53 (exact there),
+    else in int64 (numpy's integer matmul is exact but slow)."""
+    A, Bt = np.asarray(A, dtype=np.int64), np.asarray(Bt, dtype=np.int64)
+    bound = int(np.abs(A).max(initial=0)) * int(np.abs(Bt).max(initial=0)) * A.shape[1]
+    if bound < 2 ** 53:
+        return wrap(np.rint(A.astype(np.float64) @ Bt.T.astype(np.float64)).astype(np.int64), bits)
+    return wrap(A @ Bt.T, bits)
 
 
 def _products(A, Bt, out_bits):

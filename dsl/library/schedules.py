@@ -8,8 +8,8 @@ What the steps give Vitis: every innermost loop pipelined at II=1 (lane reductio
 interval at which each lane's adder result is needed again), small scalar functions inlined, and every
 top-level array read and written by sequential pipelined loops, so that the m_axi adapter bursts.
 
-``python -m dsl.library.schedules`` rewrites ``schedules/library/*.yaml`` from the functions (the
-instantiations in ``BERT_BASE_SCHEDULES``); ``tests/test_library_schedules.py`` checks that they agree.
+``python -m dsl.library schedules`` rewrites ``schedules/library/*.yaml`` from the functions (at each
+kernel's BERT-base instantiation in ``registry``); ``tests/test_library_schedules.py`` checks that they agree.
 """
 from __future__ import annotations
 
@@ -37,9 +37,10 @@ def functions(s) -> list:
 
 
 def inline_math(s):
-    """Inline the scalar functions of ``mathf`` (a few float operations each) into their callers."""
+    """Inline the scalar functions of ``mathf`` (a few float operations each) and the lane combination into
+    their callers."""
     for name in functions(s):
-        if name.startswith("mathf_"):
+        if name.startswith("mathf_") or name == "_lane_total":
             s.inline(name)
     return s
 
@@ -47,7 +48,7 @@ def inline_math(s):
 def pipeline_row_kernel(s, row_kernel: str, tensor_kernel: str | None = None):
     """The row load/store loops of ``tensor_kernel`` (default: the top) and everything in ``row_kernel``."""
     prefix = "" if tensor_kernel in (None, s.top) else f"{tensor_kernel}:"
-    for band in ("load", "store"):
+    for band in ("params", "load", "store") if row_kernel in ("layer_norm_row", "rms_norm_row") else ("load", "store"):
         s.pipeline(prefix + band)
     loops, reductions = ROW_KERNELS[row_kernel]
     for loop in loops:
@@ -58,7 +59,10 @@ def pipeline_row_kernel(s, row_kernel: str, tensor_kernel: str | None = None):
 
 
 def pipeline_reduction(s, helper: str):
+    import dsl
+
     groups, lanes, tail = _REDUCTIONS[helper]
+    s.partition(f"{helper}:acc", dsl.Partition.Complete, dim=1)   # one register per lane
     s.unroll(f"{helper}:{lanes}", 0)
     s.pipeline(f"{helper}:{groups}", LANES)
     s.pipeline(f"{helper}:{tail}")
@@ -71,6 +75,41 @@ def pipeline_loops(s, func: str, bands):
     for band in bands:
         s.pipeline(f"{prefix}{band}")
     return s
+
+
+FLOAT_ACCUMULATE_II = 4   # a float adder's latency at 250-300 MHz: a float accumulation issues every 4 cycles
+
+
+def schedule_tiles(s, owner: str):
+    """The PE array in ``owner`` (the function declaring the At, Bt, Ct tiles): At partitioned by PE row, Bt by
+    PE column, Ct completely (one register per PE); each tile's k loop pipelined (II=1 for integers, the
+    float adder's latency for floats, whose accumulation is a recurrence) with the PE loops unrolled and
+    the PE step and DSP packing inlined into it."""
+    import dsl
+
+    prefix = "" if owner == s.top else f"{owner}:"
+    s.partition(f"{prefix}At", dsl.Partition.Complete, dim=2)
+    s.partition(f"{prefix}Bt", dsl.Partition.Complete, dim=2)
+    s.partition(f"{prefix}Ct", dsl.Partition.Complete, dim=0)
+    for func in functions(s):
+        if func.startswith("tile"):
+            s.pipeline(f"{func}:clear:i")
+            s.pipeline(f"{func}:k", FLOAT_ACCUMULATE_II if _accumulates_floats(s, func) else 1)
+        if func.startswith("pe_step"):
+            s.unroll(f"{func}:pe:i", 0)
+            s.unroll(f"{func}:pe:{'jp' if 'packed' in func else 'j'}", 0)
+            s.inline(func)
+        if func.startswith("mul2"):
+            s.inline(func)
+    return s
+
+
+def _accumulates_floats(s, func: str) -> bool:
+    from ..schedule import names as N
+
+    with s.context:
+        types = N.funcs(s.module)[func].attributes["dsl.arg_types"]
+        return "float" in str(types)
 
 
 def pipeline_all(s):
@@ -107,8 +146,3 @@ def write_all(root: str | None = None) -> list:
         s = scheduled(entry.kernel, entry.bert_base)
         written.append(s.save(yaml_path(entry.name, root)))
     return written
-
-
-if __name__ == "__main__":
-    for path in write_all():
-        print(path)

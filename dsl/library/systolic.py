@@ -23,11 +23,12 @@ import numpy as np
 import dsl
 
 from . import checks, packing
-from .linalg import _product_types
+from .schedules import schedule_tiles
+from .pe import pe_step, pe_step_packed, tile, tile_packed  # noqa: F401  (the PE array)
 
 
 def _gemm_check(TyA, TyB, TyC, M, K, N, Mt, Nt, what="gemm"):
-    _product_types(what, TyA, TyB, TyC)
+    checks.product_types(what, TyA, TyB, TyC)
     checks.sizes(M=M, K=K, N=N, Mt=Mt, Nt=Nt)
     checks.need_multiple("M", M, "Mt", Mt, f"{what} tiles the M x N output with the Mt x Nt PE array")
     checks.need_multiple("N", N, "Nt", Nt, f"{what} tiles the M x N output with the Mt x Nt PE array")
@@ -39,47 +40,6 @@ def _packed_check(TyA, TyB, TyC, M, K, N, Mt, Nt, what="packed_gemm"):
     _gemm_check(TyA, TyB, TyC, M, K, N, Mt, Nt, what)
     if Nt % 2:
         raise dsl.ShapeError(f"{what}: Nt = {Nt} must be even: the PEs of a row share DSPs two by two")
-
-
-def _pe_check(TyA, TyB, TyC, Mt, Nt):
-    _product_types("pe_step", TyA, TyB, TyC)
-    checks.sizes(Mt=Mt, Nt=Nt)
-
-
-def _pe_packed_check(TyA, TyB, TyC, Mt, Nt):
-    _packed_check(TyA, TyB, TyC, Mt, 1, Nt, Mt, Nt, "pe_step_packed")
-
-
-# -- the PE array ---------------------------------------------------------------------------------------
-@dsl.template("TyA", "TyB", "TyC", "Mt", "Nt", check=_pe_check)
-def pe_step(a: "TyA[Mt]", b: "TyB[Nt]", C: "TyC[Mt, Nt]"):
-    for i, j in dsl.grid(Mt, Nt, name="pe"):
-        C[i, j] += a[i] * b[j]
-
-
-@dsl.template("TyA", "TyB", "TyC", "Mt", "Nt", check=_pe_packed_check)
-def pe_step_packed(a: "TyA[Mt]", b: "TyB[Nt]", C: "TyC[Mt, Nt]"):
-    for i, jp in dsl.grid(Mt, Nt // 2, name="pe"):
-        lo, hi = packing.mul2[TyA, TyB](a[i], b[2 * jp], b[2 * jp + 1])
-        C[i, 2 * jp] += lo
-        C[i, 2 * jp + 1] += hi
-
-
-@dsl.template("TyA", "TyB", "TyC", "K", "Mt", "Nt")
-def tile(At: "TyA[K, Mt]", Bt: "TyB[K, Nt]", C: "TyC[Mt, Nt]"):
-    """C = sum over k of At[k] (column k of the A tile) times Bt[k] (row k of the B tile)."""
-    for i, j in dsl.grid(Mt, Nt, name="clear"):
-        C[i, j] = 0
-    for k in range(K, name="k"):
-        pe_step[TyA, TyB, TyC, Mt, Nt](At[k], Bt[k], C)
-
-
-@dsl.template("TyA", "TyB", "TyC", "K", "Mt", "Nt")
-def tile_packed(At: "TyA[K, Mt]", Bt: "TyB[K, Nt]", C: "TyC[Mt, Nt]"):
-    for i, j in dsl.grid(Mt, Nt, name="clear"):
-        C[i, j] = 0
-    for k in range(K, name="k"):
-        pe_step_packed[TyA, TyB, TyC, Mt, Nt](At[k], Bt[k], C)
 
 
 # -- whole products -------------------------------------------------------------------------------------
@@ -158,27 +118,12 @@ def packed_linear(X: "TyA[M, K]", W: "TyB[N, K]") -> "TyC[M, N]":
 
 # -- schedules ------------------------------------------------------------------------------------------
 def schedule_gemm(s):
-    """Partition the tiles, pipeline the k loop at II=1 with the PE loops unrolled, pipeline the loads
-    and stores (the outer loop of load_b/store_c when its inner loop is contiguous: one wide access)."""
-    s.partition(s.At, dsl.Partition.Complete, dim=2)
-    s.partition(s.Bt, dsl.Partition.Complete, dim=2)
-    s.partition(s.Ct, dsl.Partition.Complete, dim=0)
+    """Partition the tiles, pipeline the k loop with the PE loops unrolled, pipeline the loads and stores
+    (the outer loop of load_b/store_c when its inner loop is contiguous: one wide access)."""
     s.pipeline("load_a:k")
     s.pipeline("load_b:k2")   # gemm: B rows are contiguous, j unrolled (one wide read); linear: W rows
     s.pipeline("store_c:i2")
-    from .schedules import functions
-
-    for func in functions(s):
-        if func.startswith("tile"):
-            s.pipeline(f"{func}:clear:i")
-            s.pipeline(f"{func}:k")
-        if func.startswith("pe_step"):
-            s.unroll(f"{func}:pe:i", 0)
-            s.unroll(f"{func}:pe:{'jp' if 'packed' in func else 'j'}", 0)
-            s.inline(func)
-        if func.startswith("mul2"):
-            s.inline(func)
-    return s
+    return schedule_tiles(s, s.top)
 
 
 schedule_packed_gemm = schedule_linear = schedule_packed_linear = schedule_gemm

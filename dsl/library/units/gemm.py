@@ -1,7 +1,7 @@
 """Streaming GEMM units: activations x weights (``aw_gemm``, a linear layer) and activations x activations
 (``qk_gemm``: S = Q K^T, ``pv_gemm``: O = P V, per head), each one process running its PE array.
 
-The PE array is ``systolic.pe_step`` (or ``pe_step_packed``: two PEs share a DSP), the same code the
+The PE array is ``pe.pe_step`` (or ``pe_step_packed``: two PEs share a DSP), the same code the
 memory-to-memory ``systolic`` kernels run, applied in the same k order, so a unit computes exactly what
 ``systolic.linear`` / ``nn.scaled_dot_product_attention`` compute: integers bit-exact, float32 to the bit
 (each PE accumulates its products in k order, as ``linalg.matmul_into`` does). ``schedule_units`` unrolls
@@ -21,19 +21,18 @@ from __future__ import annotations
 import dsl
 from dsl import int32
 
-from .. import checks, packing, systolic
-from ..linalg import _product_types
+from .. import checks, packing, pe
 from . import tokens
 from .tokens import WORD, chunk, need_row  # noqa: F401  (chunk: used in the annotations)
 
-PE_STEP = {0: systolic.pe_step, 1: systolic.pe_step_packed}  # PACK -> the PE array's step
+PE_STEP = {0: pe.pe_step, 1: pe.pe_step_packed}  # PACK -> the PE array's step
 
 
 # -- activations x weights ------------------------------------------------------------------------------
 def _aw_check(TyA, TyW, TyC, M, K, N, Mt, Nt, PACK):
     for name, t in (("TyA", TyA), ("TyW", TyW), ("TyC", TyC)):
         checks.need_int_type(name, t, "aw_gemm (weights stream as packed integer words): ")
-    _product_types("aw_gemm", TyA, TyW, TyC)
+    checks.product_types("aw_gemm", TyA, TyW, TyC)
     checks.sizes(M=M, K=K, N=N, Mt=Mt, Nt=Nt)
     checks.need_multiple("M", M, "Mt", Mt, "aw_gemm tiles the M x N output with the Mt x Nt PE array")
     checks.need_multiple("N", N, "Nt", Nt, "aw_gemm tiles the M x N output with the Mt x Nt PE array")
@@ -88,7 +87,7 @@ def _aw_gemm(xs: "dsl.Stream[TyA[CA], 2]", ws: "dsl.Stream[TyW[KPW, Nt], 2]", ys
 
 # -- activations x activations --------------------------------------------------------------------------
 def _aa_check(TyA, TyC, H, LQ, LK, D, Mq, Nk, PASSES):
-    _product_types("qk_gemm / pv_gemm", TyA, TyA, TyC)
+    checks.product_types("qk_gemm / pv_gemm", TyA, TyA, TyC)
     checks.sizes(H=H, LQ=LQ, LK=LK, D=D, Mq=Mq, Nk=Nk, PASSES=PASSES)
     checks.need_multiple("D", D, "H", H, "the model dimension is split evenly over the heads")
     checks.need_multiple("LQ", LQ, "Mq", Mq, "the queries are processed Mq rows at a time")
@@ -140,7 +139,7 @@ def _qk_gemm(qs: "dsl.Stream[TyA[CA], 2]", ks: "dsl.Stream[TyA[CA], 2]", ss: "ds
                     for i3, j3 in dsl.grid(Mq, Nk, name="clear"):
                         Ct[i3, j3] = 0
                     for k3 in range(DH, name="k"):
-                        systolic.pe_step[TyA, TyA, TyC, Mq, Nk](At[k3], Bt[k3], Ct)
+                        pe.pe_step[TyA, TyA, TyC, Mq, Nk](At[k3], Bt[k3], Ct)
                     for i4, j4 in dsl.grid(Mq, Nk, name="drain"):
                         Sb[i4, nj * Nk + j4] = Ct[i4, j4]
                 for i5 in range(Mq, name="write_scores"):
@@ -185,7 +184,7 @@ def _pv_gemm(ps: "dsl.Stream[TyA[CP], 2]", vs: "dsl.Stream[TyA[CV], 2]", outs: "
                     for i3, c3 in dsl.grid(Mq, Nk, name="clear"):
                         Ct[i3, c3] = 0
                     for j4 in range(LK, name="k"):
-                        systolic.pe_step[TyA, TyA, TyC, Mq, Nk](Pt[j4], Vt[j4], Ct)
+                        pe.pe_step[TyA, TyA, TyC, Mq, Nk](Pt[j4], Vt[j4], Ct)
                     for i4, c4 in dsl.grid(Mq, Nk, name="drain"):
                         Ob[i4, h * DH + nc * Nk + c4] = Ct[i4, c4]
             for i5 in range(Mq, name="write_rows"):

@@ -1,0 +1,106 @@
+"""The streaming units of dsl.library.units at BERT-base sizes: simulator and csim time, checked against the
+numpy references of the memory-to-memory kernels (bit-exact).
+
+    .venv/bin/python benchmarks/bench_units.py [--only gemm,gemm_w4,attention,rows] [--no-csim]
+                                               [--csim-rows 64] [--csim-full]
+
+BERT-base: L = 512 tokens, D = 768, D_FFN = 3072, 12 heads. The GEMM is FFN1 (512 x 768 x 3072) on an 8 x 16
+output-stationary PE array, int8 x int8 (and int8 x int4 with two PEs per DSP); attention is causal
+softmax(QK^T / 8) V over 12 heads (8 x 8 PE arrays); the row block is LayerNorm(GeLU(X) + X). csim of the
+emitted HLS is slow at these sizes (ap_int arithmetic, about 1e8 multiply-accumulates a minute here): by
+default it runs the same designs on the first --csim-rows tokens; --csim-full runs the full sizes.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
+
+import dsl  # noqa: E402
+from dsl import float32, int4, int8  # noqa: E402
+from dsl.library import ref  # noqa: E402
+from dsl.library.units import memory, rowwise, schedule_units  # noqa: E402
+import unit_designs as U  # noqa: E402
+
+L, D, F, H = 512, 768, 3072, 12
+
+
+def timed(fn):
+    start = time.perf_counter()
+    value = fn()
+    return value, time.perf_counter() - start
+
+
+def gemm_case(rows, TyW=int8, bits=8, pack=0):
+    rng = np.random.default_rng(0)
+    X = rng.integers(-128, 128, (rows, D)).astype(np.int8)
+    W = rng.integers(-(1 << (bits - 1)), 1 << (bits - 1), (F, D)).astype(np.int8)
+    args = [X, memory.pack_weight_tiles(W, bits, 16), np.zeros((rows, F), np.int32)]
+    return U.linear(rows, D, F, 8, 16, TyW, pack), args, 2, lambda: ref.systolic_linear(X, W), rows * D * F
+
+
+def attention_case(rows):
+    rng = np.random.default_rng(1)
+    Q, K, V = (rng.standard_normal((rows, D)).astype(np.float32) for _ in range(3))
+    return (U.attention(rows, D, H, 8, 8), [Q, K, V, np.zeros_like(Q)], 3,
+            lambda: ref.scaled_dot_product_attention(Q, K, V, H, 0), 2 * rows * rows * D)
+
+
+def rows_case(rows):
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((rows, D)).astype(np.float32)
+    g, b = rng.standard_normal(D).astype(np.float32), rng.standard_normal(D).astype(np.float32)
+    design = U.gelu_residual_norm(rows, D, 1e-12, rowwise.bypass_depth(D, float32, 1))
+    return (design, [X, g, b, np.zeros_like(X)], 3,
+            lambda: ref.layer_norm_eps(ref.residual_add(ref.gelu(X), X), g, b, 1e-12), 0)
+
+
+CASES = {
+    "gemm": ("FFN1 GEMM int8 x int8, 8x16 PEs", lambda rows: gemm_case(rows)),
+    "gemm_w4": ("FFN1 GEMM int8 x int4, DSP-packed", lambda rows: gemm_case(rows, int4, 4, 1)),
+    "attention": ("causal attention, 12 heads, float32", attention_case),
+    "rows": ("LayerNorm(GeLU(X) + X), float32", rows_case),
+}
+
+
+def run(name, rows, target):
+    design, args, out, reference, macs = CASES[name][1](rows)
+    s, t_front = timed(lambda: dsl.customize(design))
+    schedule_units(s)
+    build = (lambda: dsl.build(s, target="sim")) if target == "sim" else \
+        (lambda: dsl.build(s, target="vitis_hls", mode="csim", timeout=3600))
+    mod, t_build = timed(build)
+    _, t_run = timed(lambda: mod(*args))
+    expect, t_ref = timed(reference)
+    ok = bool(np.array_equal(args[out], expect))
+    rate = f", {macs / t_run / 1e6:.0f} M MAC/s" if macs else ""
+    inner = f" (simulation {mod.elapsed:.2f} s)" if target == "sim" else ""
+    procs = f", {len(mod.net.processes)} processes" if target == "sim" else ""
+    print(f"  {target:4s} L={rows:<4d} frontend {t_front:5.2f} s, build {t_build:6.2f} s, run {t_run:7.2f} s"
+          f"{inner}{rate}{procs}; numpy reference {t_ref:.2f} s; bit-exact: {ok}", flush=True)
+    return ok
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--only", default=",".join(CASES))
+    ap.add_argument("--no-csim", action="store_true")
+    ap.add_argument("--csim-rows", type=int, default=64)
+    ap.add_argument("--csim-full", action="store_true")
+    args = ap.parse_args()
+    ok = True
+    for name in args.only.split(","):
+        print(f"{name}: {CASES[name][0]}")
+        ok &= run(name, L, "sim")
+        if not args.no_csim:
+            ok &= run(name, L if args.csim_full else args.csim_rows, "csim")
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,185 @@
+"""The streaming units of dsl.library.units against the numpy references of the library's memory-to-memory
+kernels (dsl.library.ref): integers bit-exact, float32 to the bit (the library's stated tolerance for its
+float kernels), on the simulator and in csim of the scheduled designs."""
+import numpy as np
+import pytest
+
+import dsl
+from dsl import int4, int8, int16, int32, float32
+from dsl.library import ref
+from dsl.library.units import gemm, memory, rowwise, schedule_units
+
+from . import unit_designs as U
+from .markers import line_of
+
+RNG = np.random.default_rng(5)
+
+
+def _line(marker):
+    return line_of(__file__, marker)
+
+
+def _run(design, args, target="sim", schedule=False):
+    s = dsl.customize(design)
+    if schedule:
+        schedule_units(s)
+    mod = dsl.build(s, target="sim") if target == "sim" else dsl.build(s, target="vitis_hls", mode="csim")
+    copies = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
+    mod(*copies)
+    return mod, copies
+
+
+def _linear_args(M, K, N, Nt, bits):
+    X = RNG.integers(-128, 128, (M, K)).astype(np.int8)
+    W = RNG.integers(-(1 << (bits - 1)), 1 << (bits - 1), (N, K)).astype(np.int8)
+    return X, W, [X, memory.pack_weight_tiles(W, bits, Nt), np.zeros((M, N), np.int32)]
+
+
+@pytest.mark.parametrize("TyW,bits,Mt,Nt,PACK", [
+    (int8, 8, 8, 16, 0), (int8, 8, 4, 8, 1), (int4, 4, 8, 16, 1), (int4, 4, 2, 32, 0),
+], ids=["int8", "int8-dsp-packed", "int4-dsp-packed", "int4-2x32"])
+def test_linear_unit_is_bit_exact_on_the_simulator(TyW, bits, Mt, Nt, PACK):
+    M, K, N = 16, 256, 64
+    X, W, args = _linear_args(M, K, N, Nt, bits)
+    sim, out = _run(U.linear(M, K, N, Mt, Nt, TyW, PACK), args)
+    np.testing.assert_array_equal(out[2], ref.systolic_linear(X, W))
+    assert len(sim.net.processes) == 4  # the PE array is one process
+    assert sim.stats["ws"]["tokens"] == (M // Mt) * N * K * bits // 512  # one token per packed word
+
+
+def test_linear_unit_scheduled_in_csim():
+    M, K, N, Nt = 16, 128, 64, 16
+    X, W, args = _linear_args(M, K, N, Nt, 4)
+    _, out = _run(U.linear(M, K, N, 8, Nt, int4, 1), args, target="csim", schedule=True)
+    np.testing.assert_array_equal(out[2], ref.systolic_linear(X, W))
+
+
+def test_unit_schedules_are_hardware_directives_only():
+    s = dsl.customize(U.linear(16, 128, 64, 8, 16, int8))
+    before = str(dsl.build(s, target="vhls"))
+    schedule_units(s)
+    code = str(dsl.build(s, target="vhls"))
+    assert "#pragma HLS pipeline" not in before
+    body = code[code.index("static void _aw_gemm"):]
+    body = body[:body.index("\n}\n")]
+    for text in ("array_partition variable=At type=complete dim=2", "array_partition variable=Ct type=complete",
+                 "array_partition variable=row type=cyclic factor=64 dim=1"):
+        assert text in body, text
+    k_loop = body[body.index("l_k_k2"):]
+    assert k_loop.splitlines()[1].strip() == "#pragma HLS pipeline II=1"
+    pe = code[code.index("static void pe_step("):]
+    assert "#pragma HLS inline" in pe[:pe.index("\n}\n")] and "#pragma HLS unroll" in pe[:pe.index("\n}\n")]
+    X, W, args = _linear_args(16, 128, 64, 16, 8)
+    _, out = _run(U.linear(16, 128, 64, 8, 16, int8), args, schedule=True)
+    np.testing.assert_array_equal(out[2], ref.systolic_linear(X, W))
+
+
+@pytest.mark.parametrize("L,D,H,Mq,Nk,passes,past", [
+    (16, 32, 2, 4, 4, 1, 0), (16, 64, 4, 8, 4, 2, 0), (32, 32, 2, 8, 8, 1, 64), (16, 32, 2, 4, 4, 1, 5),
+], ids=["causal", "two-sequences-ping-pong", "encoder", "past-5"])
+def test_attention_units_are_bit_exact_on_the_simulator(L, D, H, Mq, Nk, passes, past):
+    Q, K, V = (RNG.standard_normal((passes * L, D)).astype(np.float32) for _ in range(3))
+    _, out = _run(U.attention(L, D, H, Mq, Nk, passes, past), [Q, K, V, np.zeros_like(Q)])
+    expect = np.concatenate([ref.scaled_dot_product_attention(Q[p * L:(p + 1) * L], K[p * L:(p + 1) * L],
+                                                              V[p * L:(p + 1) * L], H, past)
+                             for p in range(passes)])
+    np.testing.assert_array_equal(out[3], expect)
+
+
+def test_attention_units_scheduled_in_csim():
+    L, D, H = 16, 32, 2
+    Q, K, V = (RNG.standard_normal((2 * L, D)).astype(np.float32) for _ in range(3))
+    _, out = _run(U.attention(L, D, H, 4, 4, 2, 0), [Q, K, V, np.zeros_like(Q)], target="csim", schedule=True)
+    expect = np.concatenate([ref.scaled_dot_product_attention(Q[p * L:(p + 1) * L], K[p * L:(p + 1) * L],
+                                                              V[p * L:(p + 1) * L], H, 0) for p in range(2)])
+    np.testing.assert_array_equal(out[3], expect)
+
+
+@pytest.mark.parametrize("target", ["sim", "csim"])
+def test_row_units_around_a_residual_are_bit_exact(target):
+    L, D, eps = 8, 64, 1e-12
+    X = RNG.standard_normal((L, D)).astype(np.float32)
+    g, b = RNG.standard_normal(D).astype(np.float32), RNG.standard_normal(D).astype(np.float32)
+    depth = rowwise.bypass_depth(D, float32, 1)  # GeLU holds one row back
+    _, out = _run(U.gelu_residual_norm(L, D, eps, depth), [X, g, b, np.zeros_like(X)], target, schedule=True)
+    np.testing.assert_array_equal(out[3], ref.layer_norm_eps(ref.residual_add(ref.gelu(X), X), g, b, eps))
+
+
+def test_a_shallow_bypass_fifo_deadlocks_by_name():
+    L, D = 4, 64
+    X = RNG.standard_normal((L, D)).astype(np.float32)
+    g, b = np.ones(D, np.float32), np.zeros(D, np.float32)
+    with pytest.raises(dsl.DeadlockError) as info:
+        _run(U.gelu_residual_norm(L, D, 1e-5, 2), [X, g, b, np.zeros_like(X)])
+    assert "stream 'byp' (full: depth 2" in str(info.value)
+    assert info.value.suggested_depths["byp"] <= rowwise.bypass_depth(D, float32, 1)
+
+
+@pytest.mark.parametrize("target", ["sim", "csim"])
+def test_kv_cache_units(target):
+    LMAX, D, LN, pos = 8, 64, 2, 3
+    pre, new = (RNG.integers(-128, 128, (LN, D)).astype(np.int8) for _ in range(2))
+    cache, cache_r = (RNG.integers(-128, 128, (LMAX, D)).astype(np.int8) for _ in range(2))
+    args = [pre, np.zeros((LMAX, D), np.int8), new, cache, np.zeros((LMAX, D), np.int8), cache_r,
+            np.zeros((LN, D), np.int8), pos]
+    _, out = _run(U.kv_cache(LMAX, D, LN), args, target, schedule=True)
+    np.testing.assert_array_equal(out[1], ref.kv_append(np.zeros((LMAX, D), np.int8), pre, pos))
+    np.testing.assert_array_equal(out[3], ref.kv_append(cache, new, pos))
+    np.testing.assert_array_equal(out[4][:pos + LN], ref.kv_append(cache, new, pos)[:pos + LN])
+    np.testing.assert_array_equal(out[6], ref.kv_read(cache_r, pos, LN))
+
+
+def test_pack_weight_tiles_layout():
+    W = RNG.integers(-8, 8, (32, 64)).astype(np.int8)
+    words = memory.pack_weight_tiles(W, 4, 16)
+    assert len(words) == 2 * 8  # 2 column blocks x 64 / 8 k steps per word
+    ni, kw, kk, j = 1, 3, 5, 7
+    v = (int(words[ni * 8 + kw]) >> ((kk * 16 + j) * 4)) & 0xF
+    assert (v - 16 if v >= 8 else v) == W[ni * 16 + j, kw * 8 + kk]
+    with pytest.raises(dsl.ShapeError):
+        memory.pack_weight_tiles(W[:30], 4, 16)
+
+
+# -- bad use at the user's line --------------------------------------------------------------------
+
+def test_gemm_sizes_that_do_not_tile_are_refused_at_the_users_line():
+    @dsl.region()
+    def bad(X: int8[12, 128], Y: int32[12, 64]):
+        xs: dsl.Stream[int8[64], 2]
+        ws: dsl.Stream[int8[4, 16], 2]
+        ys: dsl.Stream[int32[16], 2]
+        gemm.aw_gemm[int8, int8, int32, 12, 128, 64, 8, 16, 0](xs, ws, ys)  # bad-tile
+
+    with pytest.raises(dsl.ShapeError) as info:
+        dsl.customize(bad)
+    assert "M = 12 is not a multiple of Mt = 8" in str(info.value)
+    assert info.value.loc.line == _line("# bad-tile")
+
+
+def test_unsupported_packing_pair_is_refused():
+    @dsl.region()
+    def bad(Y: int32[8, 64]):
+        xs: dsl.Stream[int4[64], 2]
+        ws: dsl.Stream[int4[8, 16], 2]
+        ys: dsl.Stream[int32[16], 2]
+        gemm.aw_gemm[int4, int4, int32, 8, 64, 64, 8, 16, 1](xs, ws, ys)  # bad-pack
+
+    with pytest.raises(dsl.DSLTypeError) as info:
+        dsl.customize(bad)
+    assert "DSP packing of int4 activations x int4 weights is not supported" in str(info.value)
+    assert "int8 x int4" in str(info.value)
+    assert info.value.loc.line == _line("# bad-pack")
+
+
+def test_a_stream_of_the_wrong_type_into_a_unit_names_both_types():
+    @dsl.region()
+    def bad(X: int16[8, 128], Y: int32[8, 64]):
+        xs: dsl.Stream[int16[32], 2]
+        ws: dsl.Stream[int8[4, 16], 2]
+        ys: dsl.Stream[int32[16], 2]
+        gemm.aw_gemm[int8, int8, int32, 8, 128, 64, 8, 16, 0](xs, ws, ys)  # wrong-rows
+
+    with pytest.raises(dsl.CallError) as info:
+        dsl.customize(bad)
+    assert "is a stream of int8[64], but stream xs carries int16[32]" in str(info.value)
+    assert info.value.loc.line == _line("# wrong-rows")
