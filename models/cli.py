@@ -95,7 +95,7 @@ def run(kind: str, argv=None, out=sys.stdout) -> dict:
     if args.vitis:
         from .vitis import write_project
 
-        result["vitis"] = str(write_project(acc, args.vitis, clock_mhz=args.clock))
+        result["vitis"] = str(write_project(acc, args.vitis, clock_mhz=args.clock, prompt=ids))
     if args.report:
         result["report"] = str(_report(acc, pred, run_result, args.report))
     if args.json:
@@ -165,7 +165,13 @@ def _report(acc, pred, run_result, path):
                "summary": {"model": acc.cfg.name, "quantisation": acc.qm.qcfg.name}}
     if run_result is not None:
         contrib["summary"].update(bit_exact=run_result.bit_exact, cosine=round(run_result.cosine, 6))
-    return dsl.report(mod, path, also=[contrib, pred["result"]])
+    from .config import PERF_MODEL
+
+    perf = pred["result"]
+    if acc.cfg.name not in PERF_MODEL:  # not in dsl.perf's catalogue (its plots need one): the figures only
+        perf = {"title": "U280 prediction (dsl.perf)", "summary": {
+            k: v for k, v in pred.items() if isinstance(v, (int, float, str)) and not isinstance(v, bool)}}
+    return dsl.report(mod, path, also=[contrib, perf])
 
 
 def main(kind: str, argv=None) -> int:

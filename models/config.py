@@ -67,7 +67,8 @@ class ModelConfig:
         """This model as ``dsl.perf`` describes models (layers, hidden, heads, FFN, context)."""
         from dsl.perf import TransformerModel
 
-        return TransformerModel(name=self.name, title=self.name, kind="decoder" if self.is_decoder else "encoder",
+        known = PERF_MODEL.get(self.name)  # the catalogue's entry: same sizes (dsl.report draws its plots)
+        return TransformerModel(name=known or self.name, title=self.name, kind="decoder" if self.is_decoder else "encoder",
                                 layers=self.layers, hidden=self.hidden, heads=self.heads, ffn=self.ffn,
                                 max_seq=self.max_positions)
 

@@ -61,7 +61,10 @@ def pipeline_row_kernel(s, row_kernel: str, tensor_kernel: str | None = None):
 def pipeline_reduction(s, helper: str):
     import dsl
 
-    groups, lanes, tail = _REDUCTIONS[helper]
+    import re
+
+    # a helper called from two kernels is two functions (row_sum, row_sum_1): same loops, same steps
+    groups, lanes, tail = _REDUCTIONS[re.sub(r"_\d+$", "", helper)]
     s.partition(f"{helper}:acc", dsl.Partition.Complete, dim=1)   # one register per lane
     s.unroll(f"{helper}:{lanes}", 0)
     s.pipeline(f"{helper}:{groups}", LANES)

@@ -130,8 +130,10 @@ def _base(func: str) -> str:
 
 def schedule_units(s):
     """Apply the schedule of every streaming unit (and of the library kernels they call) found in ``s``."""
-    for func, fop in N.funcs(s.module).items():
+    for func in list(N.funcs(s.module)):
         step = UNIT_SCHEDULES.get(_base(func))
-        if step is not None and "dsl.kernel" not in fop.attributes:  # not a region's process wrapper
+        # a primitive may rebuild the module: look the function up afresh (an op of the old one is freed)
+        fop = N.funcs(s.module).get(func)
+        if step is not None and fop is not None and "dsl.kernel" not in fop.attributes:  # not a process wrapper
             step(s, func)
     return inline_math(s)
