@@ -7,6 +7,8 @@ fails the module is restored from the text taken before the step, so a failed pr
 """
 from __future__ import annotations
 
+import contextlib
+
 import enum
 import inspect
 from dataclasses import dataclass, field
@@ -261,7 +263,7 @@ def apply(sched, name: str, args: dict, func: str | None = None, where: str = ""
         raise ScheduleError(f"{where}unknown primitive '{name}'", hint=f"primitives: {', '.join(REGISTRY)}")
     prim = REGISTRY[name]
     norm = prim.normalize(args, where)
-    before = snapshot(sched)
+    before = None if getattr(sched, "_batched", False) else snapshot(sched)  # batched: one for the whole batch
     try:
         with sched.context, ir.Location.unknown():
             result = prim.fn(Ctx(sched, func or sched.top, name), **norm)
@@ -269,7 +271,8 @@ def apply(sched, name: str, args: dict, func: str | None = None, where: str = ""
                 PassManager.parse(_CLEANUP).run(sched.module.operation)
             sched.module.operation.verify()
     except ScheduleError as exc:
-        restore(sched, before)
+        if before is not None:
+            restore(sched, before)
         if where:
             exc.message = where + exc.message
             exc.args = (exc._render(),)
@@ -278,12 +281,36 @@ def apply(sched, name: str, args: dict, func: str | None = None, where: str = ""
         import os, traceback
         if os.environ.get("DSL_SCHEDULE_DEBUG"):
             traceback.print_exc()
-        restore(sched, before)
+        if before is not None:
+            restore(sched, before)
         raise ScheduleError(f"{where}{name}: could not be applied ({type(exc).__name__}: {exc})".strip()) from exc
     # Re-parse the result: a failed step restores the module from text, so the live module must always be
     # what parsing its text gives (the parser simplifies affine maps that a rewrite built unsimplified);
     # otherwise a refused step would change how later steps print and replay would not be byte-identical.
-    restore(sched, snapshot(sched))
+    if before is not None:
+        restore(sched, snapshot(sched))
     if record:
         sched.trace.append({"primitive": name, "args": norm})
     return result
+
+
+@contextlib.contextmanager
+def batched(sched):
+    """Apply a known-good sequence of primitives (a library's predefined schedule) with one snapshot for the
+    whole sequence instead of two per step: a step that fails restores the schedule as it was before the
+    batch (its error propagates), and the module is re-parsed once at the end. Each snapshot prints the whole
+    module, which dominates the time of a schedule of hundreds of steps on a design of tens of processes."""
+    if getattr(sched, "_batched", False):
+        yield sched
+        return
+    before, trace = snapshot(sched), len(sched.trace)
+    sched._batched = True
+    try:
+        yield sched
+    except BaseException:
+        sched._batched = False
+        restore(sched, before)
+        del sched.trace[trace:]
+        raise
+    sched._batched = False
+    restore(sched, snapshot(sched))

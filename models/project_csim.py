@@ -1,0 +1,33 @@
+"""C simulation of one layer of the Vitis project: the project's own kernel file (the three SLR kernels and
+the layer function that calls them in turn) compiled with g++ against AMD's ap_types headers and the
+testbench harness dsl's csim uses; numpy in, numpy out, like ``dsl.build(..., mode="csim")``."""
+from __future__ import annotations
+
+from dsl.backend.hls.csim import CSimModule, compile_csim, harness_source, kernel_sources
+from dsl.backend.interface import signature
+
+from .runner import layer_arguments
+from .vitis import emit_variant
+
+
+class ProjectCSim(CSimModule):
+    """The split layer (``models.split``) of a design, ready to call with the layer's arguments."""
+
+    def __init__(self, design, timeout: float = 600.0):  # noqa: D107  (not CSimModule's: other sources)
+        split, params, schedule = emit_variant(design)
+        self.design, self.split = design, split
+        self.name, self.timeout = schedule.top, timeout
+        self.sig = signature(schedule)
+        with schedule.context:
+            self.sources = kernel_sources(schedule.module)
+        self.params, self.code = params, split.code
+        self.files = {"kernel.cpp": split.code, "kernel.h": split.header, "harness.cpp": harness_source(params, split.top)}
+        self.binary = compile_csim(self.files)
+        self.stats, self.deadlock, self.schedule = {}, None, schedule
+
+    def layer(self, qm, layer: int, X, Kc=None, Vc=None, pos: int = 0):
+        """Y of layer ``layer`` (the caches, when given, are updated in place)."""
+        vals = layer_arguments(self.design, qm, layer, X, Kc, Vc, pos, words="ints")
+        args = [vals[n] for n, _, _ in self.design.args]
+        self(*args)
+        return args[[n for n, _, _ in self.design.args].index("Y")]
