@@ -98,7 +98,9 @@ def linear_specs(cfg: ModelConfig, qcfg: QuantConfig, rows: int, pack: bool = Tr
 
 
 def build_layer(cfg: ModelConfig, qcfg: QuantConfig, variant: str, rows: int, lmax: int = 0,
-                pack: bool = True) -> LayerDesign:
+                pack: bool = True, depths: dict | None = None) -> LayerDesign:
+    """``depths`` overrides FIFO depths by role (see ``_depths``): the simulator then shows what a shallower
+    FIFO does."""
     if variant not in ("prefill", "decode", "encoder"):
         raise ModelError(f"variant {variant!r}: prefill, decode (GPT2) or encoder (BERT)")
     for what, n in (("d", cfg.hidden), ("d_FFN", cfg.ffn)):
@@ -116,6 +118,7 @@ def build_layer(cfg: ModelConfig, qcfg: QuantConfig, variant: str, rows: int, lm
     design = LayerDesign(cfg, qcfg, variant, rows, lmax, linear_specs(cfg, qcfg, rows, pack), att, [], {})
     _arguments(design)
     _depths(design)
+    design.depths.update(depths or {})
     from .generate import generate_source
 
     design.source, design.slr_of_line = generate_source(design)
