@@ -64,12 +64,13 @@ def _ids(args, cfg, kind):
     return ids
 
 
-def run(kind: str, argv=None, out=sys.stdout) -> dict:
+def run(kind: str, argv=None, out=None) -> dict:
     from .accelerator import Accelerator
     from .predict import hbm_map, predict, region_cycles
     from .quant import parse_quant, quantize_model
     from .weights import load_weights
 
+    out = out or sys.stdout
     args = parser(kind).parse_args(argv)
     cfg = load_config(args.config)
     if cfg.kind != kind:
@@ -171,7 +172,7 @@ def _report(acc, pred, run_result, path):
     if acc.cfg.name not in PERF_MODEL:  # not in dsl.perf's catalogue (its plots need one): the figures only
         perf = {"title": "U280 prediction (dsl.perf)", "summary": {
             k: v for k, v in pred.items() if isinstance(v, (int, float, str)) and not isinstance(v, bool)}}
-    return dsl.report(mod, path, also=[contrib, perf])
+    return dsl.report(mod, path, also=[contrib, perf], expand=True)  # one node per process: its SLR
 
 
 def main(kind: str, argv=None) -> int:

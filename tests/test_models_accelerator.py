@@ -77,13 +77,16 @@ def test_the_attention_sync_needs_its_deep_fifos():
 
 def test_checkpoint_folder_through_the_cli_gives_the_same_run(gpt2_run, tmp_path, capsys):
     save_checkpoint(random_weights(load_config("gpt2-tiny"), 0), tmp_path / "ckpt")
-    argv = ["--config", str(tmp_path / "ckpt"), "--prompt-ids", ",".join(map(str, PROMPT)), "--gen", "4", "--json"]
+    argv = ["--config", str(tmp_path / "ckpt"), "--prompt-ids", ",".join(map(str, PROMPT)), "--gen", "4", "--json",
+            "--report", str(tmp_path / "layer.html")]
     assert cli.main("gpt2", argv) == 0
     out = json.loads(capsys.readouterr().out)
     run = out["run"]
     assert run["tokens"] == gpt2_run.tokens and run["bit_exact"] is True
     assert run["max_abs_error"] == gpt2_run.max_abs_error and run["cosine"] == gpt2_run.cosine
     assert out["prediction"]["prefill_ms"] > 0 and out["prediction"]["decode_ms_per_token"] > 0
+    page = (tmp_path / "layer.html").read_text()
+    assert "gpt2_prefill" in page and "SLR2" in page and "U280 prediction" in page
 
 
 # -- the Vitis project --------------------------------------------------------------------------------
