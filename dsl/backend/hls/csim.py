@@ -67,14 +67,15 @@ def harness_source(sig_params: list, top: str) -> str:
             dims = "".join(f"[{d}]" for d in p.shape) or "[1]"
             decls.append(f"  static {ctype} {p.name}{dims};")
             call.append(p.name)
-            writes.append(f'  dsl_write(dir, "a{k}.out", ({ctype} *){p.name}, {count});')
+            writes.append(f'  dsl_write(dsl_dir, "a{k}.out", ({ctype} *){p.name}, {count});')
         if p.kind != "result":
-            reads.append(f'  dsl_read(dir, "a{k}.bin", ({ctype} *){p.name}, {count});')
+            reads.append(f'  dsl_read(dsl_dir, "a{k}.bin", ({ctype} *){p.name}, {count});')
+    # the harness's own names start with dsl_, which no kernel argument's C++ name does (identifiers.py)
     return "\n".join([
         '#include "kernel.h"', '#include "dsl_csim_io.h"', "",
-        "int main(int argc, char **argv) {",
-        '  if (argc != 2) { std::fprintf(stderr, "usage: %s DATA_DIR\\n", argv[0]); return 1; }',
-        "  const char *dir = argv[1];", *decls, *reads, f"  {top}({', '.join(call)});", *writes,
+        "int main(int dsl_argc, char **dsl_argv) {",
+        '  if (dsl_argc != 2) { std::fprintf(stderr, "usage: %s DATA_DIR\\n", dsl_argv[0]); return 1; }',
+        "  const char *dsl_dir = dsl_argv[1];", *decls, *reads, f"  {top}({', '.join(call)});", *writes,
         "  return 0;", "}", ""])
 
 

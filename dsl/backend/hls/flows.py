@@ -7,7 +7,7 @@ from . import emit_hls
 from .csim import CSimModule
 from .devices import resolve
 from .hostdata import host_interface
-from .project import project_files, write_files
+from .project import project_files, project_folder, write_files
 from .signature import function_signature
 from .vitis_project import VENDOR_MODES, VitisProject, build_command, require_tools, run_in
 
@@ -17,6 +17,8 @@ MODES = ("csim", *VENDOR_MODES)
 def run_mode(schedule, mode: str, project, configs: dict, timeout: float = 600.0):
     if mode not in MODES:
         raise BuildError(f"unknown vitis_hls mode {mode!r}; valid modes: {', '.join(MODES)}")
+    if project is not None:
+        project_folder(project)  # a bad path fails before anything is emitted or compiled
     device = resolve(configs)
     code = emit_hls(schedule)
     with schedule.context:

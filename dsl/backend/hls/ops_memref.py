@@ -112,7 +112,8 @@ def emit_global(me, op) -> str:
     symbol = op.attributes["sym_name"].value
     from .emitter import Names
 
-    c_name = Names(set(c for c, _ in me.globals.values())).fresh(attr_str(op.attributes, "dsl.name", symbol))
+    taken = {c for c, _ in me.globals.values()} | me.global_scope
+    c_name = Names(taken).fresh(attr_str(op.attributes, "dsl.name", symbol))
     me.globals[symbol] = (c_name, None)
     mtype = ir.MemRefType(ir.TypeAttr(op.attributes["type"]).value)
     if "initial_value" not in op.attributes or "constant" not in op.attributes:
