@@ -22,7 +22,7 @@ from .types import dsl_ctype, value_ctype
 _LOC = re.compile(r'loc\("([^"]*)":(\d+):(\d+)')
 PURE_DIALECTS = ("arith.", "math.")
 PURE_OPS = {"affine.load", "memref.load", "affine.apply", "affine.min", "affine.max", "memref.get_global",
-            "memref.subview"}
+            "memref.subview", "memref.cast"}
 
 
 def source_loc(op) -> SourceLoc | None:
@@ -154,7 +154,7 @@ class FunctionEmitter:
 
     def emit_op(self, op):
         name = op.operation.name
-        if _is_dead(op, name) and not (name in ("affine.load", "memref.load") and stream_load_is_live(self, op)):
+        if _is_dead(self, op.operation):
             return
         handler = self.ops.get(name)
         if handler is None:
@@ -162,11 +162,25 @@ class FunctionEmitter:
         handler(self, op)
 
 
-def _is_dead(op, name: str) -> bool:
-    """Pure ops whose results nobody uses are skipped (no unused variables in the C++)."""
-    if not (name.startswith(PURE_DIALECTS) or name in PURE_OPS):
+def _is_dead(fe, op) -> bool:
+    """Pure ops whose results nobody reads are skipped (no unused variables in the C++): no op uses them, or
+    only dead ops and comparisons whose outcome is known without their operands (``i < i``). A read of a
+    stream is never dead: it takes a token."""
+    name = op.name
+    if not (name.startswith(PURE_DIALECTS) or name in PURE_OPS) or not len(op.results):
         return False
-    return all(not list(r.uses) for r in op.results) and len(op.results) > 0
+    if name in ("affine.load", "memref.load") and stream_load_is_live(fe, op):
+        return False
+    return not any(_reads(fe, use.owner) for r in op.results for use in r.uses)
+
+
+def _reads(fe, owner) -> bool:
+    from .ops_arith import known_cmpi
+
+    owner = owner.operation if hasattr(owner, "operation") else owner
+    if owner.name == "arith.cmpi" and known_cmpi(owner) is not None:
+        return False
+    return not _is_dead(fe, owner)
 
 
 class ModuleEmitter:
