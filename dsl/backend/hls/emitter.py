@@ -114,6 +114,7 @@ class FunctionEmitter:
     labels: Names = field(default_factory=Names)
     names: Names = field(default_factory=Names)
     band: list = field(default_factory=list)  # stack of enclosing band names
+    epilogue: list = field(default_factory=list)  # callables emitting what runs before the function returns
 
     # -- values ---------------------------------------------------------------------------------
     def expr(self, value) -> str:

@@ -189,6 +189,6 @@ def top_interface(fe, sig: Signature):
         if p.kind == "stream":
             fe.pragma(f"interface axis port={p.name}")
     fe.pragma("interface s_axilite port=return bundle=control")
-    for p in sig.params:
-        if p.kind == "array":
-            pragmas.partition_from_arg(fe, p)
+    from .axi_copies import copy_partitioned_ports
+
+    copy_partitioned_ports(fe, sig)  # array_partition applies to on-chip copies, never to an m_axi port
