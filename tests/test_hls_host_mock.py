@@ -191,13 +191,16 @@ def test_cosim_testbench_data_path(tmp_path, name, monkeypatch):
     monkeypatch.setenv("PATH", os.path.dirname(shutil.which("g++")))
     with pytest.raises(dsl.ToolNotFoundError) as err:
         dsl.build(dsl.customize(case.kernel), target="vitis_hls", mode="cosim", project=str(folder))
-    assert f"cd {folder} && vitis_hls -f run.tcl -tclargs csyn; then write the inputs" in str(err.value)
-    assert f"cd {folder} && vitis_hls -f run.tcl -tclargs cosim data/tb, or call the project" in str(err.value)
-    assert 'file normalize data/tb' in (folder / "run.tcl").read_text()
+    assert (f"cd {folder} && DSL_HLS_MODE=csyn vitis-run --mode hls --tcl run.tcl (Vitis 2024.2 and later; "
+            "before: vitis_hls -f run.tcl -tclargs csyn); then write the inputs") in str(err.value)
+    assert (f"cd {folder} && DSL_HLS_MODE=cosim DSL_HLS_DATA=data/tb vitis-run --mode hls --tcl run.tcl (Vitis "
+            "2024.2 and later; before: vitis_hls -f run.tcl -tclargs cosim data/tb), or call the project") in str(err.value)
+    assert 'DSL_HLS_DATA data/tb' in (folder / "run.tcl").read_text()
     project = VitisProject(folder, "cosim")
     args = case.args()
     user_args = [np.copy(a) if isinstance(a, np.ndarray) else a for a in args]
-    with pytest.raises(dsl.ToolNotFoundError, match=r"'vitis_hls'.*-tclargs cosim data/tb"):
+    with pytest.raises(dsl.ToolNotFoundError, match=r"'vitis-run' \(Vitis 2024.2 and later\) or 'vitis_hls'.*"
+                                                    r"-tclargs cosim data/tb"):
         project(*user_args)
     project.write_inputs(*user_args)
     flags = [*CXXFLAGS, "-isystem", str(ap_types_dir()), "-I", str(SHIMS), "-I", "."]

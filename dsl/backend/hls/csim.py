@@ -296,7 +296,8 @@ def read_testbench_outputs(folder, sig) -> tuple:
     def read(k, dtype, shape):
         path = os.path.join(folder, f"a{k}.out")
         if not os.path.isfile(path):
-            raise BuildError(f"{path} not found: run the testbench first (vitis_hls -f run.tcl -tclargs cosim)")
+            raise BuildError(f"{path} not found: run the co-simulation first (DSL_HLS_MODE=cosim vitis-run --mode "
+                             "hls --tcl run.tcl, or vitis_hls -f run.tcl -tclargs cosim)")
         return words.decode(dtype, np.fromfile(path, dtype=np.uint64), shape)
 
     back = [None if spec.shape is None else read(k, spec.dtype, spec.shape) for k, spec in enumerate(sig.args)]

@@ -37,9 +37,9 @@ def run_mode(schedule, mode: str, project, configs: dict, timeout: float = 600.0
     with schedule.context:  # what Vitis rejects, or does not run as dataflow (streams.py, dataflow/rules.py)
         check_vendor_dataflow(schedule.module, schedule.top)
     folder = write_files(project or f"{schedule.top}.prj", files)
-    argv = build_command(mode, device.platform)
-    require_tools(mode, argv, folder)
-    log = run_in(folder, argv)
+    command = build_command(mode, device.platform)
+    require_tools(mode, command, folder, device.platform)
+    log = run_in(folder, command)
     return VitisProject(folder, mode, sorted(files), log)
 
 
