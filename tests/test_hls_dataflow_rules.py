@@ -153,3 +153,17 @@ def test_one_copy_per_reader_passes_the_rule():
         warnings.simplefilter("error")
         code = dsl.build(s, target="vhls")
     assert "NOT SYNTHESISABLE" not in code
+
+
+def mixed(A: int32[N], B: int32[N]):
+    T: int32[N]
+    _producer(A, T)
+    for i in range(N):  # a loop beside the calls: not a network of processes the rules apply to
+        B[i] = T[i] * 2
+
+
+def test_a_dataflow_function_with_a_loop_beside_its_calls_still_emits():
+    s = dsl.customize(mixed)
+    s.dataflow("mixed")
+    code = dsl.build(s, target="vhls")
+    assert "DSL_PROCESS(_producer(A, T));" in code and "NOT SYNTHESISABLE" not in code

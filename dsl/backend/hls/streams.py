@@ -50,7 +50,12 @@ def dataflow_rule_violations(module, func: str) -> dict:
     from ...dataflow.netlist import extract
     from ...dataflow.rules import feedback_loop, feedback_message, shared_buffer_message, shared_buffers
 
-    net = extract(module, func)
+    from ...errors import StreamError
+
+    try:
+        net = extract(module, func)
+    except StreamError:  # not a network of processes (loops in the function, no calls): nothing to check here
+        return {}
     found = {}
     loop = feedback_loop(net)
     if loop:
