@@ -14,6 +14,7 @@ import pytest
 import dsl
 from dsl import float32, index, int8, int32
 from dsl.backend.hls.quality import HLSQualityWarning
+from dsl.backend.hls.vitis_project import VitisProject
 
 from .dataflow_designs import producer_consumer
 from .markers import line_of
@@ -134,6 +135,9 @@ def test_synthesis_runs_vitis_run_when_present(tmp_path, monkeypatch, tools, exp
     calls = (folder / "tool-calls.txt").read_text().splitlines()
     assert len(calls) == 1 and calls[0].endswith(expected) and os.path.basename(calls[0].split()[0]) == tools[0]
     assert project.mode == "csyn"
+    cosim = " ".join(VitisProject(folder, "cosim").command)  # what a call runs, as words (as it used to be)
+    assert cosim == ("DSL_HLS_MODE=cosim DSL_HLS_DATA=data/tb vitis-run --mode hls --tcl run.tcl"
+                     if tools[0] == "vitis-run" else "vitis_hls -f run.tcl -tclargs cosim data/tb")
 
 
 @pytest.mark.skipif(shutil.which("tclsh") is None, reason="tclsh not installed")

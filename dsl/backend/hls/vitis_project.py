@@ -42,8 +42,15 @@ class Command:
     argv: tuple
     env: tuple = ()  # (name, value) pairs
 
+    def words(self) -> list:
+        """As a shell runs it: the variable assignments, then argv."""
+        return [f"{k}={v}" for k, v in self.env] + list(self.argv)
+
     def shell(self) -> str:
-        return " ".join([f"{k}={v}" for k, v in self.env] + list(self.argv))
+        return " ".join(self.words())
+
+    def __iter__(self):  # a command used to be its argv list: " ".join(project.command) still reads right
+        return iter(self.words())
 
 
 def hls_tool() -> str | None:
