@@ -129,6 +129,24 @@ def test_kv_cache_units(target):
     np.testing.assert_array_equal(out[6], ref.kv_read(cache_r, pos, LN))
 
 
+@pytest.mark.parametrize("target", ["sim", "csim"])
+def test_quantisation_units(target):
+    R, D = 4, 64
+    X = (RNG.standard_normal((R, D)) * 3).astype(np.float32)
+    X[2] = 0.0  # an all-zero row has scale 1
+    ACC = RNG.integers(-(1 << 20), 1 << 20, (R, D)).astype(np.int32)
+    Srow, Scol = (RNG.uniform(0.001, 0.1, n).astype(np.float32) for n in (R, D))
+    mult, shift = ref.fixed_point_multiplier(0.0123)
+    args = [X, np.zeros((R, D), np.int8), np.zeros(R, np.float32), ACC, Srow, Scol,
+            np.zeros((R, D), np.float32), np.zeros((R, D), np.int8), mult, shift]
+    _, out = _run(U.quantization(R, D), args, target, schedule=True)
+    q, s = ref.quantize_per_token(X)
+    np.testing.assert_array_equal(out[1], q)
+    np.testing.assert_array_equal(out[2], s)
+    np.testing.assert_array_equal(out[6], ref.dequantize_rows(ACC, Srow, Scol))
+    np.testing.assert_array_equal(out[7], ref.requantize(ACC, mult, shift))
+
+
 def test_pack_weight_tiles_layout():
     W = RNG.integers(-8, 8, (32, 64)).astype(np.int8)
     words = memory.pack_weight_tiles(W, 4, 16)

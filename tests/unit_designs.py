@@ -5,7 +5,7 @@ import math
 
 import dsl
 from dsl import UInt, float32, int8, int32
-from dsl.library.units import gemm, memory, rowwise, tokens
+from dsl.library.units import gemm, memory, quantize, rowwise, tokens
 from dsl.library.units.memory import words_per_block
 from dsl.library.units.tokens import chunk
 
@@ -106,3 +106,39 @@ def kv_cache(LMAX, D, LN):
                     seen[i, j] = buf[j]
 
     return kv
+
+
+def quantization(R, D, TQ=int8):
+    """Per-token quantisation of X (Q, one scale per row in S), and of int32 accumulators ACC: dequantised
+    with row scales Srow and column scales Scol (Z), requantised with mult * 2^-shift (Q2)."""
+    cf, cq, ca = chunk(float32, D), chunk(TQ, D), chunk(int32, D)
+
+    @dsl.region()
+    def qz(X: float32[R, D], Q: TQ[R, D], S: float32[R], ACC: int32[R, D], Srow: float32[R],
+           Scol: float32[D], Z: float32[R, D], Q2: TQ[R, D], mult: int32, shift: int32):
+        xs: dsl.Stream[float32[cf], 2]
+        qs: dsl.Stream[TQ[cq], 2]
+        ss: dsl.Stream[float32, 2]
+        acc: dsl.Stream[int32[ca], 2]
+        acc1: dsl.Stream[int32[ca], 2]
+        acc2: dsl.Stream[int32[ca], 2]
+        rs: dsl.Stream[float32, 2]
+        zs: dsl.Stream[float32[cf], 2]
+        q2: dsl.Stream[TQ[cq], 2]
+        memory.load_rows[float32, R, D](X, xs)
+        quantize.quantize_rows[float32, TQ, R, D](xs, qs, ss)
+        memory.store_rows[TQ, R, D](qs, Q)
+        memory.load_rows[int32, R, D](ACC, acc)
+        rowwise.fork_rows[int32, R, D](acc, acc1, acc2)
+        quantize.dequantize_rows[int32, float32, R, D](acc1, rs, Scol, zs)
+        memory.store_rows[float32, R, D](zs, Z)
+        quantize.requantize_rows[TQ, R, D](acc2, q2, mult, shift)
+        memory.store_rows[TQ, R, D](q2, Q2)
+
+        @dsl.kernel(mapping=[1])
+        def scales(S: float32[R], Srow: float32[R]):
+            for r in range(R):
+                S[r] = ss.get()
+                rs.put(Srow[r])
+
+    return qz
