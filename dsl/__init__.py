@@ -29,3 +29,5 @@ from .build import build  # noqa: F401
 from .schedule import Schedule, Partition, LoopHandle, BufferHandle, LoopTree  # noqa: F401
 
 from .dataflow import Stream, StreamWarning, get_pid, kernel, meta_for, region  # noqa: F401  (spatial designs)
+from . import progress  # noqa: F401,E402  (progress lines for long work)
+from .viz import report  # noqa: F401,E402  (the HTML design report)

@@ -65,6 +65,12 @@ def _check_counts(fifo):
         p.loc, hint=f"the consumer line is {g.loc}" if g.loc else None)
 
 
+def static_tokens(fifo) -> int | None:
+    """Tokens put into ``fifo`` in one run of the design when every trip count is static, else None."""
+    puts, _ = _sides(fifo)
+    return _total(puts) if puts else None
+
+
 def _total(accesses):
     total = 0
     for a in accesses:

@@ -45,6 +45,27 @@ def blocked_lines(module, result) -> list:
     return lines
 
 
+def blocked_records(module, result) -> list:
+    """The deadlock as data (``DeadlockError.blocked``): one record per unfinished kernel instance, with
+    ``kernel``, ``state`` ("full": blocked on a put, "empty": on a get, "waiting": not started), ``stream``,
+    ``depth``, ``occupancy`` and ``line`` (the Python line of the access)."""
+    records = []
+    net = module.net
+    for proc, info in zip(net.processes, result.procs):
+        if info["state"] == "blocked":
+            fifo = net.fifos[info["fifo"]]
+            stat = result.stats[fifo.name]
+            records.append({"kernel": proc.label, "state": "full" if info["full"] else "empty",
+                            "stream": fifo.label, "depth": stat["depth"], "occupancy": stat["left"],
+                            "line": _where(module.sites[info["site"]][3])})
+        elif info["state"] == "waiting":
+            records.append({"kernel": proc.label, "state": "waiting", "stream": None, "depth": None,
+                            "occupancy": None, "line": None,
+                            "waits_for": [net.processes[d].label for d in proc.deps
+                                          if result.procs[d]["state"] != "done"]})
+    return records
+
+
 def deadlock_message(module, result, suggestion) -> str:
     done = sum(1 for p in result.procs if p["state"] == "done")
     head = (f"deadlock in '{module.name}': every live kernel instance is blocked "
@@ -112,3 +133,28 @@ def stats_table(stats: dict) -> str:
     rows += [(s["label"], str(s["depth"]), str(s["max_occupancy"]), str(s["tokens"])) for s in stats.values()]
     widths = [max(len(r[k]) for r in rows) for k in range(4)]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)
+
+
+class StreamStats(str):
+    """``module.report()``: the per-stream table as text (``print`` it); a table in Jupyter. ``.stats`` holds
+    the figures: stream label -> depth, max_occupancy, tokens, left. The ``repr`` stays short on big designs."""
+
+    REPR_ROWS = 20
+
+    def __new__(cls, stats: dict, design: str = ""):
+        obj = super().__new__(cls, stats_table(stats) if stats else f"no run of '{design}' yet: call it first")
+        obj.stats = {s["label"]: dict(s) for s in stats.values()}
+        obj.design = design
+        return obj
+
+    def __repr__(self):
+        lines = str(self).splitlines()
+        if len(lines) <= self.REPR_ROWS + 1:
+            return str(self)
+        return "\n".join(lines[:self.REPR_ROWS + 1] + [f"... {len(lines) - self.REPR_ROWS - 1} more streams "
+                                                        "(print() shows all)"])
+
+    def _repr_html_(self) -> str:
+        from ..notebook import stats_html
+
+        return stats_html(self.stats, self.design)

@@ -300,6 +300,11 @@ void dsl_sim_fifo_info(sim *s, int idx, int64_t *out) {
 
 int dsl_sim_current(sim *s) { return s->current; }
 
+/* Stream operations (puts + gets) so far, read by the progress line from another thread while the
+ * simulation runs. Only the simulating thread writes the counter, and an aligned 64-bit load does not
+ * tear, so the worst a reader sees is a slightly old count. */
+uint64_t dsl_sim_ops(sim *s) { return __atomic_load_n(&s->ops, __ATOMIC_RELAXED); }
+
 /* Called by a check_bounds build when an access is out of range (the access is skipped). */
 void dsl_bounds_fail(int64_t site) {
   sim *s = g_sim;

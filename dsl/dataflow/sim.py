@@ -21,11 +21,12 @@ from ..backend.cpu_bounds import BoundsChecks
 from ..backend.jit_symbols import resolve
 from ..backend.llvm import _carrier, _wrap_odd_width
 from ..errors import BuildError, DeadlockError, user_facing
+from ..progress import Progress
 from . import runtime
-from .check import check_netlist
+from .check import check_netlist, static_tokens
 from .lower import build_engine, process_symbol
 from .netlist import extract, kernel_source
-from .report import StreamWarning, deadlock_message, stats_table, suggest_depths
+from .report import StreamStats, StreamWarning, blocked_records, deadlock_message, suggest_depths
 
 STACK_BYTES = 1 << 19
 STATES = {0: "waiting", 1: "ready", 2: "running", 3: "blocked", 4: "done"}
@@ -63,6 +64,9 @@ class SimModule:
         self.depths = {f.name: f.depth for f in net.fifos}
         self.stats: dict = {}
         self.elapsed = 0.0
+        self.deadlock: DeadlockError | None = None  # the last call's deadlock (dsl.report draws it)
+        counts = [static_tokens(f) for f in net.fifos]
+        self.expected_tokens = None if None in counts else sum(counts)  # per run, for the progress line
         self._fn = [resolve(engine, process_symbol(p), f"building {schedule.top!r} for the simulator")
                     for p in net.processes]
         with schedule.context:
@@ -83,10 +87,14 @@ class SimModule:
         start = time.perf_counter()
         result = self.run(values, self.depths)
         self.elapsed = time.perf_counter() - start
+        self.deadlock = None
         if result.status == DEADLOCK:
             suggestion = suggest_depths(self, storage, outputs, result)
             err = DeadlockError(deadlock_message(self, result, suggestion))
             err.suggested_depths = {self.net_label(n): d for n, d in suggestion.items()}
+            err.design, err.blocked = self.name, blocked_records(self, result)
+            err.stats = {s["label"]: s for s in result.stats.values()}
+            self.deadlock, self.stats = err, result.stats
             raise err
         self.stats = result.stats
         for name, s in self.stats.items():
@@ -105,9 +113,15 @@ class SimModule:
     def net_label(self, name: str) -> str:
         return next(f.label for f in self.net.fifos if f.name == name)
 
-    def report(self) -> str:
-        """Per-stream statistics of the last run: depth, maximum occupancy, tokens."""
-        return stats_table(self.stats)
+    def report(self) -> StreamStats:
+        """Per-stream statistics of the last run: depth, maximum occupancy, tokens (a str; a table in
+        Jupyter)."""
+        return StreamStats(self.stats, self.name)
+
+    def _repr_html_(self) -> str:
+        from .graph import module_html
+
+        return module_html(self)
 
     # -- one simulation ---------------------------------------------------------------------------
     def run(self, values, depths) -> "RunResult":
@@ -186,7 +200,13 @@ def _run_guarded(lib, sim, timeout, module):
 
     t = threading.Thread(target=target, name=f"dsl-sim-{module.name}", daemon=True)
     t.start()
-    t.join(timeout + 5.0)
+    deadline = time.monotonic() + timeout + 5.0
+    total = module.expected_tokens
+    with Progress(f"sim {module.name}", total=total, unit="tok") as bar:
+        while t.is_alive() and time.monotonic() < deadline:
+            t.join(min(0.1, max(0.0, deadline - time.monotonic())))
+            if bar.visible:
+                bar.set(lib.dsl_sim_ops(sim) // 2)  # each token is one put and one get
     if t.is_alive():
         running = module.net.processes[lib.dsl_sim_current(sim)].label
         raise BuildError(f"simulation of '{module.name}' did not finish within {timeout:g} s: kernel "

@@ -51,6 +51,22 @@ class PerfResult:
         data.pop("design_spec")
         return data
 
+    def __repr__(self) -> str:
+        decode = f", decode {self.decode_ms_per_token:.3f} ms/token" if self.decode_ms_per_token is not None else ""
+        return (f"<dsl.perf result: {self.model} on {self.device} ({self.quant}, design {self.design}): prefill "
+                f"{self.prefill_ms:.3f} ms{decode}; bottleneck {self.bottleneck}>")
+
+    def __dsl_report__(self, plots: bool = True) -> dict:
+        """This result as a design-report contribution (see ``dsl.notebook``), with the model's plots."""
+        from .view import perf_contribution
+
+        return perf_contribution(self, plots=plots)
+
+    def _repr_html_(self) -> str:
+        from ..notebook import contribution_html, view
+
+        return view(contribution_html(self.__dsl_report__(plots=False)))
+
 
 def validate_workload(model, work: Workload, par: Parallel) -> None:
     for name, value, low in (("prompt", work.prompt, 1), ("gen", work.gen, 0), ("batch", work.batch, 1),

@@ -40,6 +40,24 @@ class Schedule:
     def __repr__(self) -> str:
         return f"<dsl.Schedule of {self.top!r}, {len(self.trace)} primitive(s)>"
 
+    def _repr_html_(self) -> str:
+        """Jupyter: the primitives applied, the loop tree with its directives, the MLIR folded."""
+        from ..notebook import details, esc, pre, table, view
+
+        parts = [f"<h3>Schedule of {esc(self.top)}</h3>"]
+        if self.trace:
+            parts.append(table(["#", "primitive", "arguments"], [
+                [k + 1, step["primitive"], ", ".join(f"{a}={v}" for a, v in step["args"].items())]
+                for k, step in enumerate(self.trace)]))
+        else:
+            parts.append('<p class="dsl-muted">no primitive applied yet</p>')
+        parts += self._view_parts()
+        parts.append(details("MLIR", pre(str(self))))
+        return view("".join(parts))
+
+    def _view_parts(self) -> list:
+        return [self.get_loops()._tree_html()]
+
     def build(self, target: str | None = None, **options):
         from ..build import build
 

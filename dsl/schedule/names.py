@@ -70,10 +70,30 @@ class LoopTree(dict):
         self.func = func
         self.text = text
 
+    REPR_LINES = 40
+
     def __str__(self):
         return self.text
 
-    __repr__ = __str__
+    def __repr__(self):
+        lines = self.text.splitlines()
+        if len(lines) <= self.REPR_LINES:
+            return self.text
+        return "\n".join(lines[:self.REPR_LINES] + [f"... {len(lines) - self.REPR_LINES} more lines "
+                                                      "(print() shows all)"])
+
+    def _tree_html(self) -> str:
+        import html
+        import re
+
+        text = html.escape(self.text)
+        text = re.sub(r"\[([^\]\n]*)\]$", r'<span class="dsl-tag">[\1]</span>', text, flags=re.M)
+        return f'<pre class="dsl-pre">{text}</pre>'
+
+    def _repr_html_(self) -> str:
+        from ..notebook import view
+
+        return view(self._tree_html())
 
     def __missing__(self, key):
         raise KeyError(f"function {self.func!r} has no band {key!r}; its bands: {', '.join(self)}")

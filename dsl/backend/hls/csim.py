@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ...errors import BuildError, ToolNotFoundError, user_facing
+from ...progress import Progress
 from ..interface import check_args, from_storage, signature, write_back_changed
 from . import csim_streams, words
 from .signature import Param, function_signature
@@ -127,8 +128,9 @@ def precompiled_header_flags() -> list:
     work = Path(tempfile.mkdtemp(prefix=f"{key}.", dir=folder.parent))
     try:
         (work / "dsl_pch.h").write_text(PCH_HEADER)
-        proc = subprocess.run([_cxx(), *_base_flags(), "-x", "c++-header", "dsl_pch.h", "-o", "dsl_pch.h.gch"],
-                              cwd=work, capture_output=True, text=True)
+        with Progress("csim: precompiling the ap_int headers (once)"):
+            proc = subprocess.run([_cxx(), *_base_flags(), "-x", "c++-header", "dsl_pch.h", "-o",
+                                   "dsl_pch.h.gch"], cwd=work, capture_output=True, text=True)
         if proc.returncode != 0:
             return []
         try:
@@ -153,7 +155,8 @@ def compile_csim(files: dict) -> Path:
             (work / name).write_text(text)
         cmd = [_cxx(), *_base_flags(), *precompiled_header_flags(), "-I", str(work),
                "kernel.cpp", "harness.cpp", "-o", "csim"]
-        proc = subprocess.run(cmd, cwd=work, capture_output=True, text=True)
+        with Progress("csim: compiling with g++"):
+            proc = subprocess.run(cmd, cwd=work, capture_output=True, text=True)
         if proc.returncode != 0:
             raise BuildError(f"csim: g++ failed on the generated code:\n{proc.stderr[-6000:]}")
         try:
@@ -190,24 +193,40 @@ class CSimModule:
         self.files = {"kernel.cpp": str(code), "kernel.h": code.header, "harness.cpp": harness_source(params, code.top)}
         self.binary = compile_csim(self.files)
         self.stats: dict = {}  # per stream of a dataflow design, after a call (see csim_streams)
+        self.deadlock = None  # the last call's dsl.DeadlockError (dsl.report draws it)
+        self.schedule = schedule  # for the dataflow graph of notebook views and dsl.report
 
     def __repr__(self):
         return f"<dsl.CSimModule {self.name}({', '.join(a.name for a in self.sig.inputs)})>"
+
+    def report(self):
+        """Per-stream statistics of the last call of a dataflow design (a str; a table in Jupyter)."""
+        from ...dataflow.report import StreamStats
+
+        return StreamStats(self.stats, self.name)
+
+    def _repr_html_(self) -> str:
+        from ...dataflow.graph import module_html
+
+        return module_html(self)
 
     @user_facing
     def __call__(self, *args):
         storage = check_args(self.sig, args)
         before = [np.copy(a) for a in storage]
+        self.deadlock = None
         with tempfile.TemporaryDirectory(prefix="dsl-csim-") as tmp:
             write_testbench_inputs(tmp, self.sig, storage)
             try:
-                proc = subprocess.run([str(self.binary), tmp], capture_output=True, text=True,
-                                      timeout=self.timeout)
+                with Progress(f"csim {self.name}"):
+                    proc = subprocess.run([str(self.binary), tmp], capture_output=True, text=True,
+                                          timeout=self.timeout)
             except subprocess.TimeoutExpired:
                 raise BuildError(f"csim of '{self.name}' did not finish within {self.timeout:g} s (an endless "
                                  "loop? pass timeout= to dsl.build or set module.timeout to allow more)") from None
             if proc.returncode == csim_streams.DEADLOCK_EXIT:
-                raise csim_streams.deadlock_error(self.name, proc.stderr, self.sources)
+                self.deadlock = csim_streams.deadlock_error(self.name, proc.stderr, self.sources)
+                raise self.deadlock
             if proc.returncode != 0:
                 raise BuildError(f"csim of '{self.name}' failed ({_exit_reason(proc.returncode)}):\n"
                                  f"{proc.stderr[-4000:]}")

@@ -34,7 +34,23 @@ def deadlock_error(name: str, stderr: str, sources: dict | None = None) -> Deadl
         lines.append(f"  kernel {who} is blocked waiting to {verb} stream '{r['stream']}' "
                      f"({r['state']}: depth {r['depth']}, occupancy {r['occupancy']})")
     head = f"deadlock in csim of '{name}': every live process of the dataflow region is blocked"
-    return DeadlockError("\n".join([head, *lines]))
+    err = DeadlockError("\n".join([head, *lines]))
+    err.design, err.blocked, err.stats = name, blocked_records(stderr, sources), {}
+    return err
+
+
+def blocked_records(stderr: str, sources: dict) -> list:
+    """The deadlock as data, in the form of the simulator's ``DeadlockError.blocked``."""
+    records = []
+    for r in parse_lines(stderr, "DSL_DEADLOCK"):
+        if r["state"] == "waiting":
+            records.append({"kernel": r["process"], "state": "waiting", "stream": None, "depth": None,
+                            "occupancy": None, "line": sources.get(r["process"]), "waits_for": [r["stream"][6:]]})
+        else:
+            records.append({"kernel": r["process"], "state": r["state"], "stream": r["stream"],
+                            "depth": int(r["depth"]), "occupancy": int(r["occupancy"]),
+                            "line": sources.get(r["process"])})
+    return records
 
 
 def stream_stats(name: str, stderr: str) -> dict:

@@ -1,0 +1,168 @@
+"""dsl.report: the page's graph, tables and deadlock for the systolic GEMM and the diamond, read back from
+the written file (the browser test opens the same pages in Chromium)."""
+import re
+import shutil
+import warnings
+
+import numpy as np
+import pytest
+
+import dsl
+import dsl.perf
+from dsl.backend.hls import VitisProject
+from dsl.dataflow.graph import graph_of
+
+from .dataflow_designs import diamond
+from .report_designs import (DIAMOND_N, GEMM_KERNELS, GEMM_STREAMS, check_diamond_graph, check_gemm_graph,
+                             diamond_deadlock, gemm_run, gemm_schedule, svg_elements)
+
+needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz 'dot' is not installed")
+
+
+def _self_contained(page: str):
+    """Nothing the browser would fetch: no external scripts, styles, images or fonts."""
+    assert not re.search(r"<(link|iframe)\b", page)
+    for m in re.finditer(r'\b(?:src|href)\s*=\s*"([^"]*)"', page):
+        assert m.group(1).startswith(("data:", "#")), m.group(0)[:80]
+    assert "url(http" not in page and "@import" not in page
+
+
+@needs_dot
+def test_gemm_report_draws_every_kernel_and_stream_of_the_run(tmp_path):
+    sim = gemm_run()
+    path = dsl.report(sim, tmp_path / "sub" / "gemm.html")
+    page = path.read_text()
+    _self_contained(page)
+    nodes, edges = svg_elements(page)
+    check_gemm_graph(nodes, edges, sim.report().stats)
+    # the stream table lists the same bundles with measured and expected tokens
+    for (label, src, dst), (fifos, per_fifo, dtype, depth) in GEMM_STREAMS.items():
+        total = f"{per_fifo * len(fifos):,}"
+        assert re.search(rf"<td>{re.escape(label)}</td><td>{src}</td><td>{dst}</td><td>{dtype}</td>"
+                         rf'<td class="num">{depth}</td>.*?<td class="num">{total}</td><td class="num">{total}</td>',
+                         page), label
+
+
+@needs_dot
+def test_schedule_report_before_any_run_shows_expected_tokens(tmp_path):
+    page = dsl.report(gemm_schedule(), tmp_path / "s.html").read_text()
+    nodes, edges = svg_elements(page)
+    check_gemm_graph(nodes, edges, {}, ran=False)
+    assert "loop tree of pe_0_0" in page and "<summary>MLIR</summary>" in page
+
+
+@needs_dot
+def test_expanded_report_has_one_node_per_instance_and_one_edge_per_fifo():
+    report = dsl.report(gemm_schedule(), expand=True)
+    nodes, edges = svg_elements(report.html)
+    assert len([n for n in nodes if "kernel" in n["cls"]]) == sum(GEMM_KERNELS.values())
+    assert len([e for e in edges if "stream" in e["cls"]]) == sum(len(v[0]) for v in GEMM_STREAMS.values())
+    assert "11 instances" in repr(report)
+
+
+@needs_dot
+def test_diamond_deadlock_is_drawn_on_the_graph(tmp_path):
+    sim, err = diamond_deadlock()
+    assert sim.deadlock is err
+    assert {r["kernel"]: r["state"] for r in err.blocked} == {"src": "full", "reverse": "empty", "sink": "empty"}
+    page = dsl.report(sim, tmp_path / "dia.html").read_text()
+    check_diamond_graph(*svg_elements(page))
+    assert 'id="deadlock"' in page and f"<code>short</code> ≥ {DIAMOND_N - 1}" in page
+
+
+def test_a_later_successful_run_clears_the_deadlock():
+    sim, _ = diamond_deadlock()
+    deep = dsl.build(diamond(DIAMOND_N, short_depth=DIAMOND_N - 1))
+    deep(np.arange(DIAMOND_N, dtype=np.int32), np.zeros(DIAMOND_N, np.int32))
+    assert deep.deadlock is None and sim.deadlock is not None
+    assert 'id="deadlock"' not in dsl.report(deep).html
+
+
+@needs_dot
+def test_csim_deadlock_is_drawn_too(tmp_path):
+    csim = dsl.build(diamond(DIAMOND_N, short_depth=2), target="vitis_hls", mode="csim")
+    with pytest.raises(dsl.DeadlockError) as info:
+        csim(np.arange(DIAMOND_N, dtype=np.int32), np.zeros(DIAMOND_N, np.int32))
+    assert csim.deadlock is info.value
+    check_diamond_graph(*svg_elements(dsl.report(csim, tmp_path / "c.html").read_text()))
+
+
+def test_without_graphviz_the_page_says_so_and_lists_the_design(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no 'dot' there
+    sim = gemm_run()
+    with pytest.warns(dsl.viz.ReportWarning, match="needs Graphviz's 'dot'.*apt-get install graphviz"):
+        page = dsl.report(sim, tmp_path / "g.html").read_text()
+    assert 'id="graph-missing"' in page and "<svg" not in page
+    assert all(f"<td>{k}</td>" in page for k in GEMM_KERNELS)
+
+
+@needs_dot
+def test_memory_ports_from_configs_and_from_a_vitis_project(tmp_path):
+    s = gemm_schedule()
+    configs = {"device": "u280", "hbm": {"A": 0, "B": 5, "C": "6:7"}}
+    page = dsl.report(s, configs=configs).html
+    nodes, _ = svg_elements(page)
+    ports = {n["texts"][0]: n["texts"][-1] for n in nodes if "memory" in n["cls"]}
+    assert ports == {"A": "HBM[0]", "B": "HBM[5]", "C": "HBM[6:7]"}
+    assert "HBM channels (u280)" in page and '<td class="num">4</td><td class="num">32</td>' in page
+    folder = tmp_path / "gemm.prj"
+    dsl.build(s, target="vitis_hls", mode="csim", project=str(folder), configs=configs)
+    project_page = dsl.report(VitisProject(folder, "hw_emu"), schedule=s).html
+    nodes, _ = svg_elements(project_page)
+    assert {n["texts"][0]: n["texts"][-1] for n in nodes if "memory" in n["cls"]} == ports
+    assert "connectivity.cfg" in project_page or "hw_emu" in project_page
+    bare = dsl.report(VitisProject(folder, "hw_emu")).html  # no schedule: ports, no graph
+    assert "<svg" not in bare and "<td>HBM[5]</td>" in bare
+
+
+class _Estimate:
+    """A stand-in for a QoR estimate, speaking the documented contribution interface."""
+
+    def __dsl_report__(self):
+        return {"title": "QoR estimate", "kernels": {"pe": {"latency": 1234, "II": 1}},
+                "placement": {"pe": "SLR0", "load_a": "SLR1"},
+                "resources": {"DSP": {"used": 40, "available": 9024}}}
+
+
+@needs_dot
+def test_contributions_plug_into_nodes_tables_and_bars():
+    page = dsl.report(gemm_schedule(), also=[_Estimate()]).html
+    nodes, _ = svg_elements(page)
+    pe = next(n for n in nodes if n["id"] == "k_pe")
+    assert "latency: 1,234" in pe["texts"] and "II: 1" in pe["texts"]
+    assert 'id="contribution-qor-estimate"' in page and "<td>DSP</td>" in page
+    assert re.search(r'<g id="clust\d+" class="cluster">\s*<title>cluster_slr_SLR0</title>', page)
+    with pytest.raises(dsl.DSLError, match="cannot add a int"):
+        dsl.report(gemm_schedule(), also=[3])
+
+
+def test_perf_result_brings_its_plots_and_resource_bars():
+    result = dsl.perf.evaluate("bert-base", "u280", prompt=64, gpu=None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dsl.viz.ReportWarning)
+        page = dsl.report(gemm_schedule(), also=[result]).html
+    assert page.count('src="data:image/svg+xml;base64,') == 2
+    assert "BRAM18K" in page and "bert-base on u280" in page
+
+
+def test_bad_input_is_a_dsl_error(tmp_path):
+    with pytest.raises(dsl.DSLError, match="dsl.report takes a simulator"):
+        dsl.report(42, tmp_path / "x.html")
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(dsl.DSLError, match="cannot write the report"):
+        dsl.report(gemm_schedule(), blocker / "x.html")
+    with pytest.raises(dsl.DSLError, match="unknown device"):
+        dsl.report(gemm_schedule(), configs={"device": "u999"})
+
+
+def test_graph_of_a_composed_top_shows_the_shared_buffer():
+    from .test_dataflow_regressions import _chain
+
+    s = dsl.customize(_chain)
+    s.to(s.T, "_stage2", depth=2)
+    s.dataflow("_chain")
+    graph = graph_of(s)
+    assert [e.name for e in graph.streams] == ["T"]
+    assert {m.name: m.kind for m in graph.memories.values()} == {"A": "argument", "U": "buffer",
+                                                                  "B": "argument"}
