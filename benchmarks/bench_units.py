@@ -1,12 +1,14 @@
 """The streaming units of dsl.library.units at BERT-base sizes: simulator and csim time, checked against the
 numpy references of the memory-to-memory kernels (bit-exact).
 
-    .venv/bin/python benchmarks/bench_units.py [--only gemm,gemm_w4,attention,rows] [--no-csim]
+    .venv/bin/python benchmarks/bench_units.py [--only gemm,gemm_w4,attention,rows,ffn] [--no-csim]
                                                [--csim-rows 64] [--csim-full]
 
 BERT-base: L = 512 tokens, D = 768, D_FFN = 3072, 12 heads. The GEMM is FFN1 (512 x 768 x 3072) on an 8 x 16
 output-stationary PE array, int8 x int8 (and int8 x int4 with two PEs per DSP); attention is causal
-softmax(QK^T / 8) V over 12 heads (8 x 8 PE arrays); the row block is LayerNorm(GeLU(X) + X). csim of the
+softmax(QK^T / 8) V over 12 heads (8 x 8 PE arrays); the row block is LayerNorm(GeLU(X) + X); the FFN block
+is per-token int8 quantisation, FFN1 and FFN2 on DSP-packed int8 x int4 arrays, dequantisation, GeLU, the
+residual and LayerNorm (against the same chain of numpy references). csim of the
 emitted HLS is slow at these sizes (ap_int arithmetic, about 1e8 multiply-accumulates a minute here): by
 default it runs the same designs on the first --csim-rows tokens; --csim-full runs the full sizes.
 """
@@ -60,11 +62,31 @@ def rows_case(rows):
             lambda: ref.layer_norm_eps(ref.residual_add(ref.gelu(X), X), g, b, 1e-12), 0)
 
 
+def ffn_case(rows):
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((rows, D)).astype(np.float32)
+    W1, W2 = rng.integers(-8, 8, (F, D)).astype(np.int8), rng.integers(-8, 8, (D, F)).astype(np.int8)
+    s1, s2 = rng.uniform(0.01, 0.05, F).astype(np.float32), rng.uniform(0.01, 0.05, D).astype(np.float32)
+    g, b = rng.standard_normal(D).astype(np.float32), rng.standard_normal(D).astype(np.float32)
+
+    def reference():
+        q1, r1 = ref.quantize_per_token(X)
+        h = ref.gelu(ref.dequantize_rows(ref.systolic_linear(q1, W1), r1, s1))
+        q2, r2 = ref.quantize_per_token(h)
+        y = ref.dequantize_rows(ref.systolic_linear(q2, W2), r2, s2)
+        return ref.layer_norm_eps(ref.residual_add(y, X), g, b, 1e-12)
+
+    args = [X, memory.pack_weight_tiles(W1, 4, 16), s1, memory.pack_weight_tiles(W2, 4, 16), s2, g, b,
+            np.zeros_like(X)]
+    return U.ffn_block(rows, D, F, 8, 16, 1e-12), args, 7, reference, 2 * rows * D * F
+
+
 CASES = {
     "gemm": ("FFN1 GEMM int8 x int8, 8x16 PEs", lambda rows: gemm_case(rows)),
     "gemm_w4": ("FFN1 GEMM int8 x int4, DSP-packed", lambda rows: gemm_case(rows, int4, 4, 1)),
     "attention": ("causal attention, 12 heads, float32", attention_case),
     "rows": ("LayerNorm(GeLU(X) + X), float32", rows_case),
+    "ffn": ("W4A8 FFN block with residual and LayerNorm (14 processes)", ffn_case),
 }
 
 

@@ -87,3 +87,33 @@ def test_wrong_argument_shape_at_the_call():
 
     with pytest.raises(dsl.CallError, match="must have shape \\[4, 8\\]"):
         mod(np.zeros((8, 4), np.float32))
+
+
+def _even(T, N):
+    if N % 2:
+        raise dsl.ShapeError(f"N = {N} must be even")
+
+
+@dsl.template("T", "N", check=_even)
+def halves(A: "T[N]") -> "T[N]":
+    Z: T[N]
+    for i in range(N // 2):
+        Z[i] = A[2 * i]
+        Z[N // 2 + i] = A[2 * i + 1]
+    return Z
+
+
+def test_template_check_is_a_language_feature():
+    """dsl.template(..., check=fn): fn sees the instantiation and its DSLError lands on the user's line."""
+    with pytest.raises(dsl.ShapeError, match="N = 5 must be even") as err:
+        dsl.customize(halves, instantiate=[int32, 5])  # MARK-check-top
+    assert_at(err, "MARK-check-top")
+
+    def caller(A: int32[7]) -> int32[7]:
+        return halves[int32, 7](A)  # MARK-check-call
+
+    with pytest.raises(dsl.ShapeError) as err:
+        dsl.customize(caller)
+    assert_at(err, "MARK-check-call")
+    assert dsl.customize(halves, instantiate=[int32, 6]).build()(__import__("numpy").arange(6, dtype="int32")).tolist() \
+        == [0, 2, 4, 1, 3, 5]

@@ -308,3 +308,33 @@ def test_runtime_bit_slice_needs_a_constant_width():
         dsl.customize(k)
     assert "needs a constant width" in str(info.value)
     assert info.value.loc.line == _line("# variable-width")
+
+
+def _first_row(A: "int8[1, 16]", x: "int8[16]"):
+    for j in range(16):
+        x[j] = A[0, j] + 1
+
+
+def _row_of_a_one_row_matrix(A: int8[1, 16]) -> int8[16]:
+    out: int8[16] = 0
+    _first_row(A, out)
+    B: int8[1, 16] = 0
+    _copy_into(out, B[0])
+    for j in range(16):
+        out[j] = B[0, j]
+    return out
+
+
+def _copy_into(x: "int8[16]", y: "int8[16]"):
+    for j in range(16):
+        y[j] = x[j]
+
+
+def test_hls_row_view_of_a_one_row_matrix():
+    """Regression: B[0] of B: int8[1, 16] passed to a kernel was emitted as B (a dimension of extent 1
+    indexed at 0 taken for a whole one), which g++ refuses (int8_t (*)[16] for int8_t *)."""
+    A = RNG.integers(-100, 100, (1, 16)).astype(np.int8)
+    s = dsl.customize(_row_of_a_one_row_matrix)
+    code = str(dsl.build(s, target="vhls"))
+    assert "_copy_into(out, B[0]);" in code
+    np.testing.assert_array_equal(dsl.build(s, target="vitis_hls", mode="csim")(A), A[0] + 1)

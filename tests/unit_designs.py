@@ -4,8 +4,8 @@ reading or writing it, as Vitis requires of a dataflow region's m_axi ports."""
 import math
 
 import dsl
-from dsl import UInt, float32, int8, int32
-from dsl.library.units import gemm, memory, rowwise, tokens
+from dsl import UInt, float32, int4, int8, int32
+from dsl.library.units import gemm, memory, quantize, rowwise, tokens
 from dsl.library.units.memory import words_per_block
 from dsl.library.units.tokens import chunk
 
@@ -106,3 +106,88 @@ def kv_cache(LMAX, D, LN):
                     seen[i, j] = buf[j]
 
     return kv
+
+
+def quantization(R, D, TQ=int8):
+    """Per-token quantisation of X (Q, one scale per row in S), and of int32 accumulators ACC: dequantised
+    with row scales Srow and column scales Scol (Z), requantised with mult * 2^-shift (Q2)."""
+    cf, cq, ca = chunk(float32, D), chunk(TQ, D), chunk(int32, D)
+
+    @dsl.region()
+    def qz(X: float32[R, D], Q: TQ[R, D], S: float32[R], ACC: int32[R, D], Srow: float32[R],
+           Scol: float32[D], Z: float32[R, D], Q2: TQ[R, D], mult: int32, shift: int32):
+        xs: dsl.Stream[float32[cf], 2]
+        qs: dsl.Stream[TQ[cq], 2]
+        ss: dsl.Stream[float32, 2]
+        acc: dsl.Stream[int32[ca], 2]
+        acc1: dsl.Stream[int32[ca], 2]
+        acc2: dsl.Stream[int32[ca], 2]
+        rs: dsl.Stream[float32, 2]
+        zs: dsl.Stream[float32[cf], 2]
+        q2: dsl.Stream[TQ[cq], 2]
+        memory.load_rows[float32, R, D](X, xs)
+        quantize.quantize_rows[float32, TQ, R, D](xs, qs, ss)
+        memory.store_rows[TQ, R, D](qs, Q)
+        memory.load_rows[int32, R, D](ACC, acc)
+        rowwise.fork_rows[int32, R, D](acc, acc1, acc2)
+        quantize.dequantize_rows[int32, float32, R, D](acc1, rs, Scol, zs)
+        memory.store_rows[float32, R, D](zs, Z)
+        quantize.requantize_rows[TQ, R, D](acc2, q2, mult, shift)
+        memory.store_rows[TQ, R, D](q2, Q2)
+
+        @dsl.kernel(mapping=[1])
+        def scales(S: float32[R], Srow: float32[R]):
+            for r in range(R):
+                S[r] = ss.get()
+                rs.put(Srow[r])
+
+    return qz
+
+
+def ffn_block(L, D, F, Mt, Nt, eps, scale_depth=None, bypass=None, TyW=int4):
+    """A BERT FFN with its residual, from units: LayerNorm(X + deq(W2 q(GeLU(deq(W1 q(X)))))), W4A8 with
+    per-token activation scales and per-channel weight scales, two PE arrays sharing DSPs. The row scales
+    wait beside each GEMM (``scale_depth``) and X waits around the block (``bypass``)."""
+    from dsl.library.units.rowwise import bypass_depth
+
+    cf, cq, ca, cff, cqf, caf = (chunk(float32, D), chunk(int8, D), chunk(int32, D), chunk(float32, F),
+                                 chunk(int8, F), chunk(int32, F))
+    kpw1, kpw2 = words_per_block(TyW, Nt), words_per_block(TyW, Nt)
+    sd = Mt + 2 if scale_depth is None else scale_depth
+    bd = bypass_depth(D, float32, 1, Mt, 1, 1, 1, Mt, 1) if bypass is None else bypass
+
+    @dsl.region()
+    def ffn(X: float32[L, D], W1: UInt(512)[F // Nt * (D // kpw1)], s1: float32[F],
+            W2: UInt(512)[D // Nt * (F // kpw2)], s2: float32[D], g: float32[D], b: float32[D], Z: float32[L, D]):
+        xs: dsl.Stream[float32[cf], 2]
+        main: dsl.Stream[float32[cf], 2]
+        byp: dsl.Stream[float32[cf], bd]
+        q1: dsl.Stream[int8[cq], 2]
+        r1: dsl.Stream[float32, sd]
+        w1: dsl.Stream[TyW[kpw1, Nt], 2]
+        a1: dsl.Stream[int32[caf], 2]
+        h: dsl.Stream[float32[cff], 2]
+        gl: dsl.Stream[float32[cff], 2]
+        q2: dsl.Stream[int8[cqf], 2]
+        r2: dsl.Stream[float32, sd]
+        w2: dsl.Stream[TyW[kpw2, Nt], 2]
+        a2: dsl.Stream[int32[ca], 2]
+        y: dsl.Stream[float32[cf], 2]
+        res: dsl.Stream[float32[cf], 2]
+        out: dsl.Stream[float32[cf], 2]
+        memory.load_rows[float32, L, D](X, xs)
+        rowwise.fork_rows[float32, L, D](xs, main, byp)
+        quantize.quantize_rows[float32, int8, L, D](main, q1, r1)
+        memory.load_weights[TyW, F, D, Nt, L // Mt](W1, w1)
+        gemm.aw_gemm[int8, TyW, int32, L, D, F, Mt, Nt, 1](q1, w1, a1)
+        quantize.dequantize_rows[int32, float32, L, F](a1, r1, s1, h)
+        rowwise.gelu_rows[float32, L, F](h, gl)
+        quantize.quantize_rows[float32, int8, L, F](gl, q2, r2)
+        memory.load_weights[TyW, D, F, Nt, L // Mt](W2, w2)
+        gemm.aw_gemm[int8, TyW, int32, L, F, D, Mt, Nt, 1](q2, w2, a2)
+        quantize.dequantize_rows[int32, float32, L, D](a2, r2, s2, y)
+        rowwise.residual_add[float32, L, D](y, byp, res)
+        rowwise.layer_norm_rows[float32, L, D](res, g, b, out, eps)
+        memory.store_rows[float32, L, D](out, Z)
+
+    return ffn

@@ -198,3 +198,9 @@ def residual_add(X1: "T[L, D]", X2: "T[L, D]") -> "T[L, D]":
 
 
 schedule_gelu = schedule_gelu_tanh = schedule_silu = schedule_relu = schedule_residual_add = pipeline_all
+
+
+# Allo's spellings (allo.library.nn)
+GeLU = gelu
+RoPE = rope
+schedule_layernorm = schedule_layer_norm

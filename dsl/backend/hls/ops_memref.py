@@ -176,7 +176,8 @@ def _subview(fe, op):
                for v in ir.DenseI64ArrayAttr(op.attributes["static_offsets"])]
     sizes = list(ir.DenseI64ArrayAttr(op.attributes["static_sizes"]))
     k = len(src_shape)  # the leading dimensions indexed: size 1; the rest whole, from 0
-    while k > 0 and sizes[k - 1] == src_shape[k - 1] and offsets[k - 1] == "0":
+    dropped = len(src_shape) - len(ir.MemRefType(op.result.type).shape)  # always indexed (A[0] of A[1, N])
+    while k > dropped and sizes[k - 1] == src_shape[k - 1] and offsets[k - 1] == "0":
         k -= 1
     if list(ir.DenseI64ArrayAttr(op.attributes["static_strides"])) != [1] * len(src_shape) or \
             any(size != 1 for size in sizes[:k]):

@@ -27,8 +27,8 @@ class Param:
     dtype: object = None
     shape: tuple = ()
     attrs: object = None  # the argument's attribute dictionary (partitioning)
-    token: str | None = None  # a stream of blocks: its token struct
     user_name: str | None = None  # the argument's name in the Python kernel (``name`` is the C++ one)
+    token: str | None = None  # a stream of blocks: its token struct
 
     @property
     def label(self) -> str:
@@ -134,13 +134,12 @@ def _param(me, value, name, dtype, aattrs, is_top, user_name) -> Param:
     shape = tuple(mtype.shape)
     if streams.is_block_stream(aattrs):
         token = streams.token_type(me, elem, shape)
-        return Param(name, f"hls::stream<{token}> &{name}", "stream", value, dtype, shape, aattrs, token=token,
-                     user_name=user_name)
+        return Param(name, f"hls::stream<{token}> &{name}", "stream", value, dtype, shape, aattrs, user_name,
+                     token)
     if aattrs is not None and "dsl.stream_depth" in aattrs:
-        return Param(name, f"hls::stream<{elem}> &{name}", "stream", value, dtype, shape, aattrs,
-                     user_name=user_name)
+        return Param(name, f"hls::stream<{elem}> &{name}", "stream", value, dtype, shape, aattrs, user_name)
     dims = "".join(f"[{d}]" for d in shape) or "[1]"
-    return Param(name, f"{elem} {name}{dims}", "array", value, dtype, shape, aattrs, user_name=user_name)
+    return Param(name, f"{elem} {name}{dims}", "array", value, dtype, shape, aattrs, user_name)
 
 
 def _check_layout(mtype, name):

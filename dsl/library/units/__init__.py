@@ -21,8 +21,10 @@ to a design that uses them.
   gemm      aw_gemm (activations x weights), qk_gemm (Q K^T), pv_gemm (P V), ping-pong K/V buffers
   rowwise   softmax_rows, causal_mask, layer_norm_rows, gelu_rows, gelu_tanh_rows, fork_rows,
             residual_add (+ bypass_depth)
+  quantize  quantize_rows (per token), dequantize_rows, requantize_rows
+  tokens    how rows travel (512-bit tokens), get_row / put_row
 """
-from . import gemm, memory, rowwise  # noqa: F401
+from . import gemm, memory, quantize, rowwise, tokens  # noqa: F401
 from .schedules import schedule_units  # noqa: F401
 
-__all__ = ["gemm", "memory", "rowwise", "schedule_units"]
+__all__ = ["gemm", "memory", "quantize", "rowwise", "tokens", "schedule_units"]

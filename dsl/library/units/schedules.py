@@ -120,6 +120,7 @@ UNIT_SCHEDULES = {
     "_layer_norm_rows": _row_unit("xb", "zb", "g", "b", extra=("params",)),
     "_residual_add": _row_unit(extra=("tokens",)), "fork_rows": _row_unit(extra=("tokens",)),
     "causal_mask": lambda s, f: s.pipeline(f"{f}:rows:i"),
+    "_dequantize_rows": lambda s, f: s.pipeline(f"{f}:scales"),
     **{name: _row_kernel for name in ROW_KERNELS}, "row_sum": pipeline_reduction, "row_max": pipeline_reduction,
 }
 
