@@ -125,7 +125,7 @@ class Accelerator:
         for i in range(self.cfg.layers):
             kc, vc = caches[i]
             h_in = h
-            h = np.array(module(layer_arguments(design, qm, i, h_in, kc, vc, pos)))
+            h = np.array(module(layer_arguments(design, qm, i, h_in, kc, vc, pos, module.words)))
             if check:
                 rk, rv = ref_caches[i]
                 expect = q_gpt2_layer(qm, i, h_in, rk, rv, pos, lk)
@@ -164,7 +164,7 @@ class Accelerator:
         with Progress(f"{cfg.name} on the {self.target}", total=cfg.layers, unit="layer") as bar:
             for i in range(cfg.layers):
                 h_in = h
-                h = np.array(mod(layer_arguments(self.prefill, qm, i, h_in)))
+                h = np.array(mod(layer_arguments(self.prefill, qm, i, h_in, words=mod.words)))
                 if check:
                     self._check(res, "encoder", i, 0, h, q_bert_layer(qm, i, h_in))
                 bar.update()

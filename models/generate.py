@@ -44,11 +44,11 @@ class _Writer:
         ws = self.stream(f"w_{op}", f"{tw}[{s.kpw}, {s.Nt}]", self.d.depths["weights"])
         acc = self.rows(f"acc_{op}", s.N, kind="int32")
         self.rows(dst, s.N, dst_depth)
-        self.call(f"units.quantize_rows[{R}, {s.K}, {mode}]({src}, S_{op}, t_{op}, {x8}, {sc})", slr)
+        self.call(f"units.smooth_quantize_rows[{R}, {s.K}, {mode}]({src}, S_{op}, t_{op}, {x8}, {sc})", slr)
         self.call(f"memory.load_weights[{tw}, {s.N}, {s.K}, {s.Nt}, {R // s.Mt}](W_{op}, {ws})", slr)
         self.call(f"gemm.aw_gemm[int8, {tw}, int32, {R}, {s.K}, {s.N}, {s.Mt}, {s.Nt}, {s.pack}]({x8}, {ws}, {acc})",
                   slr)
-        self.call(f"units.dequantize_rows[{R}, {s.N}]({acc}, {sc}, D_{op}, {dst})", slr)
+        self.call(f"units.dequantize_bias_rows[{R}, {s.N}]({acc}, {sc}, D_{op}, {dst})", slr)
 
 
 def _params(design) -> str:

@@ -71,6 +71,7 @@ class LayerModule:
             self.module = dsl.build(self.schedule, target="sim")
         self.build_s = time.perf_counter() - start
         self.names = [n for n, _, _ in design.args]
+        self.words = "raw" if target == "sim" else "ints"  # how ``layer_arguments`` should give the weights
         self.calls, self.run_s, self.tokens = 0, 0.0, 0
 
     def __call__(self, vals: dict):

@@ -1,6 +1,7 @@
 """Streaming units the accelerators need beyond dsl.library.units (written as library units are, so that they
-can move there): activation quantisation of rows (SmoothQuant smoothing, per-token or per-tensor scale),
-dequantisation of an integer GEMM's rows with the bias, and the decode step's K/V cache update.
+can move there): activation quantisation of rows with SmoothQuant smoothing and a per-token or per-tensor
+scale, dequantisation of an integer GEMM's rows with the bias, and the decode step's K/V cache update.
+(``dsl.library.units.quantize`` has the per-token forms without smoothing, per-tensor scales or bias.)
 
 Numerics: exactly ``dsl.library.quant``'s kernels (``ref.smooth``, ``ref.quantize_per_token`` / ``ref.quantize``,
 ``ref.dequantize_rows`` + bias), row by row.
@@ -19,23 +20,23 @@ PER_TOKEN, PER_TENSOR = 0, 1
 
 def _quant_check(R, D, MODE):
     checks.sizes(R=R)
-    need_row("D", float32, D, "quantize_rows")
-    need_row("D", int8, D, "quantize_rows")
+    need_row("D", float32, D, "smooth_quantize_rows")
+    need_row("D", int8, D, "smooth_quantize_rows")
     if MODE not in (PER_TOKEN, PER_TENSOR):
-        raise dsl.DSLTypeError(f"quantize_rows: MODE = {MODE!r} must be 0 (per token) or 1 (per tensor)")
+        raise dsl.DSLTypeError(f"smooth_quantize_rows: MODE = {MODE!r} must be 0 (per token) or 1 (per tensor)")
 
 
 @dsl.template("R", "D", "MODE", check=_quant_check)
-def quantize_rows(xs: "dsl.Stream[float32[chunk(float32, D)], 2]", sm: "float32[D]", st: float32,
-                  qs: "dsl.Stream[int8[chunk(int8, D)], 2]", ss: "dsl.Stream[float32, 2]"):
+def smooth_quantize_rows(xs: "dsl.Stream[float32[chunk(float32, D)], 2]", sm: "float32[D]", st: float32,
+                         qs: "dsl.Stream[int8[chunk(int8, D)], 2]", ss: "dsl.Stream[float32, 2]"):
     """Each float32 row x: x' = x / sm (SmoothQuant; sm = 1 is exact), s = max|x'| / 127 (MODE 0, per token;
     1 for a zero row) or st (MODE 1, per tensor), int8 round(x' / s) to ``qs`` and s to ``ss``."""
-    _quantize_rows[R, D, MODE, min(D, WORD // 32), min(D, WORD // 8)](xs, sm, st, qs, ss)
+    _smooth_quantize_rows[R, D, MODE, min(D, WORD // 32), min(D, WORD // 8)](xs, sm, st, qs, ss)
 
 
 @dsl.template("R", "D", "MODE", "CF", "CQ")
-def _quantize_rows(xs: "dsl.Stream[float32[CF], 2]", sm: "float32[D]", st: float32,
-                   qs: "dsl.Stream[int8[CQ], 2]", ss: "dsl.Stream[float32, 2]"):
+def _smooth_quantize_rows(xs: "dsl.Stream[float32[CF], 2]", sm: "float32[D]", st: float32,
+                          qs: "dsl.Stream[int8[CQ], 2]", ss: "dsl.Stream[float32, 2]"):
     smv: float32[D]
     xb: float32[D]
     qb: int8[D]
@@ -58,21 +59,21 @@ def _quantize_rows(xs: "dsl.Stream[float32[CF], 2]", sm: "float32[D]", st: float
 
 def _dequant_check(R, N):
     checks.sizes(R=R)
-    need_row("N", int32, N, "dequantize_rows")
-    need_row("N", float32, N, "dequantize_rows")
+    need_row("N", int32, N, "dequantize_bias_rows")
+    need_row("N", float32, N, "dequantize_bias_rows")
 
 
 @dsl.template("R", "N", check=_dequant_check)
-def dequantize_rows(accs: "dsl.Stream[int32[chunk(int32, N)], 2]", ss: "dsl.Stream[float32, 2]",
-                    deq: "float32[2, N]", ys: "dsl.Stream[float32[chunk(float32, N)], 2]"):
+def dequantize_bias_rows(accs: "dsl.Stream[int32[chunk(int32, N)], 2]", ss: "dsl.Stream[float32, 2]",
+                         deq: "float32[2, N]", ys: "dsl.Stream[float32[chunk(float32, N)], 2]"):
     """y[j] = (float(acc[j]) * s) * sw[j] + b[j] for each int32 row (s from ``ss``, one per row; ``deq`` holds
     sw in row 0 and the bias in row 1, read once)."""
-    _dequantize_rows[R, N, min(N, WORD // 32)](accs, ss, deq, ys)
+    _dequantize_bias_rows[R, N, min(N, WORD // 32)](accs, ss, deq, ys)
 
 
 @dsl.template("R", "N", "C")
-def _dequantize_rows(accs: "dsl.Stream[int32[C], 2]", ss: "dsl.Stream[float32, 2]", deq: "float32[2, N]",
-                     ys: "dsl.Stream[float32[C], 2]"):
+def _dequantize_bias_rows(accs: "dsl.Stream[int32[C], 2]", ss: "dsl.Stream[float32, 2]", deq: "float32[2, N]",
+                          ys: "dsl.Stream[float32[C], 2]"):
     sw: float32[N]
     bias: float32[N]
     ab: int32[N]
@@ -118,8 +119,8 @@ def _kv_update(new: "dsl.Stream[float32[C], 2]", cache: "float32[LMAX, D]", rows
 
 
 UNIT_LOOPS = {  # loops pipelined by ``schedule_model_units`` (the row loops at II=1)
-    "_quantize_rows": ("params", "smooth", "quantize"),
-    "_dequantize_rows": ("params", "dequantize"),
+    "_smooth_quantize_rows": ("params", "smooth", "quantize"),
+    "_dequantize_bias_rows": ("params", "dequantize"),
     "_kv_update": ("write", "read"),
 }
 
