@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 from .config import ModelConfig
 from .errors import ModelError
+from .generate import generate_source
 from .quant import QuantConfig
 from .weights import LINEARS
 
@@ -119,8 +120,6 @@ def build_layer(cfg: ModelConfig, qcfg: QuantConfig, variant: str, rows: int, lm
     _arguments(design)
     _depths(design)
     design.depths.update(depths or {})
-    from .generate import generate_source
-
     design.source, design.slr_of_line = generate_source(design)
     design.filename = f"<models design {cfg.name} {variant} l={rows} lmax={lmax} {qcfg.name}>"
     lines = design.source.splitlines(True)
