@@ -36,7 +36,7 @@ class Instance:
 
 class Estimator:
     def __init__(self, schedule, device: str, clock_mhz: float, hbm: dict | None, tables: str | None,
-                 channel_efficiency: float):
+                 channel_efficiency: float, tripcount: dict | None = None, funcs: dict | None = None):
         from ..backend.hls.streams import prepare_streams
 
         self.clock_mhz = check_clock(clock_mhz)
@@ -46,9 +46,12 @@ class Estimator:
         self.top = schedule.top
         self.hbm = dict(hbm or {})
         self.efficiency = channel_efficiency
-        with schedule.context:
-            prepare_streams(schedule.module)
-            self.funcs = read_module(schedule.module)
+        self.tripcount = _check_tripcount(tripcount)
+        if funcs is None:  # the module's plain copy (callers estimating one module many times pass it)
+            with schedule.context:
+                prepare_streams(schedule.module)
+                funcs = read_module(schedule.module)
+        self.funcs = funcs
         self.memo: dict = {}
         self.instances: dict = {}
         self.loops: dict = {}
@@ -225,14 +228,25 @@ def _signature(m):
     return (m.kind, m.name, m.bits, m.shape, tuple(m.partition), m.storage, m.bundle, m.channels, m.depth)
 
 
+def _check_tripcount(given) -> dict:
+    if given is None:
+        return {}
+    if not isinstance(given, dict) or not all(isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool)
+                                              and v >= 0 for k, v in given.items()):
+        raise EstimateError(f"tripcount maps loop names (\"band:loop\") to iteration counts >= 0, got {given!r}")
+    return dict(given)
+
+
 def estimate(schedule, device: str = "u280", clock_mhz: float = 300, hbm: dict | None = None,
-             tables: str | None = None, channel_efficiency: float = 0.85) -> Estimate:
+             tables: str | None = None, channel_efficiency: float = 0.85, tripcount: dict | None = None) -> Estimate:
     """Estimate ``schedule`` (a ``dsl.Schedule`` or a kernel) as Vitis HLS would build it.
 
     ``hbm``: argument name -> HBM pseudo-channel or ``"lo:hi"`` range (as ``configs["hbm"]`` of the Vitis
     build); by default every m_axi bundle has one channel of its own. ``tables``: a YAML file replacing the
     operator tables. ``channel_efficiency``: achieved fraction of a channel's peak bandwidth (the same
-    quantity as ``dsl.perf``'s ``offchip_channel_efficiency``).
+    quantity as ``dsl.perf``'s ``offchip_channel_efficiency``). ``tripcount``: loop name -> iterations,
+    replacing what the bounds say (Vitis's ``loop_tripcount``: for loops with variable bounds, or to see a
+    kernel built at one tile run at full size).
     """
     from ..schedule import Schedule
 
@@ -242,7 +256,7 @@ def estimate(schedule, device: str = "u280", clock_mhz: float = 300, hbm: dict |
         schedule = customize(schedule)
     if not 0 < channel_efficiency <= 1:
         raise EstimateError(f"channel_efficiency must be in (0, 1], got {channel_efficiency!r}")
-    est = Estimator(schedule, device, clock_mhz, hbm, tables, channel_efficiency)
+    est = Estimator(schedule, device, clock_mhz, hbm, tables, channel_efficiency, tripcount)
     memories = est.top_memories()
     top = est.function(est.top, memories)
     _adapters(est, top, memories)

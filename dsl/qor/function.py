@@ -73,6 +73,15 @@ class FunctionContext:
                 self.costs[k] += est.costs.get(k, 0)
         return est
 
+    def trip(self, loop: Loop) -> int | None:
+        """The loop's trip count: the user's ``tripcount`` for it when given (as Vitis's loop_tripcount
+        pragma; by ``"band:loop"`` or ``"func:band:loop"``), else what its bounds give."""
+        given = self.estimator.tripcount
+        for name in (self.key(loop), loop.key):
+            if name in given:
+                return given[name]
+        return loop.trip_at(self.env)
+
     def key(self, loop: Loop) -> str:
         return loop.key if self.label == self.estimator.top else f"{self.label}:{loop.key}"
 
@@ -161,7 +170,7 @@ def run_loop(loop: Loop, ctx: FunctionContext) -> Block:
     pipelined, chain, auto = L.find_pipeline(loop)
     if pipelined is None:
         return run_sequential(loop, ctx)
-    flat = L.flatten_chain(chain, ctx.env)
+    flat = L.flatten_chain(chain, ctx)
     outer = chain[:len(chain) - len(flat)]
     if outer:
         return run_sequential(outer[0], ctx)  # the loops above the flattened nest stay sequential
@@ -169,7 +178,7 @@ def run_loop(loop: Loop, ctx: FunctionContext) -> Block:
 
 
 def _trip(loop: Loop, ctx) -> int | None:
-    trip = loop.trip_at(ctx.env)
+    trip = ctx.trip(loop)
     if trip is None:
         ctx.note(f"{ctx.label}: loop {loop.key} has an unknown trip count; it is counted as one iteration")
     return trip
@@ -247,7 +256,7 @@ def run_pipelined(loop: Loop, flat: list, auto: bool, ctx: FunctionContext) -> B
                                   limits=sorted([l for l in limits if l.ii >= target], key=lambda l: -l.ii),
                                   line=loop.line))
     for outer in flat[:-1]:
-        ctx.loops.append(LoopEstimate(ctx.key(outer), ctx.label, outer.trip_at(ctx.env), False, None, None,
+        ctx.loops.append(LoopEstimate(ctx.key(outer), ctx.label, ctx.trip(outer), False, None, None,
                                       f"flattened into {ctx.key(loop)}", None, None, mode="flattened",
                                       line=outer.line))
     _record_unrolled(loop.body, ctx, inside=ctx.key(loop))

@@ -60,13 +60,13 @@ def find_pipeline(loop: Loop):
     return None, [], False
 
 
-def flatten_chain(chain: list, env: dict) -> list:
+def flatten_chain(chain: list, ctx) -> list:
     """The loops of ``chain`` (outermost first, ending at the pipelined loop) that Vitis merges into it: the
     longest tail of perfectly nested loops with constant trip counts and no loop-carried values."""
     tail = [chain[-1]]
     for outer in reversed(chain[:-1]):
         inner_bounds_free = all(not _depends_on(l, outer.iv) for l in tail)
-        if outer.carried or outer.unroll is not None or outer.trip_at(env) is None or not inner_bounds_free:
+        if outer.carried or outer.unroll is not None or ctx.trip(outer) is None or not inner_bounds_free:
             break
         tail.insert(0, outer)
     return tail
@@ -175,7 +175,7 @@ def _memory_recurrences(insts, flat: list, ctx) -> list:
     strides, stride = [], 1
     for loop in reversed(flat):
         strides.insert(0, stride)
-        stride *= max(loop.trip_at(ctx.env) or 1, 1)
+        stride *= max(ctx.trip(loop) or 1, 1)
     ivs = [l.iv for l in flat]
     stores = [i for i in insts if i.cls == "store" and not i.forwarded and i.memory is not None
               and i.memory.kind in ("ram", "reg", "maxi")]
@@ -192,11 +192,16 @@ def _memory_recurrences(insts, flat: list, ctx) -> list:
         users = consumers.get(index[id(ld)])
         return max(ld.start, min(users) - ld.latency) if users else ld.start
 
+    by_key: dict = {}
+    for ld in loads:
+        by_key.setdefault((id(ld.memory), ld.key), []).append(ld)
     best = {}
     for s in stores:
-        for ld in loads:
-            if ld.memory is not s.memory:
-                continue
+        if _constant_key(s.key):  # a fixed address meets only loads of that same address
+            candidates = by_key.get((id(s.memory), s.key), [])
+        else:
+            candidates = [ld for ld in loads if ld.memory is s.memory]
+        for ld in candidates:
             distance = _distance(s.key, ld.key, ivs, strides)
             if distance is None:
                 continue
@@ -228,6 +233,10 @@ def _path_text(insts, store) -> str:
             slow.append(f"{inst.cls} latency {inst.latency}")
         todo.extend(inst.deps)
     return ", ".join(sorted(set(slow))) or "a chain of combinational operations"
+
+
+def _constant_key(key) -> bool:
+    return key is not None and all(part[0] != "?" and not part[0] for part in key)
 
 
 def _write_to_read(memory, ctx) -> int:
