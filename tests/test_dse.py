@@ -36,7 +36,7 @@ def test_executor_names():
 
 
 def _small_job():
-    memories = (("stream", 2), ("maxi", 1), ("stream", 2))
+    memories = (("stream", 2), ("maxi", 1), ("maxi", 1), ("stream", 2))
     return Job("linear", (2, 16, 8, 2, 4), (Variant(250, (("cols:tj", 2), ("rows:ti", 3)), memories),
                                             Variant(300, (("cols:tj", 2), ("rows:ti", 1)), memories)))
 
@@ -76,7 +76,7 @@ def test_timing_rule_refuses_arrays_that_do_not_close():
     real = Explorer(TINY, "u280", 8, 2, SerialExecutor())  # the paper's rule: 8 x 16 closes at 250 MHz
     assert real._timing(start_choice(real)) == []
     assert any("exceeds 64 PEs at 300 MHz" in v for v in real._timing(start_choice(real).__class__(
-        300, start_choice(real).tiles, (), 1)))
+        300, start_choice(real).tiles, (), ())))
 
 
 def test_small_exploration_writes_a_design(tmp_path):
@@ -113,3 +113,48 @@ def test_cli_refuses_bad_input(tmp_path, capsys):
     assert main(["no-such-model", "--out", str(tmp_path / "o")]) == 2
     assert "unknown model" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def test_templates_compute_what_they_claim():
+    """The templates at small sizes against numpy (CPU backend): the packed W4A8 linear, the int8 matmul,
+    softmax, residual + LayerNorm and GeLU."""
+    import numpy as np
+
+    from dsl.dse.templates import build
+
+    rng = np.random.default_rng(0)
+    L, K, N, Mt, Nt = 4, 16, 16, 2, 4
+    X = rng.integers(-128, 128, (L, K))
+    W = rng.integers(-8, 8, (K, N))
+    Xp = np.array([[sum((int(X[l, w * 8 + b]) & 0xFF) << (8 * b) for b in range(8)) for w in range(K // 8)]
+                   for l in range(L)], dtype=np.uint64).view(np.int64)
+    halves = [np.array([[sum((int(W[k, t * 2 * Nt + h * Nt + j]) & 0xF) << (4 * j) for j in range(Nt))
+                         for t in range(N // (2 * Nt))] for k in range(K)], dtype=np.uint64) for h in (0, 1)]
+    Yp = np.zeros((L, N // 2), np.int64)
+    out = build("linear", L, K, N, Mt, Nt).build()(Xp, halves[0], halves[1], Yp)
+    Yp = out if out is not None else Yp
+    got = Yp.view(np.int32).reshape(L, N)  # two int32 per word, low half first
+    np.testing.assert_array_equal(got, X @ W)
+
+    S = rng.integers(-50, 50, (4, 16)).astype(np.int32)
+    Y = np.zeros((4, 16), np.float32)
+    out = build("softmax", 4, 16, 4).build()(S, Y)
+    Y = out if out is not None else Y
+    x = S * 0.125
+    ref = np.exp(x - x.max(1, keepdims=True))
+    np.testing.assert_allclose(Y, ref / ref.sum(1, keepdims=True), rtol=1e-5)  # float32 exp and sums
+
+    A, R = rng.standard_normal((3, 16)).astype(np.float32), rng.standard_normal((3, 16)).astype(np.float32)
+    g, b = np.full(16, 1.5, np.float32), np.full(16, 0.25, np.float32)
+    Y = np.zeros((3, 16), np.float32)
+    out = build("layer_norm", 3, 16, 4).build()(A, R, g, b, Y)
+    Y = out if out is not None else Y
+    v = A + R
+    ref = (v - v.mean(1, keepdims=True)) / np.sqrt(v.var(1, keepdims=True) + 1e-5) * 1.5 + 0.25
+    np.testing.assert_allclose(Y, ref, rtol=1e-4, atol=1e-5)  # float32 sums of 16 values
+
+    Y = np.zeros((3, 16), np.float32)
+    out = build("gelu", 3, 16, 4).build()(A, Y)
+    Y = out if out is not None else Y
+    np.testing.assert_allclose(Y, 0.5 * A * (1 + np.tanh(0.7978845608 * (A + 0.044715 * A ** 3))), rtol=1e-5,
+                               atol=1e-6)

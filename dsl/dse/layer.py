@@ -75,7 +75,7 @@ def build_of(op: Operator, model, shape: Shape, tile: tuple, split: int, max_con
         cols = math.ceil(n_out / (2 * nt * split))
         return Build("linear", (mt, k_in, 2 * nt, mt, nt), {"rows:ti": math.ceil(L / mt), "cols:tj": cols},
                      L * n_out // 2 // split, L * k_in // 8, mt * nt, 2 * mt * nt,
-                     ("in", "weights", "out"))
+                     ("in", "weights", "weights", "out"))
     if op.kind == "matmul":
         mt, nt = tile
         if op.name == "a1":  # Q·Kᵀ: K = head width, N = context

@@ -25,7 +25,7 @@ def perf_design(explorer, ev, quant: str) -> dict:
         per_pe = 2 if op.kind == "linear" else 1
         macs[op.name] = per_pe * mt * nt * choice.split(op.group)
         if op.kind == "linear":
-            channels[op.name] = choice.channels * choice.split(op.group)
+            channels[op.name] = 2 * choice.channel(op.group) * choice.split(op.group)  # two loaders per array
     reuse = min(choice.tile(g)[0] for g in ("qkv", "p", "f1", "f2"))
     return {"name": f"{explorer.model.name}-{explorer.device.name}-explored", "model": explorer.model.name,
             "device": explorer.device.name, "quant": quant, "clock_mhz": choice.clock_mhz,
@@ -45,7 +45,7 @@ def accelerator(explorer, ev) -> dict:
         ops.append({"name": op.name, "template": b.kind, "build": list(b.params), "tripcount": dict(b.tripcount),
                     "tile": list(choice.tile(op.group)), "arrays": choice.split(op.group) if b.kind in ARRAY_KINDS else 1,
                     "slr": ev.placement.get(op.name, op.slr), "schedule": f"schedules/{op.name}.yaml"})
-    return {"clock_mhz": choice.clock_mhz, "hbm_channels_per_loader": choice.channels, "operators": ops,
+    return {"clock_mhz": choice.clock_mhz, "hbm_channels_per_loader": dict(choice.channels), "operators": ops,
             "fifo_depths": dict(ev.fifo_depths), "hbm_channels_used": ev.channels_used,
             "slr_resources": [{k: round(v) for k, v in u.items()} for u in ev.slr_use]}
 
@@ -108,7 +108,7 @@ def report(explorer, best, start, history: list) -> str:
     for title, ev in (("chosen design", best), ("starting point (the paper's design as the templates build it)",
                                                 start)):
         c = ev.choice
-        lines.append(f"{title}: {c.clock_mhz:g} MHz, {c.channels} HBM channel(s) per weight loader, "
+        lines.append(f"{title}: {c.clock_mhz:g} MHz, HBM channels per weight loader {dict(c.channels)}, "
                      f"arrays {dict(c.tiles)}, arrays per operator {dict(c.splits) or 'one each'}")
         lines.append(str(ev.estimate))
         for s, use in enumerate(ev.slr_use):

@@ -24,10 +24,10 @@ from ..qor.design import HostParameters, KernelRun, design_estimate
 from ..qor.tables import load_device as qor_device
 from ..qor.tables import load_tables
 from .evaluate import ExplorationError, Job, Variant, run_job
-from .layer import ARRAY_KINDS, Build, Operator, Shape, build_of, operators
+from .layer import ARRAY_KINDS, Build, Shape, build_of, operators
 
 TIMING = Path(__file__).resolve().parent / "timing.yaml"
-OUT_POS = {"linear": 2, "matmul": 2, "softmax": 1, "layer_norm": 4, "gelu": 1, "copy": 1}
+OUT_POS = {"linear": 3, "matmul": 2, "softmax": 1, "layer_norm": 4, "gelu": 1, "copy": 1}
 LINEAR_GROUPS = ("qkv", "p", "f1", "f2")
 LANE_GROUPS = ("softmax", "layer_norm", "gelu")
 
@@ -37,7 +37,7 @@ class Choice:
     clock_mhz: float
     tiles: tuple          # sorted (group, tile) pairs
     splits: tuple         # sorted (group, arrays sharing the outputs) pairs
-    channels: int         # HBM pseudo-channels per weight loader
+    channels: tuple       # sorted (linear group, HBM pseudo-channels per weight loader) pairs
 
     def tile(self, group: str) -> tuple:
         return dict(self.tiles)[group]
@@ -50,6 +50,12 @@ class Choice:
 
     def with_split(self, group, n) -> "Choice":
         return replace(self, splits=tuple(sorted({**dict(self.splits), group: n}.items())))
+
+    def channel(self, group: str) -> int:
+        return dict(self.channels).get(group, 1)
+
+    def with_channels(self, group, n) -> "Choice":
+        return replace(self, channels=tuple(sorted({**dict(self.channels), group: n}.items())))
 
 
 @dataclass
@@ -125,11 +131,11 @@ class Explorer:
                                args=("in", "weights"))
         return out
 
-    def _variant(self, b: Build, choice: Choice) -> tuple:
+    def _variant(self, b: Build, choice: Choice, group: str = "") -> tuple:
         memories = []
         for role in b.args:
             memories.append({"in": ("stream", 2), "out": ("stream", 2), "buffer": ("ram",), "const": ("rom",),
-                             "weights": ("maxi", choice.channels)}[role])
+                             "weights": ("maxi", choice.channel(group) if group else 1)}[role])
         key = (b.kind, b.params)
         return key, Variant(choice.clock_mhz, tuple(sorted(b.tripcount.items())), tuple(memories))
 
@@ -138,8 +144,8 @@ class Explorer:
         wanted: dict = {}
         for choice in choices:
             for _, shape in self.shapes():
-                for b in self._builds(choice, shape).values():
-                    key, variant = self._variant(b, choice)
+                for name, b in self._builds(choice, shape).items():
+                    key, variant = self._variant(b, choice, self._group(name))
                     if (key, variant) not in self.cache:
                         wanted.setdefault(key, set()).add(variant)
         jobs = [Job(kind, params, tuple(sorted(vs, key=repr)), self.device.name)
@@ -169,8 +175,11 @@ class Explorer:
         tmp.write_bytes(pickle.dumps({"fingerprint": _fingerprint(), "results": self.cache}))
         os.replace(tmp, self.cache_file)
 
-    def result(self, b: Build, choice: Choice):
-        key, variant = self._variant(b, choice)
+    def _group(self, name: str) -> str:
+        return next((op.group for op in self.ops if op.name == name and op.kind == "linear"), "")
+
+    def result(self, b: Build, choice: Choice, name: str = ""):
+        key, variant = self._variant(b, choice, self._group(name))
         if (key, variant) not in self.cache:
             self.cache[(key, variant)] = run_job(Job(key[0], key[1], (variant,), self.device.name))[0]
         return self.cache[(key, variant)]
@@ -215,7 +224,7 @@ class Explorer:
             movable = [op for op in self.ops if placement[op.name] == s and op.kind in ARRAY_KINDS]
             if not movable:
                 return
-            costs = {op.name: self.result(builds[op.name], choice).costs for op in movable}
+            costs = {op.name: self.result(builds[op.name], choice, op.name).costs for op in movable}
             op = min(movable, key=lambda o: costs[o.name]["DSP"])
             n = choice.split(op.group)
             target = min((t for t in range(len(use)) if t != s and arrays[t] + n <= max_arrays),
@@ -228,6 +237,11 @@ class Explorer:
             arrays[s] -= n
             arrays[target] += n
             placement[op.name] = target
+
+    def channels_for(self, tile: tuple, clock_mhz: float) -> int:
+        """Channels one weight loader needs to deliver 4 Nt bits every cycle (at most 4)."""
+        per_cycle = self.device.channel_gbs * self.host.channel_efficiency * 8e9 / (clock_mhz * 1e6)
+        return max(1, min(4, math.ceil(4 * tile[1] / per_cycle)))
 
     def _timing(self, choice: Choice) -> list:
         rule = next((r for r in self.rules if r["clock_mhz"] == choice.clock_mhz), None)
@@ -252,7 +266,7 @@ class Explorer:
             for c in range(copies):
                 label = name if copies == 1 else f"{name}#{c}"
                 index[name].append(len(nodes))
-                nodes.append(D.Node(label, b.kind, _Proc(self.result(b, choice))))
+                nodes.append(D.Node(label, b.kind, _Proc(self.result(b, choice, name))))
         return builds, nodes, index
 
     def _region(self, choice: Choice, shape: Shape, ev: Evaluated | None):
@@ -312,7 +326,7 @@ class Explorer:
             copies = choice.split(op.group) if b.kind in ARRAY_KINDS else 1
             slr = min(op.slr, self.device.slrs - 1)
             placement[op.name] = slr
-            for kind, value in self.result(b, choice).costs.items():
+            for kind, value in self.result(b, choice, op.name).costs.items():
                 use[slr][kind] += value * copies
             if b.kind in ARRAY_KINDS:
                 arrays[slr] += copies
@@ -338,7 +352,9 @@ class Explorer:
             if arrays[s] > rule["max_arrays_per_slr"]:
                 ev.violations.append(f"SLR{s}: {arrays[s]} arrays, the timing rule allows "
                                      f"{rule['max_arrays_per_slr']} at {choice.clock_mhz:g} MHz")
-        loaders = sum(choice.split(op.group) for op in self.ops if op.kind == "linear") * choice.channels + 2
+        # two weight loaders per linear array (the two halves of its columns), the layer's input and output
+        loaders = 2 * sum(choice.split(op.group) * choice.channel(op.group) for op in self.ops
+                          if op.kind == "linear") + 2
         ev.channels_used = loaders
         if loaders > self.device.channels:
             ev.violations.append(f"{loaders} HBM channels for the loaders, the device has {self.device.channels}")
@@ -369,7 +385,7 @@ def options(explorer: Explorer, clock: float) -> dict:
     d, ffn = explorer.model.hidden, explorer.model.ffn
     # arrays as large as the timing rule allows (and the paper's 8x16): a smaller array of the same shape
     # family is never faster, and every shape is one more build
-    linear = [(mt, nt) for mt in (1, 2, 4, 8, 16) for nt in (8, 16, 32, 64)  # a weight word of 8 Nt <= 512 bits
+    linear = [(mt, nt) for mt in (1, 2, 4, 8, 16) for nt in (8, 16, 32, 64, 128)  # weight words of 4 Nt bits
               if (mt * nt == cap or (mt, nt) == (8, 16) and mt * nt <= cap) and mt <= explorer.prompt
               and d % (2 * nt) == 0 and ffn % (2 * nt) == 0]
     head = explorer.model.hidden // explorer.model.heads
@@ -385,7 +401,8 @@ def start_choice(explorer: Explorer) -> Choice:
     tiles = {g: (8, 16) for g in LINEAR_GROUPS}
     tiles["attn"] = (8, 8)
     tiles.update({g: (8,) for g in LANE_GROUPS})
-    return Choice(clock, tuple(sorted(tiles.items())), (), 3)  # three channels per loader, as dsl.perf assumes
+    # about the three channels per operator dsl.perf assumes for the paper's design: two loaders of 2 each
+    return Choice(clock, tuple(sorted(tiles.items())), (), tuple((g, 2) for g in LINEAR_GROUPS))
 
 
 def neighbours(explorer: Explorer, current: Choice) -> list:
@@ -401,7 +418,11 @@ def neighbours(explorer: Explorer, current: Choice) -> list:
     out += [current.with_tile("attn", t) for t in opts["attn"] if t != current.tile("attn")]
     for group in LANE_GROUPS:
         out += [current.with_tile(group, (p,)) for p in opts["lanes"] if (p,) != current.tile(group)]
-    out += [replace(current, channels=c) for c in opts["channels"] if c != current.channels]
+    for group in LINEAR_GROUPS:
+        out += [current.with_channels(group, c) for c in opts["channels"] if c != current.channel(group)]
+        # an array shape together with the channels its loaders need to feed it every cycle
+        out += [current.with_tile(group, t).with_channels(group, explorer.channels_for(t, current.clock_mhz))
+                for t in opts["linear"] if t != current.tile(group)]
     return out
 
 

@@ -21,14 +21,17 @@ def linear_w4a8(L: int, K: int, N: int, Mt: int, Nt: int):
     two outputs: two int4 weights share one 27 x 18 DSP multiply (w1 * 2^18 + w0) * x, and the two products
     are recovered from the low and high bits (the low one sign-extended, the high one corrected by it).
 
-    Ports: Xp[L, K/8] (8 activations per word), Wp[K, N/(2 Nt)] (2 Nt weights of 4 bits per word),
-    Yp[L, N/2] (2 results of 32 bits per word: slice stores into integers wider than 64 bits do not build)."""
-    _check(L % Mt == 0 and N % (2 * Nt) == 0 and K % ACT_PER_WORD == 0 and 8 * Nt <= 512,
-           f"linear_w4a8 needs Mt | L, 2 Nt | N, 8 | K and Nt <= 64 (a weight word of 8 Nt bits, at most the "
+    Ports: Xp[L, K/8] (8 activations per word); the weights of a tile's first Nt columns in Wlo[K, N/(2 Nt)]
+    and of its other Nt in Whi (Nt weights of 4 bits per word each: two loaders, so that a 1 x 128 array
+    still reads words of at most 512 bits); Yp[L, N/2] (2 results of 32 bits per word: slice stores into
+    integers wider than 64 bits do not build)."""
+    _check(L % Mt == 0 and N % (2 * Nt) == 0 and K % ACT_PER_WORD == 0 and 4 * Nt <= 512,
+           f"linear_w4a8 needs Mt | L, 2 Nt | N, 8 | K and Nt <= 128 (a weight word of 4 Nt bits, at most the "
            f"512 of an m_axi port; L={L}, K={K}, N={N}, Mt={Mt}, Nt={Nt})")
     KW, P = K // ACT_PER_WORD, 2 * Nt
 
-    def linear(Xp: Int(64)[L, KW], Wp: UInt(8 * Nt)[K, N // (2 * Nt)], Yp: Int(64)[L, N // 2]):
+    def linear(Xp: Int(64)[L, KW], Wlo: UInt(4 * Nt)[K, N // (2 * Nt)], Whi: UInt(4 * Nt)[K, N // (2 * Nt)],
+               Yp: Int(64)[L, N // 2]):
         for ti in range(L // Mt, name="rows"):
             Xt: int8[Mt, K]
             for i, kw in dsl.grid(Mt, KW, name="load"):
@@ -42,11 +45,12 @@ def linear_w4a8(L: int, K: int, N: int, Mt: int, Nt: int):
                     with dsl.meta_for(P) as j:
                         acc[i, j] = 0
                 for k in range(K, name="k"):
-                    w: UInt(8 * Nt) = Wp[k, tj]
+                    lo: UInt(4 * Nt) = Wlo[k, tj]
+                    hi: UInt(4 * Nt) = Whi[k, tj]
                     with dsl.meta_for(Mt) as i:
                         with dsl.meta_for(Nt) as j:
-                            prod[i, j] = Int(27)((Int(27)(Int(4)(w[4 * (j + Nt):4 * (j + Nt) + 4])) << 18)
-                                                 + Int(4)(w[4 * j:4 * j + 4])) * Xt[i, k]
+                            prod[i, j] = Int(27)((Int(27)(Int(4)(hi[4 * j:4 * j + 4])) << 18)
+                                                 + Int(4)(lo[4 * j:4 * j + 4])) * Xt[i, k]
                             acc[i, j] += Int(18)(prod[i, j])          # the low 18 bits, signed: w0 * x
                             acc[i, j + Nt] += (prod[i, j] - Int(18)(prod[i, j])) >> 18  # w1 * x
                 for i, j in dsl.grid(Mt, Nt, name="out"):
@@ -105,14 +109,21 @@ def softmax_rows(R: int, C: int, P: int):
 
     def softmax(S: int32[R, C], Y: float32[R, C]):
         for r in range(R, name="rows"):
-            row: float32[C] = 0.0
-            part: float32[P] = 0.0
+            row: float32[C]
+            part: float32[P]  # per-lane partial sums (registers)
+            with dsl.meta_for(P) as p:
+                part[p] = 0.0
             for c in range(C, name="load"):
                 row[c] = float(S[r, c]) * 0.125
-            m: float32 = -1e30
+            lane: float32[P]  # per-lane maxima: P independent recurrences of one compare each
+            with dsl.meta_for(P) as p:
+                lane[p] = -1e30
             for c in range(CP, name="max"):
                 with dsl.meta_for(P) as p:
-                    m = max(m, row[c * P + p])
+                    lane[p] = max(lane[p], row[c * P + p])
+            m: float32 = -1e30
+            with dsl.meta_for(P) as p:
+                m = max(m, lane[p])
             for c in range(CP, name="exp"):
                 with dsl.meta_for(P) as p:
                     row[c * P + p] = dsl.exp(row[c * P + p] - m)
@@ -125,7 +136,7 @@ def softmax_rows(R: int, C: int, P: int):
                 with dsl.meta_for(P) as p:
                     Y[r, c * P + p] = row[c * P + p] * inv
 
-    steps = [_partition("row", 1, P), _partition("part", 0)]
+    steps = [_partition("row", 1, P), _partition("part", 0), _partition("lane", 0)]
     return softmax, steps
 
 
@@ -136,9 +147,12 @@ def layer_norm_rows(R: int, C: int, P: int):
 
     def layer_norm(X: float32[R, C], Res: float32[R, C], g: float32[C], b: float32[C], Y: float32[R, C]):
         for r in range(R, name="rows"):
-            row: float32[C] = 0.0
-            s1: float32[P] = 0.0
-            s2: float32[P] = 0.0
+            row: float32[C]
+            s1: float32[P]
+            s2: float32[P]
+            with dsl.meta_for(P) as p:
+                s1[p] = 0.0
+                s2[p] = 0.0
             for c in range(CP, name="stats"):
                 with dsl.meta_for(P) as p:
                     row[c * P + p] = X[r, c * P + p] + Res[r, c * P + p]

@@ -48,8 +48,6 @@ def find_pipeline(loop: Loop):
     while True:
         if cur.pipeline_ii is not None:
             return cur, chain, False
-        if cur.unroll not in (None,) and cur.unroll != 0:
-            pass
         inner = sole_loop(cur)
         if inner is None or inner.unroll == 0:
             break
