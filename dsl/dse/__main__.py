@@ -59,9 +59,14 @@ def run(argv) -> str:
         if args.prompt + args.gen > explorer.model.max_seq:
             raise ExplorationError(f"prompt + gen exceeds {explorer.model.name}'s maximum sequence length "
                                    f"{explorer.model.max_seq}")
-        best, history, start = explore(explorer, rounds=args.rounds,
-                                       progress=lambda ev: print(f"  best so far: {ev.objective:.4g} ms",
-                                                                 file=sys.stderr))
+        from ..progress import Progress
+
+        with Progress("dse", total=args.rounds, unit="round") as bar:  # silent in a pipe
+            def advance(ev):
+                bar.update()
+                bar.note(f"best {ev.objective:.4g} ms")
+
+            best, history, start = explore(explorer, rounds=args.rounds, progress=advance)
     finally:
         executor.close()
     if not best.feasible:

@@ -139,7 +139,8 @@ class Estimator:
         for loop in ctx.loops:
             self.loops.setdefault(loop.key, loop)
         self.functions[label] = FunctionEstimate(
-            label, latency, latency + 1, False, dict(ctx.costs), [l.key for l in ctx.loops], list(ctx.callees))
+            label, latency, latency + 1, False, dict(ctx.costs), [l.key for l in ctx.loops], list(ctx.callees),
+            kernel=func.kernel)
         return Instance(label, latency, latency + 1, dict(ctx.costs), first, last, func.inline)
 
     def _buffer_cost(self, memory: M.Memory, where: str, costs: dict, copies: int = 1):
@@ -185,7 +186,8 @@ class Estimator:
         region = D.roll_up(label, nodes, net.fifos, self.tables.memory("fifo")["read_latency"])
         self.regions[label] = region
         self.functions[label] = FunctionEstimate(
-            label, region.latency, region.interval, True, dict(costs), [], [n.callee for n in nodes])
+            label, region.latency, region.interval, True, dict(costs), [], [n.callee for n in nodes],
+            kernel=func.kernel)
         return Instance(label, region.latency, region.interval, costs, {}, {}, False, True)
 
     def _mark_dsp_accumulators(self):

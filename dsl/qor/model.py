@@ -120,6 +120,7 @@ class Function:
     dataflow: bool = False
     inline: bool = False
     src: str = ""
+    kernel: str = ""          # the dsl.kernel a PE instance comes from (regions), else the function's name
 
 
 @dataclass
@@ -221,7 +222,8 @@ class Reader:
         src = ir.StringAttr(fop.attributes["dsl.src"]).value if "dsl.src" in fop.attributes else ""
         return Function(name, args, names, attrs, bits, shapes, body, self.buffers, self.constants,
                         dataflow="dsl.dataflow" in fop.attributes or "dsl.region" in fop.attributes,
-                        inline="dsl.inline" in fop.attributes, src=src)
+                        inline="dsl.inline" in fop.attributes, src=src,
+                        kernel=U.str_attr(fop, "dsl.kernel") or name)
 
     def _arg_attrs(self, n) -> list:
         out = [{} for _ in range(n)]

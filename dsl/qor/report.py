@@ -115,6 +115,7 @@ class FunctionEstimate:
     loops: list = field(default_factory=list)      # keys of its loops
     calls: list = field(default_factory=list)      # callee names
     line: int = 0
+    kernel: str = ""                               # the dsl.kernel of a region's PE instance, else the name
 
 
 @dataclass
@@ -179,6 +180,11 @@ class Estimate:
     def _repr_html_(self) -> str:
         return render_html(self)
 
+    def __dsl_report__(self) -> dict:
+        """The estimate as a design-report contribution (see dsl.notebook): per kernel its latency, worst
+        II and resources (PE instances of one kernel summed), the loops, buffers and explanations."""
+        return contribution(self)
+
 
 def _n(value) -> str:
     if value is None:
@@ -235,24 +241,55 @@ def render_text(e: Estimate) -> str:
     return "\n\n".join(parts)
 
 
-def _html_table(rows: list, marks=()) -> str:
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in rows[0])
-    body = []
-    for k, r in enumerate(rows[1:]):
-        style = ' style="color:#b00"' if k in marks else ""
-        body.append(f"<tr{style}>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in r) + "</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+def kernel_figures(e: Estimate) -> dict:
+    """Per dsl.kernel (a region's PE array counted once, its instances summed): latency, II, resources."""
+    out: dict = {}
+    for f in e.functions.values():
+        if f.dataflow:
+            continue
+        rec = out.setdefault(f.kernel or f.name, {"instances": 0, "latency": 0, "II": None, "DSP": 0,
+                                                  "BRAM18K": 0})
+        rec["instances"] += 1
+        rec["latency"] = max(rec["latency"], f.latency or 0)
+        iis = [e.loops[k].ii for k in f.loops if k in e.loops and e.loops[k].pipelined]
+        if iis:
+            rec["II"] = max(iis + ([rec["II"]] if rec["II"] else []))
+        rec["DSP"] += int(f.resources.get("DSP", 0))
+        rec["BRAM18K"] += int(f.resources.get("BRAM18K", 0))
+    return out
+
+
+def contribution(e: Estimate) -> dict:
+    rows = loop_rows(e)
+    return {
+        "title": f"QoR estimate of {e.top} on {e.device} at {e.clock_mhz:g} MHz",
+        "summary": {"latency (cycles)": e.latency, "latency (ms)": e.latency_ms, "interval (cycles)": e.interval},
+        "kernels": kernel_figures(e),
+        "resources": {k: {"used": r.used, "available": r.available} for k, r in e.resources.items()},
+        "tables": [{"title": "loops", "columns": rows[0], "rows": rows[1:]},
+                   {"title": "buffers", "columns": ["buffer", "function", "kind", "built of", "BRAM18K", "URAM"],
+                    "rows": [[b.name, b.function, b.kind, b.impl, b.bram18k, b.uram] for b in e.buffers]}],
+        "notes": e.explanations() + e.notes,
+    }
 
 
 def render_html(e: Estimate) -> str:
+    """The notebook view: summary, loops (slow ones marked), resources as bars, and the explanations."""
+    from .. import notebook as nb
+
     rows = loop_rows(e)
-    slow = [k for k, loop in enumerate(l for l in e.loops.values() if l.mode not in ("unrolled", "flattened"))
-            if loop.pipelined and loop.ii and loop.ii_target and loop.ii > loop.ii_target]
-    rrows = [["resource", "used", "available", "use"]] + [
-        [k, _n(int(u.used)), _n(int(u.available)), f"{u.fraction:.1%}"] for k, u in e.resources.items()]
-    over = [k for k, (kind, u) in enumerate(e.resources.items()) if u.used > u.available]
+    shown = [l for l in e.loops.values() if l.mode not in ("unrolled", "flattened")]
+    marks = ["dsl-bad" if l.pipelined and l.ii and l.ii_target and l.ii > l.ii_target else "" for l in shown]
     lat = _n(e.latency) + (f" cycles ({e.latency_ms:.4g} ms)" if e.latency is not None else "")
-    why = "".join(f"<li>{html.escape(line)}</li>" for line in e.explanations())
-    return (f"<div><b>{html.escape(e.top)}</b> on {html.escape(e.device)} at {e.clock_mhz:g} MHz: latency {lat}, "
-            f"interval {_n(e.interval)}{_html_table(rows, slow) if len(rows) > 1 else ''}"
-            f"{_html_table(rrows, over)}{'<ul>' + why + '</ul>' if why else ''}</div>")
+    parts = [f"<h3>{nb.esc(e.top)} on {nb.esc(e.device)} at {e.clock_mhz:g} MHz: latency {nb.esc(lat)}, "
+             f"interval {nb.esc(_n(e.interval))}</h3>"]
+    if len(rows) > 1:
+        parts.append(nb.table(rows[0], rows[1:], marks))
+    frows = [[f.name, f.latency, f.interval, *[int(f.resources.get(k, 0)) for k in RESOURCE_KINDS]]
+             for f in e.functions.values()]
+    parts.append(nb.table(["function", "latency", "interval", *RESOURCE_KINDS], frows))
+    parts.append(nb.resource_bars({k: {"used": r.used, "available": r.available} for k, r in e.resources.items()}))
+    why = e.explanations()
+    if why:
+        parts.append("<ul>" + "".join(f'<li class="dsl-error">{nb.esc(w)}</li>' for w in why) + "</ul>")
+    return nb.view("".join(parts))
