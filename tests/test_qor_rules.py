@@ -273,3 +273,30 @@ def test_unknown_device_and_bad_clock():
         estimate(dsl.customize(gemm), clock_mhz=0)
     with pytest.raises(dsl.DSLError):
         dsl.estimate(dsl.customize(gemm), clock_mhz="fast")
+
+
+# -- partitioned top-level arrays: the on-chip copy the HLS backend writes ----------------------------------
+def col_sum_port(A: float32[32, 16]) -> float32[16]:
+    out: float32[16] = 0.0
+    for j in range(16, name="cols"):
+        acc: float32 = 0.0
+        for i in range(32, name="red"):
+            acc = acc + A[i, j]
+        out[j] = acc
+    return out
+
+
+def test_partitioned_port_is_copied_on_chip():
+    s = dsl.customize(col_sum_port)
+    s.pipeline("cols:j")
+    assert estimate(s).loops["cols:j"].ii == 32  # 32 reads of A on its m_axi read channel
+    s.partition(s.A, dsl.Partition.Cyclic, dim=1, factor=16)
+    assert "A_local" in str(dsl.build(s, target="vhls"))  # what the emitter writes (HLS 214-126)
+    r = estimate(s)
+    assert r.loops["cols:j"].ii == 1  # two reads per bank of the copy, two ports
+    copy = r.loops["l_load_A"]
+    assert copy.trip == 512 and copy.ii == 1 and copy.latency == 511 + 65  # a burst: the m_axi latency once
+    assert "l_store_A" not in r.loops  # A is only read
+    local = next(b for b in r.buffers if b.name == "A_local")
+    assert local.banks == 16
+    assert r.latency >= copy.latency + r.loops["cols:j"].latency

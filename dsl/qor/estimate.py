@@ -53,6 +53,7 @@ class Estimator:
                 funcs = read_module(schedule.module)
         self.funcs = funcs
         self.memo: dict = {}
+        self.axi_copies: list = []  # (m_axi port, its on-chip copy, copied in, copied out)
         self.instances: dict = {}
         self.loops: dict = {}
         self.functions: dict = {}
@@ -78,10 +79,48 @@ class Estimator:
                 out.append(M.Memory("axis", name, func.arg_bits[k], func.arg_shapes[k], depth=attrs["stream_depth"]))
                 continue
             channels = self._channels(name)
-            out.append(M.Memory("maxi", name, func.arg_bits[k], func.arg_shapes[k], bundle=f"gmem{bundle}",
-                                channels=channels))
+            port = M.Memory("maxi", name, func.arg_bits[k], func.arg_shapes[k], bundle=f"gmem{bundle}",
+                            channels=channels)
             bundle += 1
+            copy = self._axi_copy(k, port, attrs)
+            out.append(copy if copy is not None else port)
         return tuple(out)
+
+    def _axi_copy(self, k: int, port: M.Memory, attrs: dict):
+        """A partitioned top-level array is copied on chip as the emitter writes it (array_partition is not
+        supported on an m_axi port, HLS 214-126): the body uses the partitioned copy; a burst loop fills it
+        first and one writes it back at the end when the kernel writes it (see backend/hls/axi_copies.py)."""
+        from types import SimpleNamespace
+
+        from mlir import ir
+
+        from ..backend.hls.axi_copies import needs_copy
+        from ..dataflow.netlist import func_table
+        from ..dataflow.rules import WRITE, value_access
+
+        with self.schedule.context:
+            funcs = func_table(self.schedule.module)
+            value = funcs[self.top].regions[0].blocks[0].arguments[k]
+            param = SimpleNamespace(kind="array", shape=port.shape, value=value,
+                                    attrs={"dsl.partition": True} if attrs.get("partition") else None)
+            if not port.shape or not needs_copy(funcs, param):
+                return None
+            access = value_access(funcs, value)
+            if not isinstance(ir.MemRefType(value.type), ir.MemRefType):
+                return None
+        local = M.Memory("ram", f"{port.name}_local", port.bits, port.shape, list(attrs.get("partition", [])))
+        if local.fully_partitioned:
+            local.kind = "reg"
+        self.axi_copies.append((port, local, bool(access), WRITE in access))
+        return local
+
+    def copy_cycles(self, port: M.Memory) -> tuple[int, int]:
+        """(II, latency) of one burst loop over a port: one element a cycle unless the channels cannot carry
+        it; the depth is the m_axi read latency plus the store."""
+        capacity = self.channel_bits_per_cycle(port)
+        ii = max(1, -(-port.bits // int(capacity))) if capacity else 1
+        depth = self.tables.memory("m_axi")["read_latency"] + 1
+        return ii, (port.elements - 1) * ii + depth
 
     def _channels(self, name: str) -> float:
         given = self.hbm.get(name)
@@ -261,7 +300,8 @@ def estimate(schedule, device: str = "u280", clock_mhz: float = 300, hbm: dict |
     est = Estimator(schedule, device, clock_mhz, hbm, tables, channel_efficiency, tripcount)
     memories = est.top_memories()
     top = est.function(est.top, memories)
-    _adapters(est, top, memories)
+    _axi_copies(est, top)
+    _adapters(est, top, tuple(p for p, *_ in est.axi_copies) + memories)
     dev = est.device
     resources = {k: ResourceUse(top.costs.get(k, 0), dev.totals[k]) for k in F.COST_KINDS}
     per_slr = {k: dev.per_slr(k) * dev.usable_fraction for k in F.COST_KINDS}
@@ -269,6 +309,33 @@ def estimate(schedule, device: str = "u280", clock_mhz: float = 300, hbm: dict |
     functions = {est.top: est.functions[est.top], **{k: v for k, v in est.functions.items() if k != est.top}}
     return Estimate(est.top, dev.name, est.clock_mhz, top.latency, top.interval, dict(est.loops), functions,
                     dict(est.regions), est.buffers, resources, per_slr, notes, est.tables.source)
+
+
+def _axi_copies(est, top: Instance):
+    """The copy loops of partitioned ports run before and after the body: their latency adds to the top's,
+    the copies' blocks to its resources."""
+    if not est.axi_copies:
+        return
+    if top.dataflow:
+        est.note("a partitioned top-level argument of a dataflow region is refused by the HLS backend "
+                 "(HLS 214-126); the estimate assumes its on-chip copy")
+    from .report import LoopEstimate
+
+    record = est.functions[est.top]
+    for port, local, copy_in, copy_out in est.axi_copies:
+        est._buffer_cost(local, est.top, top.costs)
+        ii, cycles = est.copy_cycles(port)
+        for direction, used in (("load", copy_in), ("store", copy_out)):
+            if used:
+                key = f"l_{direction}_{port.name}"
+                est.loops[key] = LoopEstimate(key, est.top, port.elements, True, ii, 1, "" if ii == 1 else
+                                              f"{port.bits} bits per element over {port.channels:g} channel(s)",
+                                              cycles - (port.elements - 1) * ii, cycles, auto=False,
+                                              mode="pipelined", notes=[f"on-chip copy of m_axi port {port.name}"])
+                top.latency = (top.latency or 0) + cycles
+    top.interval = (top.latency or 0) + 1
+    record.latency, record.interval = top.latency, top.interval
+    record.resources.update(top.costs)
 
 
 def _adapters(est, top: Instance, memories: tuple):
