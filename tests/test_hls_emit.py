@@ -45,7 +45,7 @@ def test_gemm_pragmas_labels_interface_and_lines():
     for k, port in enumerate("ABC"):
         assert f"  #pragma HLS interface m_axi port={port} offset=slave bundle=gmem{k} depth=" in code
     assert "#pragma HLS interface s_axilite port=return bundle=control" in code
-    assert "#pragma HLS array_partition variable=B type=cyclic factor=2 dim=2" in code
+    assert "#pragma HLS array_partition variable=B_local type=cyclic factor=2 dim=2" in code  # not the port
     j_loop = next(n for n, line in enumerate(lines) if re.search(r"l_S_i_j_\w*_j: for \(int j = 0; j < 6; \+\+j\)", line))
     assert lines[j_loop + 1].strip() == "#pragma HLS pipeline II=1"  # first line of the pipelined loop
     k_loop = next(n for n, line in enumerate(lines) if "_k: for (int k = 0; k < 4; ++k)" in line)

@@ -191,13 +191,16 @@ def test_cosim_testbench_data_path(tmp_path, name, monkeypatch):
     monkeypatch.setenv("PATH", os.path.dirname(shutil.which("g++")))
     with pytest.raises(dsl.ToolNotFoundError) as err:
         dsl.build(dsl.customize(case.kernel), target="vitis_hls", mode="cosim", project=str(folder))
-    assert f"cd {folder} && vitis_hls -f run.tcl -tclargs csyn; then write the inputs" in str(err.value)
-    assert f"cd {folder} && vitis_hls -f run.tcl -tclargs cosim data/tb, or call the project" in str(err.value)
-    assert 'file normalize data/tb' in (folder / "run.tcl").read_text()
+    assert (f"cd {folder} && DSL_HLS_MODE=csyn vitis-run --mode hls --tcl run.tcl (Vitis 2024.2 and later; "
+            "before: vitis_hls -f run.tcl -tclargs csyn); then write the inputs") in str(err.value)
+    assert (f"cd {folder} && DSL_HLS_MODE=cosim DSL_HLS_DATA=data/tb vitis-run --mode hls --tcl run.tcl (Vitis "
+            "2024.2 and later; before: vitis_hls -f run.tcl -tclargs cosim data/tb), or call the project") in str(err.value)
+    assert 'DSL_HLS_DATA data/tb' in (folder / "run.tcl").read_text()
     project = VitisProject(folder, "cosim")
     args = case.args()
     user_args = [np.copy(a) if isinstance(a, np.ndarray) else a for a in args]
-    with pytest.raises(dsl.ToolNotFoundError, match=r"'vitis_hls'.*-tclargs cosim data/tb"):
+    with pytest.raises(dsl.ToolNotFoundError, match=r"'vitis-run' \(Vitis 2024.2 and later\) or 'vitis_hls'.*"
+                                                    r"-tclargs cosim data/tb"):
         project(*user_args)
     project.write_inputs(*user_args)
     flags = [*CXXFLAGS, "-isystem", str(ap_types_dir()), "-I", str(SHIMS), "-I", "."]
@@ -206,3 +209,44 @@ def test_cosim_testbench_data_path(tmp_path, name, monkeypatch):
         proc = subprocess.run(argv, cwd=folder, capture_output=True, text=True)
         assert proc.returncode == 0, proc.stderr[-4000:]
     case.check(user_args, project.read_outputs(*user_args))
+
+
+def widen(A: float16[4]) -> float32[4]:
+    B: float32[4] = 0.0
+    for i in range(4):
+        B[i] = float(A[i]) * 2.0
+    return B
+
+
+def test_float16_testbench_files_under_a_half_class_like_amds(tmp_path, monkeypatch):
+    """The project's csim_tb.cpp as vitis_hls compiles it, with a hls_half.h whose half is a class (as AMD's
+    is; tests/hls_fake_half): float16 data files carry IEEE bits and must not be read as integers."""
+    folder = tmp_path / "widen.prj"
+    monkeypatch.setenv("PATH", os.path.dirname(shutil.which("g++")))
+    with pytest.raises(dsl.ToolNotFoundError):
+        dsl.build(dsl.customize(widen), target="vitis_hls", mode="cosim", project=str(folder))
+    project = VitisProject(folder, "cosim")
+    A = np.array([1.5, -0.25, 65504.0, 3.0e-5], np.float16)
+    project.write_inputs(A)
+    fake = os.path.join(os.path.dirname(os.path.abspath(__file__)), "hls_fake_half")
+    flags = [*CXXFLAGS, "-isystem", str(ap_types_dir()), "-I", fake, "-I", str(SHIMS), "-I", "."]
+    for argv in (["g++", *flags, "kernel.cpp", "csim_tb.cpp", "-o", "tb.exe"], ["./tb.exe", "data/tb"]):
+        proc = subprocess.run(argv, cwd=folder, capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr[-4000:]
+    np.testing.assert_array_equal(project.read_outputs(A), A.astype(np.float32) * 2)
+
+
+@pytest.mark.parametrize("state", [5, 6, 8])  # ERT_CMD_STATE_ERROR, _ABORT, _TIMEOUT
+def test_the_host_exits_non_zero_and_reads_nothing_back_when_the_run_does_not_complete(tmp_path, state):
+    folder = tmp_path / "gemm.prj"
+    with pytest.raises(dsl.ToolNotFoundError):
+        dsl.build(dsl.customize(gemm), target="vitis_hls", mode="hw_emu", project=str(folder))
+    project = VitisProject(folder, "hw_emu")
+    args = CASES["gemm"].args()
+    project.write_inputs(*args)
+    env, argv = _host_command(folder, "hw_emu")
+    _build_host_with_mock_xrt(folder, "gemm")
+    proc = subprocess.run(argv, cwd=folder, env={**os.environ, **env, "XRT_MOCK_RUN_STATE": str(state)},
+                          capture_output=True, text=True)
+    assert proc.returncode != 0 and f"kernel gemm did not complete (ert_cmd_state {state})" in proc.stderr
+    assert not list((folder / "data").glob("*.out.bin"))

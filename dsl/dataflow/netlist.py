@@ -65,6 +65,7 @@ class Netlist:
     processes: list
     buffers: list  # memref types of local (non-stream) buffers
     funcs: dict
+    buffer_names: list = field(default_factory=list)  # their dsl.name, in the same order
 
 
 def loc_of(op) -> SourceLoc | None:
@@ -145,6 +146,8 @@ def _top_op(net, values, op, top, prefix=""):
         else:
             values[op.result] = ("buffer", len(net.buffers))
             net.buffers.append(op.result.type)
+            name = ir.StringAttr(attrs["dsl.name"]).value if "dsl.name" in attrs else f"buffer{len(net.buffers)}"
+            net.buffer_names.append(prefix + name)
     elif name == "arith.constant":
         values[op.result] = ("const", op.attributes["value"])
     elif name == "func.call":

@@ -27,6 +27,7 @@ from .check import check_netlist, static_tokens
 from .lower import build_engine, process_symbol
 from .netlist import extract, kernel_source
 from .report import StreamStats, StreamWarning, blocked_records, deadlock_message, suggest_depths
+from .rules import check_streams_in_dataflow
 
 STACK_BYTES = 1 << 19
 STATES = {0: "waiting", 1: "ready", 2: "running", 3: "blocked", 4: "done"}
@@ -42,6 +43,7 @@ def build_sim(schedule, timeout: float = 300.0, check: bool = True, check_bounds
         net = extract(schedule.module, schedule.top)
         if check:
             check_netlist(net)
+        check_streams_in_dataflow(schedule.module)  # hardware would hang: never simulated as if it ran
     checks = BoundsChecks() if check_bounds else None
     engine, sites = build_engine(schedule, path, checks=checks)
     return SimModule(schedule, engine, net, sites, timeout, checks)

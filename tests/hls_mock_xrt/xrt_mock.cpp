@@ -9,6 +9,7 @@
 #include <xrt/xrt_kernel.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <stdexcept>
 #include <utility>
 
@@ -89,6 +90,11 @@ template <typename... P>
 void invoke(void (*top)(P...), const std::vector<arg> &args) {
   if (args.size() != sizeof...(P)) throw std::runtime_error("mock XRT: wrong number of kernel arguments");
   call(top, args, std::index_sequence_for<P...>{});
+}
+
+ert_cmd_state final_state() {
+  const char *state = std::getenv("XRT_MOCK_RUN_STATE");
+  return state ? static_cast<ert_cmd_state>(std::atoi(state)) : ERT_CMD_STATE_COMPLETED;
 }
 
 void launch(const std::string &name, const std::vector<arg> &args) {

@@ -73,6 +73,9 @@ def build_vitis_hls(schedule, mode: str = "csim", project: str | None = None, co
 
     if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or timeout <= 0:
         raise BuildError(f"timeout must be a positive number of seconds (for each csim run), got {timeout!r}")
+    if configs is not None and not isinstance(configs, dict):
+        raise BuildError(f"configs= must be a dict of settings, e.g. configs={{'device': 'u280', 'frequency': 300}}; "
+                         f"got {configs!r}")
     return run_mode(schedule, mode, project, configs or {}, timeout)
 
 

@@ -1,6 +1,7 @@
 """Device presets (``devices.yaml``) merged with the user's ``configs``."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -11,6 +12,7 @@ from ...errors import BuildError
 
 DEFAULT_DEVICE = "u280"
 DEFAULT_FREQUENCY_MHZ = 300
+MAX_FREQUENCY_MHZ = 1000  # a 1 ns period: beyond what any FPGA fabric clock reaches
 CONFIG_KEYS = {"device", "part", "platform", "frequency", "hbm", "ddr", "memory", "banks", "sp"}
 
 
@@ -32,22 +34,43 @@ def presets() -> dict:
 
 
 def resolve(configs: dict) -> Device:
+    if not isinstance(configs, dict):
+        raise BuildError(f"configs must be a dict of settings, e.g. {{'device': 'u280'}}; got {configs!r}")
     unknown = set(configs) - CONFIG_KEYS
     if unknown:
         raise BuildError(f"unknown vitis_hls config key(s) {sorted(unknown)}; valid keys: {sorted(CONFIG_KEYS)}")
     name = configs.get("device", DEFAULT_DEVICE)
-    if name not in presets():
+    if not isinstance(name, str) or name not in presets():
         raise BuildError(f"unknown device {name!r}; presets: {', '.join(sorted(presets()))} "
                          "(or give 'part' and 'platform' in configs)")
     base = dict(presets()[name])
     for key in ("part", "platform", "memory", "banks", "sp"):
         base[key] = configs.get(key, base[key])
+        _check_setting(key, base[key])
     mapping = _memory_mapping(configs, name, base["memory"], base["banks"])
-    frequency = configs.get("frequency", DEFAULT_FREQUENCY_MHZ)
-    if not isinstance(frequency, (int, float)) or frequency <= 0:
-        raise BuildError(f"frequency must be a positive number of MHz, got {frequency!r}")
-    return Device(name, base["part"], base["platform"], base["memory"], base["banks"], base["sp"], int(frequency),
-                  mapping)
+    return Device(name, base["part"], base["platform"], base["memory"], base["banks"], base["sp"],
+                  _frequency(configs.get("frequency", DEFAULT_FREQUENCY_MHZ)), mapping)
+
+
+def _check_setting(key: str, value):
+    if key == "banks":
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise BuildError(f"configs['banks'] must be a positive number of memory banks, got {value!r}")
+    elif not isinstance(value, str) or not value.strip() or any(c.isspace() for c in value):
+        raise BuildError(f"configs[{key!r}] must be a name without spaces, got {value!r}")
+    elif key == "sp" and "{bank}" not in value:
+        raise BuildError(f"configs['sp'] spells a memory bank with '{{bank}}' in it (e.g. 'HBM[{{bank}}]'), "
+                         f"got {value!r}")
+
+
+def _frequency(value) -> int:
+    """The kernel clock in MHz: a whole number (v++ --kernel_frequency and the Makefile's --hls.clock take
+    integer MHz, UG1393) from 1 to MAX_FREQUENCY_MHZ, so nothing is rounded or truncated on the way."""
+    is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if not is_number or not math.isfinite(value) or value != int(value) or not 1 <= value <= MAX_FREQUENCY_MHZ:
+        raise BuildError(f"configs['frequency'] must be a whole number of MHz from 1 to {MAX_FREQUENCY_MHZ} (the "
+                         f"platforms' kernel clocks run at 300 or 500 MHz at most), got {value!r}")
+    return int(value)
 
 
 def _memory_mapping(configs: dict, device: str, memory: str, banks: int) -> dict:

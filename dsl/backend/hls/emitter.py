@@ -15,22 +15,14 @@ from mlir import ir
 from ...errors import BuildError, SourceLoc
 from ...types import DSLType, parse_type
 from . import helpers, pragmas
+from .identifiers import is_legal, legal_base
 from .streams import VITIS_MACROS, stream_load_is_live
 from .types import dsl_ctype, value_ctype
 
 _LOC = re.compile(r'loc\("([^"]*)":(\d+):(\d+)')
-_CPP_KEYWORDS = frozenset("""alignas alignof and asm auto bool break case catch char class const constexpr continue
-default delete do double else enum explicit export extern false float for friend goto if inline int long mutable
-namespace new noexcept not nullptr operator or private protected public register return short signed sizeof static
-struct switch template this throw true try typedef typename union unsigned using virtual void volatile while xor
-half main std hls""".split())
-# C library functions a kernel name would clash with once <cstdlib>/<cmath> are in scope (extern "C").
-_LIBC_NAMES = frozenset("""abs div ldiv labs exit free malloc calloc realloc rand srand qsort bsearch atoi atol
-atof system getenv abort exp exp2 log log2 log10 pow sqrt sin cos tan sinh cosh tanh asin acos atan atan2 floor
-ceil round trunc fabs fmod fmin fmax fma erf cbrt hypot memcpy memset strlen printf puts time clock""".split())
 PURE_DIALECTS = ("arith.", "math.")
 PURE_OPS = {"affine.load", "memref.load", "affine.apply", "affine.min", "affine.max", "memref.get_global",
-            "memref.subview"}
+            "memref.subview", "memref.cast"}
 
 
 def source_loc(op) -> SourceLoc | None:
@@ -42,8 +34,12 @@ def source_loc(op) -> SourceLoc | None:
 
 
 def c_function_name(name: str) -> str:
-    """The C++ name of a kernel function (a clash with the C library gets a ``_kernel`` suffix)."""
-    return f"{name}_kernel" if name in _LIBC_NAMES or name in _CPP_KEYWORDS else name
+    """The C++ name of a kernel function: the Python name, or with a ``_kernel`` suffix where that is not a
+    legal identifier (a C library function such as ``exp``, a keyword, a reserved name; ``identifiers``)."""
+    if is_legal(name):
+        return name
+    base = re.sub(r"_{2,}", "_", re.sub(r"[^A-Za-z0-9_]", "_", name)).lstrip("_") or "k"
+    return f"{'k_' if base[0].isdigit() else ''}{base}_kernel"
 
 
 def op_error(op, message: str) -> BuildError:
@@ -78,18 +74,17 @@ class Buffer:
 
 
 class Names:
-    """C++ identifiers, unique within a function, readable (Python names, loop variables)."""
+    """C++ identifiers, unique within a function, readable (Python names, loop variables), legal
+    (``identifiers.legal_base``: a reserved or illegal name becomes ``v_<name>``)."""
 
     def __init__(self, reserved=()):
         self.used = set(reserved)
         self.counter = 0
 
     def fresh(self, hint: str) -> str:
-        base = re.sub(r"\W", "_", hint) or "v"
-        if base[0].isdigit() or base in _CPP_KEYWORDS:
-            base = f"v_{base}"
+        base = legal_base(hint)
         name, n = base, 1
-        while name in self.used:
+        while name in self.used or not is_legal(name):
             name, n = f"{base}{n}", n + 1
         self.used.add(name)
         return name
@@ -117,8 +112,9 @@ class FunctionEmitter:
     nonneg: set = field(default_factory=set)  # index values known to be >= 0 (plain / and % are exact)
     yield_targets: list = field(default_factory=list)  # stack of (kind, [var names]) for yields
     labels: Names = field(default_factory=Names)
-    names: Names = field(default_factory=lambda: Names(_CPP_KEYWORDS))
+    names: Names = field(default_factory=Names)
     band: list = field(default_factory=list)  # stack of enclosing band names
+    epilogue: list = field(default_factory=list)  # callables emitting what runs before the function returns
 
     # -- values ---------------------------------------------------------------------------------
     def expr(self, value) -> str:
@@ -159,7 +155,7 @@ class FunctionEmitter:
 
     def emit_op(self, op):
         name = op.operation.name
-        if _is_dead(op, name) and not (name in ("affine.load", "memref.load") and stream_load_is_live(self, op)):
+        if _is_dead(self, op.operation):
             return
         handler = self.ops.get(name)
         if handler is None:
@@ -167,11 +163,25 @@ class FunctionEmitter:
         handler(self, op)
 
 
-def _is_dead(op, name: str) -> bool:
-    """Pure ops whose results nobody uses are skipped (no unused variables in the C++)."""
-    if not (name.startswith(PURE_DIALECTS) or name in PURE_OPS):
+def _is_dead(fe, op) -> bool:
+    """Pure ops whose results nobody reads are skipped (no unused variables in the C++): no op uses them, or
+    only dead ops and comparisons whose outcome is known without their operands (``i < i``). A read of a
+    stream is never dead: it takes a token."""
+    name = op.name
+    if not (name.startswith(PURE_DIALECTS) or name in PURE_OPS) or not len(op.results):
         return False
-    return all(not list(r.uses) for r in op.results) and len(op.results) > 0
+    if name in ("affine.load", "memref.load") and stream_load_is_live(fe, op):
+        return False
+    return not any(_reads(fe, use.owner) for r in op.results for use in r.uses)
+
+
+def _reads(fe, owner) -> bool:
+    from .ops_arith import known_cmpi
+
+    owner = owner.operation if hasattr(owner, "operation") else owner
+    if owner.name == "arith.cmpi" and known_cmpi(owner) is not None:
+        return False
+    return not _is_dead(fe, owner)
 
 
 class ModuleEmitter:
@@ -197,8 +207,8 @@ class ModuleEmitter:
             is_top = fname == self.top
             sig = function_signature(self, func, is_top)
             fe = FunctionEmitter(self, func, self.ops)
-            for n in sig.param_names:
-                fe.names.used.add(n)
+            fe.names.used.update(sig.param_names)
+            fe.names.used.update(c_function_name(name) for name in self.funcs)
             fe.names.used.update(c for c, _ in self.globals.values())
             sig.bind(fe)
             if is_top:
@@ -232,7 +242,11 @@ class ModuleEmitter:
 
     def _globals(self) -> list:
         from .ops_memref import emit_global
+        from .signature import function_signature
 
+        # a constant's C++ name must not be hidden by a parameter of any function, nor hide a function
+        self.global_scope = {c_function_name(name) for name in self.funcs} | {
+            n for name, f in self.funcs.items() for n in function_signature(self, f, name == self.top).param_names}
         return [emit_global(self, op) for op in self.module.body.operations
                 if op.operation.name == "memref.global"]
 

@@ -7,8 +7,9 @@ from . import emit_hls
 from .csim import CSimModule
 from .devices import resolve
 from .hostdata import host_interface
-from .project import project_files, write_files
+from .project import project_files, project_folder, write_files
 from .signature import function_signature
+from .streams import check_vendor_dataflow
 from .vitis_project import VENDOR_MODES, VitisProject, build_command, require_tools, run_in
 
 MODES = ("csim", *VENDOR_MODES)
@@ -17,6 +18,8 @@ MODES = ("csim", *VENDOR_MODES)
 def run_mode(schedule, mode: str, project, configs: dict, timeout: float = 600.0):
     if mode not in MODES:
         raise BuildError(f"unknown vitis_hls mode {mode!r}; valid modes: {', '.join(MODES)}")
+    if project is not None:
+        project_folder(project)  # a bad path fails before anything is emitted or compiled
     device = resolve(configs)
     code = emit_hls(schedule)
     with schedule.context:
@@ -25,18 +28,18 @@ def run_mode(schedule, mode: str, project, configs: dict, timeout: float = 600.0
     iface = host_interface(sig, params, device.platform)
     files = project_files(code, params, device, len(sig.outputs), iface)  # all generated before any is written
     if mode == "csim":
+        with schedule.context:  # AMD's csim runs the processes in order: a feedback loop stops it
+            check_vendor_dataflow(schedule.module, schedule.top, rules=("feedback",))
         module = CSimModule(schedule, code, timeout)
         if project is not None:
             write_files(project, files)
         return module
-    from .streams import check_axi_sharing
-
-    with schedule.context:  # Vitis rejects an m_axi argument shared by several dataflow processes
-        check_axi_sharing(schedule.module, schedule.top)
+    with schedule.context:  # what Vitis rejects, or does not run as dataflow (streams.py, dataflow/rules.py)
+        check_vendor_dataflow(schedule.module, schedule.top)
     folder = write_files(project or f"{schedule.top}.prj", files)
-    argv = build_command(mode, device.platform)
-    require_tools(mode, argv, folder)
-    log = run_in(folder, argv)
+    command = build_command(mode, device.platform)
+    require_tools(mode, command, folder, device.platform)
+    log = run_in(folder, command)
     return VitisProject(folder, mode, sorted(files), log)
 
 

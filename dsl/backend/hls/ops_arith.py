@@ -4,22 +4,26 @@ from __future__ import annotations
 
 from mlir import ir
 
-from .types import float_literal, int_literal, int_width, unsigned_ctype, value_ctype
+from .types import float_literal, int_literal, int_width, needs_cmath, unsigned_ctype, value_ctype
 
 
 def _operands(fe, op):
     return [fe.expr(v) for v in op.operands]
 
 
-# 1-bit values print as ``bool``; arithmetic modulo 2 on them is bitwise (and g++ rejects ``*`` on bools).
-_ONE_BIT = {"+": "^", "-": "^", "*": "&"}
+# 1-bit values print as ``bool``; arithmetic modulo 2 on them is bitwise (and g++ rejects ``*`` on bools). A
+# shift of a 1-bit value by 1 is poison in MLIR and by 0 is the value itself: ``b ? false : a`` (``<<`` on
+# bools is -Wint-in-bool-context).
+_ONE_BIT = {"+": "{a} ^ {b}", "-": "{a} ^ {b}", "*": "{a} & {b}", "<<": "{b} ? false : {a}",
+            ">>": "{b} ? false : {a}"}
 
 
 def _binary(symbol):
     def emit(fe, op):
         a, b = _operands(fe, op)
         is_bit = isinstance(op.result.type, ir.IntegerType) and ir.IntegerType(op.result.type).width == 1
-        fe.declare(op, op.result, f"{a} {_ONE_BIT.get(symbol, symbol) if is_bit else symbol} {b}")
+        text = _ONE_BIT.get(symbol, "{a} %s {b}" % symbol) if is_bit else f"{a} {symbol} {b}"
+        fe.declare(op, op.result, text.format(a=a, b=b) if is_bit else text)
     return emit
 
 
@@ -28,6 +32,9 @@ def _unsigned_binary(symbol):
     def emit(fe, op):
         a, b = _operands(fe, op)
         u = unsigned_ctype(op.operands[0].type)
+        if u == "bool" and symbol == ">>":
+            fe.declare(op, op.result, f"{b} ? false : {a}")
+            return
         fe.declare(op, op.result, f"({u}){a} {symbol} ({u}){b}")
     return emit
 
@@ -46,6 +53,8 @@ def _select_by(symbol, unsigned=False):
     """min/max as a conditional: readable, and synthesises to a comparator and a mux."""
     def emit(fe, op):
         a, b = _operands(fe, op)
+        if isinstance(op.result.type, ir.IndexType) and not unsigned and _index_min_max(fe, op, symbol):
+            return
         if unsigned:
             u = unsigned_ctype(op.operands[0].type)
             fe.declare(op, op.result, f"({u}){a} {symbol} ({u}){b} ? {a} : {b}")
@@ -60,7 +69,10 @@ def _constant(fe, op):
     if isinstance(attr, ir.BoolAttr):
         fe.bind(op.result, "true" if attr.value else "false")
     elif isinstance(attr, ir.FloatAttr):
-        fe.bind(op.result, float_literal(attr.value, t))
+        text = float_literal(attr.value, t)
+        if needs_cmath(text):
+            fe.module.includes.add("#include <cmath>")
+        fe.bind(op.result, text)
     elif isinstance(attr, ir.IntegerAttr):
         fe.bind(op.result, int_literal(attr.value, t))
     else:
@@ -140,11 +152,59 @@ def _fptoui(fe, op):
 
 _CMPI = {0: ("==", False), 1: ("!=", False), 2: ("<", False), 3: ("<=", False), 4: (">", False),
          5: (">=", False), 6: ("<", True), 7: ("<=", True), 8: (">", True), 9: (">=", True)}
+_COMPARE = {"==": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,
+            "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}
+
+
+def _constant_int(value):
+    """The integer an ``arith.constant`` operand holds (None for anything else)."""
+    owner = value.owner
+    op = owner.operation if hasattr(owner, "operation") else owner
+    if getattr(op, "name", None) != "arith.constant" or not isinstance(op.attributes["value"], ir.IntegerAttr):
+        return None
+    return ir.IntegerAttr(op.attributes["value"]).value
+
+
+def _value_range(t, unsigned: bool) -> tuple:
+    """The values a C++ operand of MLIR type ``t`` can hold (index values are C++ ``int``)."""
+    width = 32 if isinstance(t, ir.IndexType) else int_width(t)
+    return (0, (1 << width) - 1) if unsigned else (-(1 << (width - 1)), (1 << (width - 1)) - 1)
+
+
+def _known_comparison(op, symbol: str, unsigned: bool):
+    """True/False when the comparison's outcome does not depend on the operands' values: the same value on
+    both sides (``i < i``), or a constant at or beyond the end of the other operand's range (``u < 0`` on an
+    unsigned value, ``i < 2**40`` on an index). g++ warns about these (-Wtautological-compare,
+    -Wtype-limits) and they fold to a constant anyway."""
+    x, y = op.operands
+    if x == y:
+        return symbol in ("==", "<=", ">=")
+    if unsigned and isinstance(x.type, ir.IndexType):
+        return None
+    lo, hi = _value_range(x.type, unsigned)
+    for const, other, flip in ((_constant_int(y), x, False), (_constant_int(x), y, True)):
+        if const is None or _constant_int(other) is not None:
+            continue
+        if unsigned:
+            const &= (1 << int_width(other.type)) - 1
+        outcomes = {_COMPARE[symbol](const, v) if flip else _COMPARE[symbol](v, const) for v in (lo, hi)}
+        if len(outcomes) == 1 and (const <= lo or const >= hi):
+            return outcomes.pop()
+    return None
+
+
+def known_cmpi(op):
+    """The outcome of an ``arith.cmpi`` known at emission (see ``_known_comparison``), or None."""
+    return _known_comparison(op, *_CMPI[ir.IntegerAttr(op.attributes["predicate"]).value])
 
 
 def _cmpi(fe, op):
-    a, b = _operands(fe, op)
     symbol, unsigned = _CMPI[ir.IntegerAttr(op.attributes["predicate"]).value]
+    known = _known_comparison(op, symbol, unsigned)
+    if known is not None:
+        fe.bind(op.result, "true" if known else "false")
+        return
+    a, b = _operands(fe, op)
     if unsigned:
         u = unsigned_ctype(op.operands[0].type)
         a, b = f"({u}){a}", f"({u}){b}"
@@ -219,8 +279,28 @@ def _muli(fe, op):
 
 
 def _absi(fe, op):
+    """Both branches of ``?:`` in the result type (``-x`` on an ap_int<6> is an ap_int<7>)."""
     (a,) = _operands(fe, op)
-    fe.declare(op, op.result, f"{a} < 0 ? -{a} : {a}")
+    t = value_ctype(op.result.type)
+    fe.declare(op, op.result, f"{a} < 0 ? {t}(-{a}) : {a}")
+
+
+def _index_min_max(fe, op, symbol: str) -> bool:
+    """min/max of an index and a constant outside the C++ ``int`` that holds index values: the other operand
+    wins (``min(i, 2**40)`` is ``i``); a constant that would win does not fit the HLS code's index."""
+    lo, hi = _value_range(op.result.type, False)
+    for const, other in ((_constant_int(op.operands[1]), op.operands[0]),
+                         (_constant_int(op.operands[0]), op.operands[1])):
+        if const is None or lo <= const <= hi:
+            continue
+        if (symbol == "<") == (const > hi):  # min with a huge constant, max with a very negative one
+            fe.bind(op.result, fe.expr(other))
+            return True
+        from .emitter import op_error
+
+        raise op_error(op, f"the index value {const} does not fit the 32-bit C++ int that holds index values in "
+                           "HLS code")
+    return False
 
 
 MATH_FUNCTIONS = {

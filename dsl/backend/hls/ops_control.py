@@ -196,6 +196,8 @@ def _yield(fe, op):
 
 def _return(fe, op):
     streams.join_processes(fe, op)
+    for emit in fe.epilogue:  # e.g. on-chip copies written back to their m_axi ports (axi_copies.py)
+        emit()
     kind, targets = fe.yield_targets[0]
     values = [fe.expr(v) for v in op.operands]
     if not targets and len(values) == 1:

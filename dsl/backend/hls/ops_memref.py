@@ -10,7 +10,7 @@ from ...types import parse_type
 from . import pragmas, streams
 from .affine_print import map_nonneg, map_results
 from .emitter import Buffer, attr_str, element_ctype, op_error
-from .types import dsl_ctype, float_literal, int_literal, value_ctype
+from .types import dsl_ctype, float_literal, int_literal, needs_cmath, value_ctype
 
 
 def _buffer(fe, op, memref) -> Buffer:
@@ -87,6 +87,7 @@ def _alloc(fe, op):
     if not mtype.shape and "dsl.stream_depth" not in attrs:
         # A scalar variable: held in its raw (value) type; initialised so every path defines it.
         fe.stmt(op, f"{value_ctype(mtype.element_type)} {name} = 0;")
+        _mark_if_never_read(fe, op, name)
         fe.buffers[op.result] = Buffer(name, None)
         return
     buffer = Buffer(name, dtype, "dsl.stream_depth" in attrs)
@@ -98,7 +99,20 @@ def _alloc(fe, op):
     pragmas.partition_pragmas(fe, name, attrs)
     pragmas.storage_pragmas(fe, name, attrs)
     streams.csim_depth(fe, op, name, attrs)
+    if not buffer.stream:
+        _mark_if_never_read(fe, op, name)
     fe.buffers[op.result] = buffer
+
+
+def _mark_if_never_read(fe, op, name: str):
+    """A local the kernel only writes (``x = A[i]`` with ``x`` unused): ``(void)x;`` says so, as g++ wants
+    (-Wunused-but-set-variable); the writes stay, as in the user's code."""
+    for use in op.result.uses:
+        owner = use.owner.operation if hasattr(use.owner, "operation") else use.owner
+        writes = owner.name in ("affine.store", "memref.store") and owner.operands[1] == op.result
+        if not writes and owner.name != "memref.dealloc":
+            return
+    fe.raw(f"(void){name};")
 
 
 def _get_global(fe, op):
@@ -112,7 +126,8 @@ def emit_global(me, op) -> str:
     symbol = op.attributes["sym_name"].value
     from .emitter import Names
 
-    c_name = Names(set(c for c, _ in me.globals.values())).fresh(attr_str(op.attributes, "dsl.name", symbol))
+    taken = {c for c, _ in me.globals.values()} | me.global_scope
+    c_name = Names(taken).fresh(attr_str(op.attributes, "dsl.name", symbol))
     me.globals[symbol] = (c_name, None)
     mtype = ir.MemRefType(ir.TypeAttr(op.attributes["type"]).value)
     if "initial_value" not in op.attributes or "constant" not in op.attributes:
@@ -122,6 +137,8 @@ def emit_global(me, op) -> str:
     literal = (lambda v: float_literal(float(v), elem_t)) if not isinstance(elem_t, (ir.IntegerType, ir.IndexType)) \
         else (lambda v: int_literal(int(v), elem_t))
     body = _nested_init(np.asarray(values, dtype=object).reshape(mtype.shape or (1,)), literal)
+    if needs_cmath(body):
+        me.includes.add("#include <cmath>")
     dims = "".join(f"[{d}]" for d in mtype.shape) or "[1]"
     if not mtype.shape:
         me.globals[symbol] = (c_name, None)
@@ -147,15 +164,26 @@ def _nested_init(values, literal) -> str:
 
 
 def _subview(fe, op):
-    """``A[i]`` passed to a sub-kernel: leading indices fixed, trailing dimensions whole (C array decay)."""
+    """``A[i]`` passed to a sub-kernel: leading indices fixed, trailing dimensions whole (C array decay). The
+    offsets may be values or, once canonicalisation folded them, constants in ``static_offsets``."""
     source = _buffer(fe, op, op.operands[0])
-    offsets = [fe.expr(v) for v in op.offsets]
-    src_shape = ir.MemRefType(op.operands[0].type).shape
-    k = len(offsets)
+    src_shape = list(ir.MemRefType(op.operands[0].type).shape)
+    dynamic = iter(op.offsets)
+    offsets = [fe.expr(next(dynamic)) if v == ir.ShapedType.get_dynamic_stride_or_offset() else str(v)
+               for v in ir.DenseI64ArrayAttr(op.attributes["static_offsets"])]
+    sizes = list(ir.DenseI64ArrayAttr(op.attributes["static_sizes"]))
+    k = len(src_shape)  # the leading dimensions indexed: size 1; the rest whole, from 0
+    while k > 0 and sizes[k - 1] == src_shape[k - 1] and offsets[k - 1] == "0":
+        k -= 1
     if list(ir.DenseI64ArrayAttr(op.attributes["static_strides"])) != [1] * len(src_shape) or \
-            list(ir.DenseI64ArrayAttr(op.attributes["static_sizes"]))[k:] != list(src_shape[k:]):
+            any(size != 1 for size in sizes[:k]):
         raise op_error(op, "only sub-views A[i, ...] of whole trailing dimensions can be emitted")
-    fe.buffers[op.result] = Buffer(_element(source, offsets), source.dtype, source.stream)
+    fe.buffers[op.result] = Buffer(_element(source, offsets[:k]), source.dtype, source.stream)
+
+
+def _cast(fe, op):
+    """memref.cast only changes the static type (a layout made dynamic): the same buffer."""
+    fe.buffers[op.result] = _buffer(fe, op, op.operands[0])
 
 
 def _copy(fe, op):
@@ -207,6 +235,6 @@ OPS = {
     "affine.load": _affine_load, "affine.store": _affine_store,
     "memref.load": _memref_load, "memref.store": _memref_store,
     "memref.alloc": _alloc, "memref.alloca": _alloc, "memref.dealloc": _no_op,
-    "memref.get_global": _get_global, "memref.subview": _subview, "memref.copy": _copy,
+    "memref.get_global": _get_global, "memref.subview": _subview, "memref.cast": _cast, "memref.copy": _copy,
     "affine.apply": _affine_apply, "affine.min": _affine_min_max("min"), "affine.max": _affine_min_max("max"),
 }

@@ -29,10 +29,42 @@ FUNC_PRAGMAS = [_dataflow, lambda attrs: "inline" if "dsl.inline" in attrs else 
 
 
 def loop_pragmas(fe, op):
-    for rule in LOOP_PRAGMAS:
-        text = rule(op.attributes)
-        if text:
-            fe.pragma(text)
+    from . import quality
+
+    texts = [text for text in (rule(op.attributes) for rule in LOOP_PRAGMAS) if text]
+    loop = op.operation
+    if not texts and quality.in_region_kernel(fe.func) and quality.is_innermost(loop):
+        texts.append("pipeline II=1")  # a PE takes a token per cycle (quality.py)
+    tripcount = quality.tripcount_pragma(loop)
+    for text in texts + ([tripcount] if tripcount else []):
+        fe.pragma(text)
+    if "dsl.pipeline_ii" in op.attributes and ir.IntegerAttr(op.attributes["dsl.pipeline_ii"]).value == 1:
+        _warn_float_recurrence(fe, loop)  # asked for II=1
+
+
+def _warn_float_recurrence(fe, loop):
+    import os
+    import warnings
+
+    from . import quality
+    from .emitter import source_loc
+
+    found = quality.float_recurrence(loop)
+    if found is None:
+        return
+    what, op = found
+    name = ir.StringAttr(loop.attributes["loop_name"]).value if "loop_name" in loop.attributes else "a loop"
+    here, there = source_loc(loop), source_loc(op)
+    where = f" ({os.path.basename(here.file)}:{here.line})" if here else ""
+    line = f" at line {there.line}" if there else ""
+    message = (f"loop '{name}'{where} is pipelined at II=1, but each iteration adds into {what}{line} that the "
+               "next iteration reads: a floating-point add takes several cycles, so Vitis cannot start an "
+               "iteration every cycle and schedules a larger II (HLS 200-880). Pipeline a loop that does not "
+               "carry the sum (reorder so the reduction loop is inside it), keep partial sums, or accumulate "
+               "in fixed point")
+    fe.raw(f"// II=1 is not reachable here: a float accumulation into {what} is carried from one iteration "
+           "to the next")
+    warnings.warn(quality.HLSQualityWarning(message), stacklevel=2)
 
 
 def function_pragmas(fe, func):

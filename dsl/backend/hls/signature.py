@@ -14,6 +14,7 @@ from ...errors import BuildError
 from ...types import parse_type
 from . import pragmas
 from .emitter import Buffer, arg_dsl_types, c_function_name, str_list
+from .identifiers import is_legal
 from .types import dsl_ctype, value_ctype
 
 
@@ -26,6 +27,13 @@ class Param:
     dtype: object = None
     shape: tuple = ()
     attrs: object = None  # the argument's attribute dictionary (partitioning)
+    user_name: str | None = None  # the argument's name in the Python kernel (``name`` is the C++ one)
+
+    @property
+    def label(self) -> str:
+        """How messages and the project's README name the argument: ``dir`` (port ``v_dir``)."""
+        user = self.user_name or self.name
+        return user if user == self.name else f"{user} (port {self.name})"
 
 
 @dataclass
@@ -76,16 +84,35 @@ def function_signature(me, func, is_top: bool) -> Signature:
     dtypes = arg_dsl_types(func)
     arg_attrs = _arg_attr_dicts(func, len(block.arguments))
     sig = Signature(c_function_name(attrs["sym_name"].value), "void")
-    for value, name, dtype, aattrs in zip(block.arguments, names, dtypes, arg_attrs):
-        sig.params.append(_param(value, _c_name(name), dtype, aattrs, is_top))
+    functions = _function_names(func)
+    for value, name, c_name, dtype, aattrs in zip(block.arguments, names, c_names(names, functions), dtypes,
+                                                  arg_attrs):
+        sig.params.append(_param(value, c_name, dtype, aattrs, is_top, name))
     _add_results(sig, func, is_top)
     return sig
 
 
-def _c_name(name: str) -> str:
+def _function_names(func) -> set:
+    """The C++ names of every function of the module (a parameter must not hide one of them)."""
+    parent = func.operation.parent
+    return {c_function_name(ir.StringAttr(op.attributes["sym_name"]).value)
+            for op in parent.regions[0].blocks[0].operations if op.operation.name == "func.func"}
+
+
+def c_names(names: list, taken=()) -> list:
+    """The C++ parameter names of arguments named ``names``: each user name where it is legal and unique
+    (the first of two equal names keeps it: ``return A`` names the output after the input ``A``), else a
+    fresh legal name (``A1``, ``v_dir``, ...). Legal names are taken first, so a renamed argument never takes
+    another argument's name."""
     from .emitter import Names
 
-    return Names().fresh(name)
+    scope = Names(taken)
+    first = {}
+    for k, name in enumerate(names):
+        if is_legal(name) and name not in scope.used:
+            scope.used.add(name)
+            first[k] = name
+    return [first[k] if k in first else scope.fresh(name) for k, name in enumerate(names)]
 
 
 def _arg_attr_dicts(func, n):
@@ -94,19 +121,19 @@ def _arg_attr_dicts(func, n):
     return [ir.DictAttr(a) for a in ir.ArrayAttr(func.attributes["arg_attrs"])]
 
 
-def _param(value, name, dtype, aattrs, is_top) -> Param:
+def _param(value, name, dtype, aattrs, is_top, user_name) -> Param:
     t = value.type
     if not isinstance(t, ir.MemRefType):
         ctype = dsl_ctype(dtype) if (is_top and dtype is not None) else value_ctype(t)
-        return Param(name, f"{ctype} {name}", "scalar", value, dtype)
+        return Param(name, f"{ctype} {name}", "scalar", value, dtype, user_name=user_name)
     mtype = ir.MemRefType(t)
     _check_layout(mtype, name)
     elem = dsl_ctype(dtype) if dtype is not None else value_ctype(mtype.element_type)
     shape = tuple(mtype.shape)
     if aattrs is not None and "dsl.stream_depth" in aattrs:
-        return Param(name, f"hls::stream<{elem}> &{name}", "stream", value, dtype, shape, aattrs)
+        return Param(name, f"hls::stream<{elem}> &{name}", "stream", value, dtype, shape, aattrs, user_name)
     dims = "".join(f"[{d}]" for d in shape) or "[1]"
-    return Param(name, f"{elem} {name}{dims}", "array", value, dtype, shape, aattrs)
+    return Param(name, f"{elem} {name}{dims}", "array", value, dtype, shape, aattrs, user_name)
 
 
 def _check_layout(mtype, name):
@@ -162,6 +189,6 @@ def top_interface(fe, sig: Signature):
         if p.kind == "stream":
             fe.pragma(f"interface axis port={p.name}")
     fe.pragma("interface s_axilite port=return bundle=control")
-    for p in sig.params:
-        if p.kind == "array":
-            pragmas.partition_from_arg(fe, p)
+    from .axi_copies import copy_partitioned_ports
+
+    copy_partitioned_ports(fe, sig)  # array_partition applies to on-chip copies, never to an m_axi port

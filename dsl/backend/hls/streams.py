@@ -26,9 +26,13 @@ VITIS_MACROS = """#ifndef DSL_CSIM  // csim runs each dataflow process concurren
 
 
 def prepare_streams(module):
+    """Before emission: callee arguments that receive a stream become streams; a stream outside a dataflow
+    region is refused (it would hang on the board: ``dataflow.rules``)."""
     from ...dataflow.netlist import mark_stream_args
+    from ...dataflow.rules import check_streams_in_dataflow
 
     mark_stream_args(module)
+    check_streams_in_dataflow(module)
 
 
 def check_axi_sharing(module, top: str):
@@ -38,6 +42,53 @@ def check_axi_sharing(module, top: str):
     shared = shared_axi_args(module, top)
     if shared:
         raise BuildError(axi_sharing_message(shared, top))
+
+
+def dataflow_rule_violations(module, func: str) -> dict:
+    """What Vitis does not run as dataflow in the dataflow function ``func`` (``dataflow.rules``):
+    {"feedback": message, "shared": message}, the keys present only when violated."""
+    from ...dataflow.netlist import extract
+    from ...dataflow.rules import feedback_loop, feedback_message, shared_buffer_message, shared_buffers
+
+    from ...errors import StreamError
+
+    try:
+        net = extract(module, func)
+    except StreamError:  # not a network of processes (loops in the function, no calls): nothing to check here
+        return {}
+    found = {}
+    loop = feedback_loop(net)
+    if loop:
+        found["feedback"] = feedback_message(loop, func)
+    shared = shared_buffers(net)
+    if shared:
+        found["shared"] = shared_buffer_message(shared, func)
+    return found
+
+
+def dataflow_functions(module) -> list:
+    from ...dataflow.netlist import func_table
+
+    return [name for name, fop in func_table(module).items()
+            if "dsl.dataflow" in fop.attributes or "dsl.region" in fop.attributes]
+
+
+def check_vendor_dataflow(module, top: str, rules=("axi", "feedback", "shared")):
+    """Raise BuildError when a dataflow region breaks a rule Vitis needs: ``"axi"``, an m_axi argument of the
+    top shared by processes; in every dataflow function, ``"feedback"`` and ``"shared"`` of
+    ``dataflow_rule_violations``."""
+    from ...errors import BuildError
+
+    problems = []
+    if "axi" in rules:
+        shared = shared_axi_args(module, top)
+        if shared:
+            problems.append(axi_sharing_message(shared, top))
+    for func in dataflow_functions(module):
+        found = dataflow_rule_violations(module, func)
+        problems += [found[r] for r in rules if r in found and found[r] not in problems]
+    if problems:
+        raise BuildError("\n".join(problems))
 
 
 def is_dataflow_func(fe) -> bool:
@@ -79,20 +130,22 @@ def _is_local(value) -> bool:
 def join_processes(fe, op):
     if is_dataflow_func(fe) and fe.__dict__.get("dsl_processes"):
         fe.raw("DSL_JOIN_PROCESSES();")
-        _warn_axi_sharing(fe)
+        _warn_vendor_rules(fe)
 
 
-def _warn_axi_sharing(fe):
-    """Never emit code Vitis rejects silently: a comment in the code and a warning (csim still runs it;
-    ``check_axi_sharing`` is the error for the vendor flows)."""
+def _warn_vendor_rules(fe):
+    """Never emit code Vitis rejects or does not run as dataflow silently: a comment in the code and a
+    warning (``check_vendor_dataflow`` is the error for the vendor flows)."""
     import warnings
 
     top = fe.module.top
-    if ir.StringAttr(fe.func.attributes["sym_name"]).value != top:
-        return
-    shared = shared_axi_args(fe.module.module, top)
+    name = ir.StringAttr(fe.func.attributes["sym_name"]).value
+    messages = []
+    shared = shared_axi_args(fe.module.module, top) if name == top else {}
     if shared:
-        message = axi_sharing_message(shared, top)
+        messages.append(axi_sharing_message(shared, top))
+    messages += list(dataflow_rule_violations(fe.module.module, name).values())
+    for message in messages:
         fe.raw(f"// NOT SYNTHESISABLE: {message}")
         warnings.warn(message, stacklevel=2)
 

@@ -91,6 +91,11 @@ def int_literal(value: int, t: ir.Type) -> str:
     return text if width in (32, 64) else f"{int_ctype(width)}({text})"
 
 
+def needs_cmath(literal: str) -> bool:
+    """``NAN`` and ``INFINITY`` are macros of <cmath>, which the kernel then includes itself."""
+    return "NAN" in literal or "INFINITY" in literal
+
+
 def float_literal(value: float, t: ir.Type) -> str:
     ctype = value_ctype(t)
     if math.isnan(value):

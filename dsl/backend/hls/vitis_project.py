@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -16,34 +17,77 @@ from .hostdata import load_interface, read_storage, write_storage
 
 DATA_DIR = "data"  # the Makefile's default DATA_DIR: the host program's <arg>.bin files
 TB_DIR = "data/tb"  # the testbench's a<k>.bin files, for vitis_hls csim/cosim (run.tcl's default)
-# mode -> (tools that must be on PATH, whether XRT must be installed, command argv run in the project folder
-# when the project is built; cosim synthesises then, and co-simulates when the project is called)
+# The HLS tool that runs run.tcl: vitis-run from Vitis 2024.2, where `vitis_hls -f` is deprecated (UG1399,
+# "vitis, v++, and vitis-run Commands"), else vitis_hls. vitis-run gets run.tcl's arguments from the
+# environment (DSL_HLS_MODE, DSL_HLS_DATA), vitis_hls after -tclargs.
+HLS_TOOLS = ("vitis-run", "vitis_hls")
+HLS_MODES = ("csyn", "cosim")
+# mode -> (tools that must be on PATH, whether XRT must be installed); the HLS modes need one of HLS_TOOLS
 VENDOR_MODES = {
-    "csyn": (("vitis_hls",), False, ["vitis_hls", "-f", "run.tcl", "-tclargs", "csyn"]),
-    "cosim": (("vitis_hls",), False, ["vitis_hls", "-f", "run.tcl", "-tclargs", "csyn"]),
-    "sw_emu": (("v++", "make", "g++"), True, ["make", "run", "TARGET=sw_emu"]),
-    "hw_emu": (("v++", "make", "g++"), True, ["make", "run", "TARGET=hw_emu"]),
-    "hw": (("v++", "make", "g++"), True, ["make", "build", "TARGET=hw"]),
+    "csyn": (HLS_TOOLS, False),
+    "cosim": (HLS_TOOLS, False),
+    "sw_emu": (("v++", "make", "g++"), True),
+    "hw_emu": (("v++", "make", "g++"), True),
+    "hw": (("v++", "make", "g++"), True),
 }
 # modes whose project can be called: the host program (`make run`) or the RTL co-simulation runs the
 # kernel on the inputs
 CALLABLE_MODES = ("cosim", "sw_emu", "hw_emu", "hw")
 
 
-def build_command(mode: str, platform: str) -> list:
-    argv = list(VENDOR_MODES[mode][2])
-    return argv + [f"PLATFORM={platform}"] if argv[0] == "make" else argv
+@dataclass(frozen=True)
+class Command:
+    """A command run in the project folder: its argv and the environment variables it adds."""
+
+    argv: tuple
+    env: tuple = ()  # (name, value) pairs
+
+    def words(self) -> list:
+        """As a shell runs it: the variable assignments, then argv."""
+        return [f"{k}={v}" for k, v in self.env] + list(self.argv)
+
+    def shell(self) -> str:
+        return " ".join(self.words())
+
+    def __iter__(self):  # a command used to be its argv list: " ".join(project.command) still reads right
+        return iter(self.words())
 
 
-def run_command(mode: str, platform: str) -> list:
+def hls_tool() -> str | None:
+    return next((tool for tool in HLS_TOOLS if shutil.which(tool)), None)
+
+
+def hls_command(tool: str, step: str, data: str | None = None) -> Command:
+    """run.tcl's ``step`` (csim, csyn, cosim, export) with ``tool``."""
+    if tool == "vitis-run":
+        env = (("DSL_HLS_MODE", step),) + ((("DSL_HLS_DATA", data),) if data else ())
+        return Command(("vitis-run", "--mode", "hls", "--tcl", "run.tcl"), env)
+    return Command(("vitis_hls", "-f", "run.tcl", "-tclargs", step) + ((data,) if data else ()))
+
+
+def _hls_step(mode: str, building: bool) -> tuple:
+    return ("csyn", None) if building or mode == "csyn" else ("cosim", TB_DIR)
+
+
+def build_command(mode: str, platform: str, tool: str | None = None) -> Command:
+    """What building the project runs (cosim synthesises then, and co-simulates when the project is called)."""
+    if mode in HLS_MODES:
+        return hls_command(tool or hls_tool() or "vitis_hls", *_hls_step(mode, True))
+    target = "build" if mode == "hw" else "run"
+    return Command(("make", target, f"TARGET={mode}", f"PLATFORM={platform}"))
+
+
+def run_command(mode: str, platform: str, tool: str | None = None) -> Command:
     if mode == "cosim":
-        return ["vitis_hls", "-f", "run.tcl", "-tclargs", "cosim", TB_DIR]
-    return ["make", "run", f"TARGET={mode}", f"PLATFORM={platform}"]
+        return hls_command(tool or hls_tool() or "vitis_hls", "cosim", TB_DIR)
+    return Command(("make", "run", f"TARGET={mode}", f"PLATFORM={platform}"))
 
 
 def missing_tool(mode: str) -> str | None:
     """The first tool ``mode`` needs that this machine lacks, as the error names it; None if all present."""
-    tools, needs_xrt, _ = VENDOR_MODES[mode]
+    tools, needs_xrt = VENDOR_MODES[mode]
+    if tools == HLS_TOOLS:
+        return None if hls_tool() else "'vitis-run' (Vitis 2024.2 and later) or 'vitis_hls' on PATH"
     for name in tools:
         if shutil.which(name) is None:
             return f"'{name}' on PATH"
@@ -53,23 +97,36 @@ def missing_tool(mode: str) -> str | None:
     return None
 
 
-def require_tools(mode: str, argv: list, folder: Path) -> None:
+def _either_tool(folder, command_for) -> str:
+    """The command for both HLS tools, as the message to run it elsewhere gives it."""
+    new, old = (command_for(tool).shell() for tool in HLS_TOOLS)
+    return f"cd {folder} && {new} (Vitis 2024.2 and later; before: {old})"
+
+
+def require_tools(mode: str, command: Command, folder: Path, platform: str = "") -> None:
     tool = missing_tool(mode)
     if tool is None:
         return
+    if mode in HLS_MODES:  # the same step (synthesis, or the co-simulation a call runs) with either tool
+        same = run_command if "cosim" in command.shell() else build_command
+        how = _either_tool(folder, lambda t: same(mode, platform, t))
+    else:
+        how = f"cd {folder} && {command.shell()}"
     then = ""
-    if mode == "cosim" and "cosim" not in argv:  # the build step synthesises; co-simulation needs inputs
+    if mode == "cosim" and "csyn" in command.shell():  # the build step synthesises; co-simulation needs inputs
         then = (f"; then write the inputs (VitisProject('{folder}', 'cosim').write_inputs(...)) and run: "
-                f"cd {folder} && {' '.join(run_command('cosim', ''))}, or call the project")
+                f"{_either_tool(folder, lambda t: run_command('cosim', platform, t))}, or call the project")
     raise ToolNotFoundError(f"mode {mode!r} needs {tool} (the project is in {folder}); on a machine with "
-                            f"Vitis and XRT installed run: cd {folder} && {' '.join(argv)}{then}")
+                            f"Vitis and XRT installed run: {how}{then}")
 
 
-def run_in(folder: Path, argv: list) -> str:
-    proc = subprocess.run(argv, cwd=folder, capture_output=True, text=True)
+def run_in(folder: Path, command) -> str:
+    command = command if isinstance(command, Command) else Command(tuple(command))
+    proc = subprocess.run(list(command.argv), cwd=folder, capture_output=True, text=True,
+                          env={**os.environ, **dict(command.env)})
     if proc.returncode != 0:
-        raise BuildError(f"'{' '.join(argv)}' failed in {folder} (exit {proc.returncode}):\n{proc.stdout[-3000:]}"
-                         f"\n{proc.stderr[-3000:]}")
+        raise BuildError(f"'{command.shell()}' failed in {folder} (exit {proc.returncode}):\n"
+                         f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
     return proc.stdout
 
 
@@ -99,7 +156,7 @@ class VitisProject:
         return self.path / DATA_DIR
 
     @property
-    def command(self) -> list:
+    def command(self) -> Command:
         """What a call runs in the project folder."""
         return run_command(self.mode, self.interface.platform)
 
@@ -131,7 +188,7 @@ class VitisProject:
         if self.mode not in CALLABLE_MODES:
             raise BuildError(f"a {self.mode!r} project does not run the kernel on data; calling needs one of "
                              f"the modes {', '.join(CALLABLE_MODES)}")
-        require_tools(self.mode, self.command, self.path)
+        require_tools(self.mode, self.command, self.path, self.interface.platform)
         storage = check_args(self.interface.sig, arrays)
         before = [np.copy(a) for a in storage]
         self._write(storage)

@@ -1,6 +1,7 @@
 // TEST DOUBLE of the XRT native C++ API for dsl's tests (xrt::kernel, xrt::run).
 // kernel(args...) calls the real kernel function linked into the test binary (see xrt_mock.cpp): buffers
-// as their device memory, scalars as their bytes. The call completes before run.wait().
+// as their device memory, scalars as their bytes. The call completes before run.wait(), which returns
+// ERT_CMD_STATE_COMPLETED unless the environment variable XRT_MOCK_RUN_STATE names another state.
 #pragma once
 #include <cstdint>
 #include <cstring>
@@ -31,10 +32,20 @@ arg make_arg(const T &scalar) {
 void launch(const std::string &name, const std::vector<arg> &args);
 }  // namespace xrt_mock
 
+// ert.h's command states (the values are XRT's; the host program only compares names)
+enum ert_cmd_state {
+  ERT_CMD_STATE_NEW = 1, ERT_CMD_STATE_QUEUED = 2, ERT_CMD_STATE_RUNNING = 3, ERT_CMD_STATE_COMPLETED = 4,
+  ERT_CMD_STATE_ERROR = 5, ERT_CMD_STATE_ABORT = 6, ERT_CMD_STATE_SUBMITTED = 7, ERT_CMD_STATE_TIMEOUT = 8,
+};
+
+namespace xrt_mock {
+ert_cmd_state final_state();  // ERT_CMD_STATE_COMPLETED, or what XRT_MOCK_RUN_STATE (a number) says
+}
+
 namespace xrt {
 class run {
  public:
-  void wait() {}
+  ert_cmd_state wait() const { return xrt_mock::final_state(); }
 };
 
 class kernel {

@@ -11,27 +11,34 @@
 #include <string>
 #include <vector>
 
+#include <type_traits>
+
 #include <ap_fixed.h>
 #include <ap_int.h>
 
-template <typename T>
-struct dsl_io {  // native integers and bool
-  static const int words = 1;
-  static void set(T &x, const uint64_t *w) { x = (T)w[0]; }
-  static void get(const T &x, uint64_t *w) { w[0] = (uint64_t)x; }
-};
-
 template <typename T, typename Bits>
 struct dsl_float_io {
+  static_assert(sizeof(T) == sizeof(Bits), "a float travels as its IEEE bits");
   static const int words = 1;
   static void set(T &x, const uint64_t *w) { Bits b = (Bits)w[0]; std::memcpy(&x, &b, sizeof b); }
   static void get(const T &x, uint64_t *w) { Bits b; std::memcpy(&b, &x, sizeof b); w[0] = b; }
 };
-template <> struct dsl_io<float> : dsl_float_io<float, uint32_t> {};
-template <> struct dsl_io<double> : dsl_float_io<double, uint64_t> {};
-#ifdef DSL_CSIM_HALF
-template <> struct dsl_io<half> : dsl_float_io<half, uint16_t> {};
-#endif
+template <int Bytes> struct dsl_ieee_bits;
+template <> struct dsl_ieee_bits<2> { typedef uint16_t type; };
+template <> struct dsl_ieee_bits<4> { typedef uint32_t type; };
+template <> struct dsl_ieee_bits<8> { typedef uint64_t type; };
+
+// By the kind of type, not by name: native integers and bool travel as their value; every other element
+// type without a specialisation below is a float (float, double, and half whichever header defines it:
+// GCC's _Float16 in csim here, the class of AMD's hls_half.h under vitis_hls) and travels as its IEEE bits.
+template <typename T, bool Integral = std::is_integral<T>::value>
+struct dsl_io {
+  static const int words = 1;
+  static void set(T &x, const uint64_t *w) { x = (T)w[0]; }
+  static void get(const T &x, uint64_t *w) { w[0] = (uint64_t)x; }
+};
+template <typename T>
+struct dsl_io<T, false> : dsl_float_io<T, typename dsl_ieee_bits<sizeof(T)>::type> {};
 
 template <typename T, int W>
 struct dsl_ap_io {  // ap_int, ap_uint, ap_fixed, ap_ufixed: copy the bits 64 at a time
@@ -49,12 +56,12 @@ struct dsl_ap_io {  // ap_int, ap_uint, ap_fixed, ap_ufixed: copy the bits 64 at
     }
   }
 };
-template <int W> struct dsl_io<ap_int<W> > : dsl_ap_io<ap_int<W>, W> {};
-template <int W> struct dsl_io<ap_uint<W> > : dsl_ap_io<ap_uint<W>, W> {};
+template <int W> struct dsl_io<ap_int<W>, false> : dsl_ap_io<ap_int<W>, W> {};
+template <int W> struct dsl_io<ap_uint<W>, false> : dsl_ap_io<ap_uint<W>, W> {};
 template <int W, int I, ap_q_mode Q, ap_o_mode O, int N>
-struct dsl_io<ap_fixed<W, I, Q, O, N> > : dsl_ap_io<ap_fixed<W, I, Q, O, N>, W> {};
+struct dsl_io<ap_fixed<W, I, Q, O, N>, false> : dsl_ap_io<ap_fixed<W, I, Q, O, N>, W> {};
 template <int W, int I, ap_q_mode Q, ap_o_mode O, int N>
-struct dsl_io<ap_ufixed<W, I, Q, O, N> > : dsl_ap_io<ap_ufixed<W, I, Q, O, N>, W> {};
+struct dsl_io<ap_ufixed<W, I, Q, O, N>, false> : dsl_ap_io<ap_ufixed<W, I, Q, O, N>, W> {};
 
 static inline std::string dsl_path(const char *dir, const char *name) { return std::string(dir) + "/" + name; }
 
