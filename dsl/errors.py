@@ -132,6 +132,18 @@ def _hide_internal_frames(exc: BaseException) -> BaseException:
     return exc.with_traceback(new_tb)
 
 
+def caller_loc() -> SourceLoc | None:
+    """Where the user's code called into the dsl: the innermost stack frame outside the package."""
+    import sys
+
+    frame = sys._getframe(1)
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR):
+        frame = frame.f_back
+    if frame is None:
+        return None
+    return SourceLoc(frame.f_code.co_filename, frame.f_lineno, 0)
+
+
 def user_facing(fn):
     """Decorator for public entry points: DSLErrors leave without internal frames or chained causes."""
     import functools

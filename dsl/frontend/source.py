@@ -8,7 +8,7 @@ import inspect
 import textwrap
 from dataclasses import dataclass, field
 
-from ..errors import CallError, DSLError, DSLNameError, DSLSyntaxError, DSLTypeError, SourceLoc
+from ..errors import CallError, DSLError, DSLNameError, DSLSyntaxError, DSLTypeError, SourceLoc, caller_loc
 from ..types import DSLType, TensorType
 
 
@@ -71,15 +71,21 @@ def type_param_names(fn) -> tuple:
     return tuple(params)
 
 
-def template(*names: str):
+def template(*names: str, check=None):
     """Declare type parameters of a kernel, the spelling of PEP 695's ``def k[T, N]`` for Python 3.11::
 
         @dsl.template("T", "N")
         def add(A: "T[N]", B: "T[N]") -> "T[N]": ...
+
+    ``check(T, N)``, when given, runs at every instantiation and refuses arguments the kernel cannot
+    take by raising a ``dsl.DSLError`` that says what is allowed; the error is reported at the line that
+    instantiated the kernel (the call inside a kernel, or the user's ``dsl.customize``).
     """
 
     def mark(fn):
         fn.__dsl_type_params__ = tuple(names)
+        if check is not None:
+            fn.__dsl_template_check__ = check
         return fn
 
     return mark
@@ -96,6 +102,12 @@ def bind_type_params(src: KernelSource, args, loc: SourceLoc | None = None) -> d
     for name, value in zip(names, args):
         if not isinstance(value, (DSLType, int)):
             raise DSLTypeError(f"type parameter {name} of {src.name!r} must be a dsl type or an int, got {value!r}", loc)
+    check = getattr(src.fn, "__dsl_template_check__", None)
+    if check is not None:
+        try:
+            check(*args)
+        except DSLError as exc:
+            raise exc.at(loc or caller_loc()) from None
     return dict(zip(names, args))
 
 

@@ -99,6 +99,8 @@ def _extsi(fe, op):
     src = op.operands[0].type
     if isinstance(src, ir.IntegerType) and src.width == 1:  # i1 true sign-extends to all ones
         fe.declare(op, op.result, f"{a} ? -1 : 0")
+    elif _only_narrow_products(op.result):  # the multiply reads the narrow value: no wide copy
+        fe.bind(op.result, f"(({value_ctype(op.result.type)}){a})")
     else:
         _convert(fe, op)
 
@@ -106,7 +108,11 @@ def _extsi(fe, op):
 def _extui(fe, op):
     (a,) = _operands(fe, op)
     src = op.operands[0].type
-    fe.declare(op, op.result, f"({value_ctype(op.result.type)})({unsigned_ctype(src)}){a}")
+    rhs = f"({value_ctype(op.result.type)})({unsigned_ctype(src)}){a}"
+    if _only_narrow_products(op.result):
+        fe.bind(op.result, f"({rhs})")
+    else:
+        fe.declare(op, op.result, rhs)
 
 
 def _trunci(fe, op):
@@ -236,6 +242,42 @@ def _math_call(function):
     return emit
 
 
+def _narrow_source(value):
+    """(source value, width, signed) when ``value`` is a sign/zero extension of a narrower integer."""
+    owner = value.owner
+    name = getattr(owner, "name", None) if not isinstance(owner, ir.Block) else None
+    if name not in ("arith.extsi", "arith.extui"):
+        return None
+    src = owner.operands[0]
+    if not isinstance(src.type, ir.IntegerType) or ir.IntegerType(src.type).width == 1:
+        return None
+    return src, ir.IntegerType(src.type).width, name == "arith.extsi"
+
+
+def _narrow_product(op) -> bool:
+    narrow = [_narrow_source(v) for v in op.operands]
+    width = ir.IntegerType(op.result.type).width if isinstance(op.result.type, ir.IntegerType) else 0
+    return width > 1 and all(narrow) and sum(n[1] for n in narrow) <= width
+
+
+def _only_narrow_products(value) -> bool:
+    users = [u.owner for u in value.uses]
+    return bool(users) and all(getattr(u, "name", None) == "arith.muli" and _narrow_product(u) for u in users)
+
+
+def _muli(fe, op):
+    """A widening multiply (both operands extended from a and b bits, a + b <= the result width) is printed
+    on the narrow operands: ``ap_int<a> * ap_int<b>`` is exactly an ``ap_int<a+b>`` (UG1399: an arbitrary
+    precision product has the sum of the operand widths), so Vitis builds one a x b multiplier (one DSP48 for
+    27 x 18, what DSP packing relies on) instead of one at the full width of the result."""
+    if _narrow_product(op):
+        narrow = [_narrow_source(v) for v in op.operands]
+        a, b = (f"(ap_{'' if signed else 'u'}int<{bits}>){fe.expr(src)}" for src, bits, signed in narrow)
+        fe.declare(op, op.result, f"{a} * {b}")
+    else:
+        _binary("*")(fe, op)
+
+
 def _absi(fe, op):
     """Both branches of ``?:`` in the result type (``-x`` on an ap_int<6> is an ap_int<7>)."""
     (a,) = _operands(fe, op)
@@ -271,7 +313,7 @@ MATH_FUNCTIONS = {
 
 OPS = {
     "arith.constant": _constant,
-    "arith.addi": _binary("+"), "arith.subi": _binary("-"), "arith.muli": _binary("*"),
+    "arith.addi": _binary("+"), "arith.subi": _binary("-"), "arith.muli": _muli,
     "arith.divsi": _binary("/"), "arith.remsi": _binary("%"),
     "arith.divui": _unsigned_binary("/"), "arith.remui": _unsigned_binary("%"),
     "arith.floordivsi": _helper_call("floordiv"), "arith.ceildivsi": _helper_call("ceildiv"),

@@ -86,7 +86,8 @@ def int_literal(value: int, t: ir.Type) -> str:
         return "(-9223372036854775807LL - 1)"
     if width == 32 and value == -(1 << 31):
         return "(-2147483647 - 1)"
-    text = f"{value}LL" if width == 64 and not -(1 << 31) <= value < 1 << 31 else str(value)
+    # 64-bit constants carry LL even when small: `1 << s` on a plain `1` would shift a 32-bit int
+    text = f"{value}LL" if width == 64 else str(value)
     return text if width in (32, 64) else f"{int_ctype(width)}({text})"
 
 

@@ -1,0 +1,187 @@
+"""Row kernels: softmax, log_softmax, layer_norm, rms_norm and GeLU over one row, with their numpy twins.
+
+These are the building blocks of both forms of the library: the tensor kernels of ``nn`` apply them to each
+row of a matrix (``X[i]`` passes row i by reference), and the streaming units of ``dsl.library.units`` apply
+them to each row read from a stream, so both compute exactly the same bits. A row kernel writes its result
+into the ``z`` argument.
+
+Float sums are taken in ``LANES`` interleaved partial sums: element j goes to lane j % LANES, each lane adds
+its elements in order, and the lanes are combined by a fixed pairwise tree. The order is part of the result
+(float addition is not associative), and the ``*_ref`` twins follow it exactly. It is also what hardware
+needs: each lane's running sum is used again only LANES elements later, so the loop keeps one element per
+cycle although a float adder takes several cycles (the loop over lane groups is pipelined at II = LANES).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+import dsl
+from dsl import float32, int32
+
+from . import checks, mathf
+
+F = np.float32
+LANES = 8
+NEG_MAX = -mathf.FLT_MAX   # start of a running max: below every finite float
+
+
+# -- row reductions -------------------------------------------------------------------------------------
+def _lane_total(acc: "float32[LANES]") -> float32:
+    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
+
+
+@dsl.template("T", "D", check=checks.float_row)
+def row_sum(x: "T[D]", n: int32) -> "T":
+    """x[0] + ... + x[n-1] in LANES interleaved partial sums."""
+    acc: T[LANES] = 0.0
+    for j0 in range(n // LANES, name="sum_groups"):
+        for l in range(LANES, name="sum_lanes"):
+            acc[l] += x[j0 * LANES + l]
+    base: int32 = (n // LANES) * LANES
+    for l2 in range(n - base, name="sum_tail"):
+        acc[l2] += x[base + l2]
+    return _lane_total(acc)
+
+
+@dsl.template("T", "D", check=checks.float_row)
+def row_max(x: "T[D]", n: int32, scale: "T") -> "T":
+    """max(x[j] * scale for j < n), NEG_MAX when n <= 0."""
+    acc: T[LANES] = NEG_MAX
+    for j0 in range(n // LANES, name="max_groups"):
+        for l in range(LANES, name="max_lanes"):
+            acc[l] = max(acc[l], x[j0 * LANES + l] * scale)
+    base: int32 = (n // LANES) * LANES
+    for l2 in range(n - base, name="max_tail"):
+        acc[l2] = max(acc[l2], x[base + l2] * scale)
+    return max(max(max(acc[0], acc[1]), max(acc[2], acc[3])), max(max(acc[4], acc[5]), max(acc[6], acc[7])))
+
+
+def _lanes_ref(x, n, init, combine):
+    """Lane accumulation of rows of ``x`` (shape [R, D]) over their first ``n`` columns (``n``: int or [R])."""
+    x = np.asarray(x, dtype=F)
+    rows, d = x.shape
+    n = np.broadcast_to(np.asarray(n), (rows,))
+    groups = -(-d // LANES)
+    padded = np.full((rows, groups * LANES), F(init), dtype=F)
+    padded[:, :d] = x
+    padded[np.arange(groups * LANES)[None, :] >= n[:, None]] = F(init)
+    padded = padded.reshape(rows, groups, LANES)
+    acc = np.full((rows, LANES), F(init), dtype=F)
+    for g in range(groups):
+        acc = combine(acc, padded[:, g, :])
+    return acc
+
+
+def row_sum_ref(x, n):
+    """Row sums of ``x`` [R, D] over the first ``n`` columns, in the kernel's order (adding 0.0 for a masked
+    element changes nothing: a lane that starts at +0.0 never becomes -0.0)."""
+    a = _lanes_ref(x, n, 0.0, np.add)
+    return ((a[:, 0] + a[:, 1]) + (a[:, 2] + a[:, 3])) + ((a[:, 4] + a[:, 5]) + (a[:, 6] + a[:, 7]))
+
+
+def row_max_ref(x, n, scale=1.0):
+    a = _lanes_ref(np.asarray(x, dtype=F) * F(scale), n, NEG_MAX, np.maximum)
+    return np.maximum(np.maximum(np.maximum(a[:, 0], a[:, 1]), np.maximum(a[:, 2], a[:, 3])),
+                      np.maximum(np.maximum(a[:, 4], a[:, 5]), np.maximum(a[:, 6], a[:, 7])))
+
+
+# -- softmax --------------------------------------------------------------------------------------------
+@dsl.template("T", "D", check=checks.float_row)
+def softmax_row(x: "T[D]", z: "T[D]", n: int32, scale: "T"):
+    """z = softmax(x * scale) over the first n entries (the causal mask keeps n = past + i + 1 of row i);
+    z[j] = 0 for j >= n. With scale = 1 the scaling is exact, so this is also the plain softmax."""
+    m: T = row_max[T, D](x, n, scale)
+    for j in range(n, name="exp"):
+        z[j] = mathf.exp(x[j] * scale - m)
+    s: T = row_sum[T, D](z, n)
+    for j2 in range(n, name="normalize"):
+        z[j2] = z[j2] / s
+    for j3 in range(n, D, name="masked"):
+        z[j3] = 0.0
+
+
+def softmax_rows_ref(x, n=None, scale=1.0):
+    """softmax_row applied to every row of ``x`` [R, D]; ``n`` per row (int or [R]), default D."""
+    x = np.asarray(x, dtype=F)
+    rows, d = x.shape
+    n = np.broadcast_to(np.asarray(d if n is None else n), (rows,))
+    keep = np.arange(d)[None, :] < n[:, None]
+    m = row_max_ref(x, n, scale)
+    e = np.where(keep, mathf.exp_ref(x * F(scale) - m[:, None]), F(0.0))
+    s = row_sum_ref(e, n)
+    return np.where(keep, e / s[:, None], F(0.0))
+
+
+@dsl.template("T", "D", check=checks.float_row)
+def log_softmax_row(x: "T[D]", z: "T[D]"):
+    """z = (x - max x) - log(sum exp(x - max x))."""
+    m: T = row_max[T, D](x, D, 1.0)
+    for j in range(D, name="exp"):
+        z[j] = mathf.exp(x[j] - m)
+    ls: T = mathf.log(row_sum[T, D](z, D))
+    for j2 in range(D, name="normalize"):
+        z[j2] = (x[j2] - m) - ls
+
+
+def log_softmax_rows_ref(x):
+    x = np.asarray(x, dtype=F)
+    d = x.shape[1]
+    m = row_max_ref(x, d)
+    ls = mathf.log_ref(row_sum_ref(mathf.exp_ref(x - m[:, None]), d))
+    return (x - m[:, None]) - ls[:, None]
+
+
+# -- normalisation --------------------------------------------------------------------------------------
+@dsl.template("T", "D", check=checks.float_row)
+def layer_norm_row(x: "T[D]", gamma: "T[D]", beta: "T[D]", z: "T[D]", eps: "T"):
+    """z = (x - mean) / sqrt(var + eps) * gamma + beta, var the biased variance (two passes, as PyTorch)."""
+    mean: T = row_sum[T, D](x, D) / D
+    for j in range(D, name="square"):
+        z[j] = (x[j] - mean) * (x[j] - mean)
+    rstd: T = 1.0 / dsl.sqrt(row_sum[T, D](z, D) / D + eps)
+    for j2 in range(D, name="normalize"):
+        z[j2] = ((x[j2] - mean) * rstd) * gamma[j2] + beta[j2]
+
+
+def layer_norm_rows_ref(x, gamma, beta, eps):
+    x = np.asarray(x, dtype=F)
+    d = x.shape[1]
+    mean = row_sum_ref(x, d) / F(d)
+    dev = x - mean[:, None]
+    rstd = F(1.0) / np.sqrt(row_sum_ref(dev * dev, d) / F(d) + F(eps))
+    return (dev * rstd[:, None]) * np.asarray(gamma, dtype=F) + np.asarray(beta, dtype=F)
+
+
+@dsl.template("T", "D", check=checks.float_row)
+def rms_norm_row(x: "T[D]", gamma: "T[D]", z: "T[D]", eps: "T"):
+    """z = x / sqrt(mean(x^2) + eps) * gamma (LLaMA's RMSNorm)."""
+    for j in range(D, name="square"):
+        z[j] = x[j] * x[j]
+    r: T = 1.0 / dsl.sqrt(row_sum[T, D](z, D) / D + eps)
+    for j2 in range(D, name="normalize"):
+        z[j2] = (x[j2] * r) * gamma[j2]
+
+
+def rms_norm_rows_ref(x, gamma, eps):
+    x = np.asarray(x, dtype=F)
+    d = x.shape[1]
+    r = F(1.0) / np.sqrt(row_sum_ref(x * x, d) / F(d) + F(eps))
+    return (x * r[:, None]) * np.asarray(gamma, dtype=F)
+
+
+# -- element-wise rows ----------------------------------------------------------------------------------
+@dsl.template("T", "D", check=checks.float_row)
+def gelu_erf_row(x: "T[D]", z: "T[D]"):
+    for j in range(D, name="gelu"):
+        z[j] = mathf.gelu_erf(x[j])
+
+
+@dsl.template("T", "D", check=checks.float_row)
+def gelu_tanh_row(x: "T[D]", z: "T[D]"):
+    for j in range(D, name="gelu"):
+        z[j] = mathf.gelu_tanh(x[j])
+
+
+__all__ = ["LANES", "row_sum", "row_max", "softmax_row", "log_softmax_row", "layer_norm_row", "rms_norm_row",
+           "gelu_erf_row", "gelu_tanh_row", "row_sum_ref", "row_max_ref", "softmax_rows_ref",
+           "log_softmax_rows_ref", "layer_norm_rows_ref", "rms_norm_rows_ref", "float32"]

@@ -1,0 +1,148 @@
+"""Helpers the library's schedule functions are made of, and the YAML copies under ``schedules/library/``.
+
+A schedule function takes the Schedule of its kernel (``dsl.customize(nn.softmax, instantiate=[...])``),
+applies recorded primitives and returns it; ``s.save(...)`` writes the same steps as YAML and ``compose``
+replays them inside a caller: ``s.compose(library.scheduled(nn.softmax, [float32, L, D]))``.
+
+What the steps give Vitis: every innermost loop pipelined at II=1 (lane reductions at II=LANES, the
+interval at which each lane's adder result is needed again), small scalar functions inlined, and every
+top-level array read and written by sequential pipelined loops, so that the m_axi adapter bursts.
+
+``python -m dsl.library schedules`` rewrites ``schedules/library/*.yaml`` from the functions (at each
+kernel's BERT-base instantiation in ``registry``); ``tests/test_library_schedules.py`` checks that they agree.
+"""
+from __future__ import annotations
+
+import os
+
+from .rows import LANES
+
+# reduction helpers of the row kernels: group loop (pipelined at II=LANES, lanes unrolled) and tail loop
+_REDUCTIONS = {"row_sum": ("sum_groups", "sum_lanes", "sum_tail"), "row_max": ("max_groups", "max_lanes", "max_tail")}
+# the element-wise loops of each row kernel and the reductions it calls
+ROW_KERNELS = {
+    "softmax_row": (("exp", "normalize", "masked"), ("row_max", "row_sum")),
+    "log_softmax_row": (("exp", "normalize"), ("row_max", "row_sum")),
+    "layer_norm_row": (("square", "normalize"), ("row_sum",)),
+    "rms_norm_row": (("square", "normalize"), ("row_sum",)),
+    "gelu_erf_row": (("gelu",), ()),
+    "gelu_tanh_row": (("gelu",), ()),
+}
+
+
+def functions(s) -> list:
+    from ..schedule import names as N
+
+    return list(N.funcs(s.module))
+
+
+def inline_math(s):
+    """Inline the scalar functions of ``mathf`` (a few float operations each) and the lane combination into
+    their callers."""
+    for name in functions(s):
+        if name.startswith("mathf_") or name == "_lane_total":
+            s.inline(name)
+    return s
+
+
+def pipeline_row_kernel(s, row_kernel: str, tensor_kernel: str | None = None):
+    """The row load/store loops of ``tensor_kernel`` (default: the top) and everything in ``row_kernel``."""
+    prefix = "" if tensor_kernel in (None, s.top) else f"{tensor_kernel}:"
+    for band in ("params", "load", "store") if row_kernel in ("layer_norm_row", "rms_norm_row") else ("load", "store"):
+        s.pipeline(prefix + band)
+    loops, reductions = ROW_KERNELS[row_kernel]
+    for loop in loops:
+        s.pipeline(f"{row_kernel}:{loop}")
+    for helper in reductions:
+        pipeline_reduction(s, helper)
+    return inline_math(s)
+
+
+def pipeline_reduction(s, helper: str):
+    import dsl
+
+    groups, lanes, tail = _REDUCTIONS[helper]
+    s.partition(f"{helper}:acc", dsl.Partition.Complete, dim=1)   # one register per lane
+    s.unroll(f"{helper}:{lanes}", 0)
+    s.pipeline(f"{helper}:{groups}", LANES)
+    s.pipeline(f"{helper}:{tail}")
+    return s
+
+
+def pipeline_loops(s, func: str, bands):
+    """Pipeline the named bands of ``func`` (``func`` may be the top)."""
+    prefix = "" if func == s.top else f"{func}:"
+    for band in bands:
+        s.pipeline(f"{prefix}{band}")
+    return s
+
+
+FLOAT_ACCUMULATE_II = 4   # a float adder's latency at 250-300 MHz: a float accumulation issues every 4 cycles
+
+
+def schedule_tiles(s, owner: str):
+    """The PE array in ``owner`` (the function declaring the At, Bt, Ct tiles): At partitioned by PE row, Bt by
+    PE column, Ct completely (one register per PE); each tile's k loop pipelined (II=1 for integers, the
+    float adder's latency for floats, whose accumulation is a recurrence) with the PE loops unrolled and
+    the PE step and DSP packing inlined into it."""
+    import dsl
+
+    prefix = "" if owner == s.top else f"{owner}:"
+    s.partition(f"{prefix}At", dsl.Partition.Complete, dim=2)
+    s.partition(f"{prefix}Bt", dsl.Partition.Complete, dim=2)
+    s.partition(f"{prefix}Ct", dsl.Partition.Complete, dim=0)
+    for func in functions(s):
+        if func.startswith("tile"):
+            s.pipeline(f"{func}:clear:i")
+            s.pipeline(f"{func}:k", FLOAT_ACCUMULATE_II if _accumulates_floats(s, func) else 1)
+        if func.startswith("pe_step"):
+            s.unroll(f"{func}:pe:i", 0)
+            s.unroll(f"{func}:pe:{'jp' if 'packed' in func else 'j'}", 0)
+            s.inline(func)
+        if func.startswith("mul2"):
+            s.inline(func)
+    return s
+
+
+def _accumulates_floats(s, func: str) -> bool:
+    from ..schedule import names as N
+
+    with s.context:
+        types = N.funcs(s.module)[func].attributes["dsl.arg_types"]
+        return "float" in str(types)
+
+
+def pipeline_all(s):
+    """Element-wise kernels: pipeline the innermost loop of every band of the top (Vitis flattens the
+    perfect nest above it), inline the math functions."""
+    for band, loops in s.get_loops().items():
+        if band:
+            s.pipeline(list(loops.values())[-1])
+    return inline_math(s)
+
+
+def scheduled(kernel, instantiate, schedule_fn=None):
+    """The kernel's Schedule with its predefined schedule applied: what ``s.compose`` takes."""
+    import dsl
+
+    from . import registry
+
+    s = dsl.customize(kernel, instantiate=list(instantiate))
+    (schedule_fn or registry.schedule_of(kernel))(s)
+    return s
+
+
+def yaml_path(name: str, root: str | None = None) -> str:
+    root = root or os.path.join(os.path.dirname(__file__), "..", "..", "schedules", "library")
+    return os.path.normpath(os.path.join(root, f"{name}.yaml"))
+
+
+def write_all(root: str | None = None) -> list:
+    """Write ``schedules/library/<kernel>.yaml`` for every kernel of the registry (BERT-base sizes)."""
+    from . import registry
+
+    written = []
+    for entry in registry.KERNELS:
+        s = scheduled(entry.kernel, entry.bert_base)
+        written.append(s.save(yaml_path(entry.name, root)))
+    return written

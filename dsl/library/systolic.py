@@ -1,0 +1,143 @@
+"""Output-stationary systolic GEMM (``allo.library.systolic``'s structure): an Mt x Nt PE array tiled over
+the M x N output, the K reduction streamed through it one step per cycle.
+
+Building blocks, smallest first (a streaming unit calls the same ones):
+  pe_step[TyA, TyB, TyC, Mt, Nt](a, b, C)   one k step of every PE: C[i, j] += a[i] * b[j]
+  pe_step_packed[...]                       the same, two PEs of a row sharing one DSP (``packing.mul2``)
+  tile / tile_packed[..., K, Mt, Nt]        a whole output tile: C = At^T Bt over K steps
+  gemm / packed_gemm[TyA, TyB, TyC, M, K, N, Mt, Nt](A, B) -> C        C = A @ B (B is [K, N])
+  linear / packed_linear[...](X, W) -> C                               C = X @ W^T (W is [N, K], PyTorch)
+
+``schedule_gemm`` (and the others) makes it the hardware the paper describes: the k loop pipelined at II=1
+with the PE loops unrolled (Mt*Nt multiply-accumulates per cycle, or Mt*Nt/2 DSPs when packed), the output
+tile fully partitioned (one register per PE), the A tile partitioned by PE row and the B tile by PE column
+(each PE row/column reads its own bank every cycle); the A tile is loaded once per row of tiles, loads and
+stores are pipelined over contiguous addresses (bursts). As in AMD's ``systolic_array`` example, Vitis builds
+the PE grid from the unrolled loops; the PE-to-PE forwarding through FIFOs is the streaming form's.
+Integers are exact (accumulated in TyC, wrapping like the hardware); float32 accumulates in k order.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+import dsl
+
+from . import checks, packing
+from .schedules import schedule_tiles
+from .pe import pe_step, pe_step_packed, tile, tile_packed  # noqa: F401  (the PE array)
+
+
+def _gemm_check(TyA, TyB, TyC, M, K, N, Mt, Nt, what="gemm"):
+    checks.product_types(what, TyA, TyB, TyC)
+    checks.sizes(M=M, K=K, N=N, Mt=Mt, Nt=Nt)
+    checks.need_multiple("M", M, "Mt", Mt, f"{what} tiles the M x N output with the Mt x Nt PE array")
+    checks.need_multiple("N", N, "Nt", Nt, f"{what} tiles the M x N output with the Mt x Nt PE array")
+
+
+def _packed_check(TyA, TyB, TyC, M, K, N, Mt, Nt, what="packed_gemm"):
+    packing._pair_check(TyA, TyB, what)
+    checks.need_type("TyC", TyC, (checks.ACCUMULATOR,), f"{what} accumulates into ")
+    _gemm_check(TyA, TyB, TyC, M, K, N, Mt, Nt, what)
+    if Nt % 2:
+        raise dsl.ShapeError(f"{what}: Nt = {Nt} must be even: the PEs of a row share DSPs two by two")
+
+
+# -- whole products -------------------------------------------------------------------------------------
+@dsl.template("TyA", "TyB", "TyC", "M", "K", "N", "Mt", "Nt", check=_gemm_check)
+def gemm(A: "TyA[M, K]", B: "TyB[K, N]") -> "TyC[M, N]":
+    C: TyC[M, N]
+    At: TyA[K, Mt]
+    Bt: TyB[K, Nt]
+    Ct: TyC[Mt, Nt]
+    for mi in range(M // Mt):
+        for i, k in dsl.grid(Mt, K, name="load_a"):
+            At[k, i] = A[mi * Mt + i, k]
+        for ni in range(N // Nt):
+            for k2, j in dsl.grid(K, Nt, name="load_b"):
+                Bt[k2, j] = B[k2, ni * Nt + j]
+            tile[TyA, TyB, TyC, K, Mt, Nt](At, Bt, Ct)
+            for i2, j2 in dsl.grid(Mt, Nt, name="store_c"):
+                C[mi * Mt + i2, ni * Nt + j2] = Ct[i2, j2]
+    return C
+
+
+@dsl.template("TyA", "TyB", "TyC", "M", "K", "N", "Mt", "Nt", check=_packed_check)
+def packed_gemm(A: "TyA[M, K]", B: "TyB[K, N]") -> "TyC[M, N]":
+    C: TyC[M, N]
+    At: TyA[K, Mt]
+    Bt: TyB[K, Nt]
+    Ct: TyC[Mt, Nt]
+    for mi in range(M // Mt):
+        for i, k in dsl.grid(Mt, K, name="load_a"):
+            At[k, i] = A[mi * Mt + i, k]
+        for ni in range(N // Nt):
+            for k2, j in dsl.grid(K, Nt, name="load_b"):
+                Bt[k2, j] = B[k2, ni * Nt + j]
+            tile_packed[TyA, TyB, TyC, K, Mt, Nt](At, Bt, Ct)
+            for i2, j2 in dsl.grid(Mt, Nt, name="store_c"):
+                C[mi * Mt + i2, ni * Nt + j2] = Ct[i2, j2]
+    return C
+
+
+@dsl.template("TyA", "TyB", "TyC", "M", "K", "N", "Mt", "Nt", check=_gemm_check)
+def linear(X: "TyA[M, K]", W: "TyB[N, K]") -> "TyC[M, N]":
+    """X @ W^T with W in PyTorch's [out, in] layout: each W row is read as one burst."""
+    C: TyC[M, N]
+    At: TyA[K, Mt]
+    Bt: TyB[K, Nt]
+    Ct: TyC[Mt, Nt]
+    for mi in range(M // Mt):
+        for i, k in dsl.grid(Mt, K, name="load_a"):
+            At[k, i] = X[mi * Mt + i, k]
+        for ni in range(N // Nt):
+            for j, k2 in dsl.grid(Nt, K, name="load_b"):
+                Bt[k2, j] = W[ni * Nt + j, k2]
+            tile[TyA, TyB, TyC, K, Mt, Nt](At, Bt, Ct)
+            for i2, j2 in dsl.grid(Mt, Nt, name="store_c"):
+                C[mi * Mt + i2, ni * Nt + j2] = Ct[i2, j2]
+    return C
+
+
+@dsl.template("TyA", "TyB", "TyC", "M", "K", "N", "Mt", "Nt", check=_packed_check)
+def packed_linear(X: "TyA[M, K]", W: "TyB[N, K]") -> "TyC[M, N]":
+    C: TyC[M, N]
+    At: TyA[K, Mt]
+    Bt: TyB[K, Nt]
+    Ct: TyC[Mt, Nt]
+    for mi in range(M // Mt):
+        for i, k in dsl.grid(Mt, K, name="load_a"):
+            At[k, i] = X[mi * Mt + i, k]
+        for ni in range(N // Nt):
+            for j, k2 in dsl.grid(Nt, K, name="load_b"):
+                Bt[k2, j] = W[ni * Nt + j, k2]
+            tile_packed[TyA, TyB, TyC, K, Mt, Nt](At, Bt, Ct)
+            for i2, j2 in dsl.grid(Mt, Nt, name="store_c"):
+                C[mi * Mt + i2, ni * Nt + j2] = Ct[i2, j2]
+    return C
+
+
+# -- schedules ------------------------------------------------------------------------------------------
+def schedule_gemm(s):
+    """Partition the tiles, pipeline the k loop with the PE loops unrolled, pipeline the loads and stores
+    (the outer loop of load_b/store_c when its inner loop is contiguous: one wide access)."""
+    s.pipeline("load_a:k")
+    s.pipeline("load_b:k2")   # gemm: B rows are contiguous, j unrolled (one wide read); linear: W rows
+    s.pipeline("store_c:i2")
+    return schedule_tiles(s, s.top)
+
+
+schedule_packed_gemm = schedule_linear = schedule_packed_linear = schedule_gemm
+
+
+# -- references -----------------------------------------------------------------------------------------
+def gemm_ref(A, B, out_bits=32):
+    """A @ B exactly (int64), wrapped to the accumulator; float32 in k order."""
+    from .ref import matmul
+
+    return matmul(A, B, out_bits)
+
+
+def linear_ref(X, W, out_bits=32):
+    from .ref import matmul
+
+    return matmul(X, np.asarray(W).T, out_bits)
