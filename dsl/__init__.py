@@ -31,3 +31,4 @@ from .schedule import Schedule, Partition, LoopHandle, BufferHandle, LoopTree  #
 from .dataflow import Stream, StreamWarning, get_pid, kernel, meta_for, region  # noqa: F401  (spatial designs)
 from . import progress  # noqa: F401,E402  (progress lines for long work)
 from .viz import report  # noqa: F401,E402  (the HTML design report)
+from .qor import estimate  # noqa: F401,E402  (QoR estimates before synthesis)

@@ -96,6 +96,9 @@ def run(argv) -> str:
                       gpu=gpu, design=design, tp=args.tp, pp=args.pp, calibration=calib,
                       memory_packing=not args.no_packing)
     text = json.dumps(result.to_dict(), indent=2) if args.json else format_result(result)
+    level = _design_level(args.design) if args.design else None
+    if level and not args.json:
+        text += "\n\n" + _side_by_side(result, level)
     if args.plot:
         first, second = write_plots(args.plot, model, device, result.gpu and gpu, result, calib)
         message = f"plots: {first} (latency vs sequence length), {second} (latency vs M)"
@@ -104,6 +107,36 @@ def run(argv) -> str:
         else:
             text += f"\n\n{message}"
     return text
+
+
+def _design_level(path) -> dict | None:
+    """The design-level figures a design file carries (``python -m dsl.dse`` writes them), if any."""
+    from pathlib import Path
+
+    if not Path(str(path)).exists():
+        return None
+    try:
+        data = yaml.safe_load(Path(path).read_text())
+    except (OSError, yaml.YAMLError):
+        return None
+    level = data.get("design_level") if isinstance(data, dict) else None
+    return level if isinstance(level, dict) else None
+
+
+def _side_by_side(result, level: dict) -> str:
+    """The first-order model next to the design-level estimate of the same accelerator."""
+    rows = [("prefill ms", result.prefill_ms, level.get("prefill_ms")),
+            ("time to first token ms", result.ttft_ms, level.get("ttft_ms")),
+            ("decode ms/token", result.decode_ms_per_token, level.get("decode_ms_per_token")),
+            ("decode tokens/s", result.decode_tokens_per_s, level.get("decode_tokens_per_s"))]
+
+    def fmt(v):
+        return "-" if v is None else f"{v:,.4g}"
+
+    lines = ["first-order model (the paper's equations) vs design-level estimate (dsl.qor, at the design's own "
+             "request size)"]
+    lines += [f"  {name:<24}{fmt(a):>14}{fmt(b):>14}" for name, a, b in rows]
+    return "\n".join(lines)
 
 
 def main(argv=None) -> int:

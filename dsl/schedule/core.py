@@ -63,9 +63,15 @@ class Schedule:
 
         return build(self, target=target, **options)
 
+    def estimate(self, device: str = "u280", clock_mhz: float = 300, **options):
+        """What Vitis HLS will make of this schedule: ``dsl.estimate(self, device, clock_mhz, ...)``."""
+        from ..qor import estimate
+
+        return estimate(self, device=device, clock_mhz=clock_mhz, **options)
+
     # -- handles --------------------------------------------------------------------------------------
     def __getattr__(self, name):
-        if name.startswith("_") or name in ("module", "top", "context", "trace", "kernel", "instantiate"):
+        if name.startswith("_") or name in ("module", "top", "context", "trace", "kernel", "instantiate", "estimate"):
             raise AttributeError(name)
         with self.context:
             bufs = N.buffers_of(self.top_func, self.top)

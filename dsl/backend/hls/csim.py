@@ -31,7 +31,9 @@ SHIMS = Path(__file__).parent / "shims"
 # -Wno-unknown-pragmas, -Wno-unused-label: HLS pragmas and loop labels are for vitis_hls, not g++.
 # -Wno-(maybe-)uninitialized: ap_int's default constructor leaves its bits unset by design; once inlined
 # into the kernel g++ blames the header's own code (the emitted code initialises every scalar it declares).
-CXXFLAGS = ("-std=c++14", "-O2", "-fwrapv", "-Wall", "-Wextra", "-Werror=return-type", "-Werror=narrowing",
+# -ffp-contract=off: no fused multiply-add, so float results are the IEEE operations the kernel wrote, bit for
+# bit the same as the CPU backend and the library's numpy references (g++ would contract under -march=native).
+CXXFLAGS = ("-std=c++14", "-O2", "-fwrapv", "-ffp-contract=off", "-Wall", "-Wextra", "-Werror=return-type", "-Werror=narrowing",
             "-Werror=overflow", "-Werror=sequence-point", "-Werror=int-to-pointer-cast", "-Werror=address",
             "-Wno-unused-parameter", "-Wno-unknown-pragmas", "-Wno-unused-label", "-Wno-maybe-uninitialized",
             "-Wno-uninitialized",

@@ -1,0 +1,95 @@
+"""Command line of the design-space exploration.
+
+    python -m dsl.dse gpt2-medium --device u280 --quant w4a8 --out schedules/gpt2-medium-u280/
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+from ..errors import DSLError
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m dsl.dse",
+                                description="Design-space exploration of a spatial Transformer accelerator.")
+    p.add_argument("model", help="model name (python -m dsl.perf --list) or a model .yaml file")
+    p.add_argument("--device", default="u280", help="board: u280, u55c, u250")
+    p.add_argument("--quant", default="w4a8", help="precision (the operator templates build w4a8)")
+    p.add_argument("--out", required=True, help="folder for the schedules and the dsl.perf design file")
+    p.add_argument("--prompt", type=int, default=32, help="prompt tokens of the request the design is ranked on")
+    p.add_argument("--gen", type=int, default=32, help="generated tokens of that request")
+    p.add_argument("--executor", default="local",
+                   help="local (processes, default), local:N, serial, ray (a local Ray instance) or ray:ADDRESS")
+    p.add_argument("--workers", type=int, default=None, help="worker processes of the local executor")
+    p.add_argument("--rounds", type=int, default=3, help="rounds of coordinate descent")
+    p.add_argument("--kernel-invocation-us", type=float, default=10.0,
+                   help="host time of one kernel invocation (XRT start/wait), microseconds")
+    p.add_argument("--no-cache", action="store_true",
+                   help="do not reuse (or keep) the operator estimates of earlier runs in OUT/.dse-cache.pickle")
+    p.add_argument("--json", action="store_true", help="print the chosen design's figures as JSON")
+    return p
+
+
+def run(argv) -> str:
+    from ..qor.design import HostParameters
+    from .evaluate import ExplorationError, make_executor
+    from .output import figures, write
+    from .search import Explorer, explore
+
+    args = _parser().parse_args(argv)
+    if args.quant.lower() != "w4a8":
+        raise ExplorationError(f"the operator templates build W4A8 designs (int4 weights packed two per DSP, "
+                               f"int8 activations); --quant {args.quant} is not available")
+    for name in ("prompt", "gen", "rounds"):
+        if getattr(args, name) < (1 if name != "gen" else 0):
+            raise ExplorationError(f"--{name} must be a positive integer, got {getattr(args, name)}")
+    from ..perf.data import load_device
+
+    perf_device = load_device(args.device)
+    host = HostParameters(kernel_invocation_us=args.kernel_invocation_us, host_link_gbs=perf_device.host_link_gbs)
+    executor = make_executor(args.executor, args.workers)
+    started = time.time()
+    try:
+        cache = None if args.no_cache else os.path.join(args.out, ".dse-cache.pickle")
+        explorer = Explorer(args.model, args.device, args.prompt, args.gen, executor, host, cache)
+        if args.prompt + args.gen > explorer.model.max_seq:
+            raise ExplorationError(f"prompt + gen exceeds {explorer.model.name}'s maximum sequence length "
+                                   f"{explorer.model.max_seq}")
+        from ..progress import Progress
+
+        with Progress("dse", total=args.rounds, unit="round") as bar:  # silent in a pipe
+            def advance(ev):
+                bar.update()
+                bar.note(f"best {ev.objective:.4g} ms")
+
+            best, history, start = explore(explorer, rounds=args.rounds, progress=advance)
+    finally:
+        executor.close()
+    if not best.feasible:
+        raise ExplorationError("no feasible design found: " + "; ".join(best.violations))
+    files = write(args.out, explorer, best, start, args.quant, history)
+    elapsed = time.time() - started
+    if args.json:
+        return json.dumps({"figures": figures(best.estimate), "files": files, "seconds": elapsed}, indent=2)
+    text = (open(files["report.txt"]).read() + f"\nwrote {len(files)} files into {args.out} in {elapsed:.0f} s "
+            f"({explorer.evaluations} designs, executor {executor.name})")
+    return text
+
+
+def main(argv=None) -> int:
+    try:
+        print(run(sys.argv[1:] if argv is None else argv))
+    except DSLError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,115 @@
+"""Dataflow regions: processes that run concurrently and talk through FIFOs (``dsl.region`` designs and
+``s.to``/``s.dataflow`` compositions alike, read through the same netlist the simulator uses).
+
+- Interval: a region accepts a new invocation when its slowest process can (the largest process interval).
+- Latency: a process starts when every FIFO it reads has its first token (the producer's start, plus the
+  cycle of its first write, plus the FIFO's read latency) and every ping-pong buffer it reads is complete (the
+  writer's finish); it finishes no earlier than its own latency after its start, and no earlier than its
+  producers' last writes plus the time it needs after its last read. The region's latency is the last finish.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from . import memory as M
+from .report import ProcessEstimate, RegionEstimate, StreamEstimate
+
+
+@dataclass
+class Node:
+    label: str
+    callee: str
+    instance: object               # the process's function instance (latency, interval, stream times)
+    inputs: list = field(default_factory=list)    # (fifo index, position)
+    outputs: list = field(default_factory=list)
+    after: list = field(default_factory=list)     # process indices it waits for (ping-pong buffers)
+    start: int = 0
+    finish: int = 0
+    via: int | None = None         # the process that decided its start or finish (critical path)
+
+
+def process_memories(net, proc, top_memories: tuple, fifo_memories: dict, buffer_memories: dict) -> tuple:
+    out = []
+    for kind, ref in proc.operands:
+        if kind == "arg":
+            out.append(top_memories[ref] if ref < len(top_memories) else None)
+        elif kind == "fifo":
+            out.append(fifo_memories[ref.index])
+        elif kind == "buffer":
+            out.append(buffer_memories[ref])
+        else:
+            out.append(None)
+    return tuple(out)
+
+
+def roll_up(name: str, nodes: list, fifos: list, fifo_latency: int) -> RegionEstimate:
+    """Start and finish of every process (in place) and the region's interval and latency."""
+    producer = {}
+    for k, node in enumerate(nodes):
+        for f, pos in node.outputs:
+            producer[f] = (k, pos)
+    for _ in range(len(nodes) + 1):  # a fixed point (feedback FIFOs converge in a few rounds)
+        changed = False
+        for k, node in enumerate(nodes):
+            start, finish, via = 0, 0, None
+            for f, pos in node.inputs:
+                if f not in producer:
+                    continue
+                p, ppos = producer[f]
+                src = nodes[p]
+                first = src.start + src.instance.stream_first.get(ppos, 0) + fifo_latency
+                if first > start:
+                    start, via = first, p
+            for p in node.after:
+                if nodes[p].finish > start:
+                    start, via = nodes[p].finish, p
+            latency = node.instance.latency or 0
+            finish = start + latency
+            for f, pos in node.inputs:
+                if f not in producer:
+                    continue
+                p, ppos = producer[f]
+                src = nodes[p]
+                tail = latency - node.instance.stream_last.get(pos, latency)
+                last = src.start + src.instance.stream_last.get(ppos, src.instance.latency or 0) + fifo_latency
+                if last + tail > finish:
+                    finish, via = last + tail, p
+            if (start, finish) != (node.start, node.finish):
+                node.start, node.finish, node.via, changed = start, finish, via, True
+        if not changed:
+            break
+    latency = max((n.finish for n in nodes), default=0)
+    intervals = [(n.instance.interval or 0, n.label) for n in nodes]
+    interval, bottleneck = max(intervals) if intervals else (0, "")
+    last = max(range(len(nodes)), key=lambda k: nodes[k].finish) if nodes else None
+    critical, seen = [], set()
+    while last is not None and last not in seen:
+        seen.add(last)
+        critical.insert(0, nodes[last].label)
+        last = nodes[last].via
+    processes = [ProcessEstimate(n.label, n.callee, n.instance.latency, n.instance.interval, n.start, n.finish)
+                 for n in nodes]
+    streams = []
+    for f in fifos:
+        prod = next((nodes[k].label for k, n in enumerate(nodes) if any(x == f.index for x, _ in n.outputs)), "?")
+        cons = next((nodes[k].label for k, n in enumerate(nodes) if any(x == f.index for x, _ in n.inputs)), "?")
+        streams.append(StreamEstimate(f.label, f.depth, f.bits, prod, cons))
+    return RegionEstimate(name, latency + 1 if nodes else 0, interval, critical, bottleneck, processes, streams)
+
+
+def fifo_memory(fifo) -> M.Memory:
+    from mlir import ir
+
+    from .model import element_bits
+
+    mt = ir.MemRefType(fifo.mtype)
+    return M.Memory("stream", fifo.label, element_bits(mt.element_type), tuple(mt.shape), depth=fifo.depth)
+
+
+def stream_roles(net) -> dict:
+    """(process index, argument position) -> "put"/"get" for every FIFO endpoint."""
+    roles = {}
+    for fifo in net.fifos:
+        for acc in fifo.accesses:
+            roles[(fifo.index, acc.process.index)] = acc.role
+    return roles

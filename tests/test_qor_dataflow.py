@@ -1,0 +1,122 @@
+"""Dataflow roll-up of the QoR estimator: interval, latency with FIFO fill, regions in sequence, and the
+designs of tests/dataflow_designs.py (dsl.region and s.to/s.dataflow alike)."""
+import dsl
+from dsl import int32
+from dsl.qor import estimate
+
+from .dataflow_designs import diamond, producer_consumer, systolic_gemm
+
+N = 64
+
+
+def three_stage():
+    @dsl.region()
+    def three(A: int32[N], B: int32[N]):
+        p1: dsl.Stream[int32, 4]
+        p2: dsl.Stream[int32, 4]
+
+        @dsl.kernel(mapping=[1])
+        def load(A: int32[N]):
+            for i in range(N):
+                p1.put(A[i])
+
+        @dsl.kernel(mapping=[1])
+        def mid():
+            for i in range(N):
+                p2.put(p1.get() + 1)
+
+        @dsl.kernel(mapping=[1])
+        def store(B: int32[N]):
+            for i in range(N):
+                B[i] = p2.get()
+
+    return three
+
+
+def test_three_stage_pipeline_interval_and_latency():
+    r = estimate(dsl.customize(three_stage()))
+    region = r.regions["three"]
+    p = {x.name: x for x in region.processes}
+    # load: the m_axi read (64 cycles) then the put: depth 65; 64 iterations at II 1: 63 + 65 = 128, plus
+    # the function's own state: 129. Its first put is at cycle 64, its last at 63 + 64 = 127.
+    assert p["load"].latency == 129
+    # mid: the get (1 cycle), the add and the put chained in that cycle: depth 2, 63 + 2 + 1 = 66
+    assert p["mid"].latency == 66 and p["store"].latency == 66
+    # mid starts when the first token is readable: 64 (first put) + 1 (FIFO read latency) = 65; it cannot
+    # finish before 65 + 66 = 131, nor before load's last put (127) + 1 + the 3 cycles after its last get
+    assert (p["mid"].start, p["mid"].finish) == (65, 131)
+    # store: mid's first put is at cycle 1 of mid: 65 + 1 + 1 = 67; 67 + 66 = 133
+    assert (p["store"].start, p["store"].finish) == (67, 133)
+    assert region.latency == 134 and r.latency == 134
+    # the region takes a new input when its slowest process can: load's interval, latency + 1
+    assert region.interval == 130 and region.bottleneck == "load"
+    assert region.critical == ["load", "mid", "store"]
+    assert [(s.name, s.depth, s.producer, s.consumer) for s in region.streams] == [
+        ("p1", 4, "load", "mid"), ("p2", 4, "mid", "store")]
+
+
+def test_streaming_overlaps_processes():
+    r = estimate(dsl.customize(producer_consumer(256)))
+    region = r.regions["pc"]
+    total = sum(x.latency for x in region.processes)
+    assert region.latency < 0.7 * total  # the consumer runs while the producer produces
+
+
+_M = 32
+
+
+def _inc(A: int32[_M], Y: int32[_M]):
+    for i in range(_M, name="inc"):
+        Y[i] = A[i] + 1
+
+
+def _dbl(Y: int32[_M], Z: int32[_M]):
+    for i in range(_M, name="dbl"):
+        Z[i] = Y[i] * 2
+
+
+def _region(A: int32[_M], Z: int32[_M]):
+    Y: int32[_M]
+    _inc(A, Y)
+    _dbl(Y, Z)
+
+
+def _twice(A: int32[_M], Z: int32[_M]):
+    T: int32[_M]
+    _region(A, T)
+    _region(T, Z)
+
+
+def test_regions_called_one_after_another_add_up():
+    s = dsl.customize(_twice)
+    s.to("_region:Y", "_dbl", depth=4)
+    s.dataflow("_region")
+    r = estimate(s)
+    # the two calls get different memories (m_axi A and a local T; then T and m_axi Z): two instances
+    first, second = r.regions["_region"], r.regions["_region#1"]
+    assert len(first.processes) == 2 and first.latency > second.latency  # the first reads A over m_axi
+    call = 1  # the ap_start/ap_done handshake of each call
+    assert r.functions["_twice"].latency == first.latency + second.latency + 2 * call + 1
+
+
+def test_to_without_dataflow_runs_kernels_in_sequence():
+    s = dsl.customize(_twice)
+    r = estimate(s)  # no dataflow: _region runs _inc then _dbl
+    inc, dbl = r.functions["_inc"], r.functions["_dbl"]
+    assert r.functions["_region"].calls == ["_inc", "_dbl"]
+    assert r.functions["_region"].latency == inc.latency + dbl.latency + 2 + 1
+
+
+def test_systolic_array_region():
+    r = estimate(dsl.customize(systolic_gemm(16, 16, 32, 4, 4)))
+    region = r.regions["gemm"]
+    assert len(region.processes) == 2 + 16 + 1 + 4 + 4
+    assert region.interval == max(x.interval for x in region.processes)
+    # load_a reads 4 elements of A (one per row) from one m_axi bundle per k: II 4
+    load_a = next(l for k, l in r.loops.items() if k.startswith("load_a:"))
+    assert load_a.ii == 4 and "reads of A" in load_a.ii_reason
+
+
+def test_diamond_region_estimates():
+    r = estimate(dsl.customize(diamond(16, 16)))
+    assert r.regions["dia"].critical[-1] == "sink"
