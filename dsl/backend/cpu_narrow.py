@@ -1,9 +1,20 @@
-"""Byte-sized memory for sub-byte integers on the CPU path (applied to the JIT's private copy of a module).
+"""Padded memory for integers of odd widths on the CPU path (applied to the JIT's private copy of a module).
 
-LLVM's memref lowering stores whole bytes only, so a buffer of ``i1``..``i7`` (``bool``, ``Int(3)``,
-``UInt(4)``, ...) becomes a buffer of ``i8``: loads truncate back to the narrow type and stores zero-extend
-into the byte. The calling convention already carries these types in one byte per element; the outputs are
-wrapped to their declared width when they are read back (see ``llvm._view_back``).
+Upstream MLIR and LLVM handle memory of ``iN`` well only when N is a whole power-of-two number of bytes:
+
+* below 8 bits (``bool``, ``Int(3)``) the memref lowering stores whole bytes only;
+* between 8 and 64 bits (``Int(17)``, ``Int(33)``) a load reads the type's store size and leaves the
+  upper bits of the result undefined when memory holds the sign-extended numpy carrier;
+* above 64 bits (``Int(68)``, ``Int(96)``, ``Int(200)``) MLIR sizes an allocation with its default data
+  layout (4-byte alignment) while the JIT's x86-64 code strides by the target's (16-byte alignment):
+  ``memref.alloc`` of ``i68`` gets 12 bytes per element and the kernel writes 16, corrupting the heap.
+
+So every memref of such an element is retyped to its *storage* integer (``types.storage_bytes``: 8, 16,
+32, 64 bits, then a multiple of 128), the same layout the calling convention already uses: loads read the
+storage integer and truncate, stores zero-extend. Entry functions (the functions Python calls) also take
+their odd-width scalar arguments as the storage integer and truncate on entry, so a scalar read from its
+numpy carrier never has undefined upper bits. Outputs are wrapped to their declared width when read back
+(``llvm._view_back``), so the padding bits never matter.
 """
 from __future__ import annotations
 
@@ -11,26 +22,33 @@ import numpy as np
 from mlir import ir
 from mlir.dialects import affine, arith, memref
 
+from ..types import storage_bytes
+
 _LOADS = ("affine.load", "memref.load")
 _STORES = ("affine.store", "memref.store")
 
 
-def _narrow_memref(t: ir.Type):
+def storage_type(t: ir.Type):
+    """The storage integer of an integer type whose width needs padding, else None."""
+    if not isinstance(t, ir.IntegerType):
+        return None
+    width = ir.IntegerType(t).width
+    padded = storage_bytes(width) * 8
+    return ir.IntegerType.get_signless(padded) if padded != width else None
+
+
+def _padded_memref(t: ir.Type):
     t = t.maybe_downcast() if hasattr(t, "maybe_downcast") else t
     if not isinstance(t, ir.MemRefType):
         return None
-    m = t
-    e = m.element_type
-    if isinstance(e, ir.IntegerType) and e.width < 8:
-        return m
-    return None
+    return t if storage_type(t.element_type) is not None else None
 
 
-def _widened(t: ir.Type) -> ir.Type:
-    m = _narrow_memref(t)
+def _padded(t: ir.Type) -> ir.Type:
+    m = _padded_memref(t)
     if m is None:
         return t
-    return ir.MemRefType.get(list(m.shape), ir.IntegerType.get_signless(8), m.layout, m.memory_space)
+    return ir.MemRefType.get(list(m.shape), storage_type(m.element_type), m.layout, m.memory_space)
 
 
 def _all_ops(op):
@@ -41,18 +59,25 @@ def _all_ops(op):
                 yield from _all_ops(child.operation)
 
 
-def widen_narrow_memrefs(module: ir.Module) -> None:
+def pad_storage(module: ir.Module, entries=()) -> None:
+    """Retype every memref of an odd-width integer to its storage integer; ``entries`` names the
+    functions called from Python, whose odd-width scalar arguments are widened too."""
     with ir.Location.unknown():
-        _widen(module)
+        _pad(module, set(entries))
 
 
-def _widen(module):
+def widen_narrow_memrefs(module: ir.Module, entries=()) -> None:
+    """The former name of ``pad_storage``."""
+    pad_storage(module, entries)
+
+
+def _pad(module, entries):
     ops = list(_all_ops(module.operation))
-    accesses = [op for op in ops if op.name in _LOADS + _STORES and _narrow_memref(_memref_of(op).type)]
+    accesses = [op for op in ops if op.name in _LOADS + _STORES and _padded_memref(_memref_of(op).type)]
     for op in ops:
         _retype_values(op)
         if op.name == "func.func":
-            _retype_func(op)
+            _retype_func(op, ir.StringAttr(op.attributes["sym_name"]).value in entries)
         elif op.name == "memref.global":
             _retype_global(op)
     for op in accesses:
@@ -67,38 +92,59 @@ def _retype_values(op):
     for region in op.regions:
         for block in region:
             for arg in block.arguments:
-                arg.set_type(_widened(arg.type))
+                arg.set_type(_padded(arg.type))
     for res in op.results:
-        res.set_type(_widened(res.type))
+        res.set_type(_padded(res.type))
 
 
-def _retype_func(op):
+def _retype_func(op, is_entry: bool):
     ftype = ir.FunctionType(ir.TypeAttr(op.attributes["function_type"]).value)
-    new = ir.FunctionType.get([_widened(t) for t in ftype.inputs], list(ftype.results))
-    op.attributes["function_type"] = ir.TypeAttr.get(new)
+    inputs = [_padded(t) for t in ftype.inputs]
+    if is_entry and op.regions[0].blocks:
+        inputs = [_entry_scalar(op, k, t) for k, t in enumerate(inputs)]
+    op.attributes["function_type"] = ir.TypeAttr.get(ir.FunctionType.get(inputs, list(ftype.results)))
+
+
+def _entry_scalar(fop, k: int, t: ir.Type) -> ir.Type:
+    """Argument ``k`` of an entry function arrives as its storage integer and is truncated on entry."""
+    wide = storage_type(t)
+    if wide is None:
+        return t
+    block = fop.regions[0].blocks[0]
+    arg = block.arguments[k]
+    uses = [(use.owner, use.operand_number) for use in arg.uses]
+    arg.set_type(wide)
+    with ir.InsertionPoint.at_block_begin(block):
+        narrow = arith.trunci(t, arg)
+    for owner, number in uses:
+        owner.operands[number] = narrow
+    return wide
 
 
 def _retype_global(op):
     old = ir.TypeAttr(op.attributes["type"]).value
-    if _narrow_memref(old) is None:
+    if _padded_memref(old) is None:
         return
-    op.attributes["type"] = ir.TypeAttr.get(_widened(old))
+    new = _padded(old)
+    op.attributes["type"] = ir.TypeAttr.get(new)
     init = op.attributes["initial_value"] if "initial_value" in op.attributes else None
     if isinstance(init, ir.DenseIntElementsAttr):
-        dense = init
-        values = np.array([int(dense[k]) & 0xFF for k in range(len(dense))], dtype=np.uint8).astype(np.int8)
+        # numpy constants are 8..64-bit or bool: only bool (i1) globals need a new byte encoding
+        dense, element = init, ir.MemRefType(new).element_type
+        mask = (1 << ir.IntegerType(ir.MemRefType(old).element_type).width) - 1
+        values = np.array([int(dense[k]) & mask for k in range(len(dense))], dtype=np.int64).astype(
+            np.dtype(f"i{ir.IntegerType(element).width // 8}"))
         shape = list(ir.MemRefType(old).shape)
         op.attributes["initial_value"] = ir.DenseElementsAttr.get(
-            values.reshape(shape) if shape else values.reshape(()), type=ir.IntegerType.get_signless(8),
-            shape=shape)
+            values.reshape(shape) if shape else values.reshape(()), type=element, shape=shape)
 
 
 def _rewrite_load(op):
     narrow = op.results[0].type
+    wide_type = storage_type(narrow)
     with op.location, ir.InsertionPoint(op):
-        i8 = ir.IntegerType.get_signless(8)
         if op.name == "affine.load":
-            wide = affine.AffineLoadOp(i8, op.operands[0], list(op.operands[1:]), op.attributes["map"]).result
+            wide = affine.AffineLoadOp(wide_type, op.operands[0], list(op.operands[1:]), op.attributes["map"]).result
         else:
             wide = memref.load(op.operands[0], list(op.operands[1:]))
         value = arith.trunci(narrow, wide)
@@ -108,4 +154,4 @@ def _rewrite_load(op):
 
 def _rewrite_store(op):
     with op.location, ir.InsertionPoint(op):
-        op.operands[0] = arith.extui(ir.IntegerType.get_signless(8), op.operands[0])
+        op.operands[0] = arith.extui(storage_type(op.operands[0].type), op.operands[0])

@@ -71,14 +71,12 @@ def _wrap(values: np.ndarray, bits: int, signed: bool) -> np.ndarray:
             flat[k] = v - (1 << bits) if signed and v >> (bits - 1) else v
         return out
     carrier = parse_carrier(bits, signed)
-    v = values.astype(np.int64) if values.dtype.kind in "iub" else values
+    v = values.astype(np.int64) if values.dtype.kind in "iub" and values.dtype != np.uint64 else values
     if bits >= 64:
         return v.astype(carrier)
-    mask = (1 << bits) - 1
-    v = v & mask
-    if signed:
-        v = np.where(v >> (bits - 1) & 1, v - (1 << bits), v)
-    return v.astype(carrier)
+    # shift the value's bits to the top of a 64-bit word and back: no intermediate can overflow
+    top = v.astype(np.uint64) << np.uint64(64 - bits)
+    return ((top.view(np.int64) >> np.int64(64 - bits)) if signed else (top >> np.uint64(64 - bits))).astype(carrier)
 
 
 def parse_carrier(bits: int, signed: bool) -> np.dtype:

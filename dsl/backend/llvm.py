@@ -17,7 +17,7 @@ from mlir.passmanager import PassManager
 
 from ..errors import BuildError, user_facing
 from ..types import Float, Index, storage_bytes
-from . import cpu_bounds, cpu_floats, cpu_narrow, cpu_opt
+from . import cpu_bounds, cpu_entry, cpu_floats, cpu_narrow, cpu_opt
 from . import jit_symbols
 from .interface import check_args, from_storage, signature_of_func, write_back_changed
 
@@ -49,7 +49,8 @@ def lower_to_llvm(module_text: str, top: str, context: ir.Context, extra_passes=
             if op.operation.name == "func.func":
                 op.attributes["llvm.emit_c_interface"] = ir.UnitAttr.get()
         cpu_opt.optimize_for_cpu(module)
-        cpu_narrow.widen_narrow_memrefs(module)
+        cpu_entry.results_to_buffers(module, top)
+        cpu_narrow.pad_storage(module, entries=[top])
         pipeline = f"builtin.module({','.join(list(extra_passes) + [LOWERING])})"
         try:
             if checks is not None:
@@ -145,18 +146,12 @@ class LLVMModule:
         return values[0] if len(values) == 1 else tuple(values)
 
     def _invoke(self, packed) -> list:
-        """Run the kernel; return its scalar results. One result comes back through a trailing pointer;
-        several come back as one LLVM struct, through a pointer passed first (the C interface's sret)."""
-        results = self.sig.results
-        if len(results) <= 1:
-            slots = [_result_slot(t) for t in results]
-            self.engine.invoke(self.name, *packed, *[ctypes.pointer(r) for r in slots])
-            return [_scalar_value(t, r) for t, r in zip(results, slots)]
-        offsets, total = _struct_layout(results)
-        slot = (ctypes.c_uint8 * (total + 8))()
-        self.engine.invoke(self.name, ctypes.pointer(ctypes.pointer(slot)), *packed)
-        raw = bytes(slot)
-        return [_scalar_value(t, raw[off:off + _size_align(t)[0]] + bytes(8)) for t, off in zip(results, offsets)]
+        """Run the kernel; return its scalar results, which come back through one-element buffers after
+        the arguments (``cpu_entry.results_to_buffers``)."""
+        slots = [np.zeros(max(8, _size(t)), dtype=np.uint8) for t in self.sig.results]
+        buffers = [ctypes.pointer(ctypes.pointer(_descriptor(slot, (1,)))) for slot in slots]
+        self.engine.invoke(self.name, *packed, *buffers)
+        return [_scalar_value(t, slot.tobytes()) for t, slot in zip(self.sig.results, slots)]
 
 
 # -- marshalling --------------------------------------------------------------------------------------
@@ -191,14 +186,14 @@ class _Buffer:
             self.array, self.elem_bytes, self.wide = np.ascontiguousarray(arr), arr.dtype.itemsize, False
 
 
-def _descriptor(buf: _Buffer, shape):
+def _descriptor(array: np.ndarray, shape):
     rank = len(shape)
     fields = [("allocated", ctypes.c_void_p), ("aligned", ctypes.c_void_p), ("offset", ctypes.c_longlong)]
     if rank:
         fields += [("shape", ctypes.c_longlong * rank), ("strides", ctypes.c_longlong * rank)]
     desc_type = type("MemRefDescriptor", (ctypes.Structure,), {"_fields_": fields})
     desc = desc_type()
-    ptr = buf.array.ctypes.data
+    ptr = array.ctypes.data
     desc.allocated, desc.aligned, desc.offset = ptr, ptr, 0
     if rank:
         strides, acc = [], 1
@@ -217,7 +212,7 @@ def _pack(spec, arr, keep):
         return _scalar_pointer(buf)
     buf = _Buffer(spec, arr)
     keep.append(buf)
-    return ctypes.pointer(ctypes.pointer(_descriptor(buf, spec.shape)))
+    return ctypes.pointer(ctypes.pointer(_descriptor(buf.array, spec.shape)))
 
 
 def _scalar_pointer(buf):
@@ -248,28 +243,11 @@ def _wrap_odd_width(spec, array):
 
 
 
-def _size_align(t):
-    """Size and alignment of a scalar of ``t`` in an LLVM struct on x86-64."""
+def _size(t) -> int:
+    """Bytes of a scalar of ``t`` in its (padded) storage."""
     if isinstance(t, (Float, Index)):
-        size = t.bits // 8 if isinstance(t, Float) else 8
-        return size, size
-    size = storage_bytes(t.bits)
-    return size, min(size, 16)
-
-
-def _struct_layout(types):
-    offsets, offset, max_align = [], 0, 1
-    for t in types:
-        size, align = _size_align(t)
-        offset = -(-offset // align) * align
-        offsets.append(offset)
-        offset += size
-        max_align = max(max_align, align)
-    return offsets, -(-offset // max_align) * max_align
-
-
-def _result_slot(t):
-    return (ctypes.c_uint8 * max(8, storage_bytes(t.bits) if not isinstance(t, Float) else 8))()
+        return t.bits // 8 if isinstance(t, Float) else 8
+    return storage_bytes(t.bits)
 
 
 def _scalar_value(t, slot):

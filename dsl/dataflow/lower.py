@@ -13,7 +13,7 @@ from mlir.passmanager import PassManager
 
 from ..backend.cpu_bounds import insert_checks
 from ..backend.cpu_floats import expand_sixteen_bit_floats
-from ..backend.cpu_narrow import widen_narrow_memrefs
+from ..backend.cpu_narrow import pad_storage
 from ..backend.llvm import LOWERING
 from ..errors import BuildError, StreamError
 from ..types import storage_bytes
@@ -43,6 +43,7 @@ def build_engine(schedule, runtime_path: str, opt_level: int = 3, checks=None):
             for fop, pos, fifo in _endpoints(module, proc):
                 _rewrite_endpoint(fop, pos, fifo, proc, sites)
         _drop_unused(module, net)
+        pad_storage(module, entries=[process_symbol(p) for p in net.processes])
         _lower(module, schedule.top, checks)
         engine = ExecutionEngine(module, opt_level=opt_level, shared_libs=[runtime_path])
     return engine, [(p.index, f.index, is_put, loc) for p, f, is_put, loc in sites]
@@ -263,7 +264,6 @@ def _lower(module, top, checks=None):
             op.attributes["llvm.emit_c_interface"] = ir.UnitAttr.get()
         if op.operation.name == "func.func" and "dsl.top" in op.attributes:
             del op.attributes["dsl.top"]
-    widen_narrow_memrefs(module)  # i1..i7 buffers hold a byte per element, as on the CPU and in the caller's arrays
     try:
         if checks is not None:  # the runtime library defines the failure hook (dsl_bounds_fail)
             insert_checks(module, checks)

@@ -22,6 +22,7 @@ from ..backend.jit_symbols import resolve
 from ..backend.llvm import _Buffer, _carrier, _view_back
 from ..errors import BuildError, DeadlockError, user_facing
 from ..progress import Progress
+from ..types import storage_bytes
 from . import runtime
 from .check import check_netlist, static_tokens
 from .lower import build_engine, process_symbol, token_bytes
@@ -131,7 +132,7 @@ class SimModule:
         sim = lib.dsl_sim_new(len(net.processes), len(net.fifos), STACK_BYTES)
         keep = []
         handles = [lib.dsl_sim_fifo(sim, f.index, depths[f.name], self._token_bytes[f.index]) for f in net.fifos]
-        buffers = [np.zeros(shape, dtype=dt) for shape, dt in self._buffer_types]
+        buffers = [np.zeros(shape + row, dtype=dt) for shape, dt, row in self._buffer_types]
         for proc in net.processes:
             packed = self._pack(proc, values, buffers, handles, keep)
             deps = (ctypes.c_int * max(1, len(proc.deps)))(*proc.deps)
@@ -159,7 +160,7 @@ class SimModule:
                 ptrs.append(_memref(arr, self.sig.args[ref].shape, keep) if self._arg_kinds[ref]
                             else _scalar(arr, keep))
             elif kind == "buffer":
-                ptrs.append(_memref(buffers[ref], buffers[ref].shape, keep))
+                ptrs.append(_memref(buffers[ref], self._buffer_types[ref][0], keep))
             elif kind == "fifo":
                 ptrs.append(_memref(None, self._fifo_shapes[ref.index], keep, address=handles[ref.index]))
             else:
@@ -246,18 +247,26 @@ def _scalar(arr, keep):
 def _constant(attr, keep):
     if isinstance(attr, ir.FloatAttr):
         arr = np.array([ir.FloatAttr(attr).value], dtype=np.float64 if "f64" in str(attr.type) else np.float32)
-    else:
-        arr = np.array([ir.IntegerAttr(attr).value], dtype=np.int64)
+    else:  # an integer in its storage bytes (at least a 64-bit word: index constants are i64)
+        width = 64 if isinstance(attr.type, ir.IndexType) else ir.IntegerType(attr.type).width
+        value = int(str(attr).split(":")[0])
+        nbytes = max(8, storage_bytes(width))
+        arr = np.frombuffer((value % (1 << 8 * nbytes)).to_bytes(nbytes, "little"), dtype=np.uint8).copy()
     return _scalar(arr, keep)
 
 
 def _buffer_spec(t):
+    """(shape, numpy dtype, trailing row) of a local buffer as the padded storage lays it out; integers
+    wider than 64 bits are rows of little-endian bytes."""
     mt = ir.MemRefType(t)
     e = mt.element_type
-    if isinstance(e, ir.IntegerType):
+    row = ()
+    if isinstance(e, ir.IntegerType) and e.width > 64:
+        dtype, row = np.uint8, (storage_bytes(e.width),)
+    elif isinstance(e, ir.IntegerType):
         dtype = np.bool_ if e.width == 1 else parse_carrier(e.width, True)
     elif isinstance(e, ir.IndexType):
         dtype = np.int64
     else:
         dtype = {"f16": np.float16, "bf16": np.uint16, "f32": np.float32, "f64": np.float64}[str(e)]
-    return tuple(mt.shape), dtype
+    return tuple(mt.shape), dtype, row
