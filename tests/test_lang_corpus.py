@@ -101,9 +101,12 @@ def test_fixed_point_floats_in_and_out():
     assert s == -1.0625
 
 
-def test_fixed_point_wraps_out_of_range_inputs():
-    out, _ = dsl.customize(_fixed_identity).build()(np.array([8.0, 9.5, -8.0625, 0.0]), 0.0)
-    np.testing.assert_array_equal(out, [-8.0, -6.5, 7.9375, 0.0])  # AP_WRAP modulo 2^8 raw
+def test_fixed_point_refuses_out_of_range_inputs():
+    # a value the type cannot hold is refused at the call instead of wrapping (Fixed(8, 4): -8..7.9375)
+    module = dsl.customize(_fixed_identity).build()
+    for bad in (8.0, -8.0625, 9.5):
+        with pytest.raises(dsl.CallError, match=f"argument 'A' .* holds {bad}"):
+            module(np.array([0.0, bad, 0.0, 0.0]), 0.0)
 
 
 def _odd_widths(A: Int(12)[3], B: UInt(5)[3], W: Int(100)[3]) -> (Int(12)[3], UInt(5)[3], Int(100)[3]):
@@ -111,13 +114,18 @@ def _odd_widths(A: Int(12)[3], B: UInt(5)[3], W: Int(100)[3]) -> (Int(12)[3], UI
 
 
 def test_odd_and_wide_widths_carriers():
-    W = np.array([2**99 - 1, -(2**99), 2**100 + 5], dtype=object)
-    a, b, w = dsl.customize(_odd_widths).build()(np.array([2047, -2048, 5000], np.int16),
-                                                  np.array([31, 32, 7], np.uint8), W)
-    assert a.dtype == np.int16 and b.dtype == np.uint8 and w.dtype == object
-    assert a.tolist() == [2047, -2048, 5000 - 4096]  # wrapped to 12 bits, carried in int16
+    W = np.array([2**99 - 1, -(2**99), 5], dtype=object)
+    a, b, w = dsl.customize(_odd_widths).build()(np.array([2047, -2048, -1], np.int16),
+                                                  np.array([31, 0, 7], np.uint8), W)
+    assert a.dtype == np.int16 and b.dtype == np.uint8 and w.dtype == object  # 12 bits carried in int16
+    assert a.tolist() == [2047, -2048, -1]
     assert b.tolist() == [31, 0, 7]
     assert [int(x) for x in w] == [2**99 - 1, -(2**99), 5]
+    for args in ((np.array([5000, 0, 0], np.int16), np.zeros(3, np.uint8), W),
+                 (np.zeros(3, np.int16), np.array([32, 0, 0], np.uint8), W),
+                 (np.zeros(3, np.int16), np.zeros(3, np.uint8), np.array([2**100 + 5, 0, 0], dtype=object))):
+        with pytest.raises(dsl.CallError, match="convert it explicitly"):  # refused, not wrapped
+            dsl.customize(_odd_widths).build()(*args)
 
 
 def _flags(A: bool[5]) -> bool[5]:

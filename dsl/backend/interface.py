@@ -14,6 +14,7 @@ from mlir import ir
 
 from ..errors import CallError
 from ..types import DSLType, Float, Index, parse_type
+from .call_values import check_dtype, check_scalar, check_values
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class Signature:
     name: str
     args: tuple
     results: tuple  # dsl types of scalar results
+    written: frozenset = frozenset()  # names of the tensor arguments the kernel may write
 
     @property
     def inputs(self):
@@ -50,7 +52,54 @@ def signature_of_func(fop) -> Signature:
     for k, (name, dtype, t) in enumerate(zip(names, types, arg_types)):
         shape = tuple(t.shape) if isinstance(t, ir.MemRefType) else None
         specs.append(ArgSpec(name, dtype, shape, k >= len(names) - n_out))
-    return Signature(ir.StringAttr(attrs["sym_name"]).value, tuple(specs), results)
+    written = frozenset(names[k] for k in _written_args(fop, {}) if k < len(names))
+    return Signature(ir.StringAttr(attrs["sym_name"]).value, tuple(specs), results, written)
+
+
+# -- which arguments a kernel may write (a read-only array is refused before the call) ---------------
+
+_VIEWS = ("memref.subview", "memref.cast", "memref.reinterpret_cast")
+
+
+def _written_args(fop, memo: dict) -> set:
+    """Positions of ``fop``'s memref arguments that a store, a copy or a callee may write (through views
+    too). Conservative: a store under a branch that never runs counts."""
+    name = ir.StringAttr(fop.attributes["sym_name"]).value
+    if name in memo:
+        return memo[name]
+    memo[name] = set()  # a recursive call adds nothing new
+    if not fop.regions[0].blocks:
+        memo[name] = set(range(len(fop.type.inputs)))  # an external function: assume it writes
+        return memo[name]
+    table = _func_table(fop)
+    found = set()
+    for k, arg in enumerate(fop.regions[0].blocks[0].arguments):
+        if isinstance(arg.type, ir.MemRefType) and _is_written(arg, table, memo):
+            found.add(k)
+    memo[name] = found
+    return found
+
+
+def _is_written(value, table, memo) -> bool:
+    for use in value.uses:
+        op = use.owner.operation if hasattr(use.owner, "operation") else use.owner
+        if op.name in ("affine.store", "memref.store") and use.operand_number == 1:
+            return True
+        if op.name == "memref.copy" and use.operand_number == 1:
+            return True
+        if op.name in _VIEWS and _is_written(op.results[0], table, memo):
+            return True
+        if op.name == "func.call":
+            callee = table.get(ir.FlatSymbolRefAttr(op.attributes["callee"]).value)
+            if callee is None or use.operand_number in _written_args(callee, memo):
+                return True
+    return False
+
+
+def _func_table(fop) -> dict:
+    module = fop.operation.parent
+    return {ir.StringAttr(op.attributes["sym_name"]).value: op for op in module.regions[0].blocks[0].operations
+            if op.operation.name == "func.func"}
 
 
 def signature(schedule) -> Signature:
@@ -98,12 +147,17 @@ def _bf16_value(bits: np.ndarray) -> np.ndarray:
     return (np.asarray(bits, dtype=np.uint32) << 16).view(np.float32)
 
 
-def to_storage(spec: ArgSpec, value) -> np.ndarray:
-    """User value -> storage array (C-contiguous). Raises CallError for values that cannot convert."""
+def to_storage(spec: ArgSpec, value, kernel: str = "the kernel") -> np.ndarray:
+    """User value -> storage array (C-contiguous). Raises CallError for values the declared type cannot
+    hold (see ``values.check_values``); precision is rounded by the type's own rule (floats to nearest,
+    fixed point toward -inf as AP_TRN does)."""
     t = spec.dtype
     arr = np.asarray(value)
-    if arr.dtype == object and not (t.is_int and t.bits > 64):
-        raise CallError(f"argument '{spec.name}': cannot convert a {type(value).__name__} to {t!r}")
+    if arr.dtype == object and not (t.is_int or t.is_index):
+        raise CallError(f"argument '{spec.name}' of {kernel}: cannot convert a {type(value).__name__} to {t!r}")
+    check_values(spec, arr, kernel)
+    if arr.dtype == object and (t.is_index or t.bits <= 64):  # Python ints within range
+        arr = arr.astype(np.uint64 if not t.signed and not t.is_index else np.int64)
     if isinstance(t, Float):
         if t.name == "bfloat16":
             return np.ascontiguousarray(_bf16_bits(arr.astype(np.float32)))
@@ -118,11 +172,7 @@ def to_storage(spec: ArgSpec, value) -> np.ndarray:
             raw = raw.astype(np.int64) if t.bits < 64 else np.array(raw, dtype=object)
         return np.ascontiguousarray(_wrap(raw, t.bits, t.signed))
     if arr.dtype.kind == "f":
-        if not np.all(np.isfinite(arr)) or np.any(arr != np.trunc(arr)):
-            raise CallError(f"argument '{spec.name}' of type {t!r} got non-integer values (dtype {arr.dtype})")
         arr = arr.astype(np.int64) if t.bits <= 64 else np.array([int(x) for x in arr.reshape(-1)], dtype=object).reshape(arr.shape)
-    if arr.dtype.kind == "u" and arr.dtype.itemsize == 8 and t.bits <= 64:
-        arr = arr.astype(np.int64)  # modular: the bits are kept, _wrap reads them back at the declared width
     if t.bits == 1 and not t.signed:
         return np.ascontiguousarray(arr.astype(bool))
     return np.ascontiguousarray(_wrap(arr, t.bits, t.signed))
@@ -141,41 +191,49 @@ def from_storage(spec: ArgSpec, raw) -> np.ndarray:
     return raw
 
 
-def check_args(sig: Signature, args) -> list:
-    """Validate a call's arguments (count, shapes, dtypes) and convert them to storage arrays."""
-    inputs = [a for a in sig.args if not a.is_output] if any(a.is_output for a in sig.args) else list(sig.args)
-    if len(args) != len(inputs):
-        names = ", ".join(f"{a.name}: {a.dtype!r}{list(a.shape) if a.shape else ''}" for a in inputs)
-        raise CallError(f"{sig.name}() takes {len(inputs)} argument(s) ({names}), got {len(args)}")
+def bind_args(sig: Signature, args, kwargs=None) -> list:
+    """The call's inputs in declaration order, from positional and keyword arguments as Python binds them."""
+    inputs = sig.inputs
+    names = [a.name for a in inputs]
+    kwargs = kwargs or {}
+    if len(args) > len(inputs) or (not kwargs and len(args) != len(inputs)):
+        listing = ", ".join(f"{a.name}: {a.dtype!r}{list(a.shape) if a.shape else ''}" for a in inputs)
+        raise CallError(f"{sig.name}() takes {len(inputs)} argument(s) ({listing}), got {len(args)}")
+    bound = dict(zip(names, args))
+    for key, value in kwargs.items():
+        if key not in names:
+            returned = any(a.name == key for a in sig.outputs)
+            why = f"'{key}' is a returned tensor, not an argument" if returned else f"its arguments are {', '.join(names)}"
+            raise CallError(f"{sig.name}() got an unexpected keyword argument '{key}' ({why})")
+        if key in bound:
+            raise CallError(f"{sig.name}() got multiple values for argument '{key}'")
+        bound[key] = value
+    missing = [n for n in names if n not in bound]
+    if missing:
+        raise CallError(f"{sig.name}() missing {len(missing)} required argument(s): "
+                        f"{', '.join(repr(n) for n in missing)}")
+    return [bound[n] for n in names]
+
+
+def check_args(sig: Signature, args, kwargs=None) -> list:
+    """Validate a call's arguments (count, shapes, dtypes, values) and convert them to storage arrays.
+    Every check happens before the kernel runs."""
+    args = bind_args(sig, args, kwargs)
     converted = []
-    for spec, value in zip(inputs, args):
+    kernel = f"{sig.name}()"
+    for spec, value in zip(sig.inputs, args):
         if spec.shape is None:
-            if np.ndim(value) != 0:
-                raise CallError(f"argument '{spec.name}' of {sig.name}() is a scalar {spec.dtype!r}, "
-                                f"got an array of shape {np.shape(value)}")
+            check_scalar(spec, value, kernel)
         else:
             if not isinstance(value, np.ndarray):
-                raise CallError(f"argument '{spec.name}' of {sig.name}() must be a numpy array of shape "
+                raise CallError(f"argument '{spec.name}' of {kernel} must be a numpy array of shape "
                                 f"{list(spec.shape)}, got {type(value).__name__}")
             if tuple(value.shape) != tuple(spec.shape):
-                raise CallError(f"argument '{spec.name}' of {sig.name}() must have shape {list(spec.shape)}, "
+                raise CallError(f"argument '{spec.name}' of {kernel} must have shape {list(spec.shape)}, "
                                 f"got {list(value.shape)}")
-            _check_dtype(sig, spec, value)
-        converted.append(to_storage(spec, value))
+            check_dtype(spec, value, kernel, written=spec.name in sig.written)
+        converted.append(to_storage(spec, value, kernel))
     return converted
-
-
-def _check_dtype(sig, spec, value: np.ndarray):
-    t, kind = spec.dtype, value.dtype.kind
-    ok = {
-        "float": kind in "fiub",
-        "int": kind in "iub" or (kind == "O" and t.bits > 64),
-        "fixed": kind in "fiu",
-    }["float" if t.is_float else "fixed" if t.is_fixed else "int"]
-    if not ok:
-        raise CallError(f"argument '{spec.name}' of {sig.name}() has dtype {value.dtype}, which cannot hold {t!r}")
-    if t.is_int and kind == "f":
-        raise CallError(f"argument '{spec.name}' of {sig.name}() is {t!r}: pass an integer array, not {value.dtype}")
 
 
 def write_back_changed(sig: Signature, args, before: list, after: list) -> None:

@@ -19,7 +19,7 @@ from ..errors import BuildError, user_facing
 from ..types import Float, Index, storage_bytes
 from . import cpu_bounds, cpu_entry, cpu_floats, cpu_narrow, cpu_opt
 from . import jit_symbols
-from .interface import check_args, from_storage, signature_of_func, write_back_changed
+from .interface import bind_args, check_args, from_storage, signature_of_func, write_back_changed
 
 LOWERING = ",".join([
     "expand-strided-metadata",
@@ -126,7 +126,8 @@ class LLVMModule:
         return f"<dsl.LLVMModule {self.name}({', '.join(a.name for a in self.sig.inputs)})>"
 
     @user_facing
-    def __call__(self, *args):
+    def __call__(self, *args, **kwargs):
+        args = bind_args(self.sig, args, kwargs)
         storage = check_args(self.sig, args)
         before = [np.copy(a) for a in storage]
         outputs = [np.zeros(a.shape, dtype=_carrier(a)) for a in self.sig.outputs]

@@ -16,7 +16,7 @@ import warnings
 import numpy as np
 from mlir import ir
 
-from ..backend.interface import check_args, from_storage, parse_carrier, signature, write_back_changed
+from ..backend.interface import bind_args, check_args, from_storage, parse_carrier, signature, write_back_changed
 from ..backend.cpu_bounds import BoundsChecks
 from ..backend.jit_symbols import resolve
 from ..backend.llvm import _Buffer, _carrier, _view_back
@@ -79,7 +79,8 @@ class SimModule:
         return f"<dsl.SimModule {self.name}: {len(self.net.processes)} processes, {len(self.net.fifos)} streams>"
 
     @user_facing
-    def __call__(self, *args):
+    def __call__(self, *args, **kwargs):
+        args = bind_args(self.sig, args, kwargs)
         storage = check_args(self.sig, args)  # fresh copies in storage form: never the caller's arrays
         before = [np.copy(a) for a in storage]
         outputs = [np.zeros(a.shape, dtype=_carrier(a)) for a in self.sig.outputs]

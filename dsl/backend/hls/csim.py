@@ -18,7 +18,7 @@ import numpy as np
 
 from ...errors import BuildError, ToolNotFoundError, user_facing
 from ...progress import Progress
-from ..interface import check_args, from_storage, signature, write_back_changed
+from ..interface import bind_args, check_args, from_storage, signature, write_back_changed
 from . import csim_streams, words
 from .signature import Param, function_signature
 
@@ -239,7 +239,8 @@ class CSimModule:
         return module_html(self)
 
     @user_facing
-    def __call__(self, *args):
+    def __call__(self, *args, **kwargs):
+        args = bind_args(self.sig, args, kwargs)
         storage = check_args(self.sig, args)
         before = [np.copy(a) for a in storage]
         self.deadlock = None
