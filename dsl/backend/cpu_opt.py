@@ -4,7 +4,8 @@ A kernel written the natural way (``for i, j in grid: for k in reduction: C[i, j
 has its reduction innermost, so the inner loop walks ``B`` by columns and cannot be vectorised without
 reassociating the sum. Sinking the parallel loop below the reduction loop (``i, k, j``) makes the inner
 loop contiguous and vectorisable while every ``C[i, j]`` still accumulates in the same ``k`` order, so
-results are bit-identical to the written order, floats included.
+results are bit-identical to the written order, floats included. That holds only when the iterations of
+the sunk loop are independent, which ``cpu_deps`` proves first (``S[i + 1] += S[i] + A[i, k]`` is not).
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from mlir import ir
 from mlir.dialects import affine
 
 from ..frontend.narrow import walk_ops
+from .cpu_deps import independent_iterations
 
 
 def optimize_for_cpu(module: ir.Module) -> None:
@@ -39,7 +41,8 @@ def _is_reduction(loop) -> bool:
 
 
 def _can_sink_below_reduction(outer) -> bool:
-    """``outer`` is a parallel loop whose whole body is one innermost reduction loop independent of it."""
+    """``outer`` is a loop whose whole body is one innermost reduction loop, with bounds independent of
+    it, and whose iterations are independent (``cpu_deps``)."""
     if _is_reduction(outer) or outer.results:
         return False
     body = _body_ops(outer)
@@ -51,7 +54,9 @@ def _can_sink_below_reduction(outer) -> bool:
     if any(op.operation.name in ("affine.for", "scf.for", "scf.while", "func.call") for op in _walk_ops(inner)):
         return False
     outer_iv = outer.regions[0].blocks[0].arguments[0]
-    return all(operand != outer_iv for operand in inner.operation.operands)
+    if any(operand == outer_iv for operand in inner.operation.operands):
+        return False
+    return independent_iterations(outer, inner)
 
 
 def _walk_ops(loop):
