@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import hashlib
 import threading
 
@@ -17,15 +18,17 @@ from mlir.passmanager import PassManager
 
 from ..errors import BuildError, user_facing
 from ..types import Float, Index, storage_bytes
-from . import cpu_bounds, cpu_entry, cpu_floats, cpu_narrow, cpu_opt
-from . import jit_symbols
+from . import cpu_bounds, cpu_entry, cpu_floats, cpu_interrupt, cpu_narrow, cpu_opt
+from . import cpu_run, jit_symbols
 from .interface import bind_args, check_args, from_storage, signature_of_func, write_back_changed
 
-LOWERING = ",".join([
+TO_CFG = [
     "expand-strided-metadata",
     "lower-affine",
     "arith-expand",
     "convert-scf-to-cf",
+]
+FROM_CFG = [
     "convert-math-to-llvm",
     "convert-math-to-libm",
     "finalize-memref-to-llvm",
@@ -34,7 +37,8 @@ LOWERING = ",".join([
     "convert-func-to-llvm",
     "convert-cf-to-llvm",
     "reconcile-unrealized-casts",
-])
+]
+LOWERING = ",".join(TO_CFG + FROM_CFG)
 
 _CACHE: dict[str, tuple] = {}
 _CACHE_LOCK = threading.Lock()
@@ -51,12 +55,14 @@ def lower_to_llvm(module_text: str, top: str, context: ir.Context, extra_passes=
         cpu_opt.optimize_for_cpu(module)
         cpu_entry.results_to_buffers(module, top)
         cpu_narrow.pad_storage(module, entries=[top])
-        pipeline = f"builtin.module({','.join(list(extra_passes) + [LOWERING])})"
+        cpu_interrupt.insert_polls(module, cpu_interrupt.CPU_MARKER, after_calls=True)
         try:
             if checks is not None:
                 cpu_bounds.insert_checks(module, checks)
             cpu_floats.expand_sixteen_bit_floats(module)
-            PassManager.parse(pipeline).run(module.operation)
+            PassManager.parse(f"builtin.module({','.join(list(extra_passes) + TO_CFG)})").run(module.operation)
+            cpu_interrupt.lower_early_returns(module)
+            PassManager.parse(f"builtin.module({','.join(FROM_CFG)})").run(module.operation)
         except Exception as exc:  # MLIR reports diagnostics as exceptions with its own text
             raise BuildError(f"lowering {top!r} for the CPU failed: {exc}") from None
     return module
@@ -101,26 +107,43 @@ def compile_engine(schedule, opt_level=3, shared_libs=(), check_bounds=False):
         if checks is not None:
             # the generated code calls the plain symbol (register_runtime would add the C-interface prefix)
             engine.raw_register_runtime(cpu_bounds.FAIL, ctypes.cast(checks.callback, ctypes.c_void_p))
+        stop = cpu_run.StopWord()
+        stop.register(engine)
         jit_symbols.resolve(engine, schedule.top, f"building {schedule.top!r} for the CPU")
-    entry = (engine, sig, lowered, checks)
+    entry = (engine, sig, lowered, checks, stop)
     with _CACHE_LOCK:
         _CACHE[key] = entry
     return entry
 
 
+OPT_LEVELS = (0, 1, 2, 3)
+
+
 @user_facing
-def build_llvm(schedule, opt_level: int = 3, check_bounds: bool = False):
-    """``dsl.build(s, target="llvm")``; ``check_bounds=True`` makes every memory access test its indices and
-    an out-of-range one a ``dsl.BuildError`` naming the Python line (slower: a debugging switch)."""
-    engine, sig, _, checks = compile_engine(schedule, opt_level, check_bounds=bool(check_bounds))
-    return LLVMModule(engine, sig, schedule.top, checks)
+def build_llvm(schedule, opt_level: int = 3, check_bounds: bool = False, timeout: float | None = 600.0):
+    """``dsl.build(s, target="llvm")``. ``opt_level``: LLVM's -O level (0..3); ``check_bounds=True`` makes
+    every memory access test its indices and an out-of-range one a ``dsl.BuildError`` naming the Python line
+    (slower: a debugging switch); ``timeout``: seconds one call may run before it is stopped (None: no
+    limit, and the call runs in the caller's thread)."""
+    check_opt_level(opt_level)
+    cpu_run.check_timeout(timeout)
+    engine, sig, _, checks, stop = compile_engine(schedule, int(opt_level), check_bounds=bool(check_bounds))
+    return LLVMModule(engine, sig, schedule.top, checks, stop, timeout)
+
+
+def check_opt_level(opt_level) -> None:
+    if isinstance(opt_level, bool) or not isinstance(opt_level, (int, np.integer)) or opt_level not in OPT_LEVELS:
+        raise BuildError(f"opt_level must be one of {', '.join(map(str, OPT_LEVELS))} (LLVM's -O levels), "
+                         f"got {opt_level!r}")
 
 
 class LLVMModule:
-    """A kernel compiled for the CPU: call it with numpy arrays (inputs only; outputs are returned)."""
+    """A kernel compiled for the CPU: call it with numpy arrays (inputs only; outputs are returned).
+    ``timeout`` (seconds, or None) bounds each call; change it on the module to allow more."""
 
-    def __init__(self, engine, sig, name, checks=None):
+    def __init__(self, engine, sig, name, checks=None, stop=None, timeout=600.0):
         self.engine, self.sig, self.name, self.checks = engine, sig, name, checks
+        self.stop, self.timeout = stop or cpu_run.StopWord(), timeout
 
     def __repr__(self):
         return f"<dsl.LLVMModule {self.name}({', '.join(a.name for a in self.sig.inputs)})>"
@@ -135,7 +158,8 @@ class LLVMModule:
         keep, packed = [], []
         for spec in self.sig.args:
             packed.append(_pack(spec, next(storage_iter), keep))
-        scalars = self._invoke(packed)
+        scalars = cpu_run.run_stoppable(lambda: self._invoke(packed), self.timeout, self.stop, self.name,
+                                        (self.engine, keep, packed))
         if self.checks is not None:
             self.checks.raise_if_hit(self.name)
         returned = [from_storage(spec, _view_back(spec, buf)) for spec, buf in zip(self.sig.outputs, keep[len(storage):])]
@@ -187,13 +211,19 @@ class _Buffer:
             self.array, self.elem_bytes, self.wide = np.ascontiguousarray(arr), arr.dtype.itemsize, False
 
 
-def _descriptor(array: np.ndarray, shape):
-    rank = len(shape)
+@functools.lru_cache(maxsize=None)
+def _descriptor_type(rank: int):
+    """The ctypes struct of a rank-``rank`` memref descriptor (made once per rank: making a ctypes type
+    costs more than a small kernel's whole call)."""
     fields = [("allocated", ctypes.c_void_p), ("aligned", ctypes.c_void_p), ("offset", ctypes.c_longlong)]
     if rank:
         fields += [("shape", ctypes.c_longlong * rank), ("strides", ctypes.c_longlong * rank)]
-    desc_type = type("MemRefDescriptor", (ctypes.Structure,), {"_fields_": fields})
-    desc = desc_type()
+    return type("MemRefDescriptor", (ctypes.Structure,), {"_fields_": fields})
+
+
+def _descriptor(array: np.ndarray, shape):
+    rank = len(shape)
+    desc = _descriptor_type(rank)()
     ptr = array.ctypes.data
     desc.allocated, desc.aligned, desc.offset = ptr, ptr, 0
     if rank:

@@ -13,6 +13,7 @@ from mlir.passmanager import PassManager
 
 from ..backend.cpu_bounds import insert_checks
 from ..backend.cpu_floats import expand_sixteen_bit_floats
+from ..backend.cpu_interrupt import insert_polls
 from ..backend.cpu_narrow import pad_storage
 from ..backend.llvm import LOWERING
 from ..errors import BuildError, StreamError
@@ -22,6 +23,7 @@ from .netlist import extract, func_table, loc_of
 PUT, GET = "dsl_fifo_put", "dsl_fifo_get"
 PUT_BLOCK, GET_BLOCK = "dsl_fifo_put_block", "dsl_fifo_get_block"
 _FLOAT_BITS = {"f16": 16, "bf16": 16, "f32": 32, "f64": 64}
+POLL = "dsl_sim_poll"
 
 
 def process_symbol(proc) -> str:
@@ -44,6 +46,7 @@ def build_engine(schedule, runtime_path: str, opt_level: int = 3, checks=None):
                 _rewrite_endpoint(fop, pos, fifo, proc, sites)
         _drop_unused(module, net)
         pad_storage(module, entries=[process_symbol(p) for p in net.processes])
+        insert_polls(module, POLL)  # an endless kernel ends at the timeout (runtime.c: dsl_sim_poll)
         _lower(module, schedule.top, checks)
         engine = ExecutionEngine(module, opt_level=opt_level, shared_libs=[runtime_path])
     return engine, [(p.index, f.index, is_put, loc) for p, f, is_put, loc in sites]

@@ -46,7 +46,8 @@ typedef struct sim {
   int *ready;
   void *sched_sp;
   double deadline;
-  uint64_t ops;
+  uint64_t ops, polls;
+  int stop; /* set by dsl_sim_stop from another thread: end the run at the next check */
   size_t stack_size;
   int64_t oob_site; /* first out-of-range access (check_bounds builds), -1 if none */
 } sim;
@@ -120,12 +121,26 @@ static void proc_entry(void) {
   yield_to_scheduler(s);
 }
 
-static void tick(sim *s) {
-  if ((++s->ops & 0xFFFF) == 0 && now() > s->deadline) {
-    s->aborted = 1;
-    yield_to_scheduler(s); /* never resumed */
-  }
+static int expired(sim *s) { return __atomic_load_n(&s->stop, __ATOMIC_RELAXED) || now() > s->deadline; }
+
+static void abort_run(sim *s) {
+  s->aborted = 1;
+  yield_to_scheduler(s); /* never resumed */
 }
+
+static void tick(sim *s) {
+  if ((++s->ops & 0xFFFF) == 0 && expired(s)) abort_run(s);
+}
+
+/* Called by compiled kernels at the back-edges of loops that may run long without touching a stream (a
+ * `while`, a loop nest): an endless kernel ends the run at its timeout instead of running forever. */
+void dsl_sim_poll(void) {
+  sim *s = g_sim;
+  if ((++s->polls & 0xFFFF) == 0 && expired(s)) abort_run(s);
+}
+
+/* From another thread (Ctrl-C in Python): the run ends at the next stream access or poll. */
+void dsl_sim_stop(sim *s) { __atomic_store_n(&s->stop, 1, __ATOMIC_RELAXED); }
 
 static void block(sim *s, fifo *f, int full, int site) {
   proc *p = &s->procs[s->current];
@@ -332,7 +347,7 @@ int dsl_sim_run(sim *s, double timeout_s) {
       break;
     }
     if (p->state == DONE) finish(s, i);
-    if ((s->ops & 0xFF) == 0 && now() > s->deadline) {
+    if ((s->ops & 0xFF) == 0 && expired(s)) {
       status = SIM_TIMEOUT;
       break;
     }

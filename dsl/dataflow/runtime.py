@@ -77,6 +77,7 @@ def _declare(lib):
         "dsl_sim_fifo_info": (None, [vp, i32, ctypes.POINTER(i64)]),
         "dsl_sim_current": (i32, [vp]),
         "dsl_sim_ops": (ctypes.c_uint64, [vp]),
+        "dsl_sim_stop": (None, [vp]),
         "dsl_sim_oob": (i64, [vp]),
         "dsl_sim_free": (None, [vp]),
     }

@@ -18,6 +18,7 @@ from mlir import ir
 
 from ..backend.interface import bind_args, check_args, from_storage, parse_carrier, signature, write_back_changed
 from ..backend.cpu_bounds import BoundsChecks
+from ..backend.cpu_run import abandon
 from ..backend.jit_symbols import resolve
 from ..backend.llvm import _Buffer, _carrier, _view_back
 from ..errors import BuildError, DeadlockError, user_facing
@@ -139,7 +140,7 @@ class SimModule:
             deps = (ctypes.c_int * max(1, len(proc.deps)))(*proc.deps)
             keep.append(deps)
             lib.dsl_sim_proc(sim, proc.index, self._fn[proc.index], packed, len(proc.deps), deps)
-        status = _run_guarded(lib, sim, self.timeout, self)
+        status = _run_guarded(lib, sim, self.timeout, self, (keep, buffers, values))
         result = RunResult(status, self._proc_info(lib, sim), self._fifo_info(lib, sim))
         oob = lib.dsl_sim_oob(sim)
         lib.dsl_sim_free(sim)
@@ -194,27 +195,38 @@ class RunResult:
         self.status, self.procs, self.stats = status, procs, stats
 
 
-def _run_guarded(lib, sim, timeout, module):
-    """Run in a helper thread (ctypes releases the GIL) so that even a kernel stuck in a loop without stream
-    accesses cannot hang the caller."""
+def _run_guarded(lib, sim, timeout, module, keep):
+    """Run in a helper thread (ctypes releases the GIL) so that the caller can wait interruptibly. Kernels
+    poll at their loops (``cpu_interrupt``), so even one stuck without stream accesses ends at the timeout;
+    ``keep`` holds what the run uses, kept alive if it cannot be stopped."""
     box = {}
 
     def target():
         box["status"] = lib.dsl_sim_run(sim, float(timeout))
 
     t = threading.Thread(target=target, name=f"dsl-sim-{module.name}", daemon=True)
-    t.start()
     deadline = time.monotonic() + timeout + 5.0
     total = module.expected_tokens
-    with Progress(f"sim {module.name}", total=total, unit="tok") as bar:
-        while t.is_alive() and time.monotonic() < deadline:
-            t.join(min(0.1, max(0.0, deadline - time.monotonic())))
-            if bar.visible:
-                bar.set(lib.dsl_sim_ops(sim) // 2)  # each token is one put and one get
+    try:
+        t.start()  # inside the try: a Ctrl-C from here on stops the run
+        with Progress(f"sim {module.name}", total=total, unit="tok") as bar:
+            while t.is_alive() and time.monotonic() < deadline:
+                t.join(min(0.1, max(0.0, deadline - time.monotonic())))
+                if bar.visible:
+                    bar.set(lib.dsl_sim_ops(sim) // 2)  # each token is one put and one get
+    except KeyboardInterrupt:
+        lib.dsl_sim_stop(sim)  # the run ends at the next stream access or poll
+        t.join(5.0)
+        if t.is_alive():
+            abandon(t, module, keep)
+        raise
     if t.is_alive():
+        # a kernel in an innermost loop that does not poll: it must not run on freed memory
         running = module.net.processes[lib.dsl_sim_current(sim)].label
+        abandon(t, module, keep)
         raise BuildError(f"simulation of '{module.name}' did not finish within {timeout:g} s: kernel "
-                         f"'{running}' is computing without touching a stream (an endless loop?)")
+                         f"'{running}' is computing without touching a stream (an endless loop?) and "
+                         "could not be stopped")
     return box["status"]
 
 

@@ -1,0 +1,130 @@
+"""Stopping kernels: ``timeout=`` and Ctrl-C on the CPU backend and the simulator, with the caller's arrays
+left as they were and the Python process intact afterwards (no crash at exit)."""
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import dsl
+from dsl import int32
+
+N = 4
+
+
+def spin(A: int32[N]) -> int32:
+    x: int32 = 0
+    while A[0] >= 0:
+        x = x + 1
+        A[1] = x
+    return x
+
+
+def _spin_helper(A: int32[N]) -> int32:
+    x: int32 = 0
+    while A[0] >= 0:
+        x = x + 1
+    return x
+
+
+def calls_spin(A: int32[N]) -> int32:
+    y: int32 = _spin_helper(A)
+    A[2] = 7  # must not run with the helper's early result
+    return y
+
+
+def long_nest(A: int32[N]) -> int32:
+    x: int32 = 0
+    for i in range(1 << 40):
+        for j in range(4):
+            x = x + A[j]
+    return x
+
+
+@pytest.mark.parametrize("kernel", [spin, calls_spin, long_nest])
+def test_a_cpu_call_stops_at_its_timeout_and_leaves_the_arguments(kernel):
+    module = dsl.build(kernel, timeout=0.5)
+    A = np.zeros(N, np.int32)
+    with pytest.raises(dsl.BuildError, match=r"did not finish within 0.5 s .*it was stopped"):
+        module(A)
+    assert A.tolist() == [0, 0, 0, 0]
+    if kernel is not long_nest:  # the same module runs again: the stop request was cleared
+        A[0] = -1
+        assert module(A) == 0
+
+
+def test_build_options_are_validated():
+    for bad in (4, -1, "fast", 2.5, True):
+        with pytest.raises(dsl.BuildError, match="opt_level must be one of 0, 1, 2, 3"):
+            dsl.build(spin, opt_level=bad)
+    for bad in (0, -1, float("nan"), "1", True):
+        with pytest.raises(dsl.BuildError, match="timeout must be a positive number"):
+            dsl.build(spin, timeout=bad)
+    A = np.array([-1, 0, 0, 0], np.int32)
+    assert dsl.build(spin, timeout=None)(A) == 0  # no limit: runs in the caller's thread
+
+
+_REGION = '''
+import numpy as np
+import dsl
+from dsl import int32
+
+@dsl.region()
+def endless(A: int32[4], B: int32[4]):
+    @dsl.kernel(mapping=[1])
+    def spin(A: int32[4], B: int32[4]):
+        x: int32 = 0
+        while A[0] >= 0:
+            x = x + 1
+        B[0] = x
+'''
+
+
+def _run(tmp_path, script: str, interrupt: bool = False):
+    path = tmp_path / "case.py"  # the frontend reads kernels from their source file
+    path.write_text(textwrap.dedent(script))
+    proc = subprocess.Popen([sys.executable, str(path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if interrupt:
+        assert proc.stdout.readline().strip() == "calling"
+        proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    return proc.returncode, out, err
+
+
+def test_an_endless_simulation_stops_and_the_process_exits_cleanly(tmp_path):
+    code, out, err = _run(tmp_path, _REGION + '''
+sim = dsl.build(endless, target="sim", timeout=0.5)
+B = np.zeros(4, np.int32)
+try:
+    sim(np.zeros(4, np.int32), B)
+except dsl.BuildError as e:
+    print("stopped:", "did not finish within 0.5 s" in str(e), B.tolist())
+''')
+    assert code == 0, err  # the process used to die with SIGSEGV at exit
+    assert "stopped: True [0, 0, 0, 0]" in out
+
+
+@pytest.mark.parametrize("build, n_args", [("dsl.build(spin_k, timeout=600)", 1),
+                                           ("dsl.build(endless, target='sim', timeout=600)", 2)])
+def test_ctrl_c_stops_a_running_kernel(tmp_path, build, n_args):
+    code, out, err = _run(tmp_path, _REGION + f'''
+def spin_k(A: int32[4]) -> int32:
+    x: int32 = 0
+    while A[0] >= 0:
+        x = x + 1
+    return x
+
+m = {build}
+args = [np.zeros(4, np.int32) for _ in range({n_args})]
+try:
+    print("calling", flush=True)
+    m(*args)
+except KeyboardInterrupt:
+    print("interrupted")
+''', interrupt=True)
+    assert code == 0, err
+    assert "interrupted" in out
