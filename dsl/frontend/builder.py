@@ -25,12 +25,24 @@ def constant(value, dtype: DSLType) -> ir.Value:
         import math as pymath
 
         value = pymath.floor(float(value) * (1 << dtype.frac))
+    if is_bool(dtype):
+        value = 1 if value else 0  # non-zero is true, as in C++ and numpy
     value = int(value) & ((1 << dtype.bits) - 1)
     if value >= 1 << (dtype.bits - 1) and dtype.bits > 1:  # MLIR wants the signed view of the bits
         value -= 1 << dtype.bits
     if dtype.bits == 1:
         return arith.constant(t, ir.IntegerAttr.get(t, -value if value else 0))
+    if dtype.bits > 64:  # IntegerAttr.get takes an int64 (a negative one would come out zero-extended)
+        return arith.constant(t, ir.Attribute.parse(f"{value} : {t}"))
     return arith.constant(t, ir.IntegerAttr.get(t, value))
+
+
+def attr_int(attr) -> int:
+    """The integer an ``IntegerAttr`` holds, at any width (``.value`` aborts the process beyond 64 bits)."""
+    attr = ir.IntegerAttr(attr)
+    if isinstance(attr.type, ir.IntegerType) and ir.IntegerType(attr.type).width > 64:
+        return int(str(attr).split(":")[0])
+    return attr.value
 
 
 def index_const(value: int) -> ir.Value:
@@ -51,9 +63,14 @@ def _resize_int(v: ir.Value, src_bits: int, dst_bits: int, signed: bool) -> ir.V
 
 
 def _shift(v: ir.Value, bits: int, amount: int, signed: bool) -> ir.Value:
-    """Shift left by ``amount`` (right if negative; arithmetic right shift floors, i.e. AP_TRN)."""
+    """Shift left by ``amount`` (right if negative; arithmetic right shift floors, i.e. AP_TRN). A shift by
+    the whole width or more (LLVM leaves it undefined) gives what shifting bit by bit gives."""
     if amount == 0:
         return v
+    if abs(amount) >= bits:
+        if amount > 0 or not signed:
+            return arith.constant(ir.IntegerType.get_signless(bits), 0)
+        amount = -(bits - 1)  # only the sign is left
     c = arith.constant(ir.IntegerType.get_signless(bits), abs(amount))
     if amount > 0:
         return arith.shli(v, c)

@@ -386,10 +386,10 @@ class ExpressionMixin(CallMixin, TensorOpsMixin):
         sl = target.slice
         if isinstance(sl, ast.Slice):
             lo, width = self._slice_bounds(sl, t, target)
-            field = arith.shli(self.coerce(value, UInt(width), value_node) if width < t.bits else
-                               self.coerce(value, t, value_node), builder.constant(0, UInt(width)))
-            field = builder.cast(field, UInt(width), UInt(t.bits)) if width < t.bits else field
-            field = arith.shli(field, self._bit_offset(lo, t))
+            # the slice takes the value's low bits, as ap_int's range assignment does (a 1-bit slice is a bit
+            # field, not a bool: v[3:4] = 2 clears bit 3)
+            low = arith.andi(self.coerce(value, t, value_node), builder.constant((1 << width) - 1, t))
+            field = arith.shli(low, self._bit_offset(lo, t))
             if not isinstance(lo, int):
                 mask_v = arith.shli(builder.constant((1 << width) - 1, t), self._bit_offset(lo, t))
                 cleared = arith.andi(current.value, arith.xori(mask_v, builder.constant(-1, t)))

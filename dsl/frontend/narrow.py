@@ -11,6 +11,8 @@ from __future__ import annotations
 from mlir import ir
 from mlir.dialects import arith
 
+from .builder import attr_int
+
 WRAP_SAFE = {
     "arith.addi": arith.addi, "arith.subi": arith.subi, "arith.muli": arith.muli,
     "arith.andi": arith.andi, "arith.ori": arith.ori, "arith.xori": arith.xori,
@@ -82,9 +84,11 @@ def _narrow_value(value, width: int):
             return _EXTENDS[op.name](target, source)
         return arith.trunci(target, source)
     if op is not None and op.name == "arith.constant":
-        raw = ir.IntegerAttr(op.attributes["value"]).value & ((1 << width) - 1)
+        raw = attr_int(op.attributes["value"]) & ((1 << width) - 1)
         if width > 1 and raw >> (width - 1):
             raw -= 1 << width
+        if width > 64:
+            return arith.constant(target, ir.Attribute.parse(f"{raw} : {target}"))
         return arith.constant(target, ir.IntegerAttr.get(target, -raw if width == 1 and raw else raw))
     if op is not None and op.name in WRAP_SAFE and _single_use(value):
         lhs = _narrow_value(op.operands[0], width)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from mlir import ir
 
+from ...frontend.builder import attr_int
 from .types import float_literal, int_literal, int_width, needs_cmath, unsigned_ctype, value_ctype
 
 
@@ -83,7 +84,7 @@ def _constant(fe, op):
             fe.module.includes.add("#include <cmath>")
         fe.bind(op.result, text)
     elif isinstance(attr, ir.IntegerAttr):
-        fe.bind(op.result, int_literal(attr.value, t))
+        fe.bind(op.result, int_literal(attr_int(attr), t))
     else:
         from .emitter import op_error
 
@@ -171,7 +172,7 @@ def _constant_int(value):
     op = owner.operation if hasattr(owner, "operation") else owner
     if getattr(op, "name", None) != "arith.constant" or not isinstance(op.attributes["value"], ir.IntegerAttr):
         return None
-    return ir.IntegerAttr(op.attributes["value"]).value
+    return attr_int(op.attributes["value"])
 
 
 def _value_range(t, unsigned: bool) -> tuple:
