@@ -68,6 +68,22 @@ def test_build_options_are_validated():
     assert dsl.build(spin, timeout=None)(A) == 0  # no limit: runs in the caller's thread
 
 
+@dsl.region()
+def _copy_region(A: int32[N], B: int32[N]):
+    @dsl.kernel(mapping=[1])
+    def copy(A: int32[N], B: int32[N]):
+        for i in range(N):
+            B[i] = A[i]
+
+
+def test_simulator_timeout_is_validated():
+    with pytest.raises(dsl.BuildError, match="timeout must be a positive number"):
+        dsl.build(_copy_region, target="sim", timeout=-1)
+    B = np.zeros(N, np.int32)
+    dsl.build(_copy_region, target="sim", timeout=None)(np.arange(N, dtype=np.int32), B)
+    assert B.tolist() == [0, 1, 2, 3]
+
+
 _REGION = '''
 import numpy as np
 import dsl

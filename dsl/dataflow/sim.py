@@ -9,6 +9,7 @@ with the minimal depths that avoid it; tokens left in a FIFO at the end are a ``
 from __future__ import annotations
 
 import ctypes
+import math
 import threading
 import time
 import warnings
@@ -18,7 +19,7 @@ from mlir import ir
 
 from ..backend.interface import bind_args, check_args, from_storage, parse_carrier, signature, write_back_changed
 from ..backend.cpu_bounds import BoundsChecks
-from ..backend.cpu_run import abandon
+from ..backend.cpu_run import abandon, check_timeout
 from ..backend.jit_symbols import resolve
 from ..backend.llvm import _Buffer, _carrier, _view_back
 from ..errors import BuildError, DeadlockError, user_facing
@@ -40,6 +41,7 @@ OK, DEADLOCK, TIMEOUT, ERROR = 0, 1, 2, 3
 def build_sim(schedule, timeout: float = 300.0, check: bool = True, check_bounds: bool = False):
     """``check``: the static stream check first; ``check_bounds``: every buffer access tests its indices (as
     on the CPU backend, a debugging switch)."""
+    check_timeout(timeout)
     lib, path = runtime.load()
     with schedule.context:
         net = extract(schedule.module, schedule.top)
@@ -201,11 +203,13 @@ def _run_guarded(lib, sim, timeout, module, keep):
     ``keep`` holds what the run uses, kept alive if it cannot be stopped."""
     box = {}
 
+    limit = math.inf if timeout is None else float(timeout)
+
     def target():
-        box["status"] = lib.dsl_sim_run(sim, float(timeout))
+        box["status"] = lib.dsl_sim_run(sim, limit)
 
     t = threading.Thread(target=target, name=f"dsl-sim-{module.name}", daemon=True)
-    deadline = time.monotonic() + timeout + 5.0
+    deadline = time.monotonic() + limit + 5.0
     total = module.expected_tokens
     try:
         t.start()  # inside the try: a Ctrl-C from here on stops the run
