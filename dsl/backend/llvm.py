@@ -22,7 +22,15 @@ from . import cpu_bounds, cpu_entry, cpu_floats, cpu_interrupt, cpu_narrow, cpu_
 from . import cpu_run, jit_symbols
 from .interface import bind_args, check_args, from_storage, signature_of_func, write_back_changed
 
-TO_CFG = [
+# Local tensors live from their allocation to the end of its scope: allocations of a static size move out of
+# the loops that hold them (one allocation instead of one per iteration), then every allocation is freed
+# where its last use may be (MLIR's ownership-based deallocation; without it a tensor allocated in a loop, or a
+# callee's result tensor, leaked once per iteration and per call).
+FREE_LOCALS = [
+    "func.func(buffer-loop-hoisting)",
+    "buffer-deallocation-pipeline",
+]
+TO_CFG = FREE_LOCALS + [
     "expand-strided-metadata",
     "lower-affine",
     "arith-expand",

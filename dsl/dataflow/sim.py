@@ -21,7 +21,7 @@ from ..backend.interface import bind_args, check_args, from_storage, parse_carri
 from ..backend.cpu_bounds import BoundsChecks
 from ..backend.cpu_run import abandon, check_timeout
 from ..backend.jit_symbols import resolve
-from ..backend.llvm import _Buffer, _carrier, _view_back
+from ..backend.llvm import _Buffer, _carrier, _descriptor_type, _view_back
 from ..errors import BuildError, DeadlockError, user_facing
 from ..progress import Progress
 from ..types import storage_bytes
@@ -238,10 +238,9 @@ def _run_guarded(lib, sim, timeout, module, keep):
 
 def _memref(arr, shape, keep, address=None):
     rank = len(shape)
-    fields = [("allocated", ctypes.c_void_p), ("aligned", ctypes.c_void_p), ("offset", ctypes.c_longlong)]
-    if rank:
-        fields += [("shape", ctypes.c_longlong * rank), ("strides", ctypes.c_longlong * rank)]
-    desc = type("MemRefDescriptor", (ctypes.Structure,), {"_fields_": fields})()
+    # one ctypes type per rank: ctypes keeps the pointer type of every new struct type for good, so a type
+    # made per call grew the process by kilobytes per simulation
+    desc = _descriptor_type(rank)()
     ptr = address if address is not None else arr.ctypes.data
     desc.allocated, desc.aligned, desc.offset = ptr, ptr, 0
     if rank:
