@@ -12,6 +12,9 @@ gives a *contribution*: a plain dict, returned by the object's ``__dsl_report__(
 ``summary``    a few key figures: {name: value}
 ``kernels``    per kernel (or kernel array, by the kernel's name): {name: {figure: value}}, e.g.
                ``{"pe": {"latency": 4096, "II": 1, "DSP": 1}}``; drawn inside the graph's nodes and tabled
+``functions``  per MLIR function (a process of a region): {function: {figure: value}}; a graph node gets
+               the figures of its instances combined (times: the slowest; resources: summed), which
+               ``kernels`` cannot give a kernel called at several places (a QoR estimate gives both)
 ``resources``  {kind: {"used": x, "available": y}}: bars against the device (as ``dsl.perf`` gives them)
 ``tables``     [{"title": str, "columns": [...], "rows": [[...], ...]}]
 ``figures``    [{"title": str, "svg": text} or {"title": str, "png": bytes}]: embedded in the page

@@ -13,7 +13,7 @@ from dsl.backend.hls import VitisProject
 from dsl.dataflow.graph import graph_of
 
 from .dataflow_designs import diamond
-from .report_designs import (DIAMOND_N, GEMM_KERNELS, GEMM_STREAMS, check_diamond_graph, check_gemm_graph,
+from .report_designs import (DIAMOND_N, P0, P1, GEMM_KERNELS, GEMM_STREAMS, check_diamond_graph, check_gemm_graph,
                              diamond_deadlock, gemm_run, gemm_schedule, svg_elements)
 
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz 'dot' is not installed")
@@ -166,3 +166,66 @@ def test_graph_of_a_composed_top_shows_the_shared_buffer():
     assert [e.name for e in graph.streams] == ["T"]
     assert {m.name: m.kind for m in graph.memories.values()} == {"A": "argument", "U": "buffer",
                                                                   "B": "argument"}
+
+
+# -- the QoR estimate, run by the report -----------------------------------------------------------------
+
+def _pe_figures(e):
+    """What the PE array's node must show, from the estimate's per-function records (2x2 instances)."""
+    pes = [f for name, f in e.functions.items() if name.startswith("pe_")]
+    assert len(pes) == P0 * P1
+    iis = [e.loops[k].ii for f in pes for k in f.loops if e.loops[k].pipelined]
+    return {"latency": max(f.latency for f in pes), "II": max(iis),
+            "DSP": sum(int(f.resources["DSP"]) for f in pes), "LUT": sum(int(f.resources["LUT"]) for f in pes)}
+
+
+@needs_dot
+def test_report_runs_the_qor_estimate_per_kernel_and_against_the_device(tmp_path):
+    sim = gemm_run()
+    page = dsl.report(sim, tmp_path / "q.html", configs={"device": "u55c", "hbm": {"A": 0, "B": 1, "C": 2}}).read_text()
+    e = dsl.estimate(sim.schedule, device="u55c", hbm={"A": 0, "B": 1, "C": 2})
+    want = _pe_figures(e)
+    assert want["latency"] > 0 and want["II"] >= 1 and want["DSP"] == P0 * P1  # one int8 MAC per PE
+    nodes, _ = svg_elements(page)
+    pe = next(n for n in nodes if n["id"] == "k_pe")
+    assert pe["texts"][2:] == [f"latency: {want['latency']:,}", f"II: {want['II']}", f"DSP: {want['DSP']}",
+                               "BRAM18K: 0"], pe["texts"]
+    # the kernel table: every figure, LUT and FF included; the bars: the design against the U55C
+    row = re.search(r"<tr><td>pe</td>(.*?)</tr>", page).group(1)
+    assert f'<td class="num">{want["LUT"]:,}</td>' in row and f'<td class="num">{want["latency"]:,}</td>' in row
+    assert "QoR estimate of gemm on u55c at 300 MHz" in page
+    dsp = e.resources["DSP"]
+    assert re.search(rf'<tr><td>DSP</td><td>.*?</td><td class="num">{dsp.used:g}</td>'
+                     rf'<td class="num">{int(dsp.available):,}</td></tr>', page)
+    assert dsp.available == 9024  # the U55C's DSP slices (as the U280: same die)
+
+
+def test_estimate_option_and_its_errors():
+    s = gemm_schedule()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dsl.viz.ReportWarning)  # no 'dot' needed here
+        assert "QoR estimate of" not in dsl.report(s, estimate=False).html
+        assert "on u280 at 250 MHz" in dsl.report(s, estimate={"clock_mhz": 250}).html
+        given = dsl.estimate(s, clock_mhz=200)
+        page = dsl.report(s, also=[given]).html
+        assert page.count("QoR estimate of") == 1 and "at 200 MHz" in page
+        with pytest.raises(dsl.DSLError, match="estimate=.*'bogus'.*dsl.estimate's"):
+            dsl.report(s, estimate={"bogus": 1})
+        with pytest.raises(dsl.DSLError, match="estimate= takes True, False or a dict"):
+            dsl.report(s, estimate="yes")
+        with pytest.raises(dsl.DSLError, match="unknown device"):
+            dsl.report(s, estimate={"device": "u999"})
+
+
+def test_a_design_the_estimator_cannot_estimate_still_gets_its_report(monkeypatch):
+    import dsl.qor
+
+    def refuse(*args, **kwargs):
+        raise dsl.qor.EstimateError("operator table has no entry 'dpext'")
+
+    monkeypatch.setattr(dsl.qor, "estimate", refuse)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        page = dsl.report(gemm_schedule()).html
+    assert any("has no QoR estimate" in str(w.message) and "dpext" in str(w.message) for w in caught)
+    assert "dsl.estimate could not estimate &#x27;gemm&#x27;: operator table has no entry &#x27;dpext&#x27;" in page

@@ -1,9 +1,10 @@
 """The dataflow graph of a design, as people draw it: kernels and kernel arrays as nodes, streams as edges,
 the top-level arguments (off-chip memory) with the kernels that load and store them.
 
-``DesignGraph.build(net, ...)`` groups the netlist: the instances of one ``@dsl.kernel`` (a PE array) are one
-node, and the FIFOs of one stream declaration between the same two nodes are one edge (``expand=True``
-keeps every instance and every FIFO). Statistics of a run, a deadlock (``dsl.DeadlockError.blocked``),
+``DesignGraph.build(net, ...)`` groups the netlist: the instances of one ``@dsl.kernel`` definition (a PE
+array) are one node, while separate calls of one kernel (a library unit used in several places) are nodes of
+their own, named by their first instance; the FIFOs of one stream declaration between the same two nodes are
+one edge (``expand=True`` keeps every instance and every FIFO). Statistics of a run, a deadlock (``dsl.DeadlockError.blocked``),
 memory channels and per-kernel estimates are laid onto it. ``to_dot()`` gives the Graphviz source and
 ``svg()`` the drawing, laid out by Graphviz's ``dot`` (``GraphvizMissing`` when it is not installed).
 """
@@ -125,12 +126,15 @@ class DesignGraph:
     @classmethod
     def build(cls, net, top_func, stats: dict | None = None, deadlock: list | None = None,
               channels: dict | None = None, kernels: dict | None = None, placement: dict | None = None,
-              expand: bool = False) -> "DesignGraph":
+              expand: bool = False, functions: dict | None = None) -> "DesignGraph":
         """``stats``: stream label -> {depth, max_occupancy, tokens, left}; ``deadlock``: the blocked
-        records; ``channels``: argument name -> memory port ('HBM[0]'); ``kernels``: kernel name ->
-        figures of an estimate; ``placement``: kernel name -> SLR. Needs the schedule's MLIR context."""
+        records; ``channels``: argument name -> memory port ('HBM[0]'); ``kernels``: node name -> figures
+        of an estimate; ``functions``: MLIR function -> figures (a node whose every instance has them gets
+        them combined: see ``combine_figures``); ``placement``: node name -> SLR. Needs the schedule's
+        MLIR context."""
         graph = cls(net.top, {}, {}, [], [], deadlock, bool(stats))
-        group_of = {p.label: graph._add_process(net, p, expand) for p in net.processes}
+        names = _group_names(net, expand)
+        group_of = {p.label: graph._add_process(net, p, names) for p in net.processes}
         named = {**{p.callee: group_of[p.label] for p in net.processes}, **group_of}  # csim names processes
         graph._add_memories(net, top_func, group_of, channels or {})
         graph._add_streams(net, group_of, stats or {}, expand)
@@ -142,16 +146,21 @@ class DesignGraph:
             for edge in graph.streams:
                 if record["stream"] in edge.fifos:
                     edge.blocked[record["stream"]] = record["state"]
+        graph.add_figures(kernels, functions)
         for node in graph.kernels.values():
-            node.figures = dict((kernels or {}).get(node.name, {}))
             node.slr = (placement or {}).get(node.name)
         return graph
 
-    def _add_process(self, net, proc, expand: bool) -> str:
+    def add_figures(self, kernels: dict | None = None, functions: dict | None = None) -> None:
+        """Lay one source's figures onto the nodes (a later source overrides a figure of the same name):
+        a node whose every instance is in ``functions`` gets theirs combined, any other its entry in
+        ``kernels``, by node name."""
+        for node in self.kernels.values():
+            node.figures.update(_figures(node, kernels or {}, functions or {}))
+
+    def _add_process(self, net, proc, names: dict) -> str:
         fop = net.funcs[proc.callee]
-        kernel = ir.StringAttr(fop.attributes["dsl.kernel"]).value if "dsl.kernel" in fop.attributes else \
-            proc.callee
-        name = proc.label if expand else kernel
+        name = names[proc.label]
         nid = _ident("k", name)
         node = self.kernels.setdefault(nid, KernelNode(nid, name, source=kernel_source(fop)))
         node.instances.append(proc.label)
@@ -342,6 +351,47 @@ def module_html(module) -> str:
 
 
 # -- helpers -------------------------------------------------------------------------------------------
+
+def _kernel_of(fop, callee: str) -> str:
+    return ir.StringAttr(fop.attributes["dsl.kernel"]).value if "dsl.kernel" in fop.attributes else callee
+
+
+def _group_names(net, expand: bool) -> dict:
+    """Process label -> the name of its node. Instances of one kernel definition (same ``dsl.kernel`` and
+    source line: a PE array) share a node named by the kernel; a kernel defined (called) at several places
+    gets one node per place, named by its first instance's label, as the simulator names processes."""
+    if expand:
+        return {p.label: p.label for p in net.processes}
+    groups: dict = {}
+    for p in net.processes:
+        fop = net.funcs[p.callee]
+        groups.setdefault((_kernel_of(fop, p.callee), kernel_source(fop) or p.callee), []).append(p.label)
+    places: dict = {}
+    for kernel, _ in groups:
+        places[kernel] = places.get(kernel, 0) + 1
+    return {label: (kernel if places[kernel] == 1 else labels[0])
+            for (kernel, _), labels in groups.items() for label in labels}
+
+
+# how the figures of a node's instances combine: times are the slowest instance's, resources add up
+COMBINE = {"latency": max, "II": max, "interval": max}
+
+
+def combine_figures(records: list) -> dict:
+    out: dict = {}
+    for rec in records:
+        for key, value in rec.items():
+            if value is None:
+                continue
+            out[key] = value if key not in out else COMBINE.get(key, lambda a, b: a + b)(out[key], value)
+    return out
+
+
+def _figures(node, kernels: dict, functions: dict) -> dict:
+    if node.functions and all(f in functions for f in node.functions):
+        return combine_figures([functions[f] for f in node.functions])
+    return dict(kernels.get(node.name, {}))
+
 
 def _ident(prefix: str, text: str) -> str:
     return f"{prefix}_" + re.sub(r"[^A-Za-z0-9_]", "_", text)

@@ -241,21 +241,35 @@ def render_text(e: Estimate) -> str:
     return "\n\n".join(parts)
 
 
-def kernel_figures(e: Estimate) -> dict:
-    """Per dsl.kernel (a region's PE array counted once, its instances summed): latency, II, resources."""
-    out: dict = {}
+def function_figures(e: Estimate) -> dict:
+    """Per function (each process of a region is one): latency, worst pipelined II, resources. The
+    design report draws them into the graph's nodes, in this order."""
+    out = {}
     for f in e.functions.values():
         if f.dataflow:
             continue
-        rec = out.setdefault(f.kernel or f.name, {"instances": 0, "latency": 0, "II": None, "DSP": 0,
-                                                  "BRAM18K": 0})
+        iis = [e.loops[k].ii for k in f.loops if k in e.loops and e.loops[k].pipelined and e.loops[k].ii]
+        out[f.name] = {"latency": f.latency, "II": max(iis) if iis else None,
+                       **{k: int(f.resources.get(k, 0)) for k in REPORT_KINDS}}
+    return out
+
+
+REPORT_KINDS = ("DSP", "BRAM18K", "URAM", "LUT", "FF")
+
+
+def kernel_figures(e: Estimate) -> dict:
+    """Per dsl.kernel (a region's PE array counted once, its instances summed): latency, II, resources."""
+    out: dict = {}
+    for name, fig in function_figures(e).items():
+        f = e.functions[name]
+        rec = out.setdefault(f.kernel or f.name, {"latency": 0, "II": None, **{k: 0 for k in REPORT_KINDS},
+                                                  "instances": 0})
         rec["instances"] += 1
-        rec["latency"] = max(rec["latency"], f.latency or 0)
-        iis = [e.loops[k].ii for k in f.loops if k in e.loops and e.loops[k].pipelined]
-        if iis:
-            rec["II"] = max(iis + ([rec["II"]] if rec["II"] else []))
-        rec["DSP"] += int(f.resources.get("DSP", 0))
-        rec["BRAM18K"] += int(f.resources.get("BRAM18K", 0))
+        rec["latency"] = max(rec["latency"], fig["latency"] or 0)
+        if fig["II"]:
+            rec["II"] = max(fig["II"], rec["II"] or 0)
+        for k in REPORT_KINDS:
+            rec[k] += fig[k]
     return out
 
 
@@ -265,6 +279,8 @@ def contribution(e: Estimate) -> dict:
         "title": f"QoR estimate of {e.top} on {e.device} at {e.clock_mhz:g} MHz",
         "summary": {"latency (cycles)": e.latency, "latency (ms)": e.latency_ms, "interval (cycles)": e.interval},
         "kernels": kernel_figures(e),
+        "functions": function_figures(e),
+        "device": e.device,
         "resources": {k: {"used": r.used, "available": r.available} for k, r in e.resources.items()},
         "tables": [{"title": "loops", "columns": rows[0], "rows": rows[1:]},
                    {"title": "buffers", "columns": ["buffer", "function", "kind", "built of", "BRAM18K", "URAM"],

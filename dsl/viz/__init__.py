@@ -5,9 +5,13 @@
     dsl.report(s, "build/design.html")                            # a Schedule, before any run
     dsl.report(prj, "build/design.html", schedule=s)              # a VitisProject (memory ports, files)
     dsl.report(sim, "build/design.html", also=[dsl.perf.evaluate("gpt2-medium")], configs={"hbm": {"A": 0}})
+    dsl.report(sim, "build/design.html", estimate={"clock_mhz": 250})  # dsl.estimate's options
 
-The page holds the dataflow graph (laid out by Graphviz's ``dot``), the kernels, the streams with their
-depth, maximum occupancy and tokens, a deadlock drawn on the graph, the off-chip memory ports, whatever
+The page holds the dataflow graph (laid out by Graphviz's ``dot``), the kernels with the QoR estimate of
+each (``dsl.estimate`` of the design's schedule, run by the report: latency, II and resources per kernel in
+the graph's nodes and the kernel table, the design's resources as bars against the device), the streams
+
+with their depth, maximum occupancy and tokens, a deadlock drawn on the graph, the off-chip memory ports, whatever
 ``also`` contributes (the analytical model with its plots, a QoR estimate, a models/ run: see
 ``dsl.notebook`` for the contribution interface) and the schedule. Nothing in it refers to the network.
 """
@@ -15,6 +19,7 @@ from __future__ import annotations
 
 import html as _html
 import os
+import warnings
 from pathlib import Path
 
 from ..errors import DSLError, user_facing
@@ -54,7 +59,7 @@ class DesignReport:
 
 @user_facing
 def report(obj, path=None, *, also=(), schedule=None, configs: dict | None = None, expand: bool = False,
-           title: str | None = None):
+           title: str | None = None, estimate=True):
     """The design report of ``obj`` (a simulator or csim module, a Schedule, a VitisProject, or an object with
     ``__dsl_report__``), written to ``path`` (returns the Path), or returned as a ``DesignReport`` when no
     path is given.
@@ -62,10 +67,17 @@ def report(obj, path=None, *, also=(), schedule=None, configs: dict | None = Non
     ``also``: more contributions (``dsl.perf`` results, QoR estimates, dicts); ``schedule``: the design's
     Schedule where ``obj`` does not keep it (a VitisProject opened from its folder); ``configs``: the
     ``vitis_hls`` configs whose memory mapping the report shows (``{"device": "u280", "hbm": {...}}``);
-    ``expand``: one node per kernel instance and one edge per FIFO instead of one per kernel and stream.
+    ``expand``: one node per kernel instance and one edge per FIFO instead of one per kernel and stream;
+    ``estimate``: the QoR estimate of the design's schedule (True: ``dsl.estimate`` on the report's device,
+    else the U280, with ``configs["hbm"]``; a dict: ``dsl.estimate``'s keyword arguments; False: none). An
+    estimate given in ``also`` is used instead. When the estimator cannot estimate the design, the page
+    says why (a ``ReportWarning``); with a dict its error is raised.
     """
     subject = subject_of(obj, schedule, configs)
-    subject.contributions += [contribution_of(c) for c in (also if isinstance(also, (list, tuple)) else [also])]
+    extras = list(also) if isinstance(also, (list, tuple)) else [also]
+    if estimate is not False and subject.schedule is not None and not any(_is_estimate(c) for c in extras):
+        subject.contributions.append(estimate_contribution(subject, estimate, configs))
+    subject.contributions += [contribution_of(c) for c in extras]
     graph = _graph(subject, expand)
     page = DesignReport(subject, graph, render(subject, graph, title))
     return page.save(path) if path is not None else page
@@ -76,10 +88,43 @@ def _graph(subject: Subject, expand: bool):
 
     if subject.schedule is None or not is_dataflow(subject.schedule):
         return None
-    kernels, placement = {}, {}
+    placement = {}
     for c in subject.contributions:
-        kernels.update(c.get("kernels", {}))
         placement.update(c.get("placement", {}))
     blocked = getattr(subject.deadlock, "blocked", None) if subject.deadlock is not None else None
-    return graph_of(subject.schedule, subject.net, stats=subject.stats, deadlock=blocked,
-                    channels=subject.channels, kernels=kernels, placement=placement, expand=expand)
+    graph = graph_of(subject.schedule, subject.net, stats=subject.stats, deadlock=blocked,
+                     channels=subject.channels, placement=placement, expand=expand)
+    for c in subject.contributions:  # in the page's order: what ``also`` gives overrides the estimate
+        graph.add_figures(c.get("kernels"), c.get("functions"))
+    return graph
+
+
+def _is_estimate(obj) -> bool:
+    from ..qor import Estimate
+
+    return isinstance(obj, Estimate)
+
+
+def estimate_contribution(subject: Subject, options, configs: dict | None) -> dict:
+    """The contribution of ``dsl.estimate`` on the subject's schedule (see ``report``'s ``estimate``)."""
+    from ..qor import estimate
+
+    explicit = isinstance(options, dict)
+    if not explicit and options is not True:
+        raise DSLError(f"estimate= takes True, False or a dict of dsl.estimate's options, got {options!r}")
+    kwargs = dict(options) if explicit else {}
+    if subject.device is not None:
+        kwargs.setdefault("device", subject.device.name)
+    if configs and configs.get("hbm"):
+        kwargs.setdefault("hbm", configs["hbm"])
+    try:
+        return estimate(subject.schedule, **kwargs).__dsl_report__()
+    except TypeError as exc:  # an option dsl.estimate does not have
+        raise DSLError(f"estimate={options!r}: {exc}; the options are dsl.estimate's (device, clock_mhz, hbm, "
+                       "tables, channel_efficiency, tripcount)") from None
+    except DSLError as exc:
+        if explicit:
+            raise
+        why = f"dsl.estimate could not estimate '{subject.name}': {exc.message}"
+        warnings.warn(ReportWarning(f"the report has no QoR estimate: {why}"), stacklevel=4)
+        return {"title": "QoR estimate", "notes": [why]}
