@@ -172,7 +172,7 @@ def _report(acc, pred, run_result, path):
     if acc.cfg.name not in PERF_MODEL:  # not in dsl.perf's catalogue (its plots need one): the figures only
         perf = {"title": "U280 prediction (dsl.perf)", "summary": {
             k: v for k, v in pred.items() if isinstance(v, (int, float, str)) and not isinstance(v, bool)}}
-    return dsl.report(mod, path, also=[contrib, perf], expand=True)  # one node per process: its SLR
+    return dsl.report(mod, path, also=[contrib, perf])  # a node per unit call (each has its SLR)
 
 
 def main(kind: str, argv=None) -> int:
