@@ -4,6 +4,8 @@
   var data = JSON.parse(document.getElementById("dsl-graph-data").textContent);
   var svg = document.querySelector("#graph svg");
   if (!svg) return;
+  // a wide graph (a whole layer) shrinks to the page at most to half its size, then scrolls: labels stay legible
+  svg.style.minWidth = Math.round(svg.width.baseVal.value / 2) + "px";
   function mark(nodeId, on) {
     var node = document.getElementById(nodeId);
     if (node) node.classList.toggle("dsl-hl", on);
