@@ -11,7 +11,7 @@ from dsl import int8, int32
 
 MOCK_XRT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "hls_mock_xrt")
 FILES = {"kernel.cpp", "kernel.h", "host.cpp", "Makefile", "connectivity.cfg", "run.tcl", "README.md",
-         "csim_tb.cpp", "dsl_csim_io.h", "interface.json", ".dsl-project"}
+         "csim_tb.cpp", "dsl_csim_io.h", "interface.json", "design.mlir", "schedule.yaml", ".dsl-project"}
 
 
 def gemm(A: int8[8, 4], B: int8[4, 6]) -> int32[8, 6]:

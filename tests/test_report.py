@@ -19,6 +19,14 @@ from .report_designs import (DIAMOND_N, P0, P1, GEMM_KERNELS, GEMM_STREAMS, chec
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz 'dot' is not installed")
 
 
+def unit_gemm(A: dsl.int8[8, 4], B: dsl.int8[4, 6]) -> dsl.int32[8, 6]:
+    C: dsl.int32[8, 6] = 0
+    for i, j in dsl.grid(8, 6):
+        for k in dsl.reduction(4):
+            C[i, j] += A[i, k] * B[k, j]
+    return C
+
+
 def _self_contained(page: str):
     """Nothing the browser would fetch: no external scripts, styles, images or fonts."""
     assert not re.search(r"<(link|iframe)\b", page)
@@ -111,8 +119,34 @@ def test_memory_ports_from_configs_and_from_a_vitis_project(tmp_path):
     nodes, _ = svg_elements(project_page)
     assert {n["texts"][0]: n["texts"][-1] for n in nodes if "memory" in n["cls"]} == ports
     assert "connectivity.cfg" in project_page or "hw_emu" in project_page
-    bare = dsl.report(VitisProject(folder, "hw_emu")).html  # no schedule: ports, no graph
+    # no schedule=: the project keeps its design (design.mlir, schedule.yaml) and the page draws it the same
+    read_back = dsl.report(VitisProject(folder, "hw_emu")).html
+    nodes, edges = svg_elements(read_back)
+    assert {n["texts"][0]: n["texts"][-1] for n in nodes if "memory" in n["cls"]} == ports
+    check_gemm_graph(nodes, edges, {}, ran=False)
+    assert "QoR estimate of gemm on u280" in read_back
+    (folder / "design.mlir").unlink()  # a project written before dsl kept the design: ports only, and why
+    with pytest.warns(dsl.viz.ReportWarning, match="has no design.mlir.*rebuild the project, or pass schedule="):
+        bare = dsl.report(VitisProject(folder, "hw_emu")).html
     assert "<svg" not in bare and "<td>HBM[5]</td>" in bare
+
+
+@needs_dot
+def test_a_vitis_project_read_back_keeps_the_schedule_and_the_source_lines(tmp_path):
+    s = dsl.customize(unit_gemm)
+    s.split("i", 4)
+    s.pipeline("i.inner")
+    folder = tmp_path / "g.prj"
+    dsl.build(s, target="vitis_hls", mode="csim", project=str(folder))
+    page = dsl.report(VitisProject(folder, "hw_emu")).html
+    assert re.search(r"<td>split</td><td>loop=i, factor=4</td>", page), "the primitives applied"
+    assert re.search(r"<td>pipeline</td><td>loop=i.inner", page)
+    assert "loop tree of unit_gemm" in page and "i.inner" in page
+    e = dsl.estimate(s)
+    assert f"latency (cycles)</td><td class=\"num\">{e.latency:,}</td>" in page  # the same estimate as the Schedule's
+    (folder / "design.mlir").write_text("module {}\n")
+    with pytest.raises(dsl.BuildError, match="not a design file written by dsl"):
+        dsl.report(VitisProject(folder, "hw_emu"))
 
 
 class _Estimate:

@@ -3,7 +3,7 @@
     sim = dsl.build(design); sim(*args)
     dsl.report(sim, "build/design.html")                          # a simulator run (or its deadlock)
     dsl.report(s, "build/design.html")                            # a Schedule, before any run
-    dsl.report(prj, "build/design.html", schedule=s)              # a VitisProject (memory ports, files)
+    dsl.report(VitisProject(folder), "build/design.html")         # a Vitis project (its design, ports, files)
     dsl.report(sim, "build/design.html", also=[dsl.perf.evaluate("gpt2-medium")], configs={"hbm": {"A": 0}})
     dsl.report(sim, "build/design.html", estimate={"clock_mhz": 250})  # dsl.estimate's options
 
@@ -65,7 +65,8 @@ def report(obj, path=None, *, also=(), schedule=None, configs: dict | None = Non
     path is given.
 
     ``also``: more contributions (``dsl.perf`` results, QoR estimates, dicts); ``schedule``: the design's
-    Schedule where ``obj`` does not keep it (a VitisProject opened from its folder); ``configs``: the
+    Schedule where ``obj`` does not keep it (a VitisProject reads it back from the folder's ``design.mlir``;
+    a project written before dsl kept it shows its ports only, with a ``ReportWarning``); ``configs``: the
     ``vitis_hls`` configs whose memory mapping the report shows (``{"device": "u280", "hbm": {...}}``);
     ``expand``: one node per kernel instance and one edge per FIFO instead of one per kernel and stream;
     ``estimate``: the QoR estimate of the design's schedule (True: ``dsl.estimate`` on the report's device,

@@ -3,10 +3,12 @@ measured (stream statistics, a deadlock), the memory ports, and contributions (s
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import DSLError
+from .page import ReportWarning
 
 _SP = re.compile(r"^sp=[^.]+\.(\w+):(\S+)$")
 
@@ -77,7 +79,14 @@ def _schedule(obj, schedule):
 
 
 def _project(obj, schedule):
-    schedule = schedule or getattr(obj, "schedule", None)
+    from ..backend.hls.design_file import DESIGN_FILE, read_design
+
+    schedule = schedule or getattr(obj, "schedule", None) or read_design(obj.path)
+    if schedule is None:
+        warnings.warn(ReportWarning(
+            f"the project folder '{obj.path}' has no {DESIGN_FILE} (it was written before dsl kept the design "
+            "there): the report shows its files and memory ports only; rebuild the project, or pass "
+            "schedule= (the Schedule it was built from), to draw the dataflow graph"), stacklevel=4)
     subject = Subject("Vitis project", obj.interface.sig.name, schedule,
                       facts={"mode": obj.mode, "folder": str(obj.path), "platform": obj.interface.platform,
                              "run": " ".join(obj.command)}, files=list(obj.files))

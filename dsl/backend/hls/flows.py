@@ -5,6 +5,7 @@ from ...errors import BuildError
 from ..interface import signature
 from . import emit_hls
 from .csim import CSimModule
+from .design_file import design_files
 from .devices import resolve
 from .hostdata import host_interface
 from .project import project_files, project_folder, write_files
@@ -27,6 +28,7 @@ def run_mode(schedule, mode: str, project, configs: dict, timeout: float = 600.0
     sig = signature(schedule)
     iface = host_interface(sig, params, device.platform)
     files = project_files(code, params, device, len(sig.outputs), iface)  # all generated before any is written
+    files.update(design_files(schedule))  # the design itself, for tools that open the folder later
     if mode == "csim":
         with schedule.context:  # AMD's csim runs the processes in order: a feedback loop stops it
             check_vendor_dataflow(schedule.module, schedule.top, rules=("feedback",))
