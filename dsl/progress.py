@@ -85,6 +85,7 @@ class Progress:
         self._thread = None
 
     def __enter__(self) -> "Progress":
+        self._started = time.time()  # tqdm's clock
         if self.visible:
             self._thread = threading.Thread(target=self._draw, name=f"dsl-progress-{self.desc}", daemon=True)
             self._thread.start()
@@ -114,8 +115,12 @@ class Progress:
         from tqdm import tqdm
 
         start = min(self.count, self.total) if self.total is not None else self.count
+        # unknown length: the description and the elapsed time (no meaningless count or rate)
+        fmt = {"bar_format": "{desc}: {elapsed}{postfix}"} if self.total is None else {}
         bar = tqdm(total=self.total, initial=start, desc=self.desc, unit=self.unit, file=self.file, leave=False,
-                   ncols=_size(self.file)[0], nrows=_size(self.file)[1], mininterval=0, unit_scale=self.total is None or self.total >= 10_000)
+                   ncols=_size(self.file)[0], nrows=_size(self.file)[1], mininterval=0,
+                   unit_scale=self.total is None or self.total >= 10_000, **fmt)
+        bar.start_t = self._started  # the elapsed time counts from the start of the work, not of the line
         self.shown = True
         try:
             while True:

@@ -113,6 +113,20 @@ def test_short_work_draws_nothing_and_long_work_draws_a_line(monkeypatch):
     assert "slow" in drawn and "2/3" in drawn and "two done" in drawn
 
 
+def test_work_of_unknown_length_shows_its_name_and_elapsed_time_only(monkeypatch):
+    monkeypatch.delenv("DSL_PROGRESS", raising=False)
+    tty = _Tty()
+    with Progress("csim: compiling with g++", file=tty, delay_s=0.0) as bar:
+        for _ in range(1000):  # until the helper thread drew the line (it starts at once: delay 0)
+            if bar.shown:
+                break
+            time.sleep(0.01)
+        bar.close()
+    drawn = "".join(tty.text)
+    assert "csim: compiling with g++: 00:0" in drawn, drawn
+    assert "it/s" not in drawn and "0.00it" not in drawn
+
+
 def test_switches(monkeypatch):
     tty = _Tty()
     monkeypatch.delenv("DSL_PROGRESS", raising=False)
