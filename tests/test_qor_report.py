@@ -80,3 +80,16 @@ def test_region_kernels_are_grouped_by_kernel():
 
     c = dsl.estimate(dsl.customize(systolic_gemm(8, 8, 16, 2, 2))).__dsl_report__()
     assert c["kernels"]["pe"]["instances"] == 4 and c["kernels"]["load_a"]["instances"] == 1
+
+
+def widen(A: dsl.float32[8]) -> dsl.float64[8]:
+    B: dsl.float64[8] = 0.0
+    for i in range(8):
+        B[i] = dsl.float64(A[i]) * 2.0
+    return B
+
+
+def test_a_float_widening_is_estimated_as_a_conversion():
+    """f32 -> f64 (arith.extf to f64) is the table's fpext, not a double-precision 'dpext' that no table has."""
+    r = dsl.estimate(widen)
+    assert r.latency > 0 and r.resources["DSP"].used > 0  # the f64 multiply: dmul
