@@ -93,6 +93,11 @@ def test_gpt2_layer_report_from_the_cli(gpt2_report):
         assert re.search(rf"<tr><td>{name}</td><td class=\"num\">1</td><td>1</td><td>[^<]*:{line}</td>"
                          rf"<td>SLR{slr}</td>", page), (name, line)
     assert "U280 prediction" in page and "gpt2-tiny layer (prefill)" in page
+    # dsl.estimate ran on the layer: every node shows its latency and II (the GEMM test checks the values)
+    assert "QoR estimate of gpt2_prefill on u280" in page and "could not estimate" not in page
+    for node in by_line.values():
+        latency, ii = node["texts"][2:4]
+        assert re.fullmatch(r"latency: [1-9][\d,]*", latency) and re.fullmatch(r"II: (\d+|None)", ii), node["texts"]
 
 
 def test_gpt2_layer_report_in_chromium(browser, gpt2_report, tmp_path):  # noqa: F811

@@ -248,13 +248,23 @@ def function_figures(e: Estimate) -> dict:
     for f in e.functions.values():
         if f.dataflow:
             continue
-        iis = [e.loops[k].ii for k in f.loops if k in e.loops and e.loops[k].pipelined and e.loops[k].ii]
+        iis = [e.loops[k].ii for k in _loops_within(e, f.name, set())
+               if k in e.loops and e.loops[k].pipelined and e.loops[k].ii]
         out[f.name] = {"latency": f.latency, "II": max(iis) if iis else None,
                        **{k: int(f.resources.get(k, 0)) for k in REPORT_KINDS}}
     return out
 
 
 REPORT_KINDS = ("DSP", "BRAM18K", "URAM", "LUT", "FF")
+
+
+def _loops_within(e: Estimate, name: str, seen: set) -> list:
+    """The loops of function ``name`` and of every function it calls (a process's II may be its callee's)."""
+    f = e.functions.get(name)
+    if f is None or name in seen:
+        return []
+    seen.add(name)
+    return list(f.loops) + [k for callee in f.calls for k in _loops_within(e, callee, seen)]
 
 
 def kernel_figures(e: Estimate) -> dict:
