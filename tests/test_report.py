@@ -263,3 +263,20 @@ def test_a_design_the_estimator_cannot_estimate_still_gets_its_report(monkeypatc
         page = dsl.report(gemm_schedule()).html
     assert any("has no QoR estimate" in str(w.message) and "dpext" in str(w.message) for w in caught)
     assert "dsl.estimate could not estimate &#x27;gemm&#x27;: operator table has no entry &#x27;dpext&#x27;" in page
+
+
+def test_a_unit_called_at_two_places_is_two_nodes_a_pe_array_one():
+    """The FFN block calls aw_gemm, quantize_rows, load_weights and dequantize_rows twice each: one node per
+    call (each with its own streams), where the systolic GEMM's 2x2 PEs stay one node."""
+    from . import unit_designs as U
+
+    graph = graph_of(dsl.customize(U.ffn_block(16, 64, 256, 8, 16, 1e-12)))
+    assert all(len(n.instances) == 1 for n in graph.kernels.values()) and len(graph.kernels) == 14
+    ends = {e.name: (graph.kernels[e.src].name, graph.kernels[e.dst].name) for e in graph.streams}
+    first, second = ends["q1"][1], ends["q2"][1]
+    assert first.startswith("aw_gemm") and second.startswith("aw_gemm") and first != second
+    assert ends["w1"] == (ends["w1"][0], first) and ends["w2"][1] == second and ends["w1"][0] != ends["w2"][0]
+    assert ends["a1"][0] == first and ends["a2"][0] == second
+    assert len(graph.streams) == 16
+    pe = graph_of(gemm_schedule()).kernels["k_pe"]
+    assert len(pe.instances) == P0 * P1 and pe.grid == "2×2"
