@@ -4,9 +4,9 @@ the top-level arguments (off-chip memory) with the kernels that load and store t
 ``DesignGraph.build(net, ...)`` groups the netlist: the instances of one ``@dsl.kernel`` definition (a PE
 array) are one node, while separate calls of one kernel (a library unit used in several places) are nodes of
 their own, named by their first instance; the FIFOs of one stream declaration between the same two nodes are
-one edge (``expand=True`` keeps every instance and every FIFO). Statistics of a run, a deadlock (``dsl.DeadlockError.blocked``),
-memory channels and per-kernel estimates are laid onto it. ``to_dot()`` gives the Graphviz source and
-``svg()`` the drawing, laid out by Graphviz's ``dot`` (``GraphvizMissing`` when it is not installed).
+one edge (``expand=True`` keeps every instance and every FIFO). Statistics of a run, a deadlock
+(``dsl.DeadlockError.blocked``), memory channels and per-kernel estimates are laid onto it. ``to_dot()``
+gives the Graphviz source and ``svg()`` the drawing, laid out by Graphviz's ``dot`` (``GraphvizMissing`` when it is not installed).
 """
 from __future__ import annotations
 

@@ -285,7 +285,7 @@ class Reader:
         elif name in ARITH_CLASS:
             cls = ARITH_CLASS[name]
             operand_t = op.operands[0].type if len(op.operands) else t
-            if cls.startswith("f") and cls not in CONVERSIONS and _is_float(operand_t if name in ("arith.cmpf",) else t):
+            if cls.startswith("f") and cls not in CONVERSIONS and _is_float(operand_t if name == "arith.cmpf" else t):
                 width = element_bits(operand_t if name == "arith.cmpf" else t)
                 cls = FLOAT_PREFIX.get(width, "f") + cls[1:] if width != 32 else cls
         else:

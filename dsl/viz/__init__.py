@@ -10,14 +10,14 @@
 The page holds the dataflow graph (laid out by Graphviz's ``dot``), the kernels with the QoR estimate of
 each (``dsl.estimate`` of the design's schedule, run by the report: latency, II and resources per kernel in
 the graph's nodes and the kernel table, the design's resources as bars against the device), the streams
-
-with their depth, maximum occupancy and tokens, a deadlock drawn on the graph, the off-chip memory ports, whatever
-``also`` contributes (the analytical model with its plots, a QoR estimate, a models/ run: see
+with their depth, maximum occupancy and tokens, a deadlock drawn on the graph, the off-chip memory ports,
+whatever ``also`` contributes (the analytical model with its plots, a QoR estimate, a models/ run: see
 ``dsl.notebook`` for the contribution interface) and the schedule. Nothing in it refers to the network.
 """
 from __future__ import annotations
 
 import html as _html
+import inspect
 import os
 import warnings
 from pathlib import Path
@@ -114,18 +114,21 @@ def estimate_contribution(subject: Subject, options, configs: dict | None) -> di
     if not explicit and options is not True:
         raise DSLError(f"estimate= takes True, False or a dict of dsl.estimate's options, got {options!r}")
     kwargs = dict(options) if explicit else {}
+    allowed = [p for p in inspect.signature(estimate).parameters if p != "schedule"]
+    unknown = sorted(set(kwargs) - set(allowed))
+    if unknown:
+        raise DSLError(f"estimate={options!r}: dsl.estimate has no option {', '.join(map(repr, unknown))}; its "
+                       f"options are {', '.join(allowed)}")
     if subject.device is not None:
         kwargs.setdefault("device", subject.device.name)
     if configs and configs.get("hbm"):
         kwargs.setdefault("hbm", configs["hbm"])
     try:
         return estimate(subject.schedule, **kwargs).__dsl_report__()
-    except TypeError as exc:  # an option dsl.estimate does not have
-        raise DSLError(f"estimate={options!r}: {exc}; the options are dsl.estimate's (device, clock_mhz, hbm, "
-                       "tables, channel_efficiency, tripcount)") from None
-    except DSLError as exc:
+    except Exception as exc:  # noqa: BLE001  (an optional section: the rest of the page still stands)
         if explicit:
             raise
-        why = f"dsl.estimate could not estimate '{subject.name}': {exc.message}"
+        what = exc.message if isinstance(exc, DSLError) else f"internal error {type(exc).__name__}: {exc}"
+        why = f"dsl.estimate could not estimate '{subject.name}': {what}"
         warnings.warn(ReportWarning(f"the report has no QoR estimate: {why}"), stacklevel=4)
         return {"title": "QoR estimate", "notes": [why]}
