@@ -13,6 +13,7 @@ from mlir import ir
 from mlir.dialects import affine
 
 from ..frontend.narrow import walk_ops
+from .cpu_copies import interchange_transposing_copies
 from .cpu_deps import independent_iterations
 
 
@@ -26,6 +27,7 @@ def optimize_for_cpu(module: ir.Module) -> None:
                 _interchange(loop)
                 changed = True
                 break
+    interchange_transposing_copies(module)
 
 
 def _affine_loops(module):
