@@ -95,6 +95,67 @@ def test_attention_units_scheduled_in_csim():
     np.testing.assert_array_equal(out[3], expect)
 
 
+
+def _int8(*shape):
+    return RNG.integers(-128, 128, shape).astype(np.int8)
+
+
+def _per_sequence(fn, passes, *arrays):
+    return np.concatenate([fn(*(a[p * len(a) // passes:(p + 1) * len(a) // passes] for a in arrays))
+                           for p in range(passes)])
+
+
+INT_ATTENTION = [(16, 64, 2, 4, 8, 1), (16, 64, 4, 8, 4, 2), (32, 128, 2, 8, 16, 1)]
+INT_IDS = ["2-heads", "two-sequences-ping-pong", "32-keys-dh-64"]
+
+
+@pytest.mark.parametrize("L,D,H,Mq,Nk,passes", INT_ATTENTION, ids=INT_IDS)
+def test_int8_score_gemm_is_bit_exact_on_the_simulator(L, D, H, Mq, Nk, passes):
+    """qk_gemm with int8 operands and int32 accumulators: every score exact, in the unit's row order."""
+    Q, K = _int8(passes * L, D), _int8(passes * L, D)
+    Q[0, :D // H], K[1, :D // H] = -128, -128  # the largest products (2^14 each) in one score
+    _, out = _run(U.int_qk(L, D, H, Mq, Nk, passes), [Q, K, np.zeros((passes * L * H, L), np.int32)])
+    expect = _per_sequence(lambda q, k: ref.qk_scores(q, k, H, Mq), passes, Q, K)
+    np.testing.assert_array_equal(out[2], expect)
+    # the stream order, spelled out for one element: tile 0, head 1, row 2 is S_1[2, :]
+    dh = D // H
+    row = ref.matmul(Q[2:3, dh:2 * dh], K[:L, dh:2 * dh].T)[0]
+    np.testing.assert_array_equal(out[2][Mq + 2], row)
+    assert out[2][0, 1] == (D // H) * 128 * 128
+
+
+@pytest.mark.parametrize("L,D,H,Mq,Nk,passes", INT_ATTENTION, ids=INT_IDS)
+def test_int8_output_gemm_is_bit_exact_on_the_simulator(L, D, H, Mq, Nk, passes):
+    P, V = _int8(passes * L * H, L), _int8(passes * L, D)
+    _, out = _run(U.int_pv(L, D, H, Mq, Nk, passes), [P, V, np.zeros((passes * L, D), np.int32)])
+    expect = _per_sequence(lambda p, v: ref.pv_output(p, v, H, Mq), passes, P, V)
+    np.testing.assert_array_equal(out[2], expect)
+
+
+def test_int8_attention_gemms_chained_through_requantisation():
+    L, D, H, Mq, Nk, passes = 16, 64, 2, 4, 8, 2
+    Q, K, V = _int8(passes * L, D), _int8(passes * L, D), _int8(passes * L, D)
+    mult, shift = ref.fixed_point_multiplier(1 / 512)
+    args = [Q, K, V, np.zeros((passes * L, D), np.int32), mult, shift]
+    _, out = _run(U.int_attention_gemms(L, D, H, Mq, Nk, passes), args)
+
+    def one(q, k, v):
+        return ref.pv_output(ref.requantize(ref.qk_scores(q, k, H, Mq), mult, shift), v, H, Mq)
+
+    np.testing.assert_array_equal(out[3], _per_sequence(one, passes, Q, K, V))
+
+
+def test_int8_attention_gemms_scheduled_in_csim():
+    L, D, H, Mq, Nk, passes = 16, 64, 2, 4, 8, 2
+    Q, K, V = _int8(passes * L, D), _int8(passes * L, D), _int8(passes * L, D)
+    P = _int8(passes * L * H, L)
+    _, qk = _run(U.int_qk(L, D, H, Mq, Nk, passes), [Q, K, np.zeros((passes * L * H, L), np.int32)],
+                 target="csim", schedule=True)
+    np.testing.assert_array_equal(qk[2], _per_sequence(lambda q, k: ref.qk_scores(q, k, H, Mq), passes, Q, K))
+    _, pv = _run(U.int_pv(L, D, H, Mq, Nk, passes), [P, V, np.zeros((passes * L, D), np.int32)],
+                 target="csim", schedule=True)
+    np.testing.assert_array_equal(pv[2], _per_sequence(lambda p, v: ref.pv_output(p, v, H, Mq), passes, P, V))
+
 @pytest.mark.parametrize("target", ["sim", "csim"])
 def test_row_units_around_a_residual_are_bit_exact(target):
     L, D, eps = 8, 64, 1e-12

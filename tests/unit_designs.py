@@ -55,6 +55,65 @@ def attention(L, D, H, Mq, Nk, passes=1, past=0):
     return att
 
 
+
+def int_qk(L, D, H, Mq, Nk, passes=1, TyA=int8, TyC=int32):
+    """The integer score GEMM alone: S = Q_h K_h^T rows (int8 operands, int32 accumulators) to memory in
+    qk_gemm's order (query tile, head, row), ``passes`` sequences of L rows with K ping-ponged."""
+    R = passes * L
+
+    @dsl.region()
+    def qk(Q: TyA[R, D], K: TyA[R, D], S: TyC[R * H, L]):
+        qs: dsl.Stream[TyA[chunk(TyA, D)], 2]
+        ks: dsl.Stream[TyA[chunk(TyA, D)], 2]
+        ss: dsl.Stream[TyC[chunk(TyC, L)], 2]
+        memory.load_rows[TyA, R, D](Q, qs)
+        memory.load_rows[TyA, R, D](K, ks)
+        gemm.qk_gemm[TyA, TyC, H, L, L, D, Mq, Nk, passes](qs, ks, ss)
+        memory.store_rows[TyC, R * H, L](ss, S)
+
+    return qk
+
+
+def int_pv(L, D, H, Mq, Nk, passes=1, TyA=int8, TyC=int32):
+    """The integer output GEMM alone: O[:, h] = P_h V_h from probability rows in qk_gemm's order."""
+    R = passes * L
+
+    @dsl.region()
+    def pv(P: TyA[R * H, L], V: TyA[R, D], O: TyC[R, D]):
+        ps: dsl.Stream[TyA[chunk(TyA, L)], 2]
+        vs: dsl.Stream[TyA[chunk(TyA, D)], 2]
+        outs: dsl.Stream[TyC[chunk(TyC, D)], 2]
+        memory.load_rows[TyA, R * H, L](P, ps)
+        memory.load_rows[TyA, R, D](V, vs)
+        gemm.pv_gemm[TyA, TyC, H, L, L, D, Mq, Nk, passes](ps, vs, outs)
+        memory.store_rows[TyC, R, D](outs, O)
+
+    return pv
+
+
+def int_attention_gemms(L, D, H, Mq, Nk, passes=1):
+    """Both integer GEMMs chained through a requantisation (int32 scores -> int8 by mult * 2^-shift): the
+    streams and token formats an int8 attention block connects."""
+    R = passes * L
+
+    @dsl.region()
+    def att8(Q: int8[R, D], K: int8[R, D], V: int8[R, D], O: int32[R, D], mult: int32, shift: int32):
+        qs: dsl.Stream[int8[chunk(int8, D)], 2]
+        ks: dsl.Stream[int8[chunk(int8, D)], 2]
+        vs: dsl.Stream[int8[chunk(int8, D)], 2]
+        ss: dsl.Stream[int32[chunk(int32, L)], 2]
+        ps: dsl.Stream[int8[chunk(int8, L)], 2]
+        outs: dsl.Stream[int32[chunk(int32, D)], 2]
+        memory.load_rows[int8, R, D](Q, qs)
+        memory.load_rows[int8, R, D](K, ks)
+        memory.load_rows[int8, R, D](V, vs)
+        gemm.qk_gemm[int8, int32, H, L, L, D, Mq, Nk, passes](qs, ks, ss)
+        quantize.requantize_rows[int8, R * H, L](ss, ps, mult, shift)
+        gemm.pv_gemm[int8, int32, H, L, L, D, Mq, Nk, passes](ps, vs, outs)
+        memory.store_rows[int32, R, D](outs, O)
+
+    return att8
+
 def gelu_residual_norm(L, D, eps, bypass):
     """Z = layer_norm(gelu(X) + X): the row units around a residual connection (``bypass``: its depth)."""
     c = chunk(float32, D)

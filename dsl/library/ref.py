@@ -142,6 +142,27 @@ def scaled_dot_product_attention(Q, K, V, H, past):
     return Z
 
 
+
+def qk_scores(Q, K, H, Mq, out_bits=32):
+    """What ``units.gemm.qk_gemm`` sends for one sequence: S_h = Q_h K_h^T, rows in the unit's order (for
+    each tile of Mq query rows, for each head h, the tile's rows of S_h): [LQ * H, LK]. Integers exact and
+    wrapped to ``out_bits``, float32 in k order."""
+    LQ, D = np.shape(Q)
+    dh = D // H
+    S = [matmul(Q[:, h * dh:(h + 1) * dh], np.asarray(K)[:, h * dh:(h + 1) * dh].T, out_bits) for h in range(H)]
+    return np.concatenate([S[h][m:m + Mq] for m in range(0, LQ, Mq) for h in range(H)])
+
+
+def pv_output(P, V, H, Mq, out_bits=32):
+    """What ``units.gemm.pv_gemm`` sends for one sequence: O[:, h] = P_h V_h, with the rows of P in
+    ``qk_scores``' order; [LQ, D]."""
+    P, V = np.asarray(P), np.asarray(V)
+    LQ, D = P.shape[0] // H, V.shape[1]
+    dh = D // H
+    tiles = P.reshape(LQ // Mq, H, Mq, P.shape[1])
+    heads = [matmul(tiles[:, h].reshape(LQ, P.shape[1]), V[:, h * dh:(h + 1) * dh], out_bits) for h in range(H)]
+    return np.concatenate(heads, axis=1)
+
 def rope(X, cos, sin, H):
     X, cos, sin = _f32(X, cos, sin)
     L, D = X.shape
