@@ -1,7 +1,7 @@
 """The streaming units of dsl.library.units at BERT-base sizes: simulator and csim time, checked against the
 numpy references of the memory-to-memory kernels (bit-exact).
 
-    .venv/bin/python benchmarks/bench_units.py [--only gemm,gemm_w4,attention,rows,ffn] [--no-csim]
+    .venv/bin/python benchmarks/bench_units.py [--only gemm,gemm_w4,attention,attention_int8,rows,ffn] [--no-csim]
                                                [--csim-rows 64] [--csim-full]
 
 BERT-base: L = 512 tokens, D = 768, D_FFN = 3072, 12 heads. The GEMM is FFN1 (512 x 768 x 3072) on an 8 x 16
@@ -53,6 +53,18 @@ def attention_case(rows):
             lambda: ref.scaled_dot_product_attention(Q, K, V, H, 0), 2 * rows * rows * D)
 
 
+def attention_int8_case(rows):
+    rng = np.random.default_rng(4)
+    Q, K, V = (rng.integers(-128, 128, (rows, D)).astype(np.int8) for _ in range(3))
+    mult, shift = ref.fixed_point_multiplier(1 / 4096)
+
+    def reference():
+        return ref.pv_output(ref.requantize(ref.qk_scores(Q, K, H, 8), mult, shift), V, H, 8)
+
+    return (U.int_attention_gemms(rows, D, H, 8, 8), [Q, K, V, np.zeros((rows, D), np.int32), mult, shift], 3,
+            reference, 2 * rows * rows * D)
+
+
 def rows_case(rows):
     rng = np.random.default_rng(2)
     X = rng.standard_normal((rows, D)).astype(np.float32)
@@ -85,6 +97,7 @@ CASES = {
     "gemm": ("FFN1 GEMM int8 x int8, 8x16 PEs", lambda rows: gemm_case(rows)),
     "gemm_w4": ("FFN1 GEMM int8 x int4, DSP-packed", lambda rows: gemm_case(rows, int4, 4, 1)),
     "attention": ("causal attention, 12 heads, float32", attention_case),
+    "attention_int8": ("QK^T and PV GEMMs, int8 x int8 -> int32, 12 heads, requantised between", attention_int8_case),
     "rows": ("LayerNorm(GeLU(X) + X), float32", rows_case),
     "ffn": ("W4A8 FFN block with residual and LayerNorm (14 processes)", ffn_case),
 }

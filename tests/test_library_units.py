@@ -166,6 +166,16 @@ def test_row_units_around_a_residual_are_bit_exact(target):
     np.testing.assert_array_equal(out[3], ref.layer_norm_eps(ref.residual_add(ref.gelu(X), X), g, b, eps))
 
 
+
+@pytest.mark.parametrize("target", ["sim", "csim"])
+@pytest.mark.parametrize("unit,reference", [(rowwise.gelu_tanh_rows, ref.gelu_tanh), (rowwise.gelu_rows, ref.gelu)],
+                         ids=["gelu_tanh", "gelu_erf"])
+def test_gelu_row_units_alone_are_bit_exact(unit, reference, target):
+    L, D = 4, 64
+    X = (RNG.standard_normal((L, D)) * 4).astype(np.float32)
+    _, out = _run(U.row_map(L, D, unit), [X, np.zeros_like(X)], target, schedule=True)
+    np.testing.assert_array_equal(out[1], reference(X))
+
 def test_a_shallow_bypass_fifo_deadlocks_by_name():
     L, D = 4, 64
     X = RNG.standard_normal((L, D)).astype(np.float32)

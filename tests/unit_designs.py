@@ -114,6 +114,22 @@ def int_attention_gemms(L, D, H, Mq, Nk, passes=1):
 
     return att8
 
+
+def row_map(L, D, unit):
+    """One row unit (X rows -> Z rows, e.g. ``rowwise.gelu_tanh_rows``) between a loader and a store."""
+    c = chunk(float32, D)
+
+    @dsl.region()
+    def rows(X: float32[L, D], Z: float32[L, D]):
+        xs: dsl.Stream[float32[c], 2]
+        zs: dsl.Stream[float32[c], 2]
+        memory.load_rows[float32, L, D](X, xs)
+        unit[float32, L, D](xs, zs)
+        memory.store_rows[float32, L, D](zs, Z)
+
+    return rows
+
+
 def gelu_residual_norm(L, D, eps, bypass):
     """Z = layer_norm(gelu(X) + X): the row units around a residual connection (``bypass``: its depth)."""
     c = chunk(float32, D)
