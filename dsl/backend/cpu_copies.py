@@ -60,9 +60,14 @@ def _is_transposing_copy(outer) -> bool:
         return False
     i_outer, i_inner = (loop.regions[0].blocks[0].arguments[0] for loop in (outer, inner))
     subscripts = _subscripts(store)
-    if subscripts is None or subscripts[-1] != i_outer or i_inner not in subscripts[:-1]:
+    if subscripts is None or not _same(subscripts[-1], i_outer):
         return False
-    return True
+    return any(_same(v, i_inner) for v in subscripts[:-1])
+
+
+def _same(a, b) -> bool:
+    """SSA value identity; None (a subscript that is not a plain value) is never the same."""
+    return a is not None and b is not None and a == b
 
 
 def _ops(loop):
