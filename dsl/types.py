@@ -13,7 +13,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .errors import DSLTypeError
+
 MAX_INT_WIDTH = 512
+# Largest tensor dimension, element count and loop bound: the HLS code indexes and counts with C++ `int`
+# (and MLIR's own size arithmetic overflows far beyond it), so every size stays within 32 bits.
+MAX_EXTENT = 2**31 - 1
 
 
 class DSLType:
@@ -124,8 +129,9 @@ class Fixed(DSLType):
 
     def __post_init__(self):
         _check_width(self.bits, type(self).__name__)
-        if not 0 <= self.fbits <= self.bits:
-            raise TypeError(f"{type(self).__name__}({self.bits}, {self.fbits}): fraction bits must be in 0..{self.bits}")
+        if not isinstance(self.fbits, int) or isinstance(self.fbits, builtins.bool) or not 0 <= self.fbits <= self.bits:
+            raise DSLTypeError(f"{type(self).__name__}({self.bits}, {self.fbits!r}): fraction bits must be an int in "
+                               f"0..{self.bits} (the total width)")
 
     def __repr__(self):
         return f"{type(self).__name__}({self.bits}, {self.fbits})"
@@ -203,7 +209,18 @@ class TensorType:
 
     @property
     def size(self):
-        return int(np.prod(self.shape)) if self.shape else 1
+        size = 1
+        for extent in self.shape:
+            size *= int(extent)
+        return size
+
+    def size_problem(self) -> str | None:
+        """Why this shape cannot be built (a dimension or the element count beyond ``MAX_EXTENT``), or None."""
+        if any(extent > MAX_EXTENT for extent in self.shape):
+            return f"a dimension of {self!r} exceeds {MAX_EXTENT} (2**31 - 1)"
+        if self.size > MAX_EXTENT:
+            return f"{self!r} has {self.size} elements, more than {MAX_EXTENT} (2**31 - 1)"
+        return None
 
     def mlir(self):
         from mlir import ir
@@ -215,8 +232,8 @@ _ALIAS_WIDTHS = (1, 2, 4, 8, 16, 32, 64)
 
 
 def _check_width(bits, kind):
-    if not isinstance(bits, int) or not 1 <= bits <= MAX_INT_WIDTH:
-        raise TypeError(f"{kind}({bits!r}): width must be an int in 1..{MAX_INT_WIDTH}")
+    if not isinstance(bits, int) or isinstance(bits, builtins.bool) or not 1 <= bits <= MAX_INT_WIDTH:
+        raise DSLTypeError(f"{kind}({bits!r}): width must be an int in 1..{MAX_INT_WIDTH}")
 
 
 def _int_carrier(bits: int, signed: builtins.bool) -> np.dtype:

@@ -143,7 +143,14 @@ def _stream_decl(src, stmt) -> StreamDecl:
 def _kernel_spec(src, fdef) -> KernelSpec:
     specs = []
     for dec in fdef.decorator_list:
-        value = eval(compile(ast.Expression(dec), src.file, "eval"), src.env)  # noqa: S307 - user's decorator
+        try:
+            value = eval(compile(ast.Expression(dec), src.file, "eval"), src.env)  # noqa: S307 - user's decorator
+        except DSLError as exc:
+            raise exc.at(src.loc(dec)) from None
+        except Exception as exc:  # e.g. @dsl.kernal: what Python said, at the decorator
+            raise DSLSyntaxError(f"cannot evaluate the decorator '@{ast.unparse(dec)}' of '{fdef.name}': {exc}",
+                                 src.loc(dec), hint="kernels of a region are decorated with "
+                                                    "@dsl.kernel(mapping=[...])") from None
         specs.append(KernelSpec() if value is kernel else value)
     if len(specs) != 1 or not isinstance(specs[0], KernelSpec):
         raise DSLSyntaxError(f"'{fdef.name}' in a region must be decorated with @dsl.kernel(mapping=[...])",

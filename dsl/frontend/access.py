@@ -42,7 +42,7 @@ class AffineBuilder:
 
 
 def _expr(x):
-    return ir.AffineConstantExpr.get(x) if isinstance(x, int) else x
+    return ir.AffineConstantExpr.get(builder.check_extent(x, "an index")) if isinstance(x, int) else x
 
 
 def affine_expr(fc, node: ast.AST, ab: AffineBuilder):
@@ -157,7 +157,7 @@ def subview(fc, tensor: Tensor, indices: list, node) -> Tensor:
     static_strides = [1] * n
     view = memref.SubViewOp(result_type, tensor.value, offsets, [], [], static_offsets, static_sizes,
                             static_strides).result
-    return Tensor(view, TensorType(tensor.dtype, tuple(rest)), f"{tensor.name}[...]")
+    return Tensor(view, TensorType(tensor.dtype, tuple(rest)), f"{tensor.name}[...]", tensor.role)
 
 
 def _strides(tensor: Tensor) -> list:

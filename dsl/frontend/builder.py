@@ -8,7 +8,8 @@ from __future__ import annotations
 from mlir import ir
 from mlir.dialects import arith, math
 
-from ..types import DSLType, Index, UInt
+from ..errors import ShapeError
+from ..types import MAX_EXTENT, MAX_INT_WIDTH, DSLType, Index, Int, UInt
 
 # ---------------------------------------------------------------------------------------------------
 # constants
@@ -20,7 +21,7 @@ def constant(value, dtype: DSLType) -> ir.Value:
     if dtype.is_float:
         return arith.constant(t, float(value))
     if isinstance(dtype, Index):
-        return arith.constant(t, int(value))
+        return index_const(value)
     if dtype.is_fixed:
         import math as pymath
 
@@ -46,7 +47,16 @@ def attr_int(attr) -> int:
 
 
 def index_const(value: int) -> ir.Value:
+    check_extent(value, "an index")
     return arith.constant(ir.IndexType.get(), int(value))
+
+
+def check_extent(value: int, what: str) -> int:
+    """Loop bounds and indices are 32-bit ints in the generated hardware (``types.MAX_EXTENT``)."""
+    if abs(int(value)) > MAX_EXTENT:
+        raise ShapeError(f"{what} of {value} does not fit in 32 bits (at most {MAX_EXTENT} in magnitude): loop "
+                         "counters and indices are C++ ints in the generated hardware")
+    return int(value)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -254,9 +264,55 @@ def fixed_mul(a, b, t):
 
 
 def fixed_div(a, b, ta: DSLType, tb: DSLType, t: DSLType):
-    """ap_fixed quotient: (a << F2) / b in the result width, truncated toward zero."""
-    a = _shift(a, t.bits, tb.frac, True)
-    return arith.divsi(a, b) if (ta.signed or tb.signed) else arith.divui(a, b)
+    """ap_fixed quotient: (a << F2) / b truncated toward zero, computed wide enough for both operands (the
+    divisor is never narrowed) and then cut to the result type, which holds every quotient."""
+    signed = ta.signed or tb.signed
+    work = min(MAX_INT_WIDTH, max(t.bits, ta.bits + tb.frac + 1, tb.bits + (1 if signed and not tb.signed else 0)))
+    a = _shift(_resize_int(a, ta.bits, work, ta.signed), work, tb.frac, True)
+    b = _resize_int(b, tb.bits, work, tb.signed)
+    return _resize_int(arith.divsi(a, b) if signed else arith.divui(a, b), work, t.bits, signed)
+
+
+def int_divide(op: str, a, ta: DSLType, b, tb: DSLType, t: DSLType):
+    """``/``, ``//``, ``%`` on integers in a width that holds both operands (mixing signed and unsigned: the
+    signed view), so that the divisor is never narrowed to the dividend's width; then cut to the result type
+    of the typing rules, which holds every quotient and remainder."""
+    signed = ta.signed or tb.signed
+    widths = [(x.bits if not signed or x.signed else x.bits + 1) for x in (ta, tb)]
+    work_t = (Int if signed else UInt)(min(MAX_INT_WIDTH, max(t.bits, *widths)))
+    value = ARITH_TABLE["int"][op](cast(a, ta, work_t), cast(b, tb, work_t), work_t)
+    return cast(value, work_t, t)
+
+
+def shift(op: str, x, tx: DSLType, amount, ta: DSLType, t: DSLType):
+    """``x << n`` / ``x >> n`` in the left operand's type ``t`` (typing rules), defined for every amount: an
+    amount of at least the width (or a negative one) gives what Python's shift wrapped to ``t`` gives for a
+    large amount: 0 for ``<<`` and for ``>>`` of unsigned values, the sign fill for ``>>`` of signed ones.
+    The amount is never narrowed before it is compared, and the shift itself always stays in range (C++ and
+    LLVM leave out-of-range shifts undefined)."""
+    x = cast(x, tx, t)
+    width = t.bits
+    known = _constant_value(amount)
+    if known is not None and 0 <= known < width:
+        amt = constant(known, t)
+        return ARITH_TABLE["int"][op](x, amt, t)
+    cmp_bits = max(ta.bits, width.bit_length() + 1)
+    wide = _resize_int(amount, ta.bits, cmp_bits, ta.signed)  # a negative amount reads as a huge unsigned one
+    too_far = arith.cmpi(arith.CmpIPredicate.uge, wide, constant(width, UInt(cmp_bits)))
+    amt = arith.select(too_far, constant(width - 1, UInt(cmp_bits)), wide)
+    amt = _resize_int(amt, cmp_bits, width, False)
+    shifted = ARITH_TABLE["int"][op](x, amt, t)
+    if op == "RShift" and t.signed:
+        return shifted  # shifting by width - 1 is the sign fill
+    return arith.select(too_far, constant(0, t), shifted)
+
+
+def _constant_value(value):
+    owner = value.owner
+    op = owner if isinstance(owner, ir.Operation) else getattr(owner, "operation", None)
+    if op is None or op.name != "arith.constant":
+        return None
+    return attr_int(op.attributes["value"])
 
 
 def is_bool(t: DSLType) -> bool:

@@ -9,10 +9,10 @@ import builtins
 import inspect
 
 from mlir import ir
-from mlir.dialects import func, math
+from mlir.dialects import arith, func, math
 
 from ..errors import CallError, DSLSyntaxError, DSLTypeError, ShapeError
-from ..types import TYPE_CONSTRUCTORS, DSLType, TensorType, float32, int32
+from ..types import MAX_INT_WIDTH, TYPE_CONSTRUCTORS, DSLType, Fixed, Index, Int, TensorType, float32, int32
 from . import builder, lang
 from .values import Literal, PyObject, Scalar, Tensor, TupleValue
 
@@ -85,7 +85,10 @@ class CallMixin:
         if isinstance(value, Literal):
             return Scalar(builder.constant(value.value, dtype), dtype)
         if not isinstance(value, Scalar):
-            raise DSLTypeError(f"cannot cast {value!r} to {dtype!r}", self.loc(node))
+            from .expressions import _describe
+
+            raise DSLTypeError(f"cannot cast {_describe(value)} to {dtype!r}: a cast takes a number, a scalar or "
+                               "a tensor", self.loc(node))
         return Scalar(builder.cast(value.value, value.dtype, dtype), dtype)
 
     # -- sub-kernels -------------------------------------------------------------------------------
@@ -121,6 +124,9 @@ class CallMixin:
                 operands.append(self.coerce(a, p.type, a_node))
                 arg_types.append(p.type.mlir())
         symbol = self.unit.instance(fn, type_args, arg_types, self.loc(node))
+        for k, (p, a, a_node) in enumerate(zip(sig.params, args, node.args)):
+            if isinstance(a, Tensor) and a.role == "const" and writes_argument(self.unit.module, symbol, k):
+                self.check_writable(a, a_node)
         outs = [self.alloc_tensor(t, self.new_name()) for t in sig.returns if isinstance(t, TensorType)]
         scalar_types = [t for t in sig.returns if not isinstance(t, TensorType)]
         call = func.CallOp([t.mlir() for t in scalar_types], ir.FlatSymbolRefAttr.get(symbol),
@@ -131,6 +137,26 @@ class CallMixin:
         if not sig.returns:
             return Literal(None)
         return TupleValue(results) if sig.returns_tuple else results[0]
+
+
+def writes_argument(module, symbol: str, position: int) -> bool:
+    """Whether function ``symbol`` may write its memref argument ``position`` (directly, through a sub-view,
+    or by passing it to a function that writes it)."""
+    fop = next(op for op in module.body.operations if op.operation.name == "func.func"
+               and ir.StringAttr(op.attributes["sym_name"]).value == symbol)
+    todo = [fop.arguments[position]]
+    while todo:
+        value = todo.pop()
+        for use in value.uses:
+            op = use.owner if isinstance(use.owner, ir.Operation) else use.owner.operation
+            if op.name in ("affine.store", "memref.store") and use.operand_number == 1:
+                return True
+            if op.name == "memref.subview":
+                todo.append(op.results[0])
+            elif op.name == "func.call" and writes_argument(module, ir.FlatSymbolRefAttr(
+                    op.attributes["callee"]).value, use.operand_number):
+                return True
+    return False
 
 
 # -- intrinsic handlers ------------------------------------------------------------------------------
@@ -161,11 +187,18 @@ def _abs(fc, node):
 
 
 def _abs_scalar(fc, v, node):
-    if v.dtype.is_float:
-        return Scalar(math.absf(v.value), v.dtype)
-    if not v.dtype.signed:
+    t = v.dtype
+    if t.is_float:
+        return Scalar(math.absf(v.value), t)
+    if not t.signed:
         return v
-    return Scalar(math.absi(v.value), v.dtype)
+    if isinstance(t, Index):
+        return Scalar(math.absi(v.value), t)
+    # |most negative| needs one more bit (abs(int8(-128)) is 128): the result widens, as + and - do
+    wide = Int(min(t.bits + 1, MAX_INT_WIDTH)) if t.is_int else Fixed(min(t.bits + 1, MAX_INT_WIDTH), t.frac)
+    x = builder.cast(v.value, t, wide)
+    negative = arith.cmpi(arith.CmpIPredicate.slt, x, builder.constant(0, wide))
+    return Scalar(arith.select(negative, arith.subi(builder.constant(0, wide), x), x), wide)
 
 
 def _float(fc, node):

@@ -9,7 +9,7 @@ from mlir import ir
 from mlir.dialects import affine, arith, math, scf
 
 from ..errors import DSLSyntaxError, DSLTypeError, ShapeError
-from ..types import DSLType, Index, Int, TensorType, UInt
+from ..types import DSLType, Index, Int, TensorType, UInt, int32
 from . import access, builder, typing_rules
 from .calls import CallMixin
 from .tensor_ops import TensorOpsMixin
@@ -133,7 +133,7 @@ class ExpressionMixin(CallMixin, TensorOpsMixin):
         if op not in _PY_BINOPS:
             raise DSLSyntaxError(f"operator {op} is not supported", self.loc(node))
         if isinstance(lhs, Literal) and isinstance(rhs, Literal):
-            return Literal(_PY_BINOPS[op](lhs.value, rhs.value))  # folded with Python semantics
+            return self.fold(_PY_BINOPS[op], node, lhs.value, rhs.value)  # folded with Python semantics
         for v in (lhs, rhs):
             if not isinstance(v, (Scalar, Literal)):
                 raise DSLTypeError(f"operator {op} needs scalars or tensors, got {_describe(v)}", self.loc(node))
@@ -145,31 +145,42 @@ class ExpressionMixin(CallMixin, TensorOpsMixin):
             rt = typing_rules.float_literal_type(None)
         if isinstance(lhs, Literal) and isinstance(lhs.value, float) and not rt.is_float and not rt.is_fixed:
             lt = typing_rules.float_literal_type(None)
+        if op in ("LShift", "RShift") and isinstance(rhs, Literal) and isinstance(rhs.value, int) and rhs.value < 0:
+            raise DSLTypeError(f"negative shift count {rhs.value}", self.loc(node),
+                               hint="shift the other way: x << -k is x >> k")
         result = typing_rules.binary_result_type(op, lt, rt)
         a, b = self.coerce(lhs, lt), self.coerce(rhs, rt)
+        if isinstance(lt, Index) != isinstance(rt, Index):  # a loop index meeting an integer acts as int32
+            a, lt = (builder.cast(a, lt, int32), int32) if isinstance(lt, Index) else (a, lt)
+            b, rt = (builder.cast(b, rt, int32), int32) if isinstance(rt, Index) else (b, rt)
         return Scalar(self._emit_binop(op, a, lt, b, rt, result), result)
+
+    def fold(self, fn, node, *values):
+        """A constant expression computed with Python's semantics; Python's refusal becomes the user's error."""
+        try:
+            return Literal(fn(*values))
+        except (ArithmeticError, ValueError, TypeError) as exc:
+            raise DSLTypeError(f"the constant expression '{ast.unparse(node)}' cannot be computed: {exc}",
+                               self.loc(node)) from None
 
     def _emit_binop(self, op, a, lt, b, rt, result):
         if result.is_fixed or ((lt.is_fixed or rt.is_fixed) and not result.is_float):
             return self._fixed_binop(op, a, lt, b, rt, result)
-        if op in ("LShift", "RShift"):
-            return builder.ARITH_TABLE[_kind(result)][op](builder.cast(a, lt, result), builder.cast(b, rt, result), result)
-        operand_type = result
-        if op in ("Div", "Mod", "FloorDiv") and result.is_int and (lt.signed or rt.signed):
-            operand_type = Int(result.bits)  # divide in the signed view so negative operands behave as in C
-        a, b = builder.cast(a, lt, operand_type), builder.cast(b, rt, operand_type)
-        return builder.ARITH_TABLE[_kind(operand_type)][op](a, b, operand_type)
+        if op in ("LShift", "RShift") and not isinstance(result, Index):
+            return builder.shift(op, a, lt, b, rt, result)
+        if op in ("Div", "Mod", "FloorDiv") and result.is_int:
+            return builder.int_divide(op, a, lt, b, rt, result)
+        a, b = builder.cast(a, lt, result), builder.cast(b, rt, result)
+        return builder.ARITH_TABLE[_kind(result)][op](a, b, result)
 
     def _fixed_binop(self, op, a, lt, b, rt, result):
         if op in ("Add", "Sub"):
             return builder.ARITH_TABLE["int"][op](builder.cast(a, lt, result), builder.cast(b, rt, result), result)
-        # product and quotient work on the raw integers widened to the result width (type rules)
-        a = builder._resize_int(a, lt.bits, result.bits, lt.signed)
-        b = builder._resize_int(b, rt.bits, result.bits, rt.signed)
-        if op == "Mult":
-            return arith.muli(a, b)
         if op == "Div":
             return builder.fixed_div(a, b, lt, rt, result)
+        if op == "Mult":  # the raw integers widened to the result width (type rules)
+            return arith.muli(builder._resize_int(a, lt.bits, result.bits, lt.signed),
+                              builder._resize_int(b, rt.bits, result.bits, rt.signed))
         raise DSLTypeError(f"operator {op} is not defined on fixed point ({lt!r}, {rt!r})")
 
     def power(self, lhs, rhs, node):
@@ -192,7 +203,7 @@ class ExpressionMixin(CallMixin, TensorOpsMixin):
         op = type(node.op).__name__
         v = self.expr(node.operand)
         if isinstance(v, Literal):
-            return Literal(_PY_UNARY[op](v.value))
+            return self.fold(_PY_UNARY[op], node, v.value)
         if isinstance(v, Tensor):
             if op != "USub":
                 raise DSLTypeError(f"unary {op} is not defined on tensors", self.loc(node))
@@ -284,6 +295,11 @@ class ExpressionMixin(CallMixin, TensorOpsMixin):
             return Scalar(access.load(self, base, indices), base.dtype)
         if isinstance(base, Scalar):
             return self.bit_read(base, node)
+        if isinstance(base, TupleValue):
+            raise DSLTypeError("Python lists and tuples cannot be indexed in a kernel: they are not arrays in "
+                               "hardware", self.loc(node),
+                               hint="use a tensor (`L: int32[3]` filled element by element) or a module-level numpy "
+                                    "array, which becomes a constant buffer")
         raise DSLTypeError(f"cannot index {_describe(base)}", self.loc(node))
 
     def subscript_python(self, base, node):
@@ -336,6 +352,9 @@ class ExpressionMixin(CallMixin, TensorOpsMixin):
             raise DSLTypeError("bit slices x[lo:hi] take no step", self.loc(node))
         if lo is None or hi is None:
             return self._runtime_slice(sl, t, node)
+        if lo >= hi:
+            raise DSLTypeError(f"bit slice [{lo}:{hi}] is empty: x[lo:hi] holds bits lo..hi-1, so hi must be greater "
+                               f"than lo", self.loc(node), hint=f"bits {hi}..{lo - 1} are x[{hi}:{lo}]" if hi < lo else None)
         if not 0 <= lo < hi <= t.bits:
             raise DSLTypeError(f"bit slice [{lo}:{hi}] is outside the {t.bits} bits of {t!r}", self.loc(node))
         return lo, hi - lo
@@ -372,6 +391,7 @@ class ExpressionMixin(CallMixin, TensorOpsMixin):
             if isinstance(value, Tensor):
                 raise DSLTypeError(f"cannot store tensor {value.ttype!r} into element of '{base.name}'",
                                    self.loc(value_node))
+            self.check_writable(base, target)
             return access.store(self, self.coerce(value, base.dtype, value_node), base, indices)
         if isinstance(base, (Variable, Scalar)) or isinstance(base_node, ast.Subscript):
             return self.bit_write(target, value, value_node)

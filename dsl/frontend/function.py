@@ -43,6 +43,7 @@ class FunctionCompiler(ExpressionMixin, LoopMixin):
         self.symbol = symbol
         self.arg_types = arg_types  # MLIR memref types of the arguments (sub-views at call sites)
         self.scopes: list[dict] = [{}]
+        self.expired: dict = {}  # name -> (statement kind, line, is a loop variable) of an ended scope
         self.band_counter = 0
         self.tmp_counter = 0
         self._index_symbols: dict[str, ir.Value] = {}
@@ -93,9 +94,22 @@ class FunctionCompiler(ExpressionMixin, LoopMixin):
         value = self.lookup_quiet(name)
         if value is None:
             known = sorted(k for scope in self.scopes for k in scope)
-            raise DSLNameError(f"name '{name}' is not defined", self.loc(node),
-                               hint=f"names in scope: {', '.join(known)}" if known else None)
+            hint = f"names in scope: {', '.join(known)}" if known else None
+            if name in self.expired:
+                kind, line, loop_var = self.expired[name]
+                hint = (f"'{name}' is the variable of the loop at line {line} and exists only inside it; to keep "
+                        f"its last value, assign it to a variable declared before the loop" if loop_var else
+                        f"'{name}' was first assigned inside the {kind} at line {line} and exists only there; "
+                        f"declare it before the {kind} (e.g. `{name}: int32 = 0`) and assign it inside")
+            raise DSLNameError(f"name '{name}' is not defined", self.loc(node), hint=hint)
         return value
+
+    def pop_scope(self, kind: str):
+        """Leave a block scope, remembering its names for the hint of a later use."""
+        line = getattr(self.current_node, "lineno", self.src.tree.lineno)
+        for name, value in self.scopes.pop().items():
+            if not any(name in scope for scope in self.scopes):
+                self.expired[name] = (kind, line, isinstance(value, LoopVar))
 
     def bind(self, name, value):
         self.scopes[-1][name] = value
@@ -152,7 +166,7 @@ class FunctionCompiler(ExpressionMixin, LoopMixin):
             if isinstance(p.type, streams.StreamType):
                 self.bind(p.name, PyObject(streams.StreamEnd(arg, p.type, p.name)))
             elif isinstance(p.type, TensorType):
-                self.bind(p.name, Tensor(arg, p.type, p.name))
+                self.bind(p.name, Tensor(arg, p.type, p.name, role="arg"))
             else:
                 scalar = Scalar(arg, p.type)
                 scalar.is_arg = True
@@ -195,6 +209,8 @@ class FunctionCompiler(ExpressionMixin, LoopMixin):
 
     # -- allocation --------------------------------------------------------------------------------
     def alloc_tensor(self, ttype: TensorType, name: str) -> Tensor:
+        if ttype.size_problem():  # e.g. the result of a tensor operation on large operands
+            raise ShapeError(f"cannot allocate '{name}': {ttype.size_problem()}")
         op = memref.AllocOp(ttype.mlir(), [], [])
         op.attributes["dsl.name"] = ir.StringAttr.get(name)
         op.attributes["dsl.type"] = ir.StringAttr.get(repr(ttype.dtype))
@@ -274,9 +290,16 @@ class FunctionCompiler(ExpressionMixin, LoopMixin):
         if isinstance(bound, Variable):
             return self.store_scalar(bound, value, value_node)
         if isinstance(bound, Tensor):
+            if bound.role == "arg":
+                raise DSLTypeError(f"'{name} = ...' would overwrite the caller's array '{name}' (Python would only "
+                                   "rebind the name)", self.loc(target),
+                                   hint=f"write elements to update it in place (`{name}[i] = ...`), or give the new "
+                                        "value its own name")
             return self.assign_tensor(bound, value, value_node)
         if isinstance(bound, LoopVar):
             raise DSLSyntaxError(f"cannot assign to loop variable '{name}'", self.loc(target))
+        if isinstance(value, PyObject):  # `f = helper`: another name for a compile-time object
+            return self.rebind(name, value)
         if isinstance(value, (Tensor, TupleValue)):
             if isinstance(value, Tensor) and value.name.startswith("tmp"):
                 value.value.owner.attributes["dsl.name"] = ir.StringAttr.get(name)
@@ -320,7 +343,10 @@ class FunctionCompiler(ExpressionMixin, LoopMixin):
             raise DSLTypeError("kernel returns a value but declares no return type",
                                self.loc(node), hint="annotate the function, e.g. `-> int32[8]`")
         values = self.expr(node.value)
-        values = values.items if isinstance(values, TupleValue) and self.sig.returns_tuple else [values]
+        if isinstance(values, TupleValue) and not self.sig.returns_tuple:
+            raise DSLTypeError(f"returns {len(values.items)} values but the signature declares one ({expected[0]!r})",
+                               self.loc(node), hint="declare every returned value, e.g. `-> (int32[8], int32[8])`")
+        values = values.items if isinstance(values, TupleValue) else [values]
         if len(values) != len(expected):
             raise DSLTypeError(f"kernel declares {len(expected)} return value(s) but returns {len(values)}",
                                self.loc(node))

@@ -10,7 +10,7 @@ import ast
 from mlir import ir
 from mlir.dialects import affine, arith, scf
 
-from ..errors import DSLSyntaxError, DSLTypeError
+from ..errors import DSLError, DSLNameError, DSLSyntaxError, DSLTypeError
 from . import builder, lang
 from .access import AffineBuilder, affine_expr
 from .values import Literal, LoopVar, PyObject
@@ -25,6 +25,7 @@ class LoopMixin:
             raise DSLSyntaxError("'for ... else' is not supported in kernels", self.loc(node))
         kind, args, name = self._iterator(node)
         names = self._target_names(node.target, kind, len(args) if kind != "range" else 1)
+        self._check_fresh_loop_vars(node.target)
         inner = node in getattr(self, "_inner_band_loops", set())
         band = None if inner and name is None else (name or self._band_name(node))
         if kind == "range":
@@ -63,6 +64,18 @@ class LoopMixin:
             raise DSLSyntaxError(f"{kind}() with {count} extent(s) needs {count} loop variable(s), "
                                  f"got {len(elts)}", self.loc(target))
         return [e.id for e in elts]
+
+    def _check_fresh_loop_vars(self, target):
+        """A loop variable may not reuse a name already bound in the kernel: Python would overwrite the outer
+        variable for the rest of its scope, while a hardware loop nest keeps both (Allo refuses it too)."""
+        for elt in target.elts if isinstance(target, ast.Tuple) else [target]:
+            bound = next((scope[elt.id] for scope in reversed(self.scopes) if elt.id in scope), None)
+            if bound is None:
+                continue
+            what = "the variable of an enclosing loop" if isinstance(bound, LoopVar) else "a variable of the kernel"
+            raise DSLNameError(f"loop variable '{elt.id}' is already {what}: Python would overwrite that '{elt.id}' "
+                               "for the rest of its scope; give this loop its own variable", self.loc(elt),
+                               hint=f"e.g. `for {elt.id}2 in ...`")
 
     def _band_name(self, node):
         """``S_<vars>_<n>`` over this loop and the loops perfectly nested in it."""
@@ -131,13 +144,19 @@ class LoopMixin:
                     self._bind_descending(name, lo, step, iv)
                 body_fn()
             finally:
-                self.scopes.pop()
+                self.pop_scope("loop")
             terminator([])
         return loop
 
     def _affine_bound(self, bound, ab):
         if isinstance(bound, Literal):
             return ir.AffineConstantExpr.get(int(bound.value))
+        value = self.static_int(bound)
+        if value is not None:
+            try:
+                builder.check_extent(value, "a loop bound")
+            except DSLError as exc:
+                raise exc.at(self.loc(bound))
         return affine_expr(self, bound, ab)
 
     def _bound_value(self, bound):
@@ -200,7 +219,7 @@ class LoopMixin:
             try:
                 self.visit_body(node.body)
             finally:
-                self.scopes.pop()
+                self.pop_scope("while loop")
             scf.YieldOp([])
 
     def visit_If(self, node):
@@ -210,7 +229,7 @@ class LoopMixin:
             try:
                 self.visit_body(node.body if cond.value else node.orelse)
             finally:
-                self.scopes.pop()
+                self.pop_scope("if statement")
             return
         if_op = scf.IfOp(self.as_bool(cond, node.test), [], has_else=bool(node.orelse))
         branches = [(if_op.then_block, node.body)]
@@ -222,7 +241,7 @@ class LoopMixin:
                 try:
                     self.visit_body(stmts)
                 finally:
-                    self.scopes.pop()
+                    self.pop_scope("if statement")
                 scf.YieldOp([])
 
 

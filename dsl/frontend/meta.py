@@ -8,6 +8,8 @@ import copy
 
 from ..errors import DSLSyntaxError
 
+MAX_COPIES = 4096  # copies of a meta_for body: one per PE row or column, not a loop's worth
+
 
 def has_meta_for(tree) -> bool:
     return any(isinstance(node, ast.With) for node in ast.walk(tree))
@@ -55,6 +57,11 @@ def _meta_for_bounds(src, stmt, penv):
                              f"type parameters, get_pid() values): {exc}", src.loc(call)) from None
     if not all(isinstance(b, int) and not isinstance(b, bool) for b in bounds):
         raise DSLSyntaxError(f"the bounds of dsl.meta_for must be ints, got {bounds}", src.loc(call))
+    if len(bounds) == 3 and bounds[2] == 0:
+        raise DSLSyntaxError("the step of dsl.meta_for must not be zero", src.loc(call.args[2]))
+    if len(range(*bounds)) > MAX_COPIES:
+        raise DSLSyntaxError(f"dsl.meta_for{tuple(bounds)} would make {len(range(*bounds))} copies of its body; at "
+                             f"most {MAX_COPIES} (it unrolls at compile time: use a loop)", src.loc(call))
     return bounds
 
 

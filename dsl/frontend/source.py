@@ -8,7 +8,7 @@ import inspect
 import textwrap
 from dataclasses import dataclass, field
 
-from ..errors import CallError, DSLError, DSLNameError, DSLSyntaxError, DSLTypeError, SourceLoc, caller_loc
+from ..errors import CallError, DSLError, DSLNameError, DSLSyntaxError, DSLTypeError, ShapeError, SourceLoc, caller_loc
 from ..types import DSLType, TensorType
 
 
@@ -32,6 +32,7 @@ class KernelSource:
 
 def read_kernel(fn) -> KernelSource:
     """Parse ``fn``'s source into an AST whose line numbers are those of its file."""
+    outer, fn = fn, inspect.unwrap(fn) if callable(fn) else fn  # functools.wraps decorators: compile the kernel
     if not callable(fn) or not hasattr(fn, "__code__"):
         raise DSLTypeError(f"expected a Python function as a kernel, got {type(fn).__name__}")
     try:
@@ -59,7 +60,7 @@ def read_kernel(fn) -> KernelSource:
             except ValueError:  # a cell not filled yet
                 pass
     file = inspect.getsourcefile(fn) or fn.__code__.co_filename
-    return KernelSource(fn, fdef, file, env, type_param_names(fn))
+    return KernelSource(fn, fdef, file, env, type_param_names(outer) or type_param_names(fn))
 
 
 def type_param_names(fn) -> tuple:
@@ -134,6 +135,8 @@ def eval_annotation(node: ast.AST, src: KernelSource, env: dict):
         value = eval(compile(ast.Expression(expr), src.file, "eval"), env)  # noqa: S307 - user's own code
     except NameError as exc:
         raise _annotation_name_error(exc, node, src) from None
+    except DSLTypeError as exc:  # e.g. Fixed(8, 10): a type that cannot exist
+        raise (exc if exc.loc else DSLTypeError(f"invalid type annotation: {exc.message}", src.loc(node))) from None
     except DSLError:
         raise
     except Exception as exc:  # the annotation is the user's expression: report what Python said
@@ -167,6 +170,9 @@ def check_type(value, node, src: KernelSource, what: str):
             if not isinstance(dim, int) or isinstance(dim, bool) or dim <= 0:
                 raise DSLTypeError(f"{what}: tensor shapes must be positive compile-time ints, got {dim!r}",
                                    src.loc(node), hint="use module-level constants or type parameters for sizes")
+        if value.size_problem():
+            raise ShapeError(f"{what}: {value.size_problem()}", src.loc(node),
+                             hint="sizes are indexed with 32-bit ints in the generated hardware")
         return value
     if isinstance(value, DSLType):
         return value

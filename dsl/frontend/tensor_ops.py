@@ -9,7 +9,7 @@ from mlir import ir
 from ..errors import DSLTypeError, ShapeError
 from ..types import Int, TensorType, UInt, float32
 from . import access, builder, typing_rules
-from .values import Literal, Scalar, Tensor
+from .values import Literal, Scalar, Tensor, TupleValue
 
 
 def broadcast_shape(a: tuple, b: tuple, loc=None) -> tuple:
@@ -94,8 +94,22 @@ class TensorOpsMixin:
 
         self.static_nest(names, out.shape, inner, band=name or f"S_{out.name}")
 
+    def check_writable(self, tensor: Tensor, node):
+        """Module-level numpy arrays are constant buffers (``const`` in HLS): a kernel never writes them."""
+        if tensor.role == "const":
+            name = tensor.name.split("[")[0]
+            raise DSLTypeError(f"'{name}' is a module-level numpy constant: kernels read constants and never write "
+                               "them", self.loc(node),
+                               hint=f"copy it into a local buffer and write the copy: `T: {tensor.ttype!r} = {name}`"
+                               if tensor.name == name else "copy it into a local buffer and write the copy")
+
     def assign_tensor(self, dst: Tensor, value, node):
         """``dst = value``: copy (with casts and broadcasting) or fill with a scalar."""
+        self.check_writable(dst, node)
+        if isinstance(value, TupleValue):
+            raise DSLTypeError(f"a list cannot initialise tensor '{dst.name}': a tensor is filled with one scalar "
+                               f"(`{dst.name}: {dst.ttype!r} = 0`) or copied from a tensor", self.loc(node),
+                               hint="for a table of values, use a module-level numpy array (a constant buffer)")
         if isinstance(value, Tensor):
             if broadcast_shape(value.shape, dst.shape, self.loc(node)) != tuple(dst.shape):
                 raise ShapeError(f"cannot assign tensor of shape {list(value.shape)} to '{dst.name}' of shape "

@@ -19,6 +19,8 @@ mixed with integers act as ``int32``. Widths are capped at ``MAX_INT_WIDTH``.
 """
 from __future__ import annotations
 
+import math
+
 from ..types import MAX_INT_WIDTH, DSLType, Fixed, Float, Index, Int, UFixed, UInt, float32, float64, int32
 
 ARITH_OPS = ("Add", "Sub", "Mult", "Div", "FloorDiv", "Mod", "Pow")
@@ -156,20 +158,50 @@ def common_type(a: DSLType, b: DSLType) -> DSLType:
 
 
 def literal_type(value, other: DSLType | None) -> DSLType:
-    """Type of a Python literal used next to a typed operand: it adopts the operand's type when it fits."""
+    """Type of a Python literal used next to a typed operand: it adopts the operand's type when it fits.
+
+    A float literal meeting fixed point becomes a constant of that fixed-point type, quantised as
+    ``ap_fixed<W, I>(0.1)`` is (toward -inf), so that the arithmetic stays fixed point on the CPU and in
+    HLS alike (``ap_fixed`` itself would convert to ``double``, a floating-point unit in hardware); when
+    the value is out of its range it gets the same fraction bits and enough integer bits."""
     if isinstance(value, bool):
         return UInt(1)
     if isinstance(value, float):
+        if other is not None and other.is_fixed:
+            return _fixed_literal_type(value, other)
         return other if other is not None and other.is_float else float32 if other is not None else float64
     if other is None:
-        return int32 if -(2**31) <= value < 2**31 else Int(_cap(value.bit_length() + 1))
+        return int32 if -(2**31) <= value < 2**31 else _wide_literal(value)
     if other.is_float or isinstance(other, Index):
         return other
     if other.is_fixed:
-        return other if _fits(value, Int(other.bits - other.frac) if other.signed else UInt(other.bits - other.frac)) else Int(_cap(value.bit_length() + 1))
+        return other if _raw_fits(value * 2**other.frac, other) else _wide_literal(value)
     if _fits(value, other):
         return other
-    return Int(_cap(value.bit_length() + 1))
+    return _wide_literal(value)
+
+
+def _wide_literal(value: int) -> DSLType:
+    bits = value.bit_length() + 1
+    if bits > MAX_INT_WIDTH:
+        raise TypeError(f"the constant {value} needs {bits} bits; the widest integer type is Int({MAX_INT_WIDTH})")
+    return Int(bits)
+
+
+def _raw_fits(raw: int, t: DSLType) -> bool:
+    return -(2 ** (t.bits - 1)) <= raw < 2 ** (t.bits - 1) if t.signed else 0 <= raw < 2**t.bits
+
+
+def _fixed_literal_type(value: float, t: DSLType) -> DSLType:
+    if not math.isfinite(value):
+        raise TypeError(f"{value} has no fixed-point value ({t!r} holds finite numbers only)")
+    raw = math.floor(value * 2**t.frac)
+    if _raw_fits(raw, t):
+        return t
+    bits = raw.bit_length() + 1
+    if bits > MAX_INT_WIDTH:
+        raise TypeError(f"the constant {value} needs {bits} bits as {t!r}; the widest type has {MAX_INT_WIDTH}")
+    return Fixed(max(bits, t.frac + 1), t.frac)
 
 
 def float_literal_type(other: DSLType | None) -> DSLType:

@@ -108,7 +108,7 @@ class CompilationUnit:
         op = memref.GetGlobalOp(ttype.mlir(), symbol)
         op.attributes["dsl.name"] = ir.StringAttr.get(name)
         op.attributes["dsl.type"] = ir.StringAttr.get(repr(dtype))
-        return Tensor(op.result, ttype, name)
+        return Tensor(op.result, ttype, name, role="const")
 
 
 def _hashable(args):

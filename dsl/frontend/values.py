@@ -30,6 +30,7 @@ class Tensor:
     value: ir.Value
     ttype: TensorType
     name: str = ""
+    role: str = "local"  # "arg" (the caller's array), "const" (a module-level numpy constant) or "local"
 
     @property
     def dtype(self) -> DSLType:
