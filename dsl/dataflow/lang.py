@@ -22,7 +22,7 @@ import sys
 import itertools
 from dataclasses import dataclass
 
-from ..errors import DSLTypeError, StreamError
+from ..errors import DSLTypeError, StreamError, user_facing
 from ..types import DSLType, TensorType
 
 DEFAULT_DEPTH = 2
@@ -37,6 +37,7 @@ class StreamType:
     dtype: object  # DSLType | TensorType
     depth: int = DEFAULT_DEPTH
 
+    @user_facing
     def __getitem__(self, shape) -> "StreamArrayType":
         shape = shape if isinstance(shape, tuple) else (shape,)
         if not shape or any(not isinstance(d, int) or isinstance(d, bool) or d <= 0 for d in shape):
@@ -75,6 +76,7 @@ class StreamArrayType:
 class _StreamFactory:
     """``dsl.Stream[T]`` (depth 2) and ``dsl.Stream[T, depth]``."""
 
+    @user_facing
     def __getitem__(self, key) -> StreamType:
         key = key if isinstance(key, tuple) else (key,)
         if len(key) not in (1, 2):
@@ -104,6 +106,7 @@ class _StreamMethod:
     def __init__(self, name):
         self.name = name
 
+    @user_facing
     def __call__(self, *args):
         raise StreamError(f"stream .{self.name}() can only be used inside a kernel of a dsl.region")
 
@@ -205,17 +208,20 @@ class KernelSpec:
         return list(itertools.product(*map(range, self.mapping)))
 
 
+@user_facing
 def kernel(mapping=None):
     """Declare a kernel of a ``dsl.region``, replicated into a grid of processing elements by ``mapping``."""
     return KernelSpec(mapping)
 
 
+@user_facing
 def get_pid():
     """Inside a kernel with ``mapping=[P0, P1]``: this instance's position ``(i, j)`` (an int for 1-D),
     a compile-time constant."""
     raise StreamError("dsl.get_pid() can only be used inside a kernel of a dsl.region")
 
 
+@user_facing
 def meta_for(*bounds):
     """``with dsl.meta_for(P) as p:`` inside a kernel repeats its body for p = 0 .. P-1 (the arguments of
     ``range``) at compile time, so that ``p`` is a constant: it may index arrays of streams, e.g. one loader
@@ -235,6 +241,7 @@ class Region:
     def __repr__(self):
         return f"<dsl.region {self.__name__}>"
 
+    @user_facing
     def __call__(self, *args):
         raise StreamError(f"region {self.__name__!r} is a design, not a Python function: build it with "
                           f"dsl.build({self.__name__}, target='sim') and call the result")

@@ -70,12 +70,18 @@ class Schedule:
         return estimate(self, device=device, clock_mhz=clock_mhz, **options)
 
     # -- handles --------------------------------------------------------------------------------------
+    @user_facing
     def __getattr__(self, name):
         if name.startswith("_") or name in ("module", "top", "context", "trace", "kernel", "instantiate", "estimate"):
             raise AttributeError(name)
         with self.context:
             bufs = N.buffers_of(self.top_func, self.top)
         if name not in bufs:
+            guess = R.did_you_mean(name)
+            if guess:
+                raise UnknownBufferError(f"no primitive '{name}'{guess}, and {self.top!r} has no buffer named "
+                                         f"{name!r}", hint=f"buffers: {', '.join(bufs) or '(none)'}; "
+                                                           f"primitives: {', '.join(R.REGISTRY)}")
             raise UnknownBufferError(f"{self.top!r} has no buffer (argument or local tensor) named {name!r}; "
                                      f"buffers: {', '.join(bufs) or '(none)'}")
         return _handle(bufs[name], self.top)
@@ -83,6 +89,10 @@ class Schedule:
     @user_facing
     def __getitem__(self, path: str) -> N.BufferHandle:
         """A buffer handle by ``"name"`` or ``"func:name"``."""
+        if isinstance(path, N.BufferHandle):
+            path = path.path
+        if not isinstance(path, str) or not path:
+            raise ScheduleError(f"s[...] takes a buffer name such as 'B' or 'func:B', got {path!r}")
         with self.context:
             buf = R.Ctx(self, self.top, "buffer").buffer(path, "name")
         return _handle(buf, self.top)
@@ -103,11 +113,19 @@ class Schedule:
     @user_facing
     def save(self, path) -> str:
         """Write the recorded steps to ``path`` as YAML (creating its folder); returns the path."""
+        if not isinstance(path, (str, os.PathLike)) or not os.fspath(path):
+            raise ScheduleError(f"save() takes a file path such as 'schedules/{self.top}.yaml', got {path!r}")
+        if os.path.isdir(path):
+            raise ScheduleError(f"cannot save the schedule to {os.fspath(path)!r}: it is a folder",
+                                hint=f"name a file in it, e.g. {os.path.join(os.fspath(path), self.top + '.yaml')!r}")
         folder = os.path.dirname(os.fspath(path))
-        if folder:
-            os.makedirs(folder, exist_ok=True)
-        with open(path, "w") as f:
-            f.write(self.to_yaml())
+        try:
+            if folder:
+                os.makedirs(folder, exist_ok=True)
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(self.to_yaml())
+        except OSError as exc:
+            raise ScheduleError(f"cannot save the schedule to {os.fspath(path)!r}: {exc.strerror}") from None
         return os.fspath(path)
 
     @user_facing
@@ -140,13 +158,21 @@ def _handle(buf: N.Buffer, top: str) -> N.BufferHandle:
 
 
 def _read(source):
+    """(text, where) of a schedule given as a file path or as YAML text. A one-line string is a path (YAML text
+    of a schedule spans lines, or is one flow mapping ``{...}``), whatever its extension."""
     if isinstance(source, os.PathLike) or (isinstance(source, str) and "\n" not in source
-                                           and source.endswith((".yaml", ".yml"))):
+                                           and not source.lstrip().startswith("{")):
+        path = os.fspath(source)
         try:
-            with open(source) as f:
-                return f.read(), os.fspath(source)
+            with open(path, encoding="utf-8") as f:
+                return f.read(), path
+        except UnicodeDecodeError as exc:
+            raise ScheduleError(f"cannot read schedule file {path!r}: it is not UTF-8 text (byte "
+                                f"0x{exc.object[exc.start]:02x} at offset {exc.start}); a schedule file is YAML "
+                                "as s.save() writes it") from None
         except OSError as exc:
-            raise ScheduleError(f"cannot read schedule file {os.fspath(source)!r}: {exc.strerror}") from None
+            hint = None if path.endswith((".yaml", ".yml")) else "a schedule is a .yaml file path or YAML text"
+            raise ScheduleError(f"cannot read schedule file {path!r}: {exc.strerror}", hint=hint) from None
     if isinstance(source, str):
         return source, "<schedule>"
     raise ScheduleError(f"a schedule is a YAML path, YAML text or a list of steps, got {type(source).__name__}")

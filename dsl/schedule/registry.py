@@ -8,7 +8,7 @@ fails the module is restored from the text taken before the step, so a failed pr
 from __future__ import annotations
 
 import contextlib
-
+import difflib
 import enum
 import inspect
 from dataclasses import dataclass, field
@@ -142,6 +142,9 @@ class Primitive:
             args = tuple(value) if isinstance(value, (list, tuple)) else (value,)
         elif variadic and len(args) == 1 and isinstance(args[0], (list, tuple)):
             args = tuple(args[0])
+        for key in kwargs:
+            if key not in {p.name for p in self.params}:
+                raise self.unknown_argument(key)
         try:
             bound = self.signature().bind(None, *args, **kwargs)
         except TypeError as exc:
@@ -154,9 +157,8 @@ class Primitive:
     def normalize(self, args: dict, where: str = "") -> dict:
         """Check every argument against its kind; returns the trace form. ``where`` prefixes errors."""
         known = {p.name for p in self.params}
-        for extra in set(args) - known:
-            raise ScheduleError(f"{where}{self.name}: unknown argument '{extra}'",
-                                hint=f"arguments of {self.name}: {', '.join(p.name for p in self.params)}")
+        for extra in sorted(set(args) - known):
+            raise self.unknown_argument(extra, where)
         out = {}
         for p in self.params:
             if p.name not in args and p.default is REQUIRED:
@@ -169,11 +171,26 @@ class Primitive:
                 raise ScheduleError(f"{where}{self.name}: bad argument '{p.name}': {exc}") from None
         return out
 
+    def unknown_argument(self, name, where: str = "") -> ScheduleError:
+        names = [p.name for p in self.params]
+        close = difflib.get_close_matches(str(name), names, n=1)
+        guess = f" (did you mean '{close[0]}'?)" if close else ""
+        return ScheduleError(f"{where}{self.name}: unknown argument '{name}'{guess}",
+                             hint=f"signature: {self.name}{self._sig_text()}")
+
     def _sig_text(self):
-        return str(self.signature()).replace("(self, ", "(").replace("(self)", "()")
+        params = [("*" if p.variadic else "") + p.name + ("" if p.default is REQUIRED or p.variadic else
+                                                          f"={p.default!r}") for p in self.params]
+        return f"({', '.join(params)})"
 
 
 REGISTRY: dict[str, Primitive] = {}
+
+
+def did_you_mean(name) -> str:
+    """`` (did you mean 'split'?)`` for a misspelt primitive name, else ''."""
+    close = difflib.get_close_matches(str(name), list(REGISTRY), n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
 
 
 def primitive(*params: Param, cleanup: bool = False):
@@ -260,7 +277,8 @@ def restore(sched, text: str):
 def apply(sched, name: str, args: dict, func: str | None = None, where: str = "", record: bool = True):
     """Run primitive ``name`` with ``args`` (already bound by parameter name) on ``sched``; atomic."""
     if name not in REGISTRY:
-        raise ScheduleError(f"{where}unknown primitive '{name}'", hint=f"primitives: {', '.join(REGISTRY)}")
+        raise ScheduleError(f"{where}unknown primitive '{name}'{did_you_mean(name)}",
+                            hint=f"primitives: {', '.join(REGISTRY)}")
     prim = REGISTRY[name]
     norm = prim.normalize(args, where)
     before = None if getattr(sched, "_batched", False) else snapshot(sched)  # batched: one for the whole batch

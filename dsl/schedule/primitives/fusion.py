@@ -32,7 +32,10 @@ def _check_bounds(ctx, pc, cc):
             raise ctx.error("producer_loop", f"the producer nest is not perfect above loop "
                                              f"'{U.str_attr(child, 'loop_name')}'", None)
     p0, c0 = pc[0], cc[0]
-    if p0.parent != c0.parent or not p0.is_before_in_block(c0):
+    if p0.block != c0.block:  # is_before_in_block would abort the process
+        raise ctx.error("consumer_loop", "the producer and the consumer nest are in different blocks (e.g. the two "
+                                         "branches of an if/else): compute_at fuses nests of one block", None)
+    if not p0.is_before_in_block(c0):
         raise ctx.error("consumer_loop", "the producer nest must come before the consumer nest in the same block",
                         None)
 
@@ -67,7 +70,7 @@ def _check_between(ctx, p0, c0):
         if op == c0:
             return
         if inside and not op.name.startswith(_PURE_PREFIXES):
-            raise ctx.error("consumer_loop", f"a {op.name} sits between the producer and the consumer nest; "
+            raise ctx.error("consumer_loop", f"{_describe(op)} sits between the producer and the consumer nest; "
                                              "compute_at would move the producer across it", None)
 
 
@@ -94,9 +97,52 @@ def _check_deps(ctx, pc, cc):
                 a_shared = any(mb.operands[k] in shared for _, k in used_positions(a))
                 b_shared = any(mb.operands[k] in shared for _, k in used_positions(b))
                 if (a_shared or b_shared) and a != b:
-                    raise ctx.error("consumer_loop", f"the consumer accesses the producer's buffer at {b} where "
+                    raise ctx.error("consumer_loop", f"the consumer accesses {_buffer_name(p)} at {b} where "
                                                      f"the producer writes {a}; fusing would change the result",
                                     None)
+            missing = [lp for lp in cc if not _pins(pe, mb.operands, U.iv(lp))]
+            if missing:
+                loop = U.str_attr(missing[0], "loop_name")
+                raise ctx.error("consumer_loop", f"{_buffer_name(p)} is not indexed by loop '{loop}': every "
+                                                 f"iteration of '{loop}' touches the same elements, so fused, the "
+                                                 "consumer would see partial results (a running sum instead of "
+                                                 "the total)", None)
+
+
+def _describe(op) -> str:
+    """An op between the two nests, as the user wrote it: its loop nest or statement, and what it accesses."""
+    if U.is_loop(op):
+        what = f"the loop nest '{U.str_attr(op, 'op_name') or U.str_attr(op, 'loop_name')}'"
+    else:
+        what = {"func.call": "a call", "scf.if": "an if statement", "scf.while": "a while loop"}.get(
+            op.name, "a statement")
+    accesses = [a for a in U.collect(op, lambda o: o.name in ("affine.load", "affine.store"))]
+    names = sorted({_buffer_name(a) for a in accesses})
+    return f"{what} (accessing {', '.join(names)})" if names else what
+
+
+def _pins(exprs, operands, iv) -> bool:
+    """Whether some index is ``c * iv + const`` alone: the element then fixes the iteration of ``iv``."""
+    for e in exprs:
+        form = U.linear_form(e, operands)
+        if form is not None and list(form[0]) == [iv]:
+            return True
+    return False
+
+
+def _buffer_name(op) -> str:
+    """The user's name of the buffer an access touches (an argument, a local tensor or a scalar variable)."""
+    mem = U.access_memref(op)
+    owner = mem.owner
+    if isinstance(owner, ir.Block):
+        func = owner.owner.operation
+        names = [ir.StringAttr(a).value for a in ir.ArrayAttr(func.attributes["dsl.arg_names"])] \
+            if "dsl.arg_names" in func.attributes else []
+        k = ir.BlockArgument(mem).arg_number
+        return f"buffer '{names[k]}'" if k < len(names) else "an argument"
+    name = U.str_attr(owner.operation, "dsl.name")
+    kind = "variable" if ir.MemRefType(mem.type).rank == 0 else "buffer"
+    return f"{kind} '{name}'" if name else f"a {kind}"
 
 
 def _forward(block):
