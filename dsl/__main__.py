@@ -179,11 +179,27 @@ def dataflow_step(rng) -> bool:
     return ok & check(f"with depth {depth}, result", B, A + A[::-1])
 
 
+def _out_problem(out: str):
+    """Why the tour cannot write into ``out`` (None when it can; the folder is then created)."""
+    if not out.strip():
+        return "name a folder for the generated project (the default is build/)"
+    if os.path.exists(out) and not os.path.isdir(out):
+        return "it is a file; name a folder for the generated project"
+    try:
+        os.makedirs(out, exist_ok=True)
+    except OSError as exc:
+        return f"cannot create the folder: {exc.strerror}"
+    return None
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m dsl", description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="build", help="folder for the generated project (default: build/)")
     args = parser.parse_args(argv)
-    os.makedirs(args.out, exist_ok=True)
+    problem = _out_problem(args.out)
+    if problem:
+        print(f"error: --out {args.out!r}: {problem}", file=sys.stderr)
+        return 2
     try:
         ok = tour(args.out)
     except dsl.DSLError as exc:

@@ -67,12 +67,15 @@ def _calibration(args) -> Calibration:
     return Calibration().replace(**changes)
 
 
-def _listing() -> str:
+def _listing(as_json: bool = False) -> str:
     from .data import DESIGN_DIR
 
-    designs = sorted(p.stem for p in DESIGN_DIR.glob("*.yaml"))
-    return "\n".join([f"FPGAs:   {', '.join(known_devices('fpga'))}", f"GPUs:    {', '.join(known_devices('gpu'))}",
-                      f"models:  {', '.join(known_models())}", f"designs: {', '.join(designs)}"])
+    catalogue = {"fpgas": known_devices("fpga"), "gpus": known_devices("gpu"), "models": known_models(),
+                 "designs": sorted(p.stem for p in DESIGN_DIR.glob("*.yaml"))}
+    if as_json:
+        return json.dumps(catalogue, indent=2)
+    return "\n".join([f"FPGAs:   {', '.join(catalogue['fpgas'])}", f"GPUs:    {', '.join(catalogue['gpus'])}",
+                      f"models:  {', '.join(catalogue['models'])}", f"designs: {', '.join(catalogue['designs'])}"])
 
 
 def run(argv) -> str:
@@ -83,7 +86,7 @@ def run(argv) -> str:
 
     args = _parser().parse_args(argv)
     if args.list:
-        return _listing()
+        return _listing(args.json)
     design = load_design(args.design) if args.design else None
     model_name = args.model or (design.model if design else None)
     if not model_name:

@@ -370,13 +370,31 @@ def load_device(name_or_path) -> FpgaDevice | GpuDevice:
     return _fpga_from(data)
 
 
+POSITIVE_INT = ParameterRange(integer=True, low=1)
+NON_NEGATIVE_INT = ParameterRange(integer=True, low=0)
+POSITIVE = ParameterRange(integer=False, low=0, low_open=True)
+# Valid values of the numeric fields of model and design files (what a file may hold, checked on loading).
+MODEL_RANGES = {"layers": POSITIVE_INT, "hidden": POSITIVE_INT, "heads": POSITIVE_INT, "ffn": POSITIVE_INT,
+                "max_seq": POSITIVE_INT, "kv_heads": NON_NEGATIVE_INT}
+DESIGN_RANGES = {"clock_mhz": POSITIVE, "weight_bits": POSITIVE_INT, "act_bits": POSITIVE_INT,
+                 "layers_per_device": POSITIVE_INT, "weight_reuse": POSITIVE_INT, "weight_tile_depth": POSITIVE_INT}
+
+
+def _check_fields(obj, ranges: dict, what: str):
+    for name, valid in ranges.items():
+        value = getattr(obj, name)
+        if not valid.contains(value):
+            raise PerfModelError(f"{what}: {name} must be {valid.describe()}, got {value!r}")
+        if valid.integer:
+            object.__setattr__(obj, name, int(value))
+
+
 def load_model(name_or_path) -> TransformerModel:
     """A Transformer by name or alias (``gpt2-medium``, ``vicuna-13b``, ...) or from a YAML file path."""
     model = _build(TransformerModel, _resolve(name_or_path, MODEL_DIR, "model"), "model")
     if model.kind not in ("encoder", "decoder"):
         raise PerfModelError(f"model {model.name!r}: kind must be 'encoder' or 'decoder', not {model.kind!r}")
-    if min(model.layers, model.hidden, model.heads, model.ffn, model.max_seq) <= 0:
-        raise PerfModelError(f"model {model.name!r}: sizes must be positive")
+    _check_fields(model, MODEL_RANGES, f"model {model.name!r}")
     return model
 
 
@@ -392,10 +410,17 @@ def load_design(path) -> Design:
         raise PerfModelError(f"design {path}: macs_per_cycle must be a number or give each of {', '.join(LINEAR_OPS)}")
     loaders = data.get("channels_per_loader", {})
     if not isinstance(loaders, dict):  # one number for every loader
-        data["channels_per_loader"] = {"*": float(loaders)}
+        loaders = data["channels_per_loader"] = {"*": loaders}
+    for op, channels in loaders.items():
+        if op != "*" and op not in LINEAR_OPS or not POSITIVE.contains(channels):
+            raise PerfModelError(f"design {path}: channels_per_loader must be a positive number (for every loader) "
+                                 f"or map operators ({', '.join(LINEAR_OPS)}) to positive numbers, got "
+                                 f"{data['channels_per_loader'] if '*' not in loaders else loaders['*']!r}")
     design = _build(Design, data, "design")
-    if any(m <= 0 for m in design.macs_per_cycle.values()) or design.clock_mhz <= 0:
-        raise PerfModelError(f"design {design.name!r}: MACs/cycle and clock must be positive")
+    if any(not POSITIVE.contains(m) for m in design.macs_per_cycle.values()):
+        raise PerfModelError(f"design {design.name!r}: MACs/cycle must be positive numbers, got "
+                             f"{design.macs_per_cycle}")
+    _check_fields(design, DESIGN_RANGES, f"design {design.name!r}")
     return design
 
 
