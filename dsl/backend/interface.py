@@ -31,6 +31,19 @@ class Signature:
     args: tuple
     results: tuple  # dsl types of scalar results
     written: frozenset = frozenset()  # names of the tensor arguments the kernel may write
+    order: tuple = ()  # "out" / "ret" per returned value, in the kernel's order (empty: tensors, then scalars)
+
+    def returned(self, tensors: list, scalars: list):
+        """What a call returns: the returned tensors and scalar results in the order the kernel returns them
+        (``-> (int32, int32[8])`` gives the scalar first); None when nothing is returned."""
+        if self.order:
+            outs, rets = iter(tensors), iter(scalars)
+            values = [next(outs) if kind == "out" else next(rets) for kind in self.order]
+        else:
+            values = list(tensors) + list(scalars)
+        if not values:
+            return None
+        return values[0] if len(values) == 1 else tuple(values)
 
     @property
     def inputs(self):
@@ -53,7 +66,9 @@ def signature_of_func(fop) -> Signature:
         shape = tuple(t.shape) if isinstance(t, ir.MemRefType) else None
         specs.append(ArgSpec(name, dtype, shape, k >= len(names) - n_out))
     written = frozenset(names[k] for k in _written_args(fop, {}) if k < len(names))
-    return Signature(ir.StringAttr(attrs["sym_name"]).value, tuple(specs), results, written)
+    order = tuple(ir.StringAttr(a).value for a in ir.ArrayAttr(attrs["dsl.return_kinds"])) \
+        if "dsl.return_kinds" in attrs else ()
+    return Signature(ir.StringAttr(attrs["sym_name"]).value, tuple(specs), results, written, order=order)
 
 
 # -- which arguments a kernel may write (a read-only array is refused before the call) ---------------

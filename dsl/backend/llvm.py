@@ -173,10 +173,7 @@ class LLVMModule:
         returned = [from_storage(spec, _view_back(spec, buf)) for spec, buf in zip(self.sig.outputs, keep[len(storage):])]
         after = [_view_back(spec, buf) if spec.shape is not None else None for spec, buf in zip(self.sig.inputs, keep)]
         write_back_changed(self.sig, args, before, after)
-        values = returned + scalars
-        if not values:
-            return None
-        return values[0] if len(values) == 1 else tuple(values)
+        return self.sig.returned(returned, scalars)
 
     def _invoke(self, packed) -> list:
         """Run the kernel; return its scalar results, which come back through one-element buffers after

@@ -160,7 +160,8 @@ class FunctionCompiler(ExpressionMixin, LoopMixin):
         self.outputs = list(fop.arguments)[len(inputs):]
         out_names = self._output_names()
         _set_func_attrs(fop, [p.name for p in sig.params] + out_names,
-                        [_dtype_of(t) for t in inputs + outputs], len(outputs), scalar_results, self.loc(self.src.tree))
+                        [_dtype_of(t) for t in inputs + outputs], len(outputs), scalar_results, self.loc(self.src.tree),
+                        sig.returns)
         streams.mark_stream_params(fop, sig.params)
         for p, arg in zip(sig.params, fop.arguments):
             if isinstance(p.type, streams.StreamType):
@@ -388,11 +389,13 @@ def _buffer_type(t):
     return t.buffer_type if isinstance(t, streams.StreamType) else t
 
 
-def _set_func_attrs(fop, names, types, num_outputs, scalar_results, loc):
+def _set_func_attrs(fop, names, types, num_outputs, scalar_results, loc, returns=()):
     fop.attributes["dsl.arg_names"] = ir.ArrayAttr.get([ir.StringAttr.get(n) for n in names])
     fop.attributes["dsl.arg_types"] = ir.ArrayAttr.get([ir.StringAttr.get(t) for t in types])
     fop.attributes["dsl.num_outputs"] = ir.IntegerAttr.get(ir.IntegerType.get_signless(32), num_outputs)
     fop.attributes["dsl.result_types"] = ir.ArrayAttr.get([ir.StringAttr.get(repr(t)) for t in scalar_results])
+    fop.attributes["dsl.return_kinds"] = ir.ArrayAttr.get([ir.StringAttr.get("out" if isinstance(t, TensorType)
+                                                                            else "ret") for t in returns])
     fop.attributes["dsl.src"] = ir.StringAttr.get(f"{loc.file}:{loc.line}")
 
 

@@ -263,10 +263,7 @@ class CSimModule:
             back, results = read_testbench_outputs(tmp, self.sig)
         returned = [from_storage(spec, back[k]) for k, spec in enumerate(self.sig.args) if spec.is_output]
         write_back_changed(self.sig, args, before, back[:len(storage)])
-        result = returned + [words.scalar(t, r) for t, r in zip(self.sig.results, results)]
-        if not result:
-            return None
-        return result[0] if len(result) == 1 else tuple(result)
+        return self.sig.returned(returned, [words.scalar(t, r) for t, r in zip(self.sig.results, results)])
 
 
 def _exit_reason(code: int) -> str:

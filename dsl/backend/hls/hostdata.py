@@ -101,7 +101,7 @@ class HostInterface:
         results = [{"file": f, "type": str(t), "bytes": device_bytes(t)}
                    for t, f in zip(self.sig.results, self.result_files)]
         doc = {"top": self.sig.name, "platform": self.platform, "layout": "little-endian, see README.md",
-               "args": args, "results": results}
+               "args": args, "results": results, "return_kinds": list(self.sig.order)}
         return json.dumps(doc, indent=2) + "\n"
 
     @classmethod
@@ -110,7 +110,8 @@ class HostInterface:
         specs = tuple(ArgSpec(a["name"], parse_type(a["type"]), tuple(a["shape"]) if a["shape"] else None,
                               a["output"]) for a in doc["args"])
         results = tuple(parse_type(r["type"]) for r in doc["results"])
-        return cls(Signature(doc["top"], specs, results), tuple(a["file"] for a in doc["args"]),
+        return cls(Signature(doc["top"], specs, results, order=tuple(doc.get("return_kinds", ()))),
+                   tuple(a["file"] for a in doc["args"]),
                    tuple(r["file"] for r in doc["results"]), doc["platform"])
 
 

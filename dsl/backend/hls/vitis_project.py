@@ -206,7 +206,4 @@ class VitisProject:
         if arrays:
             write_back_changed(sig, arrays, before, back[:len(before)])
         returned = [from_storage(spec, b) for spec, b in zip(sig.args, back) if spec.is_output]
-        values = returned + [words.scalar(t, r) for t, r in zip(sig.results, results)]
-        if not values:
-            return None
-        return values[0] if len(values) == 1 else tuple(values)
+        return sig.returned(returned, [words.scalar(t, r) for t, r in zip(sig.results, results)])
