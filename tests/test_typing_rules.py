@@ -127,12 +127,21 @@ LITERALS = [
     (1000, Fixed(16, 8), Int(11)),
     (5, float32, float32),
     (5, index, index),
+    (2**40, index, Int(42)),  # beyond int32 the index acts as int32 (C++ int in HLS), the literal keeps its width
+    (1.5, Fixed(16, 8), Fixed(16, 8)),  # a float literal meeting fixed point is a fixed-point constant
+    (1000.5, Fixed(16, 8), Fixed(19, 8)),
+    (-0.01, UFixed(8, 8), Fixed(9, 8)),
 ]
 
 
 @pytest.mark.parametrize("value,other,expected", LITERALS, ids=[f"{v!r}-{o!r}" for v, o, _ in LITERALS])
 def test_literal_type(value, other, expected):
     assert tr.literal_type(value, other) == expected
+
+
+def test_literals_beyond_512_bits_are_refused():
+    with pytest.raises(TypeError, match="needs 602 bits"):
+        tr.literal_type(2**600, Int(8))
 
 
 @pytest.mark.parametrize("other,expected", [(Fixed(16, 8), Fixed(16, 8)), (float16, float16), (Int(8), float32),

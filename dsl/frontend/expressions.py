@@ -85,7 +85,7 @@ class ExpressionMixin(CallMixin, TensorOpsMixin):
 
     def as_index(self, v, node) -> ir.Value:
         if isinstance(v, Literal) and isinstance(v.value, int):
-            return builder.index_const(v.value)
+            return builder.index_const(builder.check_extent(v.value, "an index"))
         if isinstance(v, Scalar) and (v.dtype.is_int or isinstance(v.dtype, Index)) and not v.dtype.is_fixed:
             return access.index_value(v.value, v.dtype)
         raise DSLTypeError(f"an index must be an integer, got {_describe(v)}", self.loc(node))

@@ -13,9 +13,24 @@ points the way ``ap_fixed`` does. Anything mixed with a float becomes that float
 | %  (C)        | Int(max(a, b))              | (integers only)                                  |
 | & | ^         | Int(max(a, b))              | (integers only)                                  |
 | << >>         | type of the left operand    | (integers only)                                  |
+| -x, abs(x)    | Int(a + 1) (signed x)       | Fixed(W1 + 1, F1)                                |
 Unsigned operands keep unsigned results where the math allows (``+``, ``*``, ``/``, ``%``, bitwise); mixing
 signed and unsigned gives a signed type one bit wider than the unsigned side. Loop variables (``index``)
 mixed with integers act as ``int32``. Widths are capped at ``MAX_INT_WIDTH``.
+
+Notes that make every result equal to what plain Python computes (then wrapped to the declared type):
+- ``/``, ``//`` and ``%`` compute in a width that holds both operands: the divisor is never narrowed to the
+  dividend's width; the quotient then fits the table's result type.
+- ``x << n`` and ``x >> n`` give what Python's shift gives, wrapped to the left operand's type, for every
+  amount: ``n`` at least the width gives 0 (``>>`` of a negative value: -1). A negative constant amount is
+  refused; a negative amount computed at run time counts as a very large one.
+- A literal adopts the type of the operand it meets when it fits; an integer literal that does not fit gets
+  ``Int(bits + 1)`` (one meeting a loop index: beyond ``int32``, the index then acting as ``int32``).
+  A float literal meeting fixed point is a constant of that fixed-point type (quantised toward -inf as
+  ``ap_fixed<W, I>(0.1)`` is; out of range: the same fraction bits, more integer bits), so that the
+  arithmetic stays fixed point; ``ap_fixed`` itself would convert to ``double``. Literals need at most 512
+  bits.
+- Converting to ``bool`` tests for non-zero (constants too).
 """
 from __future__ import annotations
 
@@ -172,8 +187,10 @@ def literal_type(value, other: DSLType | None) -> DSLType:
         return other if other is not None and other.is_float else float32 if other is not None else float64
     if other is None:
         return int32 if -(2**31) <= value < 2**31 else _wide_literal(value)
-    if other.is_float or isinstance(other, Index):
+    if other.is_float:
         return other
+    if isinstance(other, Index):  # beyond int32 the index acts as int32 and the literal keeps its own width
+        return other if -(2**31) <= value < 2**31 else _wide_literal(value)
     if other.is_fixed:
         return other if _raw_fits(value * 2**other.frac, other) else _wide_literal(value)
     if _fits(value, other):
