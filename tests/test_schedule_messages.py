@@ -124,7 +124,7 @@ def test_region_called_like_a_function():
 
 def test_stream_and_kernel_declarations_outside_regions():
     _error(dsl.DSLTypeError, lambda: dsl.kernel(mapping=[0]), "positive ints")
-    _error(dsl.DSLTypeError, lambda: dsl.Stream[int32, 0], "depth must be a positive int")
+    _error(dsl.DSLTypeError, lambda: dsl.Stream[int32, 0], "depth must be an int in 1..")
     _error(dsl.StreamError, lambda: dsl.get_pid(), "inside a kernel of a dsl.region")
 
 
@@ -134,3 +134,20 @@ def test_call_and_build_errors_stay_clean(s):
     _error(dsl.BuildError, lambda: dsl.build(s, target="vhls", mode="csim"), "takes no options")
     sim = dsl.build(design, target="sim")
     _error(dsl.CallError, lambda: sim(np.zeros(N, np.int32)), "takes 2 argument(s)")
+
+
+@pytest.mark.parametrize("apply", [
+    lambda s: s.split("i", factor=2**70),
+    lambda s: s.unroll("i", factor=2**40),
+    lambda s: s.pipeline("j", initiation_interval=2**40),
+], ids=["split", "unroll", "pipeline"])
+def test_sizes_that_reach_mlir_are_checked_in_schedules(s, apply):
+    before = s.module.operation.get_asm(enable_debug_info=True)
+    _error(dsl.ScheduleError, lambda: apply(s), "at most 2147483647")
+    assert s.module.operation.get_asm(enable_debug_info=True) == before
+
+
+def test_sizes_of_streams_and_pe_grids_are_checked():
+    _error(dsl.DSLTypeError, lambda: dsl.Stream[int32, 2**40], "depth must be an int in 1..2147483647")
+    _error(dsl.DSLTypeError, lambda: dsl.Stream[int32, 2][2**40], "at most 4096")
+    _error(dsl.DSLTypeError, lambda: dsl.kernel(mapping=[2**20, 2]), "2097152 processing elements")

@@ -20,12 +20,14 @@ from __future__ import annotations
 import sys
 
 import itertools
+import math
 from dataclasses import dataclass
 
 from ..errors import DSLTypeError, StreamError, user_facing
-from ..types import DSLType, TensorType
+from ..types import MAX_EXTENT, DSLType, TensorType
 
 DEFAULT_DEPTH = 2
+MAX_INSTANCES = 4096  # processing elements of one kernel, FIFOs of one stream array
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,9 @@ class StreamType:
         shape = shape if isinstance(shape, tuple) else (shape,)
         if not shape or any(not isinstance(d, int) or isinstance(d, bool) or d <= 0 for d in shape):
             raise DSLTypeError(f"an array of streams needs positive int sizes, got {list(shape)}")
+        if math.prod(shape) > MAX_INSTANCES:
+            raise DSLTypeError(f"an array of {math.prod(shape)} streams: at most {MAX_INSTANCES} (each is a FIFO "
+                               "of its own)")
         return StreamArrayType(self, tuple(shape))
 
     @property
@@ -88,8 +93,8 @@ class _StreamFactory:
         elif not isinstance(dtype, DSLType):
             raise DSLTypeError(f"Stream[T, depth]: T must be a dsl type such as int32, UInt(512) or a block "
                                f"such as int8[16], got {dtype!r}")
-        if not isinstance(depth, int) or isinstance(depth, bool) or depth <= 0:
-            raise DSLTypeError(f"Stream[{dtype!r}, depth]: depth must be a positive int, got {depth!r}")
+        if not isinstance(depth, int) or isinstance(depth, bool) or not 0 < depth <= MAX_EXTENT:
+            raise DSLTypeError(f"Stream[{dtype!r}, depth]: depth must be an int in 1..{MAX_EXTENT}, got {depth!r}")
         return StreamType(dtype, depth)
 
     def __repr__(self):
@@ -194,6 +199,9 @@ class KernelSpec:
         mapping = [1] if mapping is None else list(mapping if isinstance(mapping, (list, tuple)) else [mapping])
         if not mapping or any(not isinstance(m, int) or isinstance(m, bool) or m <= 0 for m in mapping):
             raise DSLTypeError(f"kernel mapping must be a list of positive ints, got {mapping!r}")
+        if math.prod(mapping) > MAX_INSTANCES:
+            raise DSLTypeError(f"kernel mapping {mapping!r} makes {math.prod(mapping)} processing elements: at most "
+                               f"{MAX_INSTANCES} (each is compiled as a function of its own)")
         self.mapping = tuple(mapping)
 
     def __call__(self, fn):

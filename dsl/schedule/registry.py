@@ -18,6 +18,7 @@ from mlir import ir
 from mlir.passmanager import PassManager
 
 from ..errors import ScheduleError
+from ..types import MAX_EXTENT
 from . import names as N
 
 REQUIRED = inspect.Parameter.empty
@@ -47,6 +48,8 @@ def _int(value, minimum=None):
         raise ValueError(f"expected an integer, got {value!r}")
     if minimum is not None and value < minimum:
         raise ValueError(f"expected an integer >= {minimum}, got {value}")
+    if abs(value) > MAX_EXTENT:  # factors, depths and sizes become 32-bit attributes and C++ ints
+        raise ValueError(f"expected an integer of at most {MAX_EXTENT} (2**31 - 1), got {value}")
     return value
 
 
