@@ -260,7 +260,7 @@ class ExprMixin:
 def _kind(op: Operand) -> str:
     if op.t is None:
         return "float" if "." in op.text else "int"
-    return Generator.kind_of(op.t)
+    return ExprMixin.kind_of(op.t)
 
 
 def _lit(text):

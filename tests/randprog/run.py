@@ -160,9 +160,8 @@ def run_csim(cases, folder: Path, werror: bool = True):
             continue
         module, k = modules[id(case)]
         name = batch.files[k][0]
-        if failed:
-            if name in failed or "?" in failed:
-                case.problems.append("csim compile failed:\n" + "\n".join(failed.get(name, failed.get("?"))))
+        if name in failed or "?" in failed:
+            case.problems.append("csim compile failed:\n" + "\n".join(failed.get(name, failed.get("?"))))
             continue
         try:
             case.csim = _call(module, case)
