@@ -21,9 +21,7 @@ def constant(value, dtype: DSLType) -> ir.Value:
     if dtype.is_float:
         return arith.constant(t, float(value))
     if isinstance(dtype, Index):
-        return index_const(value)
-    if is_bool(dtype):  # non-zero is true, as a cast to bool tests (C++, numpy)
-        value = 1 if value else 0
+        return arith.constant(t, int(value))
     if dtype.is_fixed:
         import math as pymath
 
@@ -49,8 +47,6 @@ def attr_int(attr) -> int:
 
 
 def index_const(value: int) -> ir.Value:
-    if not -(2**63) <= int(value) < 2**63:
-        raise ShapeError(f"{value} does not fit in an index (64 bits)")
     return arith.constant(ir.IndexType.get(), int(value))
 
 
@@ -93,8 +89,7 @@ def _shift(v: ir.Value, bits: int, amount: int, signed: bool) -> ir.Value:
 def _fixed_to_fixed(v, src: DSLType, dst: DSLType):
     """Re-align the binary point, then wrap to the destination width (ap_fixed AP_TRN, AP_WRAP)."""
     shift = dst.frac - src.frac
-    # wide enough that a right shift by src.frac - dst.frac stays below the width (Fixed(6, 6) shifts by 6)
-    work = max(src.bits, dst.bits, src.frac + 1) + max(shift, 0)
+    work = max(src.bits, dst.bits) + max(shift, 0)
     v = _resize_int(v, src.bits, work, src.signed)
     v = _shift(v, work, shift, src.signed)
     return _resize_int(v, work, dst.bits, src.signed)
@@ -160,16 +155,14 @@ def _fixed_to_int(v, src, dst):
     """ap_fixed to integer conversion truncates toward zero (negative values with a fraction round up)."""
     if src.frac == 0:
         return _resize_int(v, src.bits, dst.bits, src.signed)
-    bits = max(src.bits, src.frac + 1)  # Fixed(W, W) would shift by its full width (undefined in LLVM and C++)
-    v = _resize_int(v, src.bits, bits, src.signed)
-    floor = _shift(v, bits, -src.frac, src.signed)
+    floor = _shift(v, src.bits, -src.frac, src.signed)
     if src.signed:
-        mask = constant((1 << src.frac) - 1, _int_type(bits))
-        has_frac = arith.cmpi(arith.CmpIPredicate.ne, arith.andi(v, mask), constant(0, _int_type(bits)))
-        negative = arith.cmpi(arith.CmpIPredicate.slt, v, constant(0, _int_type(bits)))
+        mask = constant((1 << src.frac) - 1, _int_type(src.bits))
+        has_frac = arith.cmpi(arith.CmpIPredicate.ne, arith.andi(v, mask), constant(0, _int_type(src.bits)))
+        negative = arith.cmpi(arith.CmpIPredicate.slt, v, constant(0, _int_type(src.bits)))
         adjust = arith.andi(has_frac, negative)
-        floor = arith.addi(floor, arith.extui(ir.IntegerType.get_signless(bits), adjust))
-    return _resize_int(floor, bits, dst.bits, src.signed)
+        floor = arith.addi(floor, arith.extui(ir.IntegerType.get_signless(src.bits), adjust))
+    return _resize_int(floor, src.bits, dst.bits, src.signed)
 
 
 def _int_type(bits):
