@@ -72,6 +72,12 @@ def fixed_times_float_literal(a: Fixed(32, 16)) -> Fixed(32, 16):
     return a * 0.1
 
 
+def one_bit_slice_write(x: int32) -> int32:
+    v: int32 = x
+    v[3:4] = 2  # a bit field takes the value's low bits (2 clears bit 3), as ap_int's range() = does
+    return v
+
+
 def full_fraction_to_int(A: Fixed(6, 6)[4]) -> int32[4]:
     B: int32[4] = 0
     for i in range(4):
@@ -143,6 +149,7 @@ CASES = [
     (invert_int72, (3,), 1),                          # was 0
     (wide_floordiv, (3, -4), -3),                     # was -1840700273 (and sometimes an abort)
     (fixed_times_float_literal, (1000.5,), q16(1000.5 * q16(0.1))),  # the literal is a Fixed(32, 16)
+    (one_bit_slice_write, (-1,), -9),                 # was -1 (the field was converted to a bool)
 ]
 ARRAY_CASES = [
     (fixed_zero_int_bits_plus_one, np.array([0.25, -0.5, 0.0, 0.125]), np.array([1.25, 0.5, 1.0, 1.125])),

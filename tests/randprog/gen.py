@@ -15,6 +15,7 @@ from .gen_expr import MAX_FLOAT, ExprMixin, Operand, _kind, spell
 
 INT_WIDTHS = (1, 2, 3, 5, 7, 8, 9, 12, 13, 16, 17, 24, 31, 32, 33, 48, 63, 64)
 FIXED_SHAPES = ((4, 2), (6, 6), (8, 1), (8, 4), (8, 8), (10, 3), (12, 0), (16, 8), (17, 5), (20, 12), (24, 10), (32, 16))
+WIDE_WIDTHS = (65, 68, 72, 96, 127, 128, 129, 200)  # locals only: arguments wider than 64 bits are CPU-only
 AUG_OPS = ("+", "-", "*", "&", "|", "^")
 
 
@@ -196,8 +197,11 @@ class Generator(ExprMixin):
             lo = self.rng.randrange(w)
             self.emit(f"{x.text}[{lo}:{self.rng.randrange(lo + 1, w + 1)}] = {value.text}", indent)
 
+    def wide_type(self):
+        return (Int if self.rng.random() < 0.6 else UInt)(self.rng.choice(WIDE_WIDTHS))
+
     def declare_local(self, indent):
-        t = self.elem_type()
+        t = self.elem_type() if self.rng.random() < 0.85 else self.wide_type()
         name = self.fresh("v")
         value = self.value_for(t)
         self.emit(f"{name}: {spell(t)} = {value.text}", indent)
@@ -229,13 +233,19 @@ class Generator(ExprMixin):
                 self.emit(f"{name}: {spell(tt)} = {self.tensor_init(tt, params)}", 1)
                 self.st.tensors[name] = (tt, True)
                 outs.append((name, tt))
+        if self.rng.random() < 0.3:  # a local tensor, possibly of a width beyond 64 bits
+            name = self.fresh("L")
+            tt = TensorType(self.wide_type() if self.rng.random() < 0.5 else self.elem_type(),
+                            self.rng.choice([tt.shape for _, tt in params if isinstance(tt, TensorType)]))
+            self.emit(f"{name}: {spell(tt)} = {self.tensor_init(tt, params)}", 1)
+            self.st.tensors[name] = (tt, True)
         for _ in range(self.rng.randrange(1, 3)):
             self.declare_local(1)
         for _ in range(self.rng.randrange(2, 6)):
             self.statement(1, 0)
         returns = list(outs)
         if not in_place and self.rng.random() < 0.6:
-            x = self.rng.choice(self.visible())
+            x = self.rng.choice([op for op in self.visible() if T.is_float(op.t) or T.width(op.t) <= 64])
             returns.append((x.text, x.t if not isinstance(x.t, Index) else T.INT32))
         if not in_place:
             self.rng.shuffle(returns)

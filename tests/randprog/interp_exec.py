@@ -160,7 +160,7 @@ class _Exec:
         bits = var.v & ((1 << t.bits) - 1)
         if isinstance(sl, ast.Slice):
             lo, hi = self.int_of(sl.lower), self.int_of(sl.upper)
-            field = cast(value, UInt(hi - lo)).v if hi - lo < t.bits else cast(value, t).v
+            field = cast(value, t).v & ((1 << (hi - lo)) - 1)  # the low bits, as ap_int's range() = does
             mask = ((1 << (hi - lo)) - 1) << lo
             bits = (bits & ~mask) | ((field << lo) & mask)
         else:
