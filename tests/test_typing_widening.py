@@ -78,6 +78,28 @@ def one_bit_slice_write(x: int32) -> int32:
     return v
 
 
+def wide_slice_writes(x: int64, v: int32) -> Int(96):
+    y: Int(96) = x
+    y[60:90] = v  # the field's mask is wider than 64 bits (it failed building its constant)
+    y[95] = 0
+    return y
+
+
+def wide_local_slice(v: int32) -> Int(200):
+    y: Int(200) = -1
+    y[3:150] = v
+    return y
+
+
+def wide_tensor_slice(A: UInt(128)[2]) -> UInt(128)[2]:
+    B: UInt(128)[2] = 0
+    for i in range(2):
+        B[i] = A[i]
+        B[i][0:100] = -3
+        B[i][127] = 1
+    return B
+
+
 def full_fraction_to_int(A: Fixed(6, 6)[4]) -> int32[4]:
     B: int32[4] = 0
     for i in range(4):
@@ -131,6 +153,13 @@ def _shift_ref(x, n):
     return left, right, 0 if big else wrap(x, 8, False) >> n, 0 if big else wrap(wrap(x, 8) << n, 8)
 
 
+def _set_field(x, lo, hi, v, bits, signed=True):
+    """x with bits lo..hi-1 replaced by the low bits of v, as a `bits`-wide integer."""
+    mask = ((1 << (hi - lo)) - 1) << lo
+    r = (x & ~mask | (v << lo) & mask) & ((1 << bits) - 1)
+    return r - (1 << bits) if signed and r >> (bits - 1) else r
+
+
 CASES = [
     # (kernel, args, what Python computes)
     (int8_div_int32, (100, 1000), 0),                 # the divisor was narrowed to 9 bits: -4
@@ -150,11 +179,16 @@ CASES = [
     (wide_floordiv, (3, -4), -3),                     # was -1840700273 (and sometimes an abort)
     (fixed_times_float_literal, (1000.5,), q16(1000.5 * q16(0.1))),  # the literal is a Fixed(32, 16)
     (one_bit_slice_write, (-1,), -9),                 # was -1 (the field was converted to a bool)
+    (wide_slice_writes, (-1, -1), 2**95 - 1),         # these three failed in IntegerAttr.get
+    (wide_slice_writes, (5, 2**29 + 3), _set_field(5, 60, 90, 2**29 + 3, 96)),
+    (wide_local_slice, (0,), _set_field(-1, 3, 150, 0, 200)),
+    (wide_local_slice, (-12345,), _set_field(-1, 3, 150, -12345, 200)),
 ]
 ARRAY_CASES = [
     (fixed_zero_int_bits_plus_one, np.array([0.25, -0.5, 0.0, 0.125]), np.array([1.25, 0.5, 1.0, 1.125])),
     (fixed_times_index, np.array([0.5, -0.5, 0.25, 1.0]), np.array([0.0, -0.5, 0.5, 3.0])),
     (index_meets_wide_literal, np.zeros(4, np.int64), np.array([i - 4294967296 + i for i in range(4)])),
+    (wide_tensor_slice, np.array([0, 2**127 + 5], dtype=object), np.array([2**127 + 2**100 - 3] * 2, dtype=object)),
     (full_fraction_to_int, np.array([0.25, -0.5, -0.015625, 0.484375]), np.array([7, 6, 6, 7])),
 ]
 SHIFTS = [(-5, 3), (5, 31), (-5, 31), (5, 32), (-5, 40), (1, -1), (-7, -2), (300, 7), (1, 2**31 - 1)]
