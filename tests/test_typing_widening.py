@@ -30,6 +30,15 @@ def int2_floordiv_16(x: int32) -> int32:
     return Int(2)(x) // 16
 
 
+def wide_floordiv_sign(r: UInt(63)) -> int32:
+    return (r // -7) < 0  # computed in 65 bits
+
+
+def floordiv_int100(a: int64, b: int64) -> (int64, int64):
+    q: Int(100) = Int(100)(a) // b
+    return q, q >> 64  # the high bits too: truncating to int64 would hide a wrong adjustment
+
+
 def abs_into_int16(x: int8) -> int16:
     return abs(x)
 
@@ -171,6 +180,12 @@ CASES = [
     (fixed_div_int32, (7.5, 1000), 0.0),              # was -0.3125
     (int2_floordiv_16, (1,), 0),                      # csim died with SIGFPE (16 narrowed to 0)
     (int2_floordiv_16, (-1,), -1),
+    (wide_floordiv_sign, (1,), 1),                    # was 0: MLIR's arith-expand adjusts by 2**64 - 1
+    (floordiv_int100, (1, -7), (-1, -1)),
+    (floordiv_int100, (-1, 7), (-1, -1)),
+    (floordiv_int100, (-14, 7), (-2, -1)),
+    (floordiv_int100, (7, -2), (-4, -1)),
+    (floordiv_int100, (-2**63, -1), (-2**63, 0)),    # 2**63 wrapped to int64
     (abs_into_int16, (-128,), 128),                   # was -128
     (abs_fixed, (-8.0,), 8.0),
     (min_uint64_negative, (10,), 4),                  # was 2: -4 was built as 2**64 - 4

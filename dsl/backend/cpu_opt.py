@@ -19,6 +19,7 @@ from .cpu_deps import independent_iterations
 
 def optimize_for_cpu(module: ir.Module) -> None:
     guard_integer_division(module)
+    expand_wide_floor_division(module)
     changed = True
     while changed:  # each swap can expose another (i, j, k -> i, k, j)
         changed = False
@@ -132,6 +133,27 @@ def guard_integer_division(module: ir.Module) -> None:
             guarded = arith.select(is_zero, zero, op.results[0])
         op.results[0].replace_all_uses_with(guarded)
         guarded.owner.operands[2] = op.results[0]  # the select itself must keep reading the division
+
+
+def expand_wide_floor_division(module: ir.Module) -> None:
+    """``arith.floordivsi`` wider than 64 bits as ``q - (r != 0 and sign(r) != sign(b))`` from divsi/remsi.
+    Upstream ``arith-expand`` builds its -1 adjustment as the int64 -1 read unsigned, i.e. 2**64 - 1, so at
+    i65..i512 a floor below an inexact negative quotient came out as q + 2**64 - 1 (1 // -7 gave 2**64 - 1)."""
+    from mlir.dialects import arith
+
+    for op in [op for op in walk_ops(module.operation) if op.name == "arith.floordivsi"]:
+        t = op.results[0].type
+        if _width(t) <= 64:
+            continue
+        lhs, rhs = op.operands[0], op.operands[1]
+        with ir.InsertionPoint(op), op.location:
+            quotient, remainder, zero = arith.divsi(lhs, rhs), arith.remsi(lhs, rhs), _constant(t, 0)
+            inexact = arith.cmpi(arith.CmpIPredicate.ne, remainder, zero)
+            signs_differ = arith.xori(arith.cmpi(arith.CmpIPredicate.slt, remainder, zero),
+                                      arith.cmpi(arith.CmpIPredicate.slt, rhs, zero))
+            floor = arith.subi(quotient, arith.extui(t, arith.andi(inexact, signs_differ)))
+        op.results[0].replace_all_uses_with(floor)
+        op.erase()
 
 
 def _constant(t, value: int):
