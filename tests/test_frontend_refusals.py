@@ -136,6 +136,34 @@ def meta_zero_step(A: int32[N]) -> int32[N]:
     return A
 
 
+def int_runtime_power(x: int32, n: int32) -> int32:
+    return x ** n  # ERR:runtime_pow
+
+
+def int_negative_power(x: int32) -> int32:
+    return x ** -1  # ERR:neg_pow
+
+
+def fixed_big_power(x: Fixed(8, 4)) -> Fixed(8, 4):
+    return x ** 17  # ERR:big_pow
+
+
+def divide_by_zero_constant(x: int32) -> int32:
+    return x // 0  # ERR:var_zero_div
+
+
+def fixed_divide_by_zero(x: Fixed(8, 4)) -> Fixed(8, 4):
+    return x / 0  # ERR:fixed_zero_div
+
+
+def int_of_infinity(x: int32) -> int32:
+    return x + int(float("inf"))  # ERR:int_inf
+
+
+async def async_kernel(x: int32) -> int32:  # ERR:async
+    return x
+
+
 # -- §5: messages ----------------------------------------------------------------------------------------
 def python_list(A: int32[N]) -> int32[N]:
     L = [1, 2, 3]
@@ -196,6 +224,14 @@ CASES = [
     (bad_fixed_annotation, dsl.DSLTypeError, "bad_fixed_annotation", '"Fixed(8, 10)[N]"',
      ["invalid type annotation", "fraction bits"]),
     (meta_zero_step, dsl.DSLSyntaxError, "meta_step", "0) as", ["step of dsl.meta_for must not be zero"]),
+    (int_runtime_power, dsl.DSLTypeError, "runtime_pow", "x ** n", ["constant exponent in 0..16",
+                                                                    "run-time exponent", "float(x) ** n"]),
+    (int_negative_power, dsl.DSLTypeError, "neg_pow", "x ** -1", ["the exponent -1"]),
+    (fixed_big_power, dsl.DSLTypeError, "big_pow", "x ** 17", ["power of Fixed(8, 4)", "the exponent 17"]),
+    (divide_by_zero_constant, dsl.DSLTypeError, "var_zero_div", "x // 0", ["divides by the constant 0"]),
+    (fixed_divide_by_zero, dsl.DSLTypeError, "fixed_zero_div", "x / 0", ["divides by the constant 0"]),
+    (int_of_infinity, dsl.DSLTypeError, "int_inf", "int(", ["cannot be computed", "infinity"]),
+    (async_kernel, dsl.DSLSyntaxError, "async", "async def", ["'async def'", "plain 'def'"]),
     (python_list, dsl.DSLTypeError, "python_list", "L[1]", ["lists and tuples cannot be indexed", "numpy array"]),
     (two_for_one, dsl.DSLTypeError, "two_for_one", "return", ["returns 2 values", "declares one (int32[4])"]),
     (empty_slice, dsl.DSLTypeError, "empty_slice", "x[5:2]", ["[5:2] is empty", "bits 2..4 are x[2:5]"]),

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import dsl
-from dsl import Fixed, Int, UFixed, UInt, int8, int16, int32, int64, uint8, uint64
+from dsl import Fixed, Int, UFixed, UInt, float32, int8, int16, int32, int64, uint8, uint64
 
 from .randprog.batch_csim import Batch
 
@@ -109,6 +109,22 @@ def wide_tensor_slice(A: UInt(128)[2]) -> UInt(128)[2]:
     return B
 
 
+def declared_without_value(x: int32) -> int32:
+    y: int32
+    f: Fixed(8, 4)
+    return y + x + int(f)  # both start at 0 (the CPU read garbage, -1 once)
+
+
+def float_specials(x: float32) -> (float32, float32, dsl.bool):
+    low: float32 = float("-inf")
+    nan: float32 = float("nan")
+    return max(low, x), min(float("inf"), x), nan != nan
+
+
+def float_remainder(x: float32, y: float32) -> float32:
+    return x % y  # C's fmod: the sign of the dividend, as % on integers
+
+
 def full_fraction_to_int(A: Fixed(6, 6)[4]) -> int32[4]:
     B: int32[4] = 0
     for i in range(4):
@@ -186,6 +202,11 @@ CASES = [
     (floordiv_int100, (-14, 7), (-2, -1)),
     (floordiv_int100, (7, -2), (-4, -1)),
     (floordiv_int100, (-2**63, -1), (-2**63, 0)),    # 2**63 wrapped to int64
+    (declared_without_value, (5,), 5),
+    (float_specials, (1.5,), (1.5, 1.5, True)),        # float("-inf") was refused
+    (float_remainder, (-7.0, 2.0), -1.0),             # Python's float % would give 1.0
+    (float_remainder, (7.0, -2.0), 1.0),
+    (float_remainder, (5.5, 2.0), 1.5),
     (abs_into_int16, (-128,), 128),                   # was -128
     (abs_fixed, (-8.0,), 8.0),
     (min_uint64_negative, (10,), 4),                  # was 2: -4 was built as 2**64 - 4

@@ -203,12 +203,14 @@ def _abs_scalar(fc, v, node):
 
 def _float(fc, node):
     (v,) = fc.call_args(node, 1, 1, "float")
-    return Literal(float(v.value)) if isinstance(v, Literal) else Scalar(fc.coerce(v, float32, node), float32)
+    if isinstance(v, PyObject) and isinstance(v.obj, str):  # float("-inf"), float("nan"): read as Python reads them
+        return fc.fold(float, node, v.obj)
+    return fc.fold(float, node, v.value) if isinstance(v, Literal) else Scalar(fc.coerce(v, float32, node), float32)
 
 
 def _int(fc, node):
     (v,) = fc.call_args(node, 1, 1, "int")
-    return Literal(int(v.value)) if isinstance(v, Literal) else Scalar(fc.coerce(v, int32, node), int32)
+    return fc.fold(int, node, v.value) if isinstance(v, Literal) else Scalar(fc.coerce(v, int32, node), int32)
 
 
 def _len(fc, node):

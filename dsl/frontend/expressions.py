@@ -20,6 +20,8 @@ _PY_BINOPS = {
     "FloorDiv": operator.floordiv, "Mod": operator.mod, "Pow": operator.pow, "LShift": operator.lshift,
     "RShift": operator.rshift, "BitOr": operator.or_, "BitAnd": operator.and_, "BitXor": operator.xor,
 }
+_DIVISIONS = ("Div", "FloorDiv", "Mod")
+MAX_INT_EXPONENT = 16  # x ** n on integers and fixed point: n - 1 multiplications, each widening
 _PY_CMP = {"Eq": operator.eq, "NotEq": operator.ne, "Lt": operator.lt, "LtE": operator.le, "Gt": operator.gt,
            "GtE": operator.ge}
 _PY_UNARY = {"USub": operator.neg, "UAdd": operator.pos, "Not": operator.not_, "Invert": operator.invert}
@@ -139,6 +141,9 @@ class ExpressionMixin(CallMixin, TensorOpsMixin):
                 raise DSLTypeError(f"operator {op} needs scalars or tensors, got {_describe(v)}", self.loc(node))
         if op == "Pow":
             return self.power(lhs, rhs, node)
+        if op in _DIVISIONS and isinstance(rhs, Literal) and rhs.value == 0 and not self.dtype_of(lhs).is_float:
+            raise DSLTypeError(f"'{ast.unparse(node)}' divides by the constant 0: Python raises "
+                               "ZeroDivisionError, the hardware leaves it undefined", self.loc(node))
         lt = self.dtype_of(lhs, rhs.dtype if isinstance(rhs, Scalar) else None)
         rt = self.dtype_of(rhs, lhs.dtype if isinstance(lhs, Scalar) else None)
         if isinstance(rhs, Literal) and isinstance(rhs.value, float) and not lt.is_float and not lt.is_fixed:
@@ -186,7 +191,7 @@ class ExpressionMixin(CallMixin, TensorOpsMixin):
     def power(self, lhs, rhs, node):
         exponent = rhs.value if isinstance(rhs, Literal) else None
         lt = self.dtype_of(lhs)
-        if isinstance(exponent, int) and not lt.is_float and 0 <= exponent <= 16:
+        if isinstance(exponent, int) and not lt.is_float and 0 <= exponent <= MAX_INT_EXPONENT:
             if exponent == 0:
                 return Literal(1)
             result = lhs
@@ -197,7 +202,11 @@ class ExpressionMixin(CallMixin, TensorOpsMixin):
             t = lt if lt.is_float else (rhs.dtype if isinstance(rhs, Scalar) and rhs.dtype.is_float else
                                         typing_rules.float_literal_type(None))
             return Scalar(math.powf(self.coerce(lhs, t), self.coerce(rhs, t)), t)
-        return Scalar(math.ipowi(self.coerce(lhs, lt), self.coerce(rhs, lt)), lt)
+        got = f"the exponent {exponent}" if exponent is not None else f"a run-time exponent ({_describe(rhs)})"
+        raise DSLTypeError(f"'{ast.unparse(node)}': a power of {lt!r} is repeated multiplication and needs a "
+                           f"constant exponent in 0..{MAX_INT_EXPONENT}, got {got}", self.loc(node),
+                           hint="for a negative or run-time exponent compute in float (`float(x) ** n`, as "
+                                "Python gives a float for a negative one), or multiply in a loop")
 
     def visit_UnaryOp(self, node):
         op = type(node.op).__name__

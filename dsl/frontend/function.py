@@ -249,8 +249,9 @@ class FunctionCompiler(ExpressionMixin, LoopMixin):
             return
         var = self.alloc_variable(t, name)
         if node.value is not None:
-            value = self.expr(node.value)
-            self.store_scalar(var, value, node.value)
+            self.store_scalar(var, self.expr(node.value), node.value)
+        else:  # `y: int32` alone starts at 0 on every backend (an uninitialised C++ local would hold anything)
+            self.store_scalar(var, Literal(0), node)
         self.bind(name, var)
 
     def declare_tensor(self, name, ttype: TensorType, init, node):

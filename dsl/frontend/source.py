@@ -49,8 +49,11 @@ def read_kernel(fn) -> KernelSource:
         if getattr(node, "end_col_offset", None) is not None:
             node.end_col_offset += indent
     fdef = tree.body[0]
+    file = inspect.getsourcefile(fn) or fn.__code__.co_filename
     if not isinstance(fdef, ast.FunctionDef):
-        raise DSLError(f"kernel {fn.__name__!r} must be defined with 'def'")
+        what = "'async def'" if isinstance(fdef, ast.AsyncFunctionDef) else "a lambda or an expression"
+        raise DSLSyntaxError(f"kernel {fn.__name__!r} is {what}: a kernel is a plain 'def' function",
+                             SourceLoc(file, getattr(fdef, "lineno", first_line), getattr(fdef, "col_offset", 0)))
     env = dict(builtins.__dict__)
     env.update(fn.__globals__)
     if fn.__closure__:
@@ -59,7 +62,6 @@ def read_kernel(fn) -> KernelSource:
                 env[name] = cell.cell_contents
             except ValueError:  # a cell not filled yet
                 pass
-    file = inspect.getsourcefile(fn) or fn.__code__.co_filename
     return KernelSource(fn, fdef, file, env, type_param_names(outer) or type_param_names(fn))
 
 
