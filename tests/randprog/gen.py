@@ -244,8 +244,9 @@ class Generator(ExprMixin):
         for _ in range(self.rng.randrange(2, 6)):
             self.statement(1, 0)
         returns = list(outs)
-        if not in_place and self.rng.random() < 0.6:
-            x = self.rng.choice([op for op in self.visible() if T.is_float(op.t) or T.width(op.t) <= 64])
+        scalars = [op for op in self.visible() if T.is_float(op.t) or T.width(op.t) <= 64]
+        if not in_place and scalars and self.rng.random() < 0.6:  # csim returns scalars of up to 64 bits
+            x = self.rng.choice(scalars)
             returns.append((x.text, x.t if not isinstance(x.t, Index) else T.INT32))
         if not in_place:
             self.rng.shuffle(returns)

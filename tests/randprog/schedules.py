@@ -16,7 +16,7 @@ def _loops(s):
 def _tensors(s, program):
     names = [n for n, t in program.params if isinstance(t, dsl.TensorType)]
     names += [line.split(":")[0].strip() for line in program.source.splitlines()
-              if line.startswith("    R") and ":" in line]
+              if line.startswith(("    R", "    L")) and ":" in line]
     return [(n, getattr(s, n)) for n in names if hasattr(s, n)]
 
 
@@ -77,7 +77,31 @@ def _compute_at(rng, s, program):
         s.compute_at(a, b)
 
 
-PRIMITIVES = [_split, _split, _reorder, _fuse, _unroll, _pipeline, _partition, _compute_at, _compute_at]
+def _buffer_at(rng, s, program):
+    tensors, loops = _tensors(s, program), _loops(s)
+    if tensors and loops:
+        s.buffer_at(rng.choice(tensors)[1], rng.choice(loops)[2])
+
+
+def _reuse_at(rng, s, program):
+    tensors, loops = _tensors(s, program), _loops(s)
+    if tensors and loops:
+        s.reuse_at(rng.choice(tensors)[1], rng.choice(loops)[2])
+
+
+def _reshape(rng, s, program):
+    tensors = [(n, h) for n, h in _tensors(s, program)  # locals only: the others are the interface
+               if n.startswith("L") and (len(h.shape) > 1 or h.shape[0] % 2 == 0)]
+    if tensors:
+        _, handle = rng.choice(tensors)
+        size = 1
+        for d in handle.shape:
+            size *= d
+        s.reshape(handle, [size] if len(handle.shape) > 1 else [2, size // 2])
+
+
+PRIMITIVES = [_split, _split, _reorder, _fuse, _unroll, _pipeline, _partition, _compute_at, _compute_at,
+              _buffer_at, _reuse_at, _reshape]
 
 
 def random_schedule(rng: random.Random, s, program, steps: int):
