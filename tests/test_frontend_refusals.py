@@ -341,6 +341,25 @@ def test_an_impossible_type_is_a_dsl_error_outside_kernels_too():
         dsl.Int(0)
 
 
+# -- a template instantiated with arguments its signature cannot take ------------------------------------
+@dsl.template("T", "M")
+def add_rows(A: "T[M]", B: "T[M]") -> "T[M]":  # ERR:template_sig
+    return A + B
+
+
+def instantiates_badly(A: int32[N], B: int32[N]) -> int32[N]:
+    return add_rows[int32, -N](A, B)  # ERR:template_use
+
+
+def test_error_in_an_instance_names_where_it_is_instantiated():
+    with pytest.raises(dsl.DSLTypeError) as info:
+        dsl.customize(instantiates_badly)
+    message = assert_at_marker(info.value, "template_sig", '"T[M]"')
+    use = line_of(HERE, "# ERR:template_use")
+    assert "got -4" in message
+    assert f"in add_rows[int32, -4], instantiated at {HERE}:{use}:" in message, message
+
+
 # -- a misspelt decorator in a region -------------------------------------------------------------------
 def test_misspelt_kernel_decorator_in_a_region():
     @dsl.region()

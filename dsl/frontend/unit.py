@@ -8,7 +8,7 @@ import numpy as np
 from mlir import ir
 from mlir.dialects import memref
 
-from ..errors import DSLSyntaxError, DSLTypeError, SourceLoc
+from ..errors import DSLError, DSLSyntaxError, DSLTypeError, SourceLoc
 from ..types import NUMPY_TO_DSL, TensorType
 from .meta import has_meta_for, unroll_meta_for
 from .source import bind_type_params, read_kernel, read_signature
@@ -45,7 +45,7 @@ class CompilationUnit:
 
     def signature_of(self, fn, type_args, loc=None):
         src, env = self.env_for(fn, type_args, loc)
-        return src, read_signature(src, env)
+        return src, _instance_signature(src, env, type_args, loc)
 
     def instance(self, fn, type_args, arg_types=None, loc: SourceLoc | None = None, top=False) -> str:
         """Compile (once) the instance of ``fn`` for these type arguments and argument memref types."""
@@ -58,7 +58,7 @@ class CompilationUnit:
             raise DSLSyntaxError(f"kernel {fn.__name__!r} calls itself: recursion is not supported in hardware; "
                                  "write the recursion as a loop", loc)
         src, env = self.env_for(fn, type_args, loc)
-        sig = read_signature(src, env)
+        sig = _instance_signature(src, env, type_args, loc)
         if has_meta_for(src.tree):  # per instance: the bounds may use type parameters
             tree = copy.deepcopy(src.tree)
             tree.body = unroll_meta_for(src, tree.body, env)
@@ -109,6 +109,19 @@ class CompilationUnit:
         op.attributes["dsl.name"] = ir.StringAttr.get(name)
         op.attributes["dsl.type"] = ir.StringAttr.get(repr(dtype))
         return Tensor(op.result, ttype, name, role="const")
+
+
+def _instance_signature(src, env, type_args, loc):
+    """The signature of one instance; an error in it (at the template's line) also names the instantiation."""
+    try:
+        return read_signature(src, env)
+    except DSLError as exc:
+        if type_args is not None and loc is not None:
+            args = ", ".join(repr(a) for a in _hashable(type_args))
+            note = f"in {src.name}[{args}], instantiated at {loc}"
+            exc.hint = f"{exc.hint}; {note}" if exc.hint else note
+            exc.args = (exc._render(),)
+        raise
 
 
 def _hashable(args):
