@@ -50,6 +50,14 @@ def loop_var_hides_local(A: int32[N]) -> int32[N]:
     return A
 
 
+def meta_for_hides_loop(A: int32[N]) -> int32[N]:
+    for i in range(N):
+        with dsl.meta_for(2) as i:  # ERR:meta_shadow
+            A[i] += 1
+        A[i] += 10
+    return A
+
+
 def write_constant(A: int32[N]) -> int32[N]:
     TABLE[0] = 99  # ERR:const_store
     for i in range(N):
@@ -204,6 +212,7 @@ CASES = [
     # (kernel, exception class, marker, anchor text, message fragments)
     (shadowed_loop, dsl.DSLNameError, "shadow", "i in range(2)", ["loop variable 'i'", "enclosing loop"]),
     (loop_var_hides_local, dsl.DSLNameError, "hides_local", "x in", ["loop variable 'x'", "variable of the kernel"]),
+    (meta_for_hides_loop, dsl.DSLNameError, "meta_shadow", "i:", ["dsl.meta_for index 'i'", "enclosing loop"]),
     (write_constant, dsl.DSLTypeError, "const_store", "TABLE[0]", ["'TABLE' is a module-level numpy constant",
                                                                    "T: int32[4] = TABLE"]),
     (augment_constant, dsl.DSLTypeError, "const_aug", "TABLE[1]", ["'TABLE'", "never write them"]),

@@ -6,7 +6,7 @@ from __future__ import annotations
 import ast
 import copy
 
-from ..errors import DSLSyntaxError
+from ..errors import DSLNameError, DSLSyntaxError
 
 MAX_COPIES = 4096  # copies of a meta_for body: one per PE row or column, not a loop's worth
 
@@ -15,23 +15,37 @@ def has_meta_for(tree) -> bool:
     return any(isinstance(node, ast.With) for node in ast.walk(tree))
 
 
-def unroll_meta_for(src, body: list, penv) -> list:
+def unroll_meta_for(src, body: list, penv, bound: frozenset | None = None) -> list:
     """Expand ``with dsl.meta_for(...) as p:`` (nested ones too, outer first so that inner bounds may use
-    p): one copy of the body per value of p, with p replaced by that constant."""
+    p): one copy of the body per value of p, with p replaced by that constant. ``p`` may not reuse the name
+    of an argument or of an enclosing loop's variable (``bound``), as a loop variable may not."""
+    if bound is None:
+        bound = frozenset(a.arg for a in src.tree.args.args)
     out = []
     for stmt in body:
         bounds = _meta_for_bounds(src, stmt, penv)
         if bounds is None:
+            inner = bound | _loop_targets(stmt)
             for field in ("body", "orelse", "finalbody"):
                 if isinstance(getattr(stmt, field, None), list) and getattr(stmt, field):
-                    setattr(stmt, field, unroll_meta_for(src, getattr(stmt, field), penv))
+                    setattr(stmt, field, unroll_meta_for(src, getattr(stmt, field), penv, inner))
             out.append(stmt)
             continue
-        name = stmt.items[0].optional_vars.id
+        target = stmt.items[0].optional_vars
+        if target.id in bound:
+            raise DSLNameError(f"the dsl.meta_for index '{target.id}' reuses the name of an argument or of an "
+                               "enclosing loop's variable, which it would hide inside its body and not after it: "
+                               "give it its own name", src.loc(target), hint=f"e.g. `as {target.id}2`")
         for value in range(*bounds):
-            copies = [_Substitute(src, name, value).visit(inner) for inner in copy.deepcopy(stmt.body)]
-            out.extend(unroll_meta_for(src, copies, penv))
+            copies = [_Substitute(src, target.id, value).visit(inner) for inner in copy.deepcopy(stmt.body)]
+            out.extend(unroll_meta_for(src, copies, penv, bound))
     return out or [ast.Pass()]
+
+
+def _loop_targets(stmt) -> frozenset:
+    if not isinstance(stmt, ast.For):
+        return frozenset()
+    return frozenset(n.id for n in ast.walk(stmt.target) if isinstance(n, ast.Name))
 
 
 def _meta_for_bounds(src, stmt, penv):
