@@ -303,6 +303,8 @@ class _Exec:
             if isinstance(x, Lit):
                 return Lit(abs(x.v))
             return V(abs(x.v) if not T.is_float(x.t) else np.float32(abs(x.v)), T.absolute(x.t))
+        if name in ("float", "int") and isinstance(args[0], Lit):  # a constant stays a Python constant
+            return Lit(float(args[0].v) if name == "float" else int(args[0].v))
         if name == "float":
             return cast(args[0], dsl.float32)
         if name == "int":
