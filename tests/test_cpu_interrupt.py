@@ -39,9 +39,10 @@ def calls_spin(A: int32[N]) -> int32:
 
 def long_nest(A: int32[N]) -> int32:
     x: int32 = 0
-    for i in range(1 << 40):
-        for j in range(4):
-            x = x + A[j]
+    for i in range(1 << 30):  # 2**40 outer iterations, each bound within the 32 bits loops may count
+        for k in range(1 << 10):
+            for j in range(4):
+                x = x + A[j]
     return x
 
 
