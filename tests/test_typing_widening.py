@@ -115,6 +115,16 @@ def declared_without_value(x: int32) -> int32:
     return y + x + int(f)  # both start at 0 (the CPU read garbage, -1 once)
 
 
+def declared_in_a_loop(A: int32[4]) -> int32[4]:
+    B: int32[4] = 0
+    for i in range(4):
+        y: int32  # no value: it keeps the previous iteration's, as in Python
+        if A[i] > 0:
+            y = A[i]
+        B[i] = y
+    return B
+
+
 def float_specials(x: float32) -> (float32, float32, dsl.bool):
     low: float32 = float("-inf")
     nan: float32 = float("nan")
@@ -225,6 +235,7 @@ ARRAY_CASES = [
     (fixed_times_index, np.array([0.5, -0.5, 0.25, 1.0]), np.array([0.0, -0.5, 0.5, 3.0])),
     (index_meets_wide_literal, np.zeros(4, np.int64), np.array([i - 4294967296 + i for i in range(4)])),
     (wide_tensor_slice, np.array([0, 2**127 + 5], dtype=object), np.array([2**127 + 2**100 - 3] * 2, dtype=object)),
+    (declared_in_a_loop, np.array([0, 5, 0, 7], np.int32), np.array([0, 5, 5, 7])),
     (full_fraction_to_int, np.array([0.25, -0.5, -0.015625, 0.484375]), np.array([7, 6, 6, 7])),
 ]
 SHIFTS = [(-5, 3), (5, 31), (-5, 31), (5, 32), (-5, 40), (1, -1), (-7, -2), (300, 7), (1, 2**31 - 1)]

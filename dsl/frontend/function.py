@@ -250,8 +250,11 @@ class FunctionCompiler(ExpressionMixin, LoopMixin):
         var = self.alloc_variable(t, name)
         if node.value is not None:
             self.store_scalar(var, self.expr(node.value), node.value)
-        else:  # `y: int32` alone starts at 0 on every backend (an uninitialised C++ local would hold anything)
-            self.store_scalar(var, Literal(0), node)
+        else:  # `y: int32` alone: 0 until assigned, on every backend (a C++ local would hold anything); set
+            # where the variable is allocated, so that a declaration inside a loop keeps the value of the
+            # previous iteration, as Python's annotation without a value does
+            with ir.InsertionPoint.after(var.ref.owner), self.mlir_loc(node):
+                self.store_scalar(var, Literal(0), node)
         self.bind(name, var)
 
     def declare_tensor(self, name, ttype: TensorType, init, node):
