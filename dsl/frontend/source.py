@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from ..errors import CallError, DSLError, DSLNameError, DSLSyntaxError, DSLTypeError, SourceLoc, caller_loc
 from ..types import DSLType, TensorType
+from .scope import enclosing_names
 
 
 @dataclass
@@ -52,6 +53,7 @@ def read_kernel(fn) -> KernelSource:
         raise DSLError(f"kernel {fn.__name__!r} must be defined with 'def'")
     env = dict(builtins.__dict__)
     env.update(fn.__globals__)
+    env.update(enclosing_names(fn, fdef))  # sizes from the enclosing function's locals (scope.py)
     if fn.__closure__:
         for name, cell in zip(fn.__code__.co_freevars, fn.__closure__):
             try:
