@@ -32,3 +32,4 @@ from .dataflow import Stream, StreamWarning, get_pid, kernel, meta_for, region  
 from . import progress  # noqa: F401,E402  (progress lines for long work)
 from .viz import report  # noqa: F401,E402  (the HTML design report)
 from .qor import estimate  # noqa: F401,E402  (QoR estimates before synthesis)
+from .frontend.meta import meta_elif, meta_else, meta_if  # noqa: F401,E402  (compile-time branches)

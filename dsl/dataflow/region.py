@@ -172,7 +172,7 @@ def _compile_pe(unit, src, fdef, spec, pid, env, decls) -> PE:
     penv = dict(env)
     penv[PID_KEY] = pid if len(pid) > 1 else pid[0]
     _fold_pid(src, tree, pid, penv)
-    tree.body = unroll_meta_for(src, tree.body, penv)
+    tree.body = unroll_meta_for(src, tree.body, penv, params=[a.arg for a in tree.args.args])
     refs = _streams_used(src, tree, penv, {d.name for d in decls})
     data_params = [a.arg for a in tree.args.args]
     for ref in refs:
