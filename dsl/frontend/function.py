@@ -9,7 +9,7 @@ from mlir.dialects import func, memref
 
 from ..errors import DSLError, DSLNameError, DSLSyntaxError, DSLTypeError, ShapeError
 from ..types import DSLType, Index, TensorType
-from . import access, builder, streams
+from . import access, builder, stateful, streams
 from .expressions import ExpressionMixin
 from .loops import LoopMixin
 from .source import KernelSource, Signature
@@ -225,8 +225,10 @@ class FunctionCompiler(ExpressionMixin, LoopMixin):
         name = node.target.id
         if name in self.scopes[-1] and isinstance(self.scopes[-1][name], (Tensor, Variable)):
             raise DSLNameError(f"'{name}' is already declared in this kernel", self.loc(node))
-        t = check_type(eval_annotation(node.annotation, self.src, self.env), node.annotation, self.src,
-                       f"declaration of '{name}'")
+        annotation = eval_annotation(node.annotation, self.src, self.env)
+        if isinstance(annotation, stateful.StatefulType):  # `x: int32 @ dsl.Stateful = 0`
+            return stateful.declare(self, name, annotation, node)
+        t = check_type(annotation, node.annotation, self.src, f"declaration of '{name}'")
         if isinstance(t, TensorType):
             self.declare_tensor(name, t, node.value, node)
             return

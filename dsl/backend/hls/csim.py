@@ -223,6 +223,13 @@ class CSimModule:
         self.stats: dict = {}  # per stream of a dataflow design, after a call (see csim_streams)
         self.deadlock = None  # the last call's dsl.DeadlockError (dsl.report draws it)
         self.schedule = schedule  # for the dataflow graph of notebook views and dsl.report
+        self.env = None  # stateful variables: their values travel from one run to the next in a folder
+        if "dsl_csim_state" in self.files["kernel.cpp"]:
+            import weakref
+
+            state = tempfile.mkdtemp(prefix="dsl-csim-state-")
+            weakref.finalize(self, shutil.rmtree, state, True)
+            self.env = {**os.environ, "DSL_CSIM_STATE": state}
 
     def __repr__(self):
         return f"<dsl.CSimModule {self.name}({', '.join(a.name for a in self.sig.inputs)})>"
@@ -249,7 +256,7 @@ class CSimModule:
             try:
                 with Progress(f"csim {self.name}"):
                     proc = subprocess.run([str(self.binary), tmp], capture_output=True, text=True,
-                                          timeout=self.timeout)
+                                          timeout=self.timeout, env=self.env)
             except subprocess.TimeoutExpired:
                 raise BuildError(f"csim of '{self.name}' did not finish within {self.timeout:g} s (an endless "
                                  "loop? pass timeout= to dsl.build or set module.timeout to allow more)") from None
