@@ -34,3 +34,7 @@ from .viz import report  # noqa: F401,E402  (the HTML design report)
 from .qor import estimate  # noqa: F401,E402  (QoR estimates before synthesis)
 from .frontend.meta import meta_elif, meta_else, meta_if  # noqa: F401,E402  (compile-time branches)
 from .frontend.stateful import Stateful  # noqa: F401,E402  (state kept across calls)
+from .frontend.lang_ops import (  # noqa: F401,E402  (Allo's named tensor operations)
+    add, bmm, concat, copy, div, gelu, layernorm, linear, mul, ones, power, softmax, sub, tril, view, zeros,
+)
+from .frontend import named_ops as _named_ops  # noqa: F401,E402  (registers them with the frontend)

@@ -125,6 +125,9 @@ class CallMixin:
         scalar_types = [t for t in sig.returns if not isinstance(t, TensorType)]
         call = func.CallOp([t.mlir() for t in scalar_types], ir.FlatSymbolRefAttr.get(symbol),
                            operands + [o.value for o in outs])
+        for a in args:  # a tensor slice was passed as a copy: what the callee wrote goes back (slices.py)
+            if getattr(a, "write_back", None) is not None:
+                a.write_back()
         results, outs_iter, res_iter = [], iter(outs), iter(call.results)
         for t in sig.returns:
             results.append(next(outs_iter) if isinstance(t, TensorType) else Scalar(next(res_iter), t))

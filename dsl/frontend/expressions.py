@@ -10,7 +10,7 @@ from mlir.dialects import affine, arith, math, scf
 
 from ..errors import DSLSyntaxError, DSLTypeError, ShapeError
 from ..types import DSLType, Index, Int, TensorType, UInt
-from . import access, builder, typing_rules
+from . import access, builder, slices, typing_rules
 from .calls import CallMixin
 from .tensor_ops import TensorOpsMixin
 from .values import Literal, LoopVar, PyObject, Scalar, Tensor, TupleValue, Variable
@@ -52,6 +52,10 @@ class ExpressionMixin(CallMixin, TensorOpsMixin):
         base = self.expr(node.value)
         if isinstance(base, Tensor) and node.attr in ("shape", "dtype"):
             return PyObject(getattr(base.ttype, node.attr))
+        if isinstance(base, Tensor) and node.attr == "T":  # numpy's .T: all axes reversed
+            from .named_ops import transpose
+
+            return transpose(self, base, None, node)
         if isinstance(base, PyObject):
             if not hasattr(base.obj, node.attr):
                 raise DSLSyntaxError(f"'{ast.unparse(node.value)}' has no attribute '{node.attr}'", self.loc(node))
@@ -278,6 +282,8 @@ class ExpressionMixin(CallMixin, TensorOpsMixin):
             return self.subscript_python(base, node)
         indices = access.subscript_nodes(node)
         if isinstance(base, Tensor):
+            if slices.has_slice(indices):  # A[0:4, :] (slices.py)
+                return slices.read(self, base, indices, node)
             access.check_rank(self, base, indices, node, allow_partial=True)
             if len(indices) < base.ttype.rank:
                 return access.subview(self, base, indices, node)
@@ -365,6 +371,8 @@ class ExpressionMixin(CallMixin, TensorOpsMixin):
         base = self.expr(base_node) if not isinstance(base_node, ast.Name) else self.lookup(base_node.id, base_node)
         if isinstance(base, Tensor):
             indices = access.subscript_nodes(target)
+            if slices.has_slice(indices):  # A[0:2, 0:3] = B (slices.py)
+                return slices.write(self, base, indices, value, value_node, target)
             access.check_rank(self, base, indices, target, allow_partial=True)
             if len(indices) < base.ttype.rank:
                 view = access.subview(self, base, indices, target)

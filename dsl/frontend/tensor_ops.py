@@ -96,6 +96,12 @@ class TensorOpsMixin:
 
     def assign_tensor(self, dst: Tensor, value, node):
         """``dst = value``: copy (with casts and broadcasting) or fill with a scalar."""
+        from .values import TupleValue
+
+        if isinstance(value, TupleValue):  # a list initialiser (slices.py)
+            from .slices import assign_list
+
+            return assign_list(self, dst, value, node)
         if isinstance(value, Tensor):
             if broadcast_shape(value.shape, dst.shape, self.loc(node)) != tuple(dst.shape):
                 raise ShapeError(f"cannot assign tensor of shape {list(value.shape)} to '{dst.name}' of shape "
@@ -134,6 +140,10 @@ class TensorOpsMixin:
 
     def matmul(self, a, b, node):
         a, b = self._tensor_arg(a, node, "matmul"), self._tensor_arg(b, node, "matmul")
+        if a.ttype.rank != 2 or b.ttype.rank != 2:  # batched / vector operands, numpy's rules (named_ops.py)
+            from .named_ops import batched_matmul
+
+            return batched_matmul(self, a, b, node)
         if a.ttype.rank != 2 or b.ttype.rank != 2 or a.shape[1] != b.shape[0]:
             raise ShapeError(f"matmul needs (M, K) @ (K, N) operands, got {list(a.shape)} and {list(b.shape)}",
                              self.loc(node))
