@@ -38,3 +38,4 @@ from .frontend.lang_ops import (  # noqa: F401,E402  (Allo's named tensor operat
     add, bmm, concat, copy, div, gelu, layernorm, linear, mul, ones, power, softmax, sub, tril, view, zeros,
 )
 from .frontend import named_ops as _named_ops  # noqa: F401,E402  (registers them with the frontend)
+from .frontend.structs import Struct  # noqa: F401,E402  (struct locals)

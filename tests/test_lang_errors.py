@@ -271,7 +271,7 @@ ERRORS = [
     (uncastable_arg, dsl.CallError, "scalar_for_tensor", "3)", ["argument 'X'", "must be a tensor"]),
     (matmul_shapes, dsl.ShapeError, "matmul", "dsl.matmul", ["(M, K) @ (K, N)", "[3, 4] and [3, 4]"]),
     (bad_axis, dsl.ShapeError, "axis", "dsl.sum", ["axis 2 is out of range", "rank 2"]),
-    (bad_width, dsl.DSLTypeError, "bad_width", '"Int(0)[N]"', ["invalid type annotation", "width", "1..512"]),
+    (bad_width, dsl.DSLTypeError, "bad_width", '"Int(0)[N]"', ["invalid type annotation", "width", "1..4096"]),
     (bit_index_range, dsl.DSLTypeError, "bit_index", "40]", ["bit 40", "32 bits", "0..31"]),
     (matmul_scalars, dsl.DSLTypeError, "matmul_scalar", "A[0] @", ["matmul needs a tensor", "scalar int32"]),
     (float_axis, dsl.DSLTypeError, "float_axis", "dsl.sum", ["integer axis", "0.5"]),

@@ -62,7 +62,7 @@ def test_binary_result_type(op, a, b, expected):
 
 @pytest.mark.parametrize("op,a,b", [
     ("Mod", Fixed(16, 8), Fixed(16, 8)),
-    ("LShift", Fixed(16, 8), Int(4)),
+    ("LShift", Int(16), Fixed(16, 8)),  # a fixed-point shift amount (a fixed value may be shifted)
     ("BitAnd", float32, Int(8)),
     ("BitXor", Int(8), float64),
 ])

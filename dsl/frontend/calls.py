@@ -66,6 +66,10 @@ class CallMixin:
         return bound is None or isinstance(bound, PyObject)
 
     def method_call(self, base, attr, node):
+        from .bitops import METHODS
+
+        if attr in METHODS and not isinstance(base, Tensor):  # x.bitcast(), x.reverse() (bitops.py)
+            return METHODS[attr](self, base, node)
         raise DSLSyntaxError(f"method '{attr}' is not supported on {type(base).__name__.lower()} values",
                              self.loc(node))
 

@@ -10,7 +10,7 @@ from mlir.dialects import affine, arith, math, scf
 
 from ..errors import DSLSyntaxError, DSLTypeError, ShapeError
 from ..types import DSLType, Index, Int, TensorType, UInt
-from . import access, builder, slices, typing_rules
+from . import access, bitops, builder, slices, structs, typing_rules
 from .calls import CallMixin
 from .tensor_ops import TensorOpsMixin
 from .values import Literal, LoopVar, PyObject, Scalar, Tensor, TupleValue, Variable
@@ -52,6 +52,10 @@ class ExpressionMixin(CallMixin, TensorOpsMixin):
         base = self.expr(node.value)
         if isinstance(base, Tensor) and node.attr in ("shape", "dtype"):
             return PyObject(getattr(base.ttype, node.attr))
+        if isinstance(base, structs.StructValue):  # p.x
+            return structs.read_attribute(self, base, node.attr, node)
+        if isinstance(base, Scalar) and node.attr in bitops.FLOAT_FIELDS:  # f.exponent (bitops.py)
+            return bitops.float_field(self, base, node.attr, node)
         if isinstance(base, Tensor) and node.attr == "T":  # numpy's .T: all axes reversed
             from .named_ops import transpose
 
@@ -61,6 +65,9 @@ class ExpressionMixin(CallMixin, TensorOpsMixin):
                 raise DSLSyntaxError(f"'{ast.unparse(node.value)}' has no attribute '{node.attr}'", self.loc(node))
             return self.python_value(getattr(base.obj, node.attr), node.attr)
         raise DSLSyntaxError(f"attribute '{node.attr}' is not supported here", self.loc(node))
+
+    def visit_Dict(self, node):  # a struct value (structs.py)
+        return structs.dict_literal(self, node)
 
     def visit_Tuple(self, node):
         return TupleValue([self.expr(e) for e in node.elts])
@@ -144,7 +151,8 @@ class ExpressionMixin(CallMixin, TensorOpsMixin):
         if op == "Pow":
             return self.power(lhs, rhs, node)
         lt = self.dtype_of(lhs, rhs.dtype if isinstance(rhs, Scalar) else None)
-        rt = self.dtype_of(rhs, lhs.dtype if isinstance(lhs, Scalar) else None)
+        rt = self.dtype_of(rhs, lhs.dtype if isinstance(lhs, Scalar) and not (
+            op in ("LShift", "RShift") and lhs.dtype.is_fixed) else None)  # a shift amount stays an integer
         if isinstance(rhs, Literal) and isinstance(rhs.value, float) and not lt.is_float and not lt.is_fixed:
             rt = typing_rules.float_literal_type(None)
         if isinstance(lhs, Literal) and isinstance(lhs.value, float) and not rt.is_float and not rt.is_fixed:
@@ -165,6 +173,11 @@ class ExpressionMixin(CallMixin, TensorOpsMixin):
         return builder.ARITH_TABLE[_kind(operand_type)][op](a, b, operand_type)
 
     def _fixed_binop(self, op, a, lt, b, rt, result):
+        if op in ("LShift", "RShift"):  # the raw bits move; the type (and so the binary point) stays
+            b = builder._resize_int(b, rt.bits, lt.bits, rt.signed)
+            if op == "LShift":
+                return arith.shli(a, b)
+            return arith.shrsi(a, b) if lt.signed else arith.shrui(a, b)
         if op in ("Add", "Sub"):
             return builder.ARITH_TABLE["int"][op](builder.cast(a, lt, result), builder.cast(b, rt, result), result)
         # product and quotient work on the raw integers widened to the result width (type rules)
@@ -280,6 +293,8 @@ class ExpressionMixin(CallMixin, TensorOpsMixin):
         base = self.expr(node.value)
         if isinstance(base, PyObject):
             return self.subscript_python(base, node)
+        if isinstance(base, structs.StructValue):  # p["x"]
+            return structs.read_field(self, base, node.slice, node)
         indices = access.subscript_nodes(node)
         if isinstance(base, Tensor):
             if slices.has_slice(indices):  # A[0:4, :] (slices.py)
@@ -318,6 +333,8 @@ class ExpressionMixin(CallMixin, TensorOpsMixin):
         if not t.is_int:
             raise DSLTypeError(f"bit access needs an integer, got {t!r}", self.loc(node))
         sl = node.slice
+        if isinstance(sl, ast.Slice) and not bitops.is_static_slice(self, sl):  # x[i - 1:i] (bitops.py)
+            return bitops.dynamic_slice_read(self, base, sl, node)
         if isinstance(sl, ast.Slice):
             lo, width = self._slice_bounds(sl, t, node)
             shifted = arith.shrui(base.value, self._bit_offset(lo, t)) if lo is not None and lo != 0 else base.value
@@ -381,6 +398,8 @@ class ExpressionMixin(CallMixin, TensorOpsMixin):
                 raise DSLTypeError(f"cannot store tensor {value.ttype!r} into element of '{base.name}'",
                                    self.loc(value_node))
             return access.store(self, self.coerce(value, base.dtype, value_node), base, indices)
+        if isinstance(base, structs.StructValue):  # p["x"] = v
+            return structs.store_field(self, base, target.slice, value, value_node)
         if isinstance(base, (Variable, Scalar)) or isinstance(base_node, ast.Subscript):
             return self.bit_write(target, value, value_node)
         raise DSLTypeError(f"cannot assign into {_describe(base)}", self.loc(target))
@@ -392,6 +411,8 @@ class ExpressionMixin(CallMixin, TensorOpsMixin):
         if not t.is_int:
             raise DSLTypeError(f"bit access needs an integer, got {t!r}", self.loc(target))
         sl = target.slice
+        if isinstance(sl, ast.Slice) and not bitops.is_static_slice(self, sl):  # x[i:j] = v (bitops.py)
+            return bitops.dynamic_slice_write(self, target, value, value_node)
         if isinstance(sl, ast.Slice):
             lo, width = self._slice_bounds(sl, t, target)
             # the slice takes the value's low bits, as ap_int's range assignment does (a 1-bit slice is a bit

@@ -9,7 +9,7 @@ from mlir.dialects import func, memref
 
 from ..errors import DSLError, DSLNameError, DSLSyntaxError, DSLTypeError, ShapeError
 from ..types import DSLType, Index, TensorType
-from . import access, builder, stateful, streams
+from . import access, builder, stateful, streams, structs
 from .expressions import ExpressionMixin
 from .loops import LoopMixin
 from .source import KernelSource, Signature
@@ -228,6 +228,8 @@ class FunctionCompiler(ExpressionMixin, LoopMixin):
         annotation = eval_annotation(node.annotation, self.src, self.env)
         if isinstance(annotation, stateful.StatefulType):  # `x: int32 @ dsl.Stateful = 0`
             return stateful.declare(self, name, annotation, node)
+        if isinstance(annotation, structs.StructType):  # `p: Point = {"x": 1, "y": 2.0}`
+            return structs.declare(self, name, annotation, node)
         t = check_type(annotation, node.annotation, self.src, f"declaration of '{name}'")
         if isinstance(t, TensorType):
             self.declare_tensor(name, t, node.value, node)
@@ -279,6 +281,8 @@ class FunctionCompiler(ExpressionMixin, LoopMixin):
             return self.assign_tensor(bound, value, value_node)
         if isinstance(bound, LoopVar):
             raise DSLSyntaxError(f"cannot assign to loop variable '{name}'", self.loc(target))
+        if isinstance(bound, structs.StructValue):
+            return structs.assign(self, bound, value, value_node)
         if isinstance(value, (Tensor, TupleValue)):
             if isinstance(value, Tensor) and value.name.startswith("tmp"):
                 value.value.owner.attributes["dsl.name"] = ir.StringAttr.get(name)

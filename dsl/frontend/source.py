@@ -172,6 +172,10 @@ def check_type(value, node, src: KernelSource, what: str):
         return value
     if isinstance(value, DSLType):
         return value
+    from .structs import StructType, refuse_aggregate
+
+    if isinstance(value, StructType):
+        raise DSLTypeError(refuse_aggregate(f"{what} is a {value!r}"), src.loc(node))
     raise DSLTypeError(f"{what}: expected a dsl type such as int32 or float32[4, 4], got {value!r}", src.loc(node))
 
 

@@ -167,7 +167,10 @@ def compile_csim(files: dict) -> Path:
     try:
         for name, text in files.items():
             (work / name).write_text(text)
-        cmd = [_cxx(), *_base_flags(), *precompiled_header_flags(), "-I", str(work),
+        # ap_int wider than 1024 bits needs AP_INT_MAX_W defined before the ap types are first included,
+        # which the precompiled header (built with the default) would pre-empt
+        pch = [] if "AP_INT_MAX_W" in files.get("kernel.h", "") else precompiled_header_flags()
+        cmd = [_cxx(), *_base_flags(), *pch, "-I", str(work),
                "kernel.cpp", "harness.cpp", "-o", "csim"]
         with Progress("csim: compiling with g++"):
             proc = subprocess.run(cmd, cwd=work, capture_output=True, text=True)
