@@ -39,3 +39,5 @@ from .frontend.lang_ops import (  # noqa: F401,E402  (Allo's named tensor operat
 )
 from .frontend import named_ops as _named_ops  # noqa: F401,E402  (registers them with the frontend)
 from .frontend.structs import Struct  # noqa: F401,E402  (struct locals)
+from .frontend.templates import ConstExpr  # noqa: F401,E402  (compile-time constants)
+from .schedule import register_schedule  # noqa: F401,E402  (library kernels' schedules for compose)

@@ -94,11 +94,16 @@ class CallMixin:
 
     # -- sub-kernels -------------------------------------------------------------------------------
     def call_kernel(self, fn, type_args, node):
-        callee = self.unit.signature_of(fn, type_args, self.loc(node))
-        src, sig = callee
+        from . import templates
+
+        type_params = self.unit.source(fn).type_params
+        type_args, instance_id = templates.split_instance_id(type_params, type_args)  # kernel[T, "id"]
         args = [self.expr(a) for a in node.args]
         if node.keywords:
             raise CallError("sub-kernels take positional arguments only", self.loc(node))
+        if type_params and type_args is None:  # kernel(A, B) on a template: T, M, N from A and B
+            type_args = templates.infer_type_args(self, fn, args, node)
+        src, sig = self.unit.signature_of(fn, type_args, self.loc(node))
         if len(args) != len(sig.params):
             raise CallError(f"kernel {src.name!r} takes {len(sig.params)} argument(s) "
                             f"({', '.join(p.name for p in sig.params)}), got {len(args)}", self.loc(node))
@@ -124,11 +129,13 @@ class CallMixin:
                                     f"got {_what(a)}", self.loc(a_node))
                 operands.append(self.coerce(a, p.type, a_node))
                 arg_types.append(p.type.mlir())
-        symbol = self.unit.instance(fn, type_args, arg_types, self.loc(node))
+        symbol = self.unit.instance(fn, type_args, arg_types, self.loc(node), instance_id=instance_id)
         outs = [self.alloc_tensor(t, self.new_name()) for t in sig.returns if isinstance(t, TensorType)]
         scalar_types = [t for t in sig.returns if not isinstance(t, TensorType)]
         call = func.CallOp([t.mlir() for t in scalar_types], ir.FlatSymbolRefAttr.get(symbol),
                            operands + [o.value for o in outs])
+        if instance_id is not None:
+            call.attributes["dsl.id"] = ir.StringAttr.get(instance_id)
         for a in args:  # a tensor slice was passed as a copy: what the callee wrote goes back (slices.py)
             if getattr(a, "write_back", None) is not None:
                 a.write_back()

@@ -9,7 +9,7 @@ from mlir.dialects import func, memref
 
 from ..errors import DSLError, DSLNameError, DSLSyntaxError, DSLTypeError, ShapeError
 from ..types import DSLType, Index, TensorType
-from . import access, builder, stateful, streams, structs
+from . import access, builder, stateful, streams, structs, templates
 from .expressions import ExpressionMixin
 from .loops import LoopMixin
 from .source import KernelSource, Signature
@@ -230,6 +230,8 @@ class FunctionCompiler(ExpressionMixin, LoopMixin):
             return stateful.declare(self, name, annotation, node)
         if isinstance(annotation, structs.StructType):  # `p: Point = {"x": 1, "y": 2.0}`
             return structs.declare(self, name, annotation, node)
+        if isinstance(annotation, templates.ConstExprType):  # `n: dsl.ConstExpr[int32] = M // 2`
+            return templates.declare_constexpr(self, name, annotation, node)
         t = check_type(annotation, node.annotation, self.src, f"declaration of '{name}'")
         if isinstance(t, TensorType):
             self.declare_tensor(name, t, node.value, node)

@@ -156,8 +156,11 @@ def compose(ctx, sub_schedule, id):
     After ``s.compose(s_gemm, id="0")``: the first call goes to ``@gemm_0``, whose i loop is split.
     """
     kernel = sub_schedule["kernel"]
-    ctx.func_op(kernel, "sub_schedule")
-    target = kernel if id is None else _instance(ctx, kernel, id)
+    if id is not None and f"{kernel}_{id}" in N.funcs(ctx.module):  # kernel[..., "id"]: its own instance
+        target = f"{kernel}_{id}"
+    else:
+        ctx.func_op(kernel, "sub_schedule")
+        target = kernel if id is None else _instance(ctx, kernel, id)
     for number, step in enumerate(sub_schedule["steps"], start=1):
         apply(ctx.sched, step["primitive"], step["args"], func=target, record=False,
               where=f"compose({kernel}{'' if id is None else ', id=' + id}): step {number} ({step['primitive']}): ")
