@@ -201,7 +201,8 @@ def describe(loop) -> str:
     rng = (f"{b[0]}..{b[1]}" + (f" step {b[2]}" if b[2] != 1 else "")) if b else "(variable bounds)"
     tags = []
     for attr, label in (("dsl.pipeline_ii", "pipeline II="), ("dsl.unroll", "unroll "),
-                        ("dsl.reduction", "reduction"), ("dsl.dataflow", "dataflow"), ("dsl.rewind", "rewind")):
+                        ("dsl.reduction", "reduction"), ("dsl.dataflow", "dataflow"), ("dsl.rewind", "rewind"),
+                        ("dsl.parallel", "parallel")):
         if attr in loop.attributes:
             a = loop.attributes[attr]
             tags.append(label + (str(ir.IntegerAttr(a).value) if isinstance(a, ir.IntegerAttr) else ""))
