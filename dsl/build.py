@@ -13,6 +13,7 @@ TARGETS = {
     "vhls": "dsl.backend.hls:build_vhls",
     "vitis_hls": "dsl.backend.hls:build_vitis_hls",
     "sim": "dsl.dataflow.sim:build_sim",
+    "simulator": "dsl.dataflow.sim:build_sim",  # Allo's name for the dataflow simulator
 }
 
 

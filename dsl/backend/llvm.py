@@ -138,8 +138,10 @@ def build_llvm(schedule, opt_level: int = 3, check_bounds: bool = False, timeout
     limit, and the call runs in the caller's thread)."""
     check_opt_level(opt_level)
     cpu_run.check_timeout(timeout)
-    engine, sig, _, checks, stop = compile_engine(schedule, int(opt_level), check_bounds=bool(check_bounds))
-    return LLVMModule(engine, sig, schedule.top, checks, stop, timeout)
+    engine, sig, lowered, checks, stop = compile_engine(schedule, int(opt_level), check_bounds=bool(check_bounds))
+    mod = LLVMModule(engine, sig, schedule.top, checks, stop, timeout)
+    mod.module = lowered  # the LLVM-dialect module the JIT compiled (Allo's ``mod.module``)
+    return mod
 
 
 def check_opt_level(opt_level) -> None:

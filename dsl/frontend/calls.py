@@ -47,6 +47,10 @@ class CallMixin:
         handler = INTRINSICS.get(_key(obj))
         if handler is not None:
             return handler(self, node)
+        if isinstance(obj, Instantiation) and hasattr(obj.fn, "__dsl_call__"):  # inner[2, 2](...): a region
+            return obj.fn.__dsl_call__(self, obj.args, node)
+        if hasattr(obj, "__dsl_call__"):  # an object that compiles its own calls (a dsl.region)
+            return obj.__dsl_call__(self, None, node)
         if isinstance(obj, Instantiation):
             return self.call_kernel(obj.fn, obj.args, node)
         if inspect.isfunction(obj):

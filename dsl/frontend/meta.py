@@ -17,7 +17,7 @@ from __future__ import annotations
 import ast
 import copy
 
-from ..errors import DSLSyntaxError
+from ..errors import DSLNameError, DSLSyntaxError
 
 
 def meta_if(cond):
@@ -102,6 +102,13 @@ class _Resolver:
         call = stmt.items[0].context_expr
         try:
             fn = eval(compile(ast.Expression(call.func), "<meta>", "eval"), self.penv)  # noqa: S307
+        except NameError as exc:
+            spelled = call.func.attr if isinstance(call.func, ast.Attribute) else getattr(call.func, "id", "")
+            if spelled in ("meta_if", "meta_elif", "meta_else", "meta_for"):
+                raise DSLNameError(f"cannot resolve '{ast.unparse(call.func)}': {exc}", self.src.loc(call),
+                                   hint="compile-time constructs are found by the object a name refers to: "
+                                        "import the module that provides them (import dsl)") from None
+            return None, None
         except Exception:
             return None, None
         kinds = {meta_for: "meta_for", meta_if: "meta_if", meta_elif: "meta_elif", meta_else: "meta_else"}

@@ -27,6 +27,9 @@ class CompilationUnit:
 
     # -- kernels -----------------------------------------------------------------------------------
     def source(self, fn):
+        extra = getattr(self, "extra_sources", None)  # PE kernels rewritten by a region compiled in here
+        if extra and fn in extra:
+            return extra[fn]
         if fn not in self._sources:
             self._sources[fn] = read_kernel(fn)
         return self._sources[fn]

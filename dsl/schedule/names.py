@@ -61,6 +61,18 @@ class Band(dict):
     def __missing__(self, key):
         raise KeyError(f"band {self.path!r} has no loop {key!r}; its loops: {', '.join(self)}")
 
+    def __getattr__(self, name):  # Allo's style: loops.C.j
+        if name.startswith("_"):
+            raise AttributeError(name)
+        if name in self:
+            return self[name]
+        raise AttributeError(f"band {self.path!r} has no loop {name!r}; its loops: {', '.join(self)}")
+
+    @property
+    def loops(self) -> dict:
+        """The loops by name, outermost first (Allo's ``band.loops``)."""
+        return dict(self)
+
 
 class LoopTree(dict):
     """``s.get_loops()``: bands by name, each a ``Band``; prints as an indented tree."""
@@ -97,6 +109,13 @@ class LoopTree(dict):
 
     def __missing__(self, key):
         raise KeyError(f"function {self.func!r} has no band {key!r}; its bands: {', '.join(self)}")
+
+    def __getattr__(self, name):  # Allo's style: s.get_loops().C.j
+        if name.startswith("_"):
+            raise AttributeError(name)
+        if name in self:
+            return self[name]
+        raise AttributeError(f"function {self.func!r} has no band {name!r}; its bands: {', '.join(self)}")
 
 
 # -- lookups ----------------------------------------------------------------------------------------------

@@ -237,6 +237,16 @@ class CSimModule:
     def __repr__(self):
         return f"<dsl.CSimModule {self.name}({', '.join(a.name for a in self.sig.inputs)})>"
 
+    @property
+    def hls_code(self) -> str:
+        """The kernel's HLS C++ (Allo's name)."""
+        return str(self.code)
+
+    @property
+    def module(self):
+        """The MLIR module that was emitted."""
+        return self.schedule.module
+
     def report(self):
         """Per-stream statistics of the last call of a dataflow design (a str; a table in Jupyter)."""
         from ...dataflow.report import StreamStats
