@@ -11,12 +11,22 @@ from .schedule import Schedule
 
 
 @user_facing
-def customize(kernel, instantiate=None, schedule=None) -> Schedule:
+def customize(kernel, instantiate=None, schedule=None, *, verbose=False, enable_tensor=False,
+              lower_linalg=False) -> Schedule:
     """Parse ``kernel`` (a typed Python function) into MLIR and return its Schedule.
 
     ``instantiate=[int8, 64]`` binds the kernel's type parameters; ``schedule="file.yaml"`` replays a
-    saved schedule onto the new module.
+    saved schedule onto the new module. Allo's options are accepted: ``verbose=True`` prints the module;
+    ``enable_tensor`` and ``lower_linalg`` choose Allo's internal IR and change no result, and this
+    frontend always produces loops over memrefs, so they have no effect here.
     """
+    s = _customize(kernel, instantiate, schedule)
+    if verbose:
+        print(s.module)
+    return s
+
+
+def _customize(kernel, instantiate, schedule) -> Schedule:
     if hasattr(kernel, "__dsl_customize__"):  # a design that compiles itself (dsl.region)
         return kernel.__dsl_customize__(instantiate=instantiate, schedule=schedule)
     if isinstance(kernel, Instantiation):

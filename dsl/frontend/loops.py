@@ -87,8 +87,10 @@ class LoopMixin:
         step = 1
         if len(args) == 3:
             step = self.static_int(args[2])
-            if step is None:
-                raise DSLTypeError("the step of range() must be a compile-time integer", self.loc(args[2]))
+            if step is None:  # known at run time only (dynamic_step.py)
+                from .dynamic_step import DynamicStep
+
+                return (args[0], args[1], DynamicStep(args[2]))
             if step == 0:
                 raise DSLTypeError("range() step must not be zero", self.loc(args[2]))
         return (args[0], args[1], step)
@@ -110,6 +112,10 @@ class LoopMixin:
 
     def _emit_loop(self, name, lo, hi, step, attrs, body_fn):
         """One loop: affine when possible; its body is built by ``body_fn`` in a new scope."""
+        from . import dynamic_step
+
+        if isinstance(step, dynamic_step.DynamicStep):
+            return dynamic_step.emit(self, name, lo, hi, step, attrs, body_fn)
         ab = AffineBuilder()
         lo_e = self._affine_bound(lo, ab)
         lo_ops = list(ab.operands)
