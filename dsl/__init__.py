@@ -41,3 +41,9 @@ from .frontend import named_ops as _named_ops  # noqa: F401,E402  (registers the
 from .frontend.structs import Struct  # noqa: F401,E402  (struct locals)
 from .frontend.templates import ConstExpr  # noqa: F401,E402  (compile-time constants)
 from .schedule import register_schedule  # noqa: F401,E402  (library kernels' schedules for compose)
+
+
+def __getattr__(name):  # Allo names deliberately not provided say why (PEP 562)
+    from .allo_names import missing_attribute
+
+    raise missing_attribute(__name__, name)

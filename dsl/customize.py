@@ -10,9 +10,17 @@ from .frontend.unit import CompilationUnit
 from .schedule import Schedule
 
 
+_ALLO_ONLY = {
+    "global_vars": "names come from the kernel's own scopes (globals, closure, enclosing function)",
+    "context": "each schedule owns its MLIR context",
+    "typing_rule_set": "one set of typing rules keeps the CPU, the simulator and csim identical",
+    "unroll": "dsl.meta_for always unrolls",
+}
+
+
 @user_facing
 def customize(kernel, instantiate=None, schedule=None, *, verbose=False, enable_tensor=False,
-              lower_linalg=False) -> Schedule:
+              lower_linalg=False, **options) -> Schedule:
     """Parse ``kernel`` (a typed Python function) into MLIR and return its Schedule.
 
     ``instantiate=[int8, 64]`` binds the kernel's type parameters; ``schedule="file.yaml"`` replays a
@@ -20,6 +28,10 @@ def customize(kernel, instantiate=None, schedule=None, *, verbose=False, enable_
     ``enable_tensor`` and ``lower_linalg`` choose Allo's internal IR and change no result, and this
     frontend always produces loops over memrefs, so they have no effect here.
     """
+    for key in options:
+        why = _ALLO_ONLY.get(key)
+        raise DSLError(f"customize() option {key}= " + (f"(Allo's) is not provided: {why}" if why else
+                       "is unknown; options: instantiate=, schedule=, verbose=, enable_tensor=, lower_linalg="))
     s = _customize(kernel, instantiate, schedule)
     if verbose:
         print(s.module)

@@ -62,6 +62,18 @@ def install(schedule_cls):
             continue
         setattr(schedule_cls, name, _wrap(name, method))
     schedule_cls.top_func_name = property(lambda self: self.top, doc="Allo's name for ``s.top``")
+    from ..allo_names import SCHEDULE_NOT_PROVIDED
+
+    for name, why in SCHEDULE_NOT_PROVIDED.items():
+        setattr(schedule_cls, name, _not_provided(name, why))
+
+
+def _not_provided(name, why):
+    def refuse(self, *args, **kwargs):
+        raise ScheduleError(f"s.{name} (an Allo primitive) is not provided: {why}")
+
+    refuse.__name__ = name
+    return user_facing(refuse)
 
 
 def _wrap(name, method):
