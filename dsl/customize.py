@@ -6,6 +6,7 @@ from mlir import ir
 from .errors import DSLError, user_facing
 from .frontend.calls import Instantiation
 from .frontend.narrow import narrow_module
+from .frontend.scope import caller_names
 from .frontend.unit import CompilationUnit
 from .schedule import Schedule
 
@@ -46,6 +47,7 @@ def _customize(kernel, instantiate, schedule) -> Schedule:
     context = ir.Context()
     context.allow_unregistered_dialects = False
     unit = CompilationUnit(context)
+    unit.caller_names = caller_names()  # Allo's fallback for names no scope of the kernel defines
     top = unit.instance(kernel, instantiate, top=True)
     narrow_module(unit.module)
     with context:

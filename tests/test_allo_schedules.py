@@ -276,3 +276,16 @@ def test_allo_argument_names():
     A = RNG.integers(-9, 9, (8, 8)).astype(np.int32)
     np.testing.assert_array_equal(s.build()(A), (A + 1) * 3)
     _replays(k, s)
+
+
+def test_a_loop_name_the_user_wrote_wins_over_a_generated_fill():
+    def k(A: int32[4, 4]) -> int32[4, 4]:
+        buf: int32[4, 4] = 0                 # its fill loops are i0, i1 too
+        for i0, j0 in dsl.grid(4, 4):
+            buf[i0, j0] = A[i0, j0] + 1
+        return buf
+
+    s = dsl.customize(k)
+    s.pipeline("i0")
+    assert "pipeline" in str(s.get_loops()["S_i0_j0_0"]["i0"].info)
+    assert "pipeline" not in str(s.get_loops()["S_buf_init"]["i0"].info)

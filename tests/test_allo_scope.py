@@ -113,3 +113,26 @@ def test_callee_defined_in_the_same_function():
         return inc(inc(x))
 
     np.testing.assert_array_equal(dsl.customize(top).build()(np.arange(L, dtype=np.int32)), np.arange(L) + 2)
+
+
+SCALE = 2
+
+
+def _uses_callers_beta(A: int32[4], B: int32[4]):
+    for i in range(4):
+        B[i] = A[i] * beta + SCALE  # noqa: F821 - beta: a local of whoever calls dsl.customize (Allo's rule)
+
+
+def _build_with(beta, SCALE=1000):  # noqa: N803 - SCALE here must not win over the module's SCALE
+    return dsl.customize(_uses_callers_beta).build()
+
+
+def test_names_of_customizes_caller_are_the_last_resort():
+    A, B = np.arange(4, dtype=np.int32), np.zeros(4, np.int32)
+    _build_with(beta=3)(A, B)
+    assert B.tolist() == [2, 5, 8, 11]  # beta from the caller; SCALE is the module's (Python's scope wins)
+
+
+def test_a_name_nobody_defines_is_still_an_error():
+    with pytest.raises(dsl.DSLNameError, match="name 'beta' is not defined"):
+        dsl.customize(_uses_callers_beta)

@@ -19,7 +19,7 @@ enclosing scope when ``def`` runs; those of local variables are never evaluated)
    M = 10, K = 15); this covers factories whose frame has returned.
 
 Only names that occur in an annotation and that the closure does not bind are taken, so nothing else of
-the enclosing function leaks into the kernel.
+the enclosing function leaks into the kernel. ``caller_names`` is Allo's last resort for any other name.
 """
 from __future__ import annotations
 
@@ -135,3 +135,34 @@ def _unify(node, value, found: dict):
     if isinstance(node, ast.Tuple) and isinstance(value, tuple) and len(node.elts) == len(value):
         for elt, v in zip(node.elts, value):
             _unify(elt, v, found)
+
+
+# -- 3. the callers of dsl.customize (Allo's fallback) ------------------------------------------------------
+
+def caller_names() -> dict:
+    """Numbers and dsl types bound in the functions that called ``dsl.customize`` (innermost first), for
+    names no Python scope of a kernel defines. Allo resolves such names this way (a module-level kernel
+    reading ``beta``, a parameter of the function that customizes it); they have the lowest precedence, below
+    builtins, globals and closures, so they never change the meaning of a name Python resolves."""
+    import os
+
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    found: dict = {}
+    user_file = None  # only the frames of the file that called customize (not a test runner's own frames)
+    frame = sys._getframe(1)
+    while frame is not None:
+        file = os.path.abspath(frame.f_code.co_filename)
+        if not file.startswith(package):
+            user_file = user_file or file
+            if frame.f_code.co_name == "<module>":
+                break
+            if file == user_file:
+                for name, value in frame.f_locals.items():
+                    if name not in found and _eligible(value):
+                        found[name] = value
+        frame = frame.f_back
+    return found
+
+
+def _eligible(value) -> bool:
+    return isinstance(value, (bool, int, float, DSLType))

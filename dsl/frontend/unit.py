@@ -36,7 +36,8 @@ class CompilationUnit:
 
     def env_for(self, fn, type_args, loc=None):
         src = self.source(fn)
-        env = dict(src.env)
+        env = dict(getattr(self, "caller_names", {}))  # names of customize's callers, lowest precedence
+        env.update(src.env)
         if src.type_params:
             if type_args is None:
                 raise DSLTypeError(f"kernel {src.name!r} has type parameters [{', '.join(src.type_params)}]: "

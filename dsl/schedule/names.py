@@ -7,6 +7,7 @@ Handles are thin wrappers around such paths, so they stay valid when a primitive
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from mlir import ir
@@ -154,13 +155,20 @@ def qualified(loop) -> str:
     return f"{band}:{name}" if band else name
 
 
+_GENERATED_BAND = re.compile(r"^S_\w+_(init|copy)$|^S_tmp\d+")  # fills and copies the frontend writes
+
+
 def match_loops(func_op, rest: str) -> list:
     parts = rest.split(":")
     everything = loops_of(func_op)
     if len(parts) == 1:
         (name,) = parts
         by_band = [lp for lp in everything if U.str_attr(lp, "op_name") == name]
-        return by_band or [lp for lp in everything if U.str_attr(lp, "loop_name") == name]
+        found = by_band or [lp for lp in everything if U.str_attr(lp, "loop_name") == name]
+        if len(found) > 1:  # a loop the user wrote wins over the frontend's fill of a buffer (`B: T[N] = 0`)
+            written = [lp for lp in found if not _GENERATED_BAND.match(band_of(lp))]
+            found = written if len(written) == 1 else found
+        return found
     band, name = parts[-2], parts[-1]
     return [lp for lp in everything if U.str_attr(lp, "loop_name") == name and band_of(lp) == band]
 

@@ -65,6 +65,11 @@ def _nests_to_processes(ctx, buf, band) -> str:
     from .outline import outline, top_level
 
     func_op = buf.func_op
+    entry = func_op.regions[0].blocks[0]
+    outlined = f"{buf.func}_{band}"
+    if outlined in N.funcs(ctx.module):  # the nest became a process in an earlier to()
+        _outline_producers(ctx, buf, func_op, entry, None)
+        return outlined
     try:
         loop = ctx.loop(band if buf.func == ctx.func else f"{buf.func}:{band}", "consumer")
     except ScheduleError:
@@ -72,21 +77,30 @@ def _nests_to_processes(ctx, buf, band) -> str:
         nests = [N.band_of(op) for op in U.block_ops(func_op.regions[0].blocks[0]) if U.is_loop(op)]
         raise ctx.error("consumer", f"no kernel or loop nest named '{band}' reads '{buf.name}'",
                         ", ".join(sorted(calls) + [n for n in nests if n]) or None) from None
-    entry = func_op.regions[0].blocks[0]
     consumer = top_level(loop, func_op)
-    touching = lambda op, kinds: any(U.access_memref(o) == buf.value  # noqa: E731
-                                     for o in U.collect(op, lambda o: o.name in kinds))
-    if not touching(consumer, ("affine.load",)):
+    if not _touches(consumer, buf, ("affine.load",)):
         raise ctx.error("consumer", f"loop nest '{band}' does not read '{buf.name}'", None)
+    _outline_producers(ctx, buf, func_op, entry, consumer)
+    return outline(ctx, consumer, func_op, f"{buf.func}_{N.band_of(consumer) or band}")
+
+
+def _touches(op, buf, kinds) -> bool:
+    return any(U.access_memref(o) == buf.value for o in U.collect(op, lambda o: o.name in kinds))
+
+
+def _outline_producers(ctx, buf, func_op, entry, consumer):
+    """The nests writing ``buf`` become processes (a producer outlined by an earlier to() is a call already);
+    the function becomes a dataflow region."""
+    from .outline import outline
+
     producers = [op for op in U.block_ops(entry) if U.is_loop(op) and not U.same_op(op, consumer)
-                 and touching(op, ("affine.store",))]
-    if not producers:
+                 and _touches(op, buf, ("affine.store",))]
+    already = [c for c in _users(buf.value) if c.name == "func.call" and _writes(ctx.module, c, buf.value)]
+    if not producers and not already:
         raise ctx.error("buffer", f"no other loop nest of '{buf.func}' writes '{buf.name}'", None)
     for nest in producers:
         outline(ctx, nest, func_op, f"{buf.func}_{N.band_of(nest) or 'nest'}")
-    name = outline(ctx, consumer, func_op, f"{buf.func}_{N.band_of(consumer) or band}")
     U.set_unit(func_op, "dsl.dataflow")
-    return name
 
 
 def _writes(module, call, value) -> bool:
