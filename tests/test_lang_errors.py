@@ -56,8 +56,8 @@ def use_lambda(A: int32[N]) -> int32[N]:
 
 
 def use_nested_def(A: int32[N]) -> int32[N]:
-    def inner(x):  # ERR:nested_def
-        return x
+    def inner(x: int32) -> int32:  # a nested def is a function of its own: it cannot read A
+        return x + A[0]  # ERR:nested_def
 
     return A
 
@@ -241,7 +241,7 @@ ERRORS = [
     (use_continue, dsl.DSLSyntaxError, "continue", "continue", ["'continue' is not supported", "'if'"]),
     (use_try, dsl.DSLSyntaxError, "try", "try", ["'try' is not supported"]),
     (use_lambda, dsl.DSLSyntaxError, "lambda", "lambda", ["lambdas are not supported"]),
-    (use_nested_def, dsl.DSLSyntaxError, "nested_def", "def", ["nested functions", "module level"]),
+    (use_nested_def, dsl.DSLNameError, "nested_def", "A[0]", ["nested kernel 'inner' reads 'A'", "pass 'A'"]),
     (use_with, dsl.DSLSyntaxError, "with", "with", ["'with' is not supported"]),
     (undefined_name, dsl.DSLNameError, "undefined", "undefined_thing", ["'undefined_thing' is not defined"]),
     (wrong_rank, dsl.ShapeError, "rank", "A[i, 0]", ["rank 1", "2 subscript"]),
