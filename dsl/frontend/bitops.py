@@ -1,12 +1,11 @@
-"""Bit-level operations on scalars (Allo's): ``x.bitcast()``, ``x.reverse()``, bit slices whose bounds are
-run-time values (``x[i - 1:i]``), and the fields of a float (``f.exponent``, ``f.mantissa``, ``f.sign``).
+"""Bit-level operations on scalars (Allo's): ``x.bitcast()``, ``x.reverse()`` and the fields of a float
+(``f.exponent``, ``f.mantissa``, ``f.sign``). Bit slices with run-time bounds of a constant width
+(``x[i - 1:i]``, ``w[8 * k:8 * k + 8]``) are in expressions.py.
 
 * ``x.bitcast()`` reinterprets the bits: an integer (or fixed-point) value of 16, 32 or 64 bits becomes the
   float of that width, a float becomes the signed integer of its width (store it into an unsigned
   variable to read it unsigned); ``x.bitcast(T)`` names the target type (same width), e.g. ``bfloat16``.
 * ``x.reverse()`` reverses the order of the bits of an integer (bit 0 becomes bit W-1).
-* ``x[lo:hi]`` with run-time bounds gives ``(x >> lo) & (2**(hi - lo) - 1)`` in the unsigned type of x's
-  width (``x[i:i + 4]`` is known to be 4 bits wide: ``UInt(4)``); writing such a slice replaces those bits.
 * ``f.exponent`` / ``f.mantissa`` / ``f.sign`` are the biased exponent, the stored significand bits and the
   sign bit of an IEEE float, as unsigned integers (``float32.exponent`` / ``float32.fracs`` are the widths).
 """
@@ -108,63 +107,43 @@ def _field(bits, total, shift, width) -> Scalar:
     return Scalar(v, UInt(width))
 
 
-# -- bit slices with run-time bounds ---------------------------------------------------------------------
+def constant_difference(hi: ast.AST, lo: ast.AST):
+    """``hi - lo`` when it is the same integer whatever the names in it hold (``i - (i - 1)``,
+    ``4 * k + 4 - 4 * k``), else None: both sides as linear combinations of names."""
+    a, b = _linear(hi), _linear(lo)
+    if a is None or b is None:
+        return None
+    names = set(a) | set(b)
+    if any(a.get(n, 0) != b.get(n, 0) for n in names if n is not None):
+        return None
+    return a.get(None, 0) - b.get(None, 0)
 
-def is_static_slice(fc, sl: ast.Slice) -> bool:
-    return all(b is None or fc.static_int(b) is not None for b in (sl.lower, sl.upper)) and sl.step is None
 
-
-def _known_width(sl: ast.Slice):
-    """``x[e:e + k]``: the width k is known even though e is not."""
-    hi, lo = sl.upper, sl.lower
-    if isinstance(hi, ast.BinOp) and isinstance(hi.op, ast.Add) and lo is not None:
-        for a, b in ((hi.left, hi.right), (hi.right, hi.left)):
-            if isinstance(b, ast.Constant) and isinstance(b.value, int) and ast.dump(a) == ast.dump(lo):
-                return b.value
+def _linear(node):
+    """{name: coefficient, None: constant} for +, -, * by a constant, names and int literals; else None."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, int) and not isinstance(node.value, bool):
+        return {None: node.value}
+    if isinstance(node, ast.Name):
+        return {node.id: 1}
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        inner = _linear(node.operand)
+        return None if inner is None else {k: -v for k, v in inner.items()}
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub, ast.Mult)):
+        a, b = _linear(node.left), _linear(node.right)
+        if a is None or b is None:
+            return None
+        if isinstance(node.op, ast.Mult):
+            if set(a) == {None}:
+                a, b = b, a
+            if set(b) != {None}:
+                return None  # a product of two names is no linear form
+            return {k: v * b[None] for k, v in a.items()}
+        sign = 1 if isinstance(node.op, ast.Add) else -1
+        out = dict(a)
+        for k, v in b.items():
+            out[k] = out.get(k, 0) + sign * v
+        return out
     return None
 
 
-def _bounds(fc, base: Scalar, sl: ast.Slice, node):
-    if sl.step is not None:
-        raise DSLTypeError("bit slices x[lo:hi] take no step", fc.loc(node))
-    t = base.dtype
-    wide = UInt(t.bits)
-    lo = fc.coerce(fc.expr(sl.lower), wide, sl.lower) if sl.lower is not None else builder.constant(0, wide)
-    hi = fc.coerce(fc.expr(sl.upper), wide, sl.upper) if sl.upper is not None else builder.constant(t.bits, wide)
-    return lo, hi, wide
-
-
-def _mask(width_v, wide):
-    """2**w - 1 for a run-time w in 0..W (all ones when w >= W, where a shift by W would be undefined)."""
-    full = builder.constant(-1, wide)
-    shifted = arith.shli(builder.constant(1, wide), width_v)
-    partial = arith.subi(shifted, builder.constant(1, wide))
-    is_full = arith.cmpi(arith.CmpIPredicate.uge, width_v, builder.constant(wide.bits, wide))
-    return arith.select(is_full, full, partial)
-
-
-def dynamic_slice_read(fc, base: Scalar, sl: ast.Slice, node) -> Scalar:
-    if not base.dtype.is_int:
-        raise DSLTypeError(f"bit access needs an integer, got {base.dtype!r}", fc.loc(node))
-    lo, hi, wide = _bounds(fc, base, sl, node)
-    field = arith.andi(arith.shrui(base.value, lo), _mask(arith.subi(hi, lo), wide))
-    known = _known_width(sl)
-    if known is not None and 0 < known < wide.bits:
-        return Scalar(arith.trunci(ir.IntegerType.get_signless(known), field), UInt(known))
-    return Scalar(field, wide)
-
-
-def dynamic_slice_write(fc, target: ast.Subscript, value, value_node):
-    current = fc.expr(target.value)
-    if not isinstance(current, Scalar) or not current.dtype.is_int:
-        raise DSLTypeError("bit access needs an integer", fc.loc(target))
-    t = current.dtype
-    lo, hi, wide = _bounds(fc, current, target.slice, target)
-    mask = arith.shli(_mask(arith.subi(hi, lo), wide), lo)
-    field = arith.andi(arith.shli(fc.coerce(value, wide, value_node), lo), mask)
-    cleared = arith.andi(current.value, arith.xori(mask, builder.constant(-1, wide)))
-    fc.assign_to(target.value, Scalar(arith.ori(cleared, field), t), value_node)
-
-
-__all__ = ["METHODS", "FLOAT_FIELDS", "float_field", "is_static_slice", "dynamic_slice_read",
-           "dynamic_slice_write", "float32"]
+__all__ = ["METHODS", "FLOAT_FIELDS", "float_field", "constant_difference", "float32"]

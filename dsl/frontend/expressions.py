@@ -333,8 +333,6 @@ class ExpressionMixin(CallMixin, TensorOpsMixin):
         if not t.is_int:
             raise DSLTypeError(f"bit access needs an integer, got {t!r}", self.loc(node))
         sl = node.slice
-        if isinstance(sl, ast.Slice) and not bitops.is_static_slice(self, sl):  # x[i - 1:i] (bitops.py)
-            return bitops.dynamic_slice_read(self, base, sl, node)
         if isinstance(sl, ast.Slice):
             lo, width = self._slice_bounds(sl, t, node)
             shifted = arith.shrui(base.value, self._bit_offset(lo, t)) if lo is not None and lo != 0 else base.value
@@ -368,6 +366,10 @@ class ExpressionMixin(CallMixin, TensorOpsMixin):
         lo = access.affine_expr(self, sl.lower, ab) if sl.lower is not None else None
         hi = access.affine_expr(self, sl.upper, ab) if sl.upper is not None else None
         width = (hi - lo).maybe_downcast() if lo is not None and hi is not None else None
+        known = bitops.constant_difference(sl.upper, sl.lower) if sl.lower is not None and sl.upper is not None \
+            else None
+        if not isinstance(width, ir.AffineConstantExpr) and known is not None:  # x[i - 1:i]: not simplified
+            width = ir.AffineConstantExpr.get(known)
         if not isinstance(width, ir.AffineConstantExpr):
             raise DSLTypeError("a bit slice x[lo:hi] with bounds known only at run time needs a constant width, "
                                "e.g. x[8 * k : 8 * k + 8]", self.loc(node))
@@ -411,8 +413,6 @@ class ExpressionMixin(CallMixin, TensorOpsMixin):
         if not t.is_int:
             raise DSLTypeError(f"bit access needs an integer, got {t!r}", self.loc(target))
         sl = target.slice
-        if isinstance(sl, ast.Slice) and not bitops.is_static_slice(self, sl):  # x[i:j] = v (bitops.py)
-            return bitops.dynamic_slice_write(self, target, value, value_node)
         if isinstance(sl, ast.Slice):
             lo, width = self._slice_bounds(sl, t, target)
             # the slice takes the value's low bits, as ap_int's range assignment does (a 1-bit slice is a bit
