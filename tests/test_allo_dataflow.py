@@ -185,10 +185,30 @@ def test_type_parameters_of_a_region_must_be_given():
         dsl.customize(top)
 
 
-def test_meta_if_of_an_unimported_module_names_it():
+A_SIZE = 2
+
+
+def test_meta_if_of_an_unimported_module_is_taken_by_its_spelling():
+    # Allo's own hierarchical test writes allo.meta_if in a file that never imports allo
     def k(A: int32[2]):
-        with allo.meta_if(True):  # noqa: F821 - 'allo' is not imported here
+        with allo.meta_if(A_SIZE == 2):  # noqa: F821 - 'allo' is not imported here
+            A[0] = 1
+        with allo.meta_else():  # noqa: F821
+            A[0] = 2
+        with meta_if(A_SIZE == 3):  # noqa: F821 - nor is a bare meta_if
+            A[1] = 5
+        with meta_else():  # noqa: F821
+            A[1] = 7
+
+    a = np.zeros(2, np.int32)
+    dsl.customize(k).build()(a)
+    assert a.tolist() == [1, 7]
+
+
+def test_with_of_an_unresolvable_name_is_no_meta_construct():
+    def k(A: int32[2]):
+        with unknown_thing(True):  # noqa: F821
             A[0] = 1
 
-    with pytest.raises(dsl.DSLNameError, match="cannot resolve 'allo.meta_if'"):
+    with pytest.raises(dsl.DSLError):
         dsl.customize(k)

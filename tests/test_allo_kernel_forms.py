@@ -146,6 +146,9 @@ def test_allo_customize_options(capsys):
     np.testing.assert_array_equal(s.build()(np.arange(4, dtype=np.int32)), np.arange(1, 5))
 
 
+RNG_FORMS = np.random.default_rng(10)
+
+
 def gemm(A: int32[8, 8], B: int32[8, 8]) -> int32[8, 8]:
     C: int32[8, 8] = 0
     for i, j, k in dsl.grid(8, 8, 8, name="C"):
@@ -166,6 +169,36 @@ def test_loop_handles_by_attribute():
         loops.D  # noqa: B018
     with pytest.raises(AttributeError, match="band 'C' has no loop 'q'"):
         loops.C.q  # noqa: B018
+
+
+def nest(A: int32[6, 8], B: int32[6, 8]):
+    for i in range(6, name="rows"):
+        for j in range(8, name="inc"):
+            A[i, j] = A[i, j] + 1
+        for j in range(8, name="dbl"):
+            B[i, j] = A[i, j] * 2
+        for k in range(8, name="tail"):
+            B[i, k] += i
+
+
+def test_band_finds_every_loop_of_its_nest():
+    # Allo's bands hold their whole loop nest: loops["rows"]["k"] reaches the loop of an inner band
+    s = dsl.customize(nest)
+    loops = s.get_loops()
+    assert list(loops["rows"]) == ["i"]  # iteration: the band's own loops
+    assert loops["rows"]["k"].path == loops.rows.k.path == "tail:k"
+    s.pipeline(loops.rows.k)
+    assert "pipeline" in s.get_loops()["tail"]["k"].info
+    with pytest.raises(KeyError, match="several loops named 'j'"):
+        loops["rows"]["j"]  # inc:j and dbl:j
+    with pytest.raises(AttributeError, match="has no loop 'q'; its loops: i; nested in it: j, k"):
+        loops.rows.q  # noqa: B018
+    A, B = RNG_FORMS.integers(-50, 50, (6, 8), dtype=np.int32), np.zeros((6, 8), np.int32)
+    want_a, want_b = A + 1, (A + 1) * 2 + np.arange(6, dtype=np.int32)[:, None]
+    s.build()(A, B)
+    np.testing.assert_array_equal(A, want_a)
+    np.testing.assert_array_equal(B, want_b)
+    assert str(dsl.customize(nest, schedule=s.to_yaml()).module) == str(s.module)
 
 
 def test_results_expose_hls_code_and_module():

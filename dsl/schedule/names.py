@@ -50,24 +50,40 @@ class BufferHandle:
 
 
 class Band(dict):
-    """Loops of one band by name: ``band["j"]``; ``str(band)`` is the band's name."""
+    """Loops of one band by name: ``band["j"]``; ``str(band)`` is the band's name.
 
-    def __init__(self, path: str, loops: dict):
+    Iterating gives the band's own loops, outermost first. A lookup also finds a loop nested deeper, in
+    another band inside this one, as Allo's bands hold their whole loop nest (``loops["outer"]["k"]``);
+    ``nested`` maps those names to their handles (``None`` where two nested loops share the name).
+    """
+
+    def __init__(self, path: str, loops: dict, nested: dict | None = None):
         super().__init__(loops)
         self.path = path
+        self.nested = dict(nested or {})
 
     def __str__(self):
         return self.path
 
     def __missing__(self, key):
-        raise KeyError(f"band {self.path!r} has no loop {key!r}; its loops: {', '.join(self)}")
+        return self._nested(key, KeyError)
 
     def __getattr__(self, name):  # Allo's style: loops.C.j
-        if name.startswith("_"):
+        if name.startswith("_") or name == "nested":
             raise AttributeError(name)
         if name in self:
             return self[name]
-        raise AttributeError(f"band {self.path!r} has no loop {name!r}; its loops: {', '.join(self)}")
+        return self._nested(name, AttributeError)
+
+    def _nested(self, key, error):
+        handle = self.nested.get(key, False)
+        if handle:
+            return handle
+        if handle is None:
+            raise error(f"band {self.path!r} holds several loops named {key!r} in the bands nested in it: "
+                        f"name the inner band (its path is 'band:loop', see print(s.get_loops()))")
+        inner = f"; nested in it: {', '.join(self.nested)}" if self.nested else ""
+        raise error(f"band {self.path!r} has no loop {key!r}; its loops: {', '.join(self)}{inner}")
 
     @property
     def loops(self) -> dict:
@@ -238,9 +254,10 @@ def describe(loop) -> str:
 
 def loop_tree(func_op, func_name: str, prefix: str) -> LoopTree:
     bands: dict = {}
+    nested: dict = {}  # band -> loops of the bands inside it (a name seen twice: None)
     lines = [f"{func_name}"]
 
-    def visit(block, depth):
+    def visit(block, depth, outer):
         for op in U.block_ops(block):
             if U.is_loop(op):
                 name = U.str_attr(op, "loop_name") or "?"
@@ -253,13 +270,19 @@ def loop_tree(func_op, func_name: str, prefix: str) -> LoopTree:
                 path = f"{prefix}{band}:{name}" if band else f"{prefix}{name}"
                 handle = LoopHandle(path, describe(op))
                 bands.setdefault(band, {})[name] = handle
+                for enclosing in outer:
+                    if enclosing != band:
+                        seen = nested.setdefault(enclosing, {})
+                        seen[name] = handle if name not in seen else None
                 lines.append(f"{'  ' * depth_here}{name}  {describe(op)}")
+                inside = outer if band in outer else outer + [band]
                 for blk in op.regions[0].blocks:
-                    visit(blk, depth_here + 1)
+                    visit(blk, depth_here + 1, inside)
             else:
                 for region in op.regions:
                     for blk in region.blocks:
-                        visit(blk, depth + 1 if op.name != "func.func" else depth)
+                        visit(blk, depth + 1 if op.name != "func.func" else depth, outer)
 
-    visit(func_op.regions[0].blocks[0], 1)
-    return LoopTree(func_name, {b: Band(prefix + b, loops) for b, loops in bands.items()}, "\n".join(lines))
+    visit(func_op.regions[0].blocks[0], 1, [])
+    return LoopTree(func_name, {b: Band(prefix + b, loops, nested.get(b)) for b, loops in bands.items()},
+                    "\n".join(lines))
