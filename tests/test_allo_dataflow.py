@@ -212,3 +212,37 @@ def test_with_of_an_unresolvable_name_is_no_meta_construct():
 
     with pytest.raises(dsl.DSLError):
         dsl.customize(k)
+
+
+BM, BN, BLOCKS = 4, 4, 3
+
+
+@dsl.region()
+def block_copy(A: dsl.int16[BM * BLOCKS, BN], B: dsl.int16[BM * BLOCKS, BN]):
+    pipe: dsl.Stream[dsl.int16[BM, BN], 2]
+
+    @dsl.kernel(mapping=[1], args=[A])
+    def producer(local_A: dsl.int16[BM * BLOCKS, BN]):
+        for b in range(BLOCKS):
+            block: dsl.int16[BM, BN] = 0
+            for m in range(BM):
+                for n in range(BN):
+                    block[m, n] = local_A[b * BM + m, n]
+            pipe.put(block)
+
+    @dsl.kernel(mapping=[1], args=[B])
+    def consumer(local_B: dsl.int16[BM * BLOCKS, BN]):
+        for b in range(BLOCKS):
+            block: dsl.int16[BM, BN] = pipe.get()
+            for m in range(BM):
+                for n in range(BN):
+                    local_B[b * BM + m, n] = block[m, n] * 2
+
+
+def test_stream_of_blocks_as_allo_writes_it():
+    # Allo's Stream[T[M, N], depth]: one tile per token, read into a declared local
+    A = np.random.default_rng(8).integers(-1000, 1000, (BM * BLOCKS, BN), dtype=np.int16)
+    for options in (dict(target="simulator"), dict(target="vitis_hls", mode="csim")):
+        B = np.zeros_like(A)
+        dsl.build(block_copy, **options)(A, B)
+        np.testing.assert_array_equal(B, A * 2)

@@ -39,10 +39,10 @@ def test_allo_schedule_primitives_not_provided_say_why():
         s.get_equivalent_variables("_k:A")
 
 
-def test_grid_directives_belong_to_the_schedule():
+def test_grid_keywords_other_than_name_and_directives_are_refused():
     def k(A: int32[4]):
-        for i in dsl.grid(4, pipeline=True):
+        for i in dsl.grid(4, pipelined=True):
             A[i] = 0
 
-    with pytest.raises(dsl.DSLSyntaxError, match="grid\\(\\) takes only name= as a keyword"):
+    with pytest.raises(dsl.DSLSyntaxError, match="grid\\(\\) takes only the keywords name=, pipeline= and unroll="):
         dsl.customize(k)
