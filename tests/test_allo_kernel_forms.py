@@ -208,3 +208,24 @@ def test_results_expose_hls_code_and_module():
     csim = dsl.build(s, target="vitis_hls", mode="csim")
     assert "void gemm(" in csim.hls_code and "func.func @gemm" in str(csim.module)
     assert "llvm.func" in str(s.build().module)
+
+
+def test_ml_dtypes_bfloat16_arrays_are_taken_as_allo_users_pass_them():
+    ml_dtypes = pytest.importorskip("ml_dtypes")  # a dev dependency (pyproject.toml)
+
+    def k(A: dsl.bfloat16[6]) -> dsl.bfloat16[6]:
+        B: dsl.bfloat16[6]
+        for i in range(6):
+            B[i] = A[i] + 1
+        return B
+
+    def twice(A: dsl.bfloat16[4]):
+        for i in range(4):
+            A[i] = A[i] * 2
+
+    A = np.array([0.5, 1.25, -2.0, 3.0, 100.0, -0.125]).astype(ml_dtypes.bfloat16)
+    out = dsl.customize(k).build()(A)
+    np.testing.assert_array_equal(out, (A.astype(np.float32) + 1).astype(ml_dtypes.bfloat16).astype(np.float32))
+    C = np.array([1.5, 2.25, -3.0, 0.5]).astype(ml_dtypes.bfloat16)
+    dsl.customize(twice).build()(C)
+    assert C.dtype == ml_dtypes.bfloat16 and C.astype(np.float32).tolist() == [3.0, 4.5, -6.0, 1.0]
