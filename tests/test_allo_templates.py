@@ -55,6 +55,19 @@ def test_compose_with_an_id_schedules_that_instance_only():
     replay = dsl.customize(two_instances, schedule=s.to_yaml())
     assert str(replay.module) == str(s.module)
     np.testing.assert_array_equal(s.build()(), np.full((M, K), 17, np.float32))
+    csim = dsl.build(s, target="vitis_hls", mode="csim")  # the instances are two C++ functions
+    np.testing.assert_array_equal(csim(), np.full((M, K), 17, np.float32))
+
+
+def test_inferred_type_arguments_in_csim():
+    def top(A: int16[3, 5]) -> int16[3, 5]:
+        return scale(A, A[0, 0])  # scale[int16, 3, 5] from the arguments
+
+    A = np.random.default_rng(4).integers(-20, 20, (3, 5), dtype=np.int16)
+    s = dsl.customize(top)
+    want = (A.astype(np.int64) * A[0, 0]).astype(np.int16)  # int16 results wrap as C++'s do
+    np.testing.assert_array_equal(s.build()(A), want)
+    np.testing.assert_array_equal(dsl.build(s, target="vitis_hls", mode="csim")(A), want)
 
 
 def test_instance_id_on_a_kernel_without_type_parameters():
