@@ -229,3 +229,18 @@ def test_ml_dtypes_bfloat16_arrays_are_taken_as_allo_users_pass_them():
     C = np.array([1.5, 2.25, -3.0, 0.5]).astype(ml_dtypes.bfloat16)
     dsl.customize(twice).build()(C)
     assert C.dtype == ml_dtypes.bfloat16 and C.astype(np.float32).tolist() == [3.0, 4.5, -6.0, 1.0]
+
+
+def test_nested_def_parameter_named_like_an_outer_variable_is_its_own():
+    def k(A: int32[6]) -> int32[6]:
+        B: int32[6] = 0
+
+        def helper(A: int32[6], x: dsl.index) -> int32:  # Allo refuses the name; Python's scoping is clear
+            return A[x] * 3
+
+        for i in range(6):
+            B[i] = helper(A, i) + A[i]
+        return B
+
+    a = np.arange(6, dtype=np.int32) - 2
+    np.testing.assert_array_equal(dsl.customize(k).build()(a), a * 4)
