@@ -219,3 +219,46 @@ def test_meta_if_with_as_is_refused():
 def test_meta_if_called_outside_a_kernel():
     with pytest.raises(dsl.DSLError, match="inside a kernel"):
         dsl.meta_if(True)
+
+
+def _meta_for_hides_a_loop_variable(A: int32[4]) -> int32[4]:
+    for i in range(4):
+        with dsl.meta_for(2) as i:  # noqa: B020 - the mistake under test
+            A[i] += 1
+    return A
+
+
+def _meta_for_zero_step(A: int32[4]) -> int32[4]:
+    with dsl.meta_for(0, 4, 0) as p:
+        A[p] = 0
+    return A
+
+
+def _meta_for_too_many_copies(A: int32[4]) -> int32[4]:
+    with dsl.meta_for(5000) as p:
+        A[0] = p
+    return A
+
+
+@pytest.mark.parametrize("kernel, error, message", [
+    (_meta_for_hides_a_loop_variable, dsl.DSLNameError, "the dsl.meta_for index 'i' reuses the name of an argument "
+                                                        "or of an enclosing loop's variable"),
+    (_meta_for_zero_step, dsl.DSLSyntaxError, "the step of dsl.meta_for must not be zero"),
+    (_meta_for_too_many_copies, dsl.DSLSyntaxError, "would make 5000 copies of its body; at most 4096"),
+])
+def test_meta_for_misuse_is_refused_at_its_line(kernel, error, message):
+    with pytest.raises(error, match=message) as info:
+        dsl.customize(kernel)
+    assert info.value.loc is not None and info.value.loc.file == __file__
+
+
+def test_meta_for_index_may_reuse_a_name_after_its_loop_ended():
+    def k(A: int32[4]) -> int32[4]:
+        for i in range(4):
+            with dsl.meta_for(2) as j:
+                A[i] += j
+        with dsl.meta_for(2) as i:
+            A[i] += 10
+        return A
+
+    np.testing.assert_array_equal(dsl.customize(k).build()(np.zeros(4, np.int32)), [11, 11, 1, 1])

@@ -17,7 +17,9 @@ from __future__ import annotations
 import ast
 import copy
 
-from ..errors import DSLSyntaxError
+from ..errors import DSLNameError, DSLSyntaxError
+
+MAX_COPIES = 4096  # copies of a meta_for body: one per PE row or column, not a loop's worth
 
 
 def meta_if(cond):
@@ -54,12 +56,13 @@ def unroll_meta_for(src, body: list, penv, params=None) -> list:
     if params is None:
         params = [a.arg for a in src.tree.args.args]
     local = set(params) | _stored_names(body)
-    return _Resolver(src, penv, local).block(body)
+    return _Resolver(src, penv, local, frozenset(params)).block(body)
 
 
 class _Resolver:
-    def __init__(self, src, penv, local):
+    def __init__(self, src, penv, local, bound=frozenset()):
         self.src, self.penv, self.local = src, penv, local
+        self.bound = bound  # arguments and the variables of enclosing loops: no meta_for index may hide them
 
     def block(self, body: list) -> list:
         out, chain = [], None  # chain: None outside a meta_if chain, else "open" / "taken"
@@ -189,6 +192,15 @@ class _Resolver:
                                  f"type parameters, get_pid() values): {exc}", self.src.loc(call)) from None
         if not all(isinstance(b, int) and not isinstance(b, bool) for b in bounds):
             raise DSLSyntaxError(f"the bounds of dsl.meta_for must be ints, got {bounds}", self.src.loc(call))
+        if len(bounds) == 3 and bounds[2] == 0:
+            raise DSLSyntaxError("the step of dsl.meta_for must not be zero", self.src.loc(call.args[2]))
+        if len(range(*bounds)) > MAX_COPIES:
+            raise DSLSyntaxError(f"dsl.meta_for{tuple(bounds)} would make {len(range(*bounds))} copies of its body; "
+                                 f"at most {MAX_COPIES} (it unrolls at compile time: use a loop)", self.src.loc(call))
+        if target.id in self.bound:
+            raise DSLNameError(f"the dsl.meta_for index '{target.id}' reuses the name of an argument or of an "
+                               "enclosing loop's variable, which it would hide inside its body and not after it: "
+                               "give it its own name", self.src.loc(target), hint=f"e.g. `as {target.id}2`")
         out = []
         for value in range(*bounds):
             copies = [_Substitute(self.src, target.id, value).visit(inner) for inner in copy.deepcopy(stmt.body)]
@@ -196,9 +208,15 @@ class _Resolver:
         return out
 
     def _descend(self, stmt):
-        for field in ("body", "orelse", "finalbody"):
-            if isinstance(getattr(stmt, field, None), list) and getattr(stmt, field):
-                setattr(stmt, field, self.block(getattr(stmt, field)))
+        outer = self.bound
+        if isinstance(stmt, ast.For):
+            self.bound = outer | {n.id for n in ast.walk(stmt.target) if isinstance(n, ast.Name)}
+        try:
+            for field in ("body", "orelse", "finalbody"):
+                if isinstance(getattr(stmt, field, None), list) and getattr(stmt, field):
+                    setattr(stmt, field, self.block(getattr(stmt, field)))
+        finally:
+            self.bound = outer
 
 
 def _stored_names(body) -> set:
