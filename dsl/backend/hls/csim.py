@@ -212,6 +212,8 @@ def kernel_sources(module) -> dict:
 class CSimModule:
     """The kernel compiled for C simulation; call it like the CPU module (numpy in, numpy out)."""
 
+    env = None  # the run's environment when the kernel has stateful variables (also for subclasses' own inits)
+
     def __init__(self, schedule, code, timeout: float = 600.0):
         self.name = schedule.top
         self.timeout = timeout  # seconds one call may run (an endless loop in a kernel cannot hang Python)

@@ -7,6 +7,7 @@ import numpy as np
 from mlir import ir
 
 from ...types import parse_type
+from ..dense import dense_ints
 from . import pragmas, streams
 from .affine_print import map_nonneg, map_results
 from .emitter import Buffer, attr_str, element_ctype, op_error
@@ -173,7 +174,7 @@ def _dense_values(attr, mtype) -> list:
     if attr.is_splat:
         first = attr.get_splat_value()
         return [_scalar_attr_value(first)] * count
-    return [attr[i] for i in range(len(attr))]
+    return dense_ints(attr)
 
 
 def _scalar_attr_value(attr):
