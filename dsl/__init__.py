@@ -32,3 +32,18 @@ from .dataflow import Stream, StreamWarning, get_pid, kernel, meta_for, region  
 from . import progress  # noqa: F401,E402  (progress lines for long work)
 from .viz import report  # noqa: F401,E402  (the HTML design report)
 from .qor import estimate  # noqa: F401,E402  (QoR estimates before synthesis)
+from .frontend.meta import meta_elif, meta_else, meta_if  # noqa: F401,E402  (compile-time branches)
+from .frontend.stateful import Stateful  # noqa: F401,E402  (state kept across calls)
+from .frontend.lang_ops import (  # noqa: F401,E402  (Allo's named tensor operations)
+    add, bmm, concat, copy, div, gelu, layernorm, linear, mul, ones, power, softmax, sub, tril, view, zeros,
+)
+from .frontend import named_ops as _named_ops  # noqa: F401,E402  (registers them with the frontend)
+from .frontend.structs import Struct  # noqa: F401,E402  (struct locals)
+from .frontend.templates import ConstExpr  # noqa: F401,E402  (compile-time constants)
+from .schedule import register_schedule  # noqa: F401,E402  (library kernels' schedules for compose)
+
+
+def __getattr__(name):  # Allo names deliberately not provided say why (PEP 562)
+    from .allo_names import missing_attribute
+
+    raise missing_attribute(__name__, name)

@@ -13,6 +13,7 @@ TARGETS = {
     "vhls": "dsl.backend.hls:build_vhls",
     "vitis_hls": "dsl.backend.hls:build_vitis_hls",
     "sim": "dsl.dataflow.sim:build_sim",
+    "simulator": "dsl.dataflow.sim:build_sim",  # Allo's name for the dataflow simulator
 }
 
 
@@ -33,6 +34,11 @@ def build(kernel_or_schedule, target: str | None = None, **options):
     concurrent = getattr(schedule, "concurrent_kernels", False)
     target = target or ("sim" if concurrent else "llvm")
     if target not in TARGETS:
+        from .allo_names import TARGETS_NOT_PROVIDED
+
+        if target in TARGETS_NOT_PROVIDED:
+            raise BuildError(f"target {target!r} ({TARGETS_NOT_PROVIDED[target]}) is an Allo backend dsl does not "
+                             f"provide: dsl targets AMD Vitis HLS on Alveo; valid targets: {', '.join(sorted(TARGETS))}")
         raise BuildError(f"unknown target {target!r}; valid targets: {', '.join(sorted(TARGETS))}")
     if concurrent and target == "llvm":
         raise BuildError(f"{schedule.top!r} is a dataflow region: its kernels run concurrently and talk through "

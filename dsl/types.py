@@ -15,7 +15,8 @@ import numpy as np
 
 from .errors import DSLTypeError
 
-MAX_INT_WIDTH = 512
+# Vitis HLS's ap_int allows up to 4096 bits (with AP_INT_MAX_W, UG1399 "Arbitrary Precision Integer Types")
+MAX_INT_WIDTH = 4096
 # Largest tensor dimension, element count and loop bound: the HLS code indexes and counts with C++ `int`
 # (and MLIR's own size arithmetic overflows far beyond it), so every size stays within 32 bits.
 MAX_EXTENT = 2**31 - 1
@@ -54,6 +55,11 @@ class DSLType:
     def frac(self) -> int:
         """Fraction bits (0 for integers)."""
         return 0
+
+    @property
+    def fracs(self) -> int:
+        """Allo's name: fraction bits of fixed point, stored significand bits of a float, 0 for integers."""
+        return self.frac
 
     # -- views ----------------------------------------------------------------------------------
     def mlir(self):
@@ -171,6 +177,18 @@ class Float(DSLType):
         return {"float16": "f16", "bfloat16": "bf16", "float32": "f32", "float64": "f64"}[self.name]
 
     @property
+    def fracs(self) -> int:
+        """Stored significand (mantissa) bits: 10, 7, 23, 52 (Allo's ``float32.fracs``)."""
+        return {"float16": 10, "bfloat16": 7, "float32": 23, "float64": 52}[self.name]
+
+    mantissa = fracs
+
+    @property
+    def exponent(self) -> int:
+        """Exponent bits: 5, 8, 8, 11."""
+        return self.bits - self.fracs - 1
+
+    @property
     def np_dtype(self):
         # numpy has no bfloat16: it travels as float32 and is rounded on the way in.
         return np.dtype({"float16": np.float16, "bfloat16": np.float32, "float32": np.float32,
@@ -233,7 +251,7 @@ _ALIAS_WIDTHS = (1, 2, 4, 8, 16, 32, 64)
 
 def _check_width(bits, kind):
     if not isinstance(bits, int) or isinstance(bits, builtins.bool) or not 1 <= bits <= MAX_INT_WIDTH:
-        raise DSLTypeError(f"{kind}({bits!r}): width must be an int in 1..{MAX_INT_WIDTH}")
+        raise DSLTypeError(f"{kind}({bits!r}): width must be an int in 1..{MAX_INT_WIDTH} (the widest ap_int of Vitis HLS)")
 
 
 def _int_carrier(bits: int, signed: builtins.bool) -> np.dtype:

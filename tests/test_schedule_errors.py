@@ -29,7 +29,7 @@ MISUSE = [
     (two, "to", {"buffer": "T", "consumer": "two"}, "consumer", "add1"),
     (two, "dataflow", {"target": "nowhere"}, "target", "add1:S_i_j_0:i, add1:S_i_j_0:j"),
     (two, "inline", {"func": "two"}, "func", "add1"),
-    (pe, "unfold", {"band": "PE", "axes": ["j"]}, "axes", "i -> j"),
+    (pe, "unfold", {"band": "PE", "axes": ["j", "i"]}, "axes", "i -> j"),
     (two, "compose", {"sub_schedule": {"kernel": "add1", "steps": []}, "id": "5"}, "id", "0, 1"),
     (two, "compose", {"sub_schedule": {"kernel": "nope", "steps": []}}, "sub_schedule", "add1"),
 ]

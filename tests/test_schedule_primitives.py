@@ -202,7 +202,7 @@ NEGATIVE = [
     (gemm, lambda s: s.compute_at("S_C_init:i1", "S_i_j_k_0:k"), "depth", None),
     (two, lambda s: s.to(s.T, "two"), "not passed to a call", "add1"),
     (two, lambda s: s.inline("two"), "cannot be inlined", None),
-    (pe, lambda s: s.unfold("PE", ["j"]), "outermost", None),
+    (pe, lambda s: s.unfold("PE", ["j", "i"]), "outermost first", None),
     (two, lambda s: s.compose(_sub(), id="7"), "instance id '7'", "0, 1"),
 ]
 

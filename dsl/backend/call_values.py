@@ -35,6 +35,8 @@ def check_scalar(spec, value, kernel: str) -> None:
 
 def check_dtype(spec, value: np.ndarray, kernel: str, written: bool = False) -> None:
     t, kind = spec.dtype, value.dtype.kind
+    if value.dtype.name == "bfloat16":  # ml_dtypes' bfloat16 (a numpy extension type), as Allo users pass it
+        kind = "f"
     ok = {
         "float": kind in "fiub",
         "int": kind in "iub" or (kind == "O" and t.bits > 64),
@@ -56,6 +58,8 @@ def check_dtype(spec, value: np.ndarray, kernel: str, written: bool = False) -> 
 def holds(dtype: np.dtype, t) -> bool:
     """Whether every value of dsl type ``t`` fits exactly in a numpy array of ``dtype``."""
     kind, bits = dtype.kind, dtype.itemsize * 8
+    if dtype.name == "bfloat16":  # ml_dtypes'
+        return t.is_float and t.name == "bfloat16"
     if kind == "O":
         return t.is_int
     if t.is_float:

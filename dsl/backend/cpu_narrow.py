@@ -23,6 +23,7 @@ from mlir import ir
 from mlir.dialects import affine, arith, memref
 
 from ..types import storage_bytes
+from .dense import dense_ints
 
 _LOADS = ("affine.load", "memref.load")
 _STORES = ("affine.store", "memref.store")
@@ -129,10 +130,10 @@ def _retype_global(op):
     op.attributes["type"] = ir.TypeAttr.get(new)
     init = op.attributes["initial_value"] if "initial_value" in op.attributes else None
     if isinstance(init, ir.DenseIntElementsAttr):
-        # numpy constants are 8..64-bit or bool: only bool (i1) globals need a new byte encoding
+        # numpy constants are 8..64-bit or bool; stateful tables may have any width (a Fixed(12, 4) is i12)
         dense, element = init, ir.MemRefType(new).element_type
         mask = (1 << ir.IntegerType(ir.MemRefType(old).element_type).width) - 1
-        values = np.array([int(dense[k]) & mask for k in range(len(dense))], dtype=np.int64).astype(
+        values = np.array([int(v) & mask for v in dense_ints(dense)], dtype=np.int64).astype(
             np.dtype(f"i{ir.IntegerType(element).width // 8}"))
         shape = list(ir.MemRefType(old).shape)
         op.attributes["initial_value"] = ir.DenseElementsAttr.get(

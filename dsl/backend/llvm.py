@@ -102,8 +102,10 @@ def compile_engine(schedule, opt_level=3, shared_libs=(), check_bounds=False):
     # bounds checks name Python lines: they need the module's locations
     text = schedule.module.operation.get_asm(enable_debug_info=True) if check_bounds else str(schedule.module)
     key = hashlib.sha256(f"{opt_level}|{shared_libs}|{check_bounds}|{text}".encode()).hexdigest()
+    # a module with stateful variables keeps them in the engine's memory: each build gets its own state
+    cacheable = "dsl.stateful" not in text
     with _CACHE_LOCK:
-        hit = _CACHE.get(key)
+        hit = _CACHE.get(key) if cacheable else None
     if hit is not None:
         return hit
     with schedule.context:
@@ -119,8 +121,9 @@ def compile_engine(schedule, opt_level=3, shared_libs=(), check_bounds=False):
         stop.register(engine)
         jit_symbols.resolve(engine, schedule.top, f"building {schedule.top!r} for the CPU")
     entry = (engine, sig, lowered, checks, stop)
-    with _CACHE_LOCK:
-        _CACHE[key] = entry
+    if cacheable:
+        with _CACHE_LOCK:
+            _CACHE[key] = entry
     return entry
 
 
@@ -135,8 +138,10 @@ def build_llvm(schedule, opt_level: int = 3, check_bounds: bool = False, timeout
     limit, and the call runs in the caller's thread)."""
     check_opt_level(opt_level)
     cpu_run.check_timeout(timeout)
-    engine, sig, _, checks, stop = compile_engine(schedule, int(opt_level), check_bounds=bool(check_bounds))
-    return LLVMModule(engine, sig, schedule.top, checks, stop, timeout)
+    engine, sig, lowered, checks, stop = compile_engine(schedule, int(opt_level), check_bounds=bool(check_bounds))
+    mod = LLVMModule(engine, sig, schedule.top, checks, stop, timeout)
+    mod.module = lowered  # the LLVM-dialect module the JIT compiled (Allo's ``mod.module``)
+    return mod
 
 
 def check_opt_level(opt_level) -> None:

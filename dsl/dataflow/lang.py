@@ -193,9 +193,11 @@ class StreamDecl:
 
 
 class KernelSpec:
-    """What ``@dsl.kernel(mapping=[P0, P1])`` says about a kernel of a region."""
+    """What ``@dsl.kernel(mapping=[P0, P1], args=[A, B])`` says about a kernel of a region: its PE grid and,
+    with ``args``, which region arguments its parameters receive, by position (Allo's binding; without
+    ``args`` a kernel's parameters are region arguments of the same names)."""
 
-    def __init__(self, mapping=None):
+    def __init__(self, mapping=None, args=None):
         mapping = [1] if mapping is None else list(mapping if isinstance(mapping, (list, tuple)) else [mapping])
         if not mapping or any(not isinstance(m, int) or isinstance(m, bool) or m <= 0 for m in mapping):
             raise DSLTypeError(f"kernel mapping must be a list of positive ints, got {mapping!r}")
@@ -203,6 +205,7 @@ class KernelSpec:
             raise DSLTypeError(f"kernel mapping {mapping!r} makes {math.prod(mapping)} processing elements: at most "
                                f"{MAX_INSTANCES} (each is compiled as a function of its own)")
         self.mapping = tuple(mapping)
+        self.args = None if args is None else tuple(args)  # region argument names, set by the region compiler
 
     def __call__(self, fn):
         fn.__dsl_mapping__ = self.mapping
@@ -217,9 +220,12 @@ class KernelSpec:
 
 
 @user_facing
-def kernel(mapping=None):
-    """Declare a kernel of a ``dsl.region``, replicated into a grid of processing elements by ``mapping``."""
-    return KernelSpec(mapping)
+def kernel(mapping=None, args=None):
+    """Declare a kernel of a ``dsl.region``, replicated into a grid of processing elements by ``mapping``;
+    ``args=[A, B]`` binds the kernel's parameters to those region arguments by position."""
+    if args is not None and not all(isinstance(a, str) for a in args):
+        raise StreamError("args= of dsl.kernel names region arguments: write it inside a dsl.region body")
+    return KernelSpec(mapping, args)
 
 
 @user_facing
@@ -258,6 +264,18 @@ class Region:
         from .region import compile_region
 
         return compile_region(self, instantiate, schedule)
+
+    def __getitem__(self, type_args):
+        """``inner[2, 2]``: the region instantiated with type arguments (inside a kernel: a sub-region)."""
+        from ..frontend.calls import Instantiation
+
+        return Instantiation(self, type_args)
+
+    def __dsl_call__(self, fc, type_args, node):
+        """A kernel calling this region (a hierarchical design): its PEs join the caller's network."""
+        from .region import call_region
+
+        return call_region(fc, self, type_args, node)
 
 
 def _enclosing_locals() -> dict:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import dataclasses
 
 from mlir import ir
 from mlir.dialects import func, memref
@@ -17,7 +18,8 @@ from mlir.dialects import func, memref
 from ..errors import CallError, DSLError, DSLSyntaxError, StreamError
 from ..frontend.streams import stream_attrs  # (importing it registers put/get/get_pid)
 from ..frontend.meta import unroll_meta_for
-from ..frontend.source import KernelSource, eval_annotation, read_kernel, read_signature
+from ..frontend.source import (KernelSource, bind_type_params, eval_annotation, read_kernel, read_signature,
+                               type_param_names)
 from ..frontend.unit import CompilationUnit
 from ..types import TensorType
 from .lang import KernelSpec, StreamArrayType, StreamDecl, StreamType, kernel
@@ -55,13 +57,40 @@ class PE:
 def compile_region(region, instantiate=None, schedule=None):
     from .schedule import RegionSchedule
 
-    if instantiate is not None:
-        raise DSLError(f"region {region.__name__!r} takes no type arguments")
+    context = ir.Context()
+    unit = RegionUnit(context)
+    top = region_function(unit, region, instantiate, top=True)
+    with context:
+        if not unit.module.operation.verify():
+            raise DSLError(f"internal error: the module generated for region {region.__name__!r} does not verify")
+    s = RegionSchedule(unit.module, top, context, kernel=region)
+    if schedule is not None:
+        s.apply_schedule(schedule)
+    return s
+
+
+def region_function(unit, region, type_args=None, top=False, loc=None) -> str:
+    """Compile ``region`` (instantiated with ``type_args`` when it has type parameters) into ``unit``: one
+    function per PE and the region's own function calling them; returns that function's symbol. A region
+    called from a kernel (a hierarchical design) is compiled once per instantiation."""
+    cache = unit.__dict__.setdefault("_region_symbols", {})
+    key = (region, tuple(type_args) if isinstance(type_args, (list, tuple)) else type_args)
+    if not top and key in cache:
+        return cache[key]
+    if not hasattr(unit, "extra_sources"):
+        unit.extra_sources = {}
     src = read_kernel(region.fn)
     free = set(region.fn.__code__.co_freevars)  # closure cells are the live values: they win
     src.env.update({k: v for k, v in getattr(region, "enclosing", {}).items() if k not in free})
-    context = ir.Context()
-    unit = RegionUnit(context)
+    params = type_param_names(region.fn) or tuple(getattr(region, "__dsl_type_params__", ()))
+    src = dataclasses.replace(src, type_params=params)
+    if params or type_args is not None:
+        if not params:
+            raise DSLError(f"region {region.__name__!r} takes no type arguments", loc)
+        if type_args is None:
+            raise CallError(f"region {region.__name__!r} has type parameters [{', '.join(params)}]: instantiate "
+                            f"it, e.g. {region.__name__}[{', '.join(params)}](...)", loc)
+        src.env.update(bind_type_params(src, type_args, loc))
     sig = read_signature(src, src.env)
     if sig.returns:
         raise DSLSyntaxError("a region returns nothing: kernels write their results into the region's arguments",
@@ -71,17 +100,39 @@ def compile_region(region, instantiate=None, schedule=None):
     env.update({d.name: (d.refs()[0] if not d.shape else d) for d in decls})
     pes = []
     for fdef, spec in kernels:
-        _check_params(src, sig, fdef)
+        _check_params(src, sig, fdef, spec)
         for pid in spec.pids():
             pes.append(_compile_pe(unit, src, fdef, spec, pid, env, decls))
-    top = _build_top(unit, src, sig, decls, _topological(pes))
-    with context:
-        if not unit.module.operation.verify():
-            raise DSLError(f"internal error: the module generated for region {region.__name__!r} does not verify")
-    s = RegionSchedule(unit.module, top, context, kernel=region)
-    if schedule is not None:
-        s.apply_schedule(schedule)
-    return s
+    symbol = _build_top(unit, src, sig, decls, _topological(pes), top=top)
+    cache[key] = symbol
+    return symbol
+
+
+def call_region(fc, region, type_args, node):
+    """``inner[2, 2](A, B)`` inside a kernel: the caller becomes a dataflow function calling the region's
+    function, so that the region's PEs join the design's network of processes (as they do in hardware)."""
+    from mlir.dialects import func as func_d
+
+    from ..frontend.values import Literal, Tensor
+
+    if node.keywords:
+        raise CallError(f"region {region.__name__!r} takes positional arguments only", fc.loc(node))
+    args = [fc.expr(a) for a in node.args]
+    symbol = region_function(fc.unit, region, type_args, loc=fc.loc(node))
+    with fc.unit.context:
+        callee = _find(fc.unit.module, symbol)
+        types = list(ir.FunctionType(ir.TypeAttr(callee.attributes["function_type"]).value).inputs)
+    if len(args) != len(types):
+        raise CallError(f"region {region.__name__!r} takes {len(types)} argument(s), got {len(args)}", fc.loc(node))
+    operands = []
+    for a, t, a_node in zip(args, types, node.args):
+        if not isinstance(a, Tensor) or a.value.type != t:
+            raise CallError(f"region {region.__name__!r} expects a whole tensor {t} here, got "
+                            f"{a.ttype if isinstance(a, Tensor) else type(a).__name__}", fc.loc(a_node))
+        operands.append(a.value)
+    func_d.CallOp([], ir.FlatSymbolRefAttr.get(symbol), operands)
+    fc.func_op.attributes["dsl.dataflow"] = ir.UnitAttr.get()
+    return Literal(None)
 
 
 # -- the region body ----------------------------------------------------------------------------------
@@ -143,6 +194,10 @@ def _stream_decl(src, stmt) -> StreamDecl:
 def _kernel_spec(src, fdef) -> KernelSpec:
     specs = []
     for dec in fdef.decorator_list:
+        names = None
+        if isinstance(dec, ast.Call) and any(kw.arg == "args" for kw in dec.keywords):
+            names = _arg_names(src, dec)  # region arguments: no values while the region is compiled
+            dec = ast.copy_location(ast.Call(dec.func, dec.args, [k for k in dec.keywords if k.arg != "args"]), dec)
         try:
             value = eval(compile(ast.Expression(dec), src.file, "eval"), src.env)  # noqa: S307 - user's decorator
         except DSLError as exc:
@@ -151,23 +206,51 @@ def _kernel_spec(src, fdef) -> KernelSpec:
             raise DSLSyntaxError(f"cannot evaluate the decorator '@{ast.unparse(dec)}' of '{fdef.name}': {exc}",
                                  src.loc(dec), hint="kernels of a region are decorated with "
                                                     "@dsl.kernel(mapping=[...])") from None
-        specs.append(KernelSpec() if value is kernel else value)
+        spec = KernelSpec() if value is kernel else value
+        if names is not None and isinstance(spec, KernelSpec):
+            spec.args = names
+        specs.append(spec)
     if len(specs) != 1 or not isinstance(specs[0], KernelSpec):
         raise DSLSyntaxError(f"'{fdef.name}' in a region must be decorated with @dsl.kernel(mapping=[...])",
                              src.loc(fdef))
     return specs[0]
 
 
-def _check_params(src, sig, fdef):
+def _arg_names(src, dec) -> tuple:
+    value = next(kw.value for kw in dec.keywords if kw.arg == "args")
+    region_args = [a.arg for a in src.tree.args.args]
+    if not isinstance(value, (ast.List, ast.Tuple)) or not all(isinstance(e, ast.Name) for e in value.elts):
+        raise DSLSyntaxError("args= of dsl.kernel is a list of region argument names, e.g. args=[A, B]",
+                             src.loc(value))
+    for e in value.elts:
+        if e.id not in region_args:
+            raise CallError(f"args= names '{e.id}', which is not an argument of region {src.name!r} "
+                            f"({', '.join(region_args) or 'none'})", src.loc(e))
+    return tuple(e.id for e in value.elts)
+
+
+def _check_params(src, sig, fdef, spec):
     region_params = {p.name: p for p in sig.params}
+    if fdef.returns is not None:
+        raise DSLSyntaxError(f"kernel '{fdef.name}' of a region returns nothing: write results into a region "
+                             "argument", src.loc(fdef))
+    if spec.args is not None:  # Allo's positional binding: parameter k receives region argument args[k]
+        params = fdef.args.args
+        if len(params) != len(spec.args):
+            raise CallError(f"kernel '{fdef.name}' has {len(params)} parameter(s) but args= binds "
+                            f"{len(spec.args)} region argument(s) ({', '.join(spec.args)})", src.loc(fdef))
+        for a, name in zip(params, spec.args):
+            want = region_params[name].type
+            got = eval_annotation(a.annotation, src, src.env) if a.annotation is not None else None
+            if got != want:
+                raise CallError(f"parameter '{a.arg}' of kernel '{fdef.name}' is {got!r} but receives region "
+                                f"argument '{name}' of type {want!r}", src.loc(a))
+        return
     for a in fdef.args.args:
         if a.arg not in region_params:
             raise CallError(f"argument '{a.arg}' of kernel '{fdef.name}' is not an argument of region "
                             f"{src.name!r} ({', '.join(region_params) or 'none'}): kernels take region "
-                            "arguments by name", src.loc(a))
-    if fdef.returns is not None:
-        raise DSLSyntaxError(f"kernel '{fdef.name}' of a region returns nothing: write results into a region "
-                             "argument", src.loc(fdef))
+                            "arguments by name, or by position with @dsl.kernel(..., args=[...])", src.loc(a))
 
 
 # -- one processing element ---------------------------------------------------------------------------
@@ -179,7 +262,7 @@ def _compile_pe(unit, src, fdef, spec, pid, env, decls) -> PE:
     penv = dict(env)
     penv[PID_KEY] = pid if len(pid) > 1 else pid[0]
     _fold_pid(src, tree, pid, penv)
-    tree.body = unroll_meta_for(src, tree.body, penv)
+    tree.body = unroll_meta_for(src, tree.body, penv, params=[a.arg for a in tree.args.args])
     refs = _streams_used(src, tree, penv, {d.name for d in decls})
     data_params = [a.arg for a in tree.args.args]
     for ref in refs:
@@ -200,7 +283,8 @@ def _compile_pe(unit, src, fdef, spec, pid, env, decls) -> PE:
     with unit.context:
         fop = _find(unit.module, symbol)
         _annotate_pe(fop, refs, fdef.name, pid, len(tree.args.args))
-    return PE(symbol, fdef.name, pid, refs, data_params, src.loc(fdef))
+    return PE(symbol, fdef.name, pid, refs, list(spec.args) if spec.args is not None else data_params,
+              src.loc(fdef))
 
 
 def _fold_pid(src, tree, pid, penv):
@@ -321,7 +405,7 @@ def _roles(pe):
     return getattr(pe, "roles", [])
 
 
-def _build_top(unit, src, sig, decls, pes) -> str:
+def _build_top(unit, src, sig, decls, pes, top=True) -> str:
     from .netlist import func_table, stream_roles
 
     symbol = unit._fresh_symbol(src.name)
@@ -330,7 +414,7 @@ def _build_top(unit, src, sig, decls, pes) -> str:
         types = [p.type.mlir() for p in sig.params]
         with ir.InsertionPoint(unit.module.body):
             fop = func.FuncOp(symbol, ir.FunctionType.get(types, []))
-        _top_attrs(fop, src, sig)
+        _top_attrs(fop, src, sig, top)
         block = fop.add_entry_block()
         args = {p.name: v for p, v in zip(sig.params, block.arguments)}
         funcs = func_table(unit.module)
@@ -364,7 +448,7 @@ def _allocate(src, decls, pes) -> dict:
     return fifos
 
 
-def _top_attrs(fop, src, sig):
+def _top_attrs(fop, src, sig, top=True):
     s = ir.StringAttr.get
     i32 = ir.IntegerType.get_signless(32)
     fop.attributes["dsl.arg_names"] = ir.ArrayAttr.get([s(p.name) for p in sig.params])
@@ -373,6 +457,9 @@ def _top_attrs(fop, src, sig):
     fop.attributes["dsl.num_outputs"] = ir.IntegerAttr.get(i32, 0)
     fop.attributes["dsl.result_types"] = ir.ArrayAttr.get([])
     fop.attributes["dsl.src"] = s(f"{src.file}:{src.tree.lineno}")
-    fop.attributes["dsl.top"] = ir.UnitAttr.get()
+    if top:
+        fop.attributes["dsl.top"] = ir.UnitAttr.get()
+    else:  # a region called by a kernel of another one
+        fop.attributes["sym_visibility"] = ir.StringAttr.get("private")
     fop.attributes["dsl.dataflow"] = ir.UnitAttr.get()
     fop.attributes["dsl.region"] = ir.UnitAttr.get()

@@ -56,6 +56,11 @@ def build_sim(schedule, timeout: float = 300.0, check: bool = True, check_bounds
 class SimModule:
     """A dataflow design ready to simulate: call it with numpy arrays like a CPU module."""
 
+    @property
+    def module(self):
+        """The MLIR module of the design (Allo's ``mod.module``)."""
+        return self.schedule.module
+
     def __init__(self, schedule, engine, net, sites, timeout, checks=None):
         self.name = schedule.top
         # the netlist holds operations of schedule.module: keep it alive (an op of a freed module is a

@@ -47,6 +47,10 @@ class CallMixin:
         handler = INTRINSICS.get(_key(obj))
         if handler is not None:
             return handler(self, node)
+        if isinstance(obj, Instantiation) and hasattr(obj.fn, "__dsl_call__"):  # inner[2, 2](...): a region
+            return obj.fn.__dsl_call__(self, obj.args, node)
+        if hasattr(obj, "__dsl_call__"):  # an object that compiles its own calls (a dsl.region)
+            return obj.__dsl_call__(self, None, node)
         if isinstance(obj, Instantiation):
             return self.call_kernel(obj.fn, obj.args, node)
         if inspect.isfunction(obj):
@@ -66,6 +70,10 @@ class CallMixin:
         return bound is None or isinstance(bound, PyObject)
 
     def method_call(self, base, attr, node):
+        from .bitops import METHODS
+
+        if attr in METHODS and not isinstance(base, Tensor):  # x.bitcast(), x.reverse() (bitops.py)
+            return METHODS[attr](self, base, node)
         raise DSLSyntaxError(f"method '{attr}' is not supported on {type(base).__name__.lower()} values",
                              self.loc(node))
 
@@ -93,11 +101,16 @@ class CallMixin:
 
     # -- sub-kernels -------------------------------------------------------------------------------
     def call_kernel(self, fn, type_args, node):
-        callee = self.unit.signature_of(fn, type_args, self.loc(node))
-        src, sig = callee
+        from . import templates
+
+        type_params = self.unit.source(fn).type_params
+        type_args, instance_id = templates.split_instance_id(type_params, type_args)  # kernel[T, "id"]
         args = [self.expr(a) for a in node.args]
         if node.keywords:
             raise CallError("sub-kernels take positional arguments only", self.loc(node))
+        if type_params and type_args is None:  # kernel(A, B) on a template: T, M, N from A and B
+            type_args = templates.infer_type_args(self, fn, args, node)
+        src, sig = self.unit.signature_of(fn, type_args, self.loc(node))
         if len(args) != len(sig.params):
             raise CallError(f"kernel {src.name!r} takes {len(sig.params)} argument(s) "
                             f"({', '.join(p.name for p in sig.params)}), got {len(args)}", self.loc(node))
@@ -123,7 +136,7 @@ class CallMixin:
                                     f"got {_what(a)}", self.loc(a_node))
                 operands.append(self.coerce(a, p.type, a_node))
                 arg_types.append(p.type.mlir())
-        symbol = self.unit.instance(fn, type_args, arg_types, self.loc(node))
+        symbol = self.unit.instance(fn, type_args, arg_types, self.loc(node), instance_id=instance_id)
         for k, (p, a, a_node) in enumerate(zip(sig.params, args, node.args)):
             if isinstance(a, Tensor) and a.role == "const" and writes_argument(self.unit.module, symbol, k):
                 self.check_writable(a, a_node)
@@ -131,6 +144,11 @@ class CallMixin:
         scalar_types = [t for t in sig.returns if not isinstance(t, TensorType)]
         call = func.CallOp([t.mlir() for t in scalar_types], ir.FlatSymbolRefAttr.get(symbol),
                            operands + [o.value for o in outs])
+        if instance_id is not None:
+            call.attributes["dsl.id"] = ir.StringAttr.get(instance_id)
+        for a in args:  # a tensor slice was passed as a copy: what the callee wrote goes back (slices.py)
+            if getattr(a, "write_back", None) is not None:
+                a.write_back()
         results, outs_iter, res_iter = [], iter(outs), iter(call.results)
         for t in sig.returns:
             results.append(next(outs_iter) if isinstance(t, TensorType) else Scalar(next(res_iter), t))

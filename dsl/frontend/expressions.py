@@ -10,7 +10,7 @@ from mlir.dialects import affine, arith, math, scf
 
 from ..errors import DSLSyntaxError, DSLTypeError, ShapeError
 from ..types import DSLType, Index, Int, TensorType, UInt, int32
-from . import access, builder, typing_rules
+from . import access, bitops, builder, slices, structs, typing_rules
 from .calls import CallMixin
 from .tensor_ops import TensorOpsMixin
 from .values import Literal, LoopVar, PyObject, Scalar, Tensor, TupleValue, Variable
@@ -54,11 +54,22 @@ class ExpressionMixin(CallMixin, TensorOpsMixin):
         base = self.expr(node.value)
         if isinstance(base, Tensor) and node.attr in ("shape", "dtype"):
             return PyObject(getattr(base.ttype, node.attr))
+        if isinstance(base, structs.StructValue):  # p.x
+            return structs.read_attribute(self, base, node.attr, node)
+        if isinstance(base, Scalar) and node.attr in bitops.FLOAT_FIELDS:  # f.exponent (bitops.py)
+            return bitops.float_field(self, base, node.attr, node)
+        if isinstance(base, Tensor) and node.attr == "T":  # numpy's .T: all axes reversed
+            from .named_ops import transpose
+
+            return transpose(self, base, None, node)
         if isinstance(base, PyObject):
             if not hasattr(base.obj, node.attr):
                 raise DSLSyntaxError(f"'{ast.unparse(node.value)}' has no attribute '{node.attr}'", self.loc(node))
             return self.python_value(getattr(base.obj, node.attr), node.attr)
         raise DSLSyntaxError(f"attribute '{node.attr}' is not supported here", self.loc(node))
+
+    def visit_Dict(self, node):  # a struct value (structs.py)
+        return structs.dict_literal(self, node)
 
     def visit_Tuple(self, node):
         return TupleValue([self.expr(e) for e in node.elts])
@@ -145,7 +156,8 @@ class ExpressionMixin(CallMixin, TensorOpsMixin):
             raise DSLTypeError(f"'{ast.unparse(node)}' divides by the constant 0: Python raises "
                                "ZeroDivisionError, the hardware leaves it undefined", self.loc(node))
         lt = self.dtype_of(lhs, rhs.dtype if isinstance(rhs, Scalar) else None)
-        rt = self.dtype_of(rhs, lhs.dtype if isinstance(lhs, Scalar) else None)
+        rt = self.dtype_of(rhs, lhs.dtype if isinstance(lhs, Scalar) and not (
+            op in ("LShift", "RShift") and lhs.dtype.is_fixed) else None)  # a shift amount stays an integer
         if isinstance(rhs, Literal) and isinstance(rhs.value, float) and not lt.is_float and not lt.is_fixed:
             rt = typing_rules.float_literal_type(None)
         if isinstance(lhs, Literal) and isinstance(lhs.value, float) and not rt.is_float and not rt.is_fixed:
@@ -179,6 +191,11 @@ class ExpressionMixin(CallMixin, TensorOpsMixin):
         return builder.ARITH_TABLE[_kind(result)][op](a, b, result)
 
     def _fixed_binop(self, op, a, lt, b, rt, result):
+        if op in ("LShift", "RShift"):  # the raw bits move; the type (and so the binary point) stays
+            b = builder._resize_int(b, rt.bits, lt.bits, rt.signed)
+            if op == "LShift":
+                return arith.shli(a, b)
+            return arith.shrsi(a, b) if lt.signed else arith.shrui(a, b)
         if op in ("Add", "Sub"):
             return builder.ARITH_TABLE["int"][op](builder.cast(a, lt, result), builder.cast(b, rt, result), result)
         if op == "Div":
@@ -296,8 +313,12 @@ class ExpressionMixin(CallMixin, TensorOpsMixin):
         base = self.expr(node.value)
         if isinstance(base, PyObject):
             return self.subscript_python(base, node)
+        if isinstance(base, structs.StructValue):  # p["x"]
+            return structs.read_field(self, base, node.slice, node)
         indices = access.subscript_nodes(node)
         if isinstance(base, Tensor):
+            if slices.has_slice(indices):  # A[0:4, :] (slices.py)
+                return slices.read(self, base, indices, node)
             access.check_rank(self, base, indices, node, allow_partial=True)
             if len(indices) < base.ttype.rank:
                 return access.subview(self, base, indices, node)
@@ -373,6 +394,10 @@ class ExpressionMixin(CallMixin, TensorOpsMixin):
         lo = access.affine_expr(self, sl.lower, ab) if sl.lower is not None else None
         hi = access.affine_expr(self, sl.upper, ab) if sl.upper is not None else None
         width = (hi - lo).maybe_downcast() if lo is not None and hi is not None else None
+        known = bitops.constant_difference(sl.upper, sl.lower) if sl.lower is not None and sl.upper is not None \
+            else None
+        if not isinstance(width, ir.AffineConstantExpr) and known is not None:  # x[i - 1:i]: not simplified
+            width = ir.AffineConstantExpr.get(known)
         if not isinstance(width, ir.AffineConstantExpr):
             raise DSLTypeError("a bit slice x[lo:hi] with bounds known only at run time needs a constant width, "
                                "e.g. x[8 * k : 8 * k + 8]", self.loc(node))
@@ -393,6 +418,8 @@ class ExpressionMixin(CallMixin, TensorOpsMixin):
         base = self.expr(base_node) if not isinstance(base_node, ast.Name) else self.lookup(base_node.id, base_node)
         if isinstance(base, Tensor):
             indices = access.subscript_nodes(target)
+            if slices.has_slice(indices):  # A[0:2, 0:3] = B (slices.py)
+                return slices.write(self, base, indices, value, value_node, target)
             access.check_rank(self, base, indices, target, allow_partial=True)
             if len(indices) < base.ttype.rank:
                 view = access.subview(self, base, indices, target)
@@ -402,6 +429,8 @@ class ExpressionMixin(CallMixin, TensorOpsMixin):
                                    self.loc(value_node))
             self.check_writable(base, target)
             return access.store(self, self.coerce(value, base.dtype, value_node), base, indices)
+        if isinstance(base, structs.StructValue):  # p["x"] = v
+            return structs.store_field(self, base, target.slice, value, value_node)
         if isinstance(base, (Variable, Scalar)) or isinstance(base_node, ast.Subscript):
             return self.bit_write(target, value, value_node)
         raise DSLTypeError(f"cannot assign into {_describe(base)}", self.loc(target))

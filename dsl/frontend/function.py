@@ -9,7 +9,7 @@ from mlir.dialects import func, memref
 
 from ..errors import DSLError, DSLNameError, DSLSyntaxError, DSLTypeError, ShapeError
 from ..types import DSLType, Index, TensorType
-from . import access, builder, streams
+from . import access, builder, nested, stateful, streams, structs, templates
 from .expressions import ExpressionMixin
 from .loops import LoopMixin
 from .source import KernelSource, Signature
@@ -28,7 +28,6 @@ _UNSUPPORTED_STMTS = {
     ast.Import: "imports are not supported inside kernels: import at module level",
     ast.ImportFrom: "imports are not supported inside kernels: import at module level",
     ast.ClassDef: "classes cannot be defined inside kernels",
-    ast.FunctionDef: "nested functions are not supported: define the sub-kernel at module level",
     ast.Lambda: "lambdas are not supported in kernels",
     ast.Assert: "'assert' is not supported in kernels",
 }
@@ -240,10 +239,17 @@ class FunctionCompiler(ExpressionMixin, LoopMixin):
         from .source import check_type, eval_annotation
 
         name = node.target.id
-        if name in self.scopes[-1] and isinstance(self.scopes[-1][name], (Tensor, Variable)):
-            raise DSLNameError(f"'{name}' is already declared in this kernel", self.loc(node))
-        t = check_type(eval_annotation(node.annotation, self.src, self.env), node.annotation, self.src,
-                       f"declaration of '{name}'")
+        existing = self.scopes[-1].get(name)
+        annotation = eval_annotation(node.annotation, self.src, self.env)
+        if isinstance(existing, (Tensor, Variable)):
+            return self._redeclare(name, existing, annotation, node)
+        if isinstance(annotation, stateful.StatefulType):  # `x: int32 @ dsl.Stateful = 0`
+            return stateful.declare(self, name, annotation, node)
+        if isinstance(annotation, structs.StructType):  # `p: Point = {"x": 1, "y": 2.0}`
+            return structs.declare(self, name, annotation, node)
+        if isinstance(annotation, templates.ConstExprType):  # `n: dsl.ConstExpr[int32] = M // 2`
+            return templates.declare_constexpr(self, name, annotation, node)
+        t = check_type(annotation, node.annotation, self.src, f"declaration of '{name}'")
         if isinstance(t, TensorType):
             self.declare_tensor(name, t, node.value, node)
             return
@@ -256,6 +262,20 @@ class FunctionCompiler(ExpressionMixin, LoopMixin):
             with ir.InsertionPoint.after(var.ref.owner), self.mlir_loc(node):
                 self.store_scalar(var, Literal(0), node)
         self.bind(name, var)
+
+    def _redeclare(self, name, existing, annotation, node):
+        """``x: int32 = 1`` again for a declared ``x``: with the same type it is an assignment (as Allo
+        allows); with another type it is refused."""
+        old = existing.ttype if isinstance(existing, Tensor) else existing.dtype
+        if annotation != old:
+            raise DSLNameError(f"'{name}' is already declared in this kernel as {old!r}; it cannot be "
+                               f"re-declared as {annotation!r}", self.loc(node),
+                               hint="use another name, or assign to it without an annotation")
+        if node.value is not None:
+            self.assign_to(node.target, self.expr(node.value), node.value)
+
+    def visit_FunctionDef(self, node):  # a helper kernel defined inside this one (nested.py)
+        nested.define(self, node)
 
     def declare_tensor(self, name, ttype: TensorType, init, node):
         if init is not None:
@@ -305,6 +325,8 @@ class FunctionCompiler(ExpressionMixin, LoopMixin):
             raise DSLSyntaxError(f"cannot assign to loop variable '{name}'", self.loc(target))
         if isinstance(value, PyObject):  # `f = helper`: another name for a compile-time object
             return self.rebind(name, value)
+        if isinstance(bound, structs.StructValue):
+            return structs.assign(self, bound, value, value_node)
         if isinstance(value, (Tensor, TupleValue)):
             if isinstance(value, Tensor) and value.name.startswith("tmp"):
                 value.value.owner.attributes["dsl.name"] = ir.StringAttr.get(name)
@@ -339,6 +361,8 @@ class FunctionCompiler(ExpressionMixin, LoopMixin):
         if node is not self.src.tree.body[-1]:
             raise DSLSyntaxError("'return' must be the last statement of a kernel", self.loc(node))
         expected = self.sig.returns
+        if isinstance(node.value, ast.Constant) and node.value.value is None:  # `return None`
+            node = ast.copy_location(ast.Return(value=None), node)
         if node.value is None:
             if expected:
                 raise DSLTypeError(f"kernel declares return type {expected!r} but returns nothing", self.loc(node))

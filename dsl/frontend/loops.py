@@ -11,7 +11,7 @@ from mlir import ir
 from mlir.dialects import affine, arith, scf
 
 from ..errors import DSLError, DSLNameError, DSLSyntaxError, DSLTypeError
-from . import builder, lang
+from . import builder, lang, loop_directives
 from .access import AffineBuilder, affine_expr
 from .values import Literal, LoopVar, PyObject
 
@@ -32,7 +32,8 @@ class LoopMixin:
             specs = [self._range_spec(args, node)]
         else:
             specs = [(Literal(0), a, 1) for a in args]
-        self._emit_nest(names, specs, band, kind == "reduction", node.body)
+        directives = loop_directives.parse(self, node.iter, kind, len(names))
+        self._emit_nest(names, specs, band, kind == "reduction", node.body, directives)
 
     def _iterator(self, node):
         it = node.iter
@@ -46,8 +47,10 @@ class LoopMixin:
                                  "dsl.grid or dsl.reduction", self.loc(it))
         name = None
         for kw in it.keywords:
+            if kw.arg in loop_directives.KEYWORDS:  # pipeline=, unroll=: read by visit_For
+                continue
             if kw.arg != "name":
-                raise DSLSyntaxError(f"{kind}() takes only name= as a keyword", self.loc(kw))
+                raise DSLSyntaxError(f"{kind}() takes only the keywords name=, pipeline= and unroll=", self.loc(kw))
             name = self._python_arg(kw.value)
             if not isinstance(name, str):
                 raise DSLTypeError(f"name= of {kind}() must be a string, got {name!r}", self.loc(kw.value))
@@ -100,13 +103,15 @@ class LoopMixin:
         step = 1
         if len(args) == 3:
             step = self.static_int(args[2])
-            if step is None:
-                raise DSLTypeError("the step of range() must be a compile-time integer", self.loc(args[2]))
+            if step is None:  # known at run time only (dynamic_step.py)
+                from .dynamic_step import DynamicStep
+
+                return (args[0], args[1], DynamicStep(args[2]))
             if step == 0:
                 raise DSLTypeError("range() step must not be zero", self.loc(args[2]))
         return (args[0], args[1], step)
 
-    def _emit_nest(self, names, specs, band, reduction, body):
+    def _emit_nest(self, names, specs, band, reduction, body, directives=None):
         def emit(level):
             if level == len(names):
                 self.visit_body(body)
@@ -117,12 +122,17 @@ class LoopMixin:
                 attrs["op_name"] = ir.StringAttr.get(band)
             if reduction:
                 attrs["dsl.reduction"] = ir.UnitAttr.get()
+            attrs.update(directives[level] if directives else {})
             self._emit_loop(names[level], lo, hi, step, attrs, lambda: emit(level + 1))
 
         emit(0)
 
     def _emit_loop(self, name, lo, hi, step, attrs, body_fn):
         """One loop: affine when possible; its body is built by ``body_fn`` in a new scope."""
+        from . import dynamic_step
+
+        if isinstance(step, dynamic_step.DynamicStep):
+            return dynamic_step.emit(self, name, lo, hi, step, attrs, body_fn)
         ab = AffineBuilder()
         lo_e = self._affine_bound(lo, ab)
         lo_ops = list(ab.operands)

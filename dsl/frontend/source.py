@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from ..errors import CallError, DSLError, DSLNameError, DSLSyntaxError, DSLTypeError, ShapeError, SourceLoc, caller_loc
 from ..types import DSLType, TensorType
+from .scope import enclosing_names
 
 
 @dataclass
@@ -56,6 +57,7 @@ def read_kernel(fn) -> KernelSource:
                              SourceLoc(file, getattr(fdef, "lineno", first_line), getattr(fdef, "col_offset", 0)))
     env = dict(builtins.__dict__)
     env.update(fn.__globals__)
+    env.update(enclosing_names(fn, fdef))  # sizes from the enclosing function's locals (scope.py)
     if fn.__closure__:
         for name, cell in zip(fn.__code__.co_freevars, fn.__closure__):
             try:
@@ -178,6 +180,10 @@ def check_type(value, node, src: KernelSource, what: str):
         return value
     if isinstance(value, DSLType):
         return value
+    from .structs import StructType, refuse_aggregate
+
+    if isinstance(value, StructType):
+        raise DSLTypeError(refuse_aggregate(f"{what} is a {value!r}"), src.loc(node))
     raise DSLTypeError(f"{what}: expected a dsl type such as int32 or float32[4, 4], got {value!r}", src.loc(node))
 
 

@@ -106,10 +106,12 @@ class TensorOpsMixin:
     def assign_tensor(self, dst: Tensor, value, node):
         """``dst = value``: copy (with casts and broadcasting) or fill with a scalar."""
         self.check_writable(dst, node)
-        if isinstance(value, TupleValue):
-            raise DSLTypeError(f"a list cannot initialise tensor '{dst.name}': a tensor is filled with one scalar "
-                               f"(`{dst.name}: {dst.ttype!r} = 0`) or copied from a tensor", self.loc(node),
-                               hint="for a table of values, use a module-level numpy array (a constant buffer)")
+        from .values import TupleValue
+
+        if isinstance(value, TupleValue):  # a list initialiser (slices.py)
+            from .slices import assign_list
+
+            return assign_list(self, dst, value, node)
         if isinstance(value, Tensor):
             if broadcast_shape(value.shape, dst.shape, self.loc(node)) != tuple(dst.shape):
                 raise ShapeError(f"cannot assign tensor of shape {list(value.shape)} to '{dst.name}' of shape "
@@ -148,6 +150,10 @@ class TensorOpsMixin:
 
     def matmul(self, a, b, node):
         a, b = self._tensor_arg(a, node, "matmul"), self._tensor_arg(b, node, "matmul")
+        if a.ttype.rank != 2 or b.ttype.rank != 2:  # batched / vector operands, numpy's rules (named_ops.py)
+            from .named_ops import batched_matmul
+
+            return batched_matmul(self, a, b, node)
         if a.ttype.rank != 2 or b.ttype.rank != 2 or a.shape[1] != b.shape[0]:
             raise ShapeError(f"matmul needs (M, K) @ (K, N) operands, got {list(a.shape)} and {list(b.shape)}",
                              self.loc(node))

@@ -12,11 +12,12 @@ points the way ``ap_fixed`` does. Anything mixed with a float becomes that float
 | // (floor)    | Int(a + 1)                  | (integers only)                                  |
 | %  (C)        | Int(max(a, b))              | (integers only)                                  |
 | & | ^         | Int(max(a, b))              | (integers only)                                  |
-| << >>         | type of the left operand    | (integers only)                                  |
+| << >>         | type of the left operand    | type of the left operand (raw bits shift, wrap)  |
 | -x, abs(x)    | Int(a + 1) (signed x)       | Fixed(W1 + 1, F1)                                |
 Unsigned operands keep unsigned results where the math allows (``+``, ``*``, ``/``, ``%``, bitwise); mixing
 signed and unsigned gives a signed type one bit wider than the unsigned side. Loop variables (``index``)
-mixed with integers act as ``int32``. Widths are capped at ``MAX_INT_WIDTH``.
+mixed with integers act as ``int32``. Intermediates grow up to ``INTERMEDIATE_WIDTH`` bits (512), or up to the
+widest operand when one is wider (types may have up to ``MAX_INT_WIDTH`` bits).
 
 Notes that make every result equal to what plain Python computes (then wrapped to the declared type):
 - ``/``, ``//`` and ``%`` compute in a width that holds both operands: the divisor is never narrowed to the
@@ -28,8 +29,8 @@ Notes that make every result equal to what plain Python computes (then wrapped t
   ``Int(bits + 1)`` (one meeting a loop index: beyond ``int32``, the index then acting as ``int32``).
   A float literal meeting fixed point is a constant of that fixed-point type (quantised toward -inf as
   ``ap_fixed<W, I>(0.1)`` is; out of range: the same fraction bits, more integer bits), so that the
-  arithmetic stays fixed point; ``ap_fixed`` itself would convert to ``double``. Literals need at most 512
-  bits.
+  arithmetic stays fixed point; ``ap_fixed`` itself would convert to ``double``. Literals need at most
+  ``MAX_INT_WIDTH`` bits.
 - Converting to ``bool`` tests for non-zero (constants too).
 """
 from __future__ import annotations
@@ -42,12 +43,16 @@ ARITH_OPS = ("Add", "Sub", "Mult", "Div", "FloorDiv", "Mod", "Pow")
 BIT_OPS = ("BitAnd", "BitOr", "BitXor", "LShift", "RShift")
 
 
-def _cap(bits: int) -> int:
-    return max(1, min(bits, MAX_INT_WIDTH))
+INTERMEDIATE_WIDTH = 512
 
 
-def _int(bits: int, signed: bool) -> DSLType:
-    return Int(_cap(bits)) if signed else UInt(_cap(bits))
+def _cap(bits: int, *operands) -> int:
+    limit = max([INTERMEDIATE_WIDTH] + [t.bits for t in operands if not t.is_float])
+    return max(1, min(bits, limit, MAX_INT_WIDTH))
+
+
+def _int(bits: int, signed: bool, *operands) -> DSLType:
+    return Int(_cap(bits, *operands)) if signed else UInt(_cap(bits, *operands))
 
 
 def _signed_width(t: DSLType) -> int:
@@ -78,7 +83,7 @@ def _int_rule(op: str, a: DSLType, b: DSLType) -> DSLType:
         wa, wb = _signed_width(a), _signed_width(b)
     signed = not both_unsigned
     if op == "Sub":
-        return _int(max(wa, wb) + 1 if signed else max(wa, wb) + 1, True)
+        return _int(max(wa, wb) + 1 if signed else max(wa, wb) + 1, True, a, b)
     width = {
         "Add": lambda: max(wa, wb) + 1,
         "Mult": lambda: wa + wb,
@@ -90,7 +95,7 @@ def _int_rule(op: str, a: DSLType, b: DSLType) -> DSLType:
         "BitOr": lambda: max(wa, wb),
         "BitXor": lambda: max(wa, wb),
     }[op]()
-    return _int(width, signed)
+    return _int(width, signed, a, b)
 
 
 def _fixed_parts(t: DSLType):
@@ -115,10 +120,10 @@ def _fixed_rule(op: str, a: DSLType, b: DSLType) -> DSLType:
         frac, integer = f1, i1 + f2 + (1 if s2 else 0)
     else:
         raise TypeError(f"operator {op} is not defined on fixed point")
-    width = _cap(frac + integer)
+    width = _cap(frac + integer, a, b)
     frac = min(frac, width)
     if frac == 0:
-        return _int(width, signed)
+        return _int(width, signed, a, b)
     return Fixed(width, frac) if signed else UFixed(width, frac)
 
 
@@ -132,9 +137,9 @@ def binary_result_type(op: str, a: DSLType, b: DSLType) -> DSLType:
             raise TypeError(f"bitwise operator on {a!r} and {b!r}: both operands must be integers")
         return _float_join(a, b)
     if op in ("LShift", "RShift"):
-        if a.is_fixed or b.is_fixed:
-            raise TypeError("shifts are defined on integers only")
-        return a
+        if b.is_fixed:
+            raise TypeError(f"the shift amount must be an integer, got {b!r}")
+        return a  # ap_fixed too: a shift moves the raw bits and keeps the type (UG1399, ap_fixed operators)
     if a.is_fixed or b.is_fixed:
         return _fixed_rule(op, a, b)
     return _int_rule(op, a, b)
@@ -142,9 +147,9 @@ def binary_result_type(op: str, a: DSLType, b: DSLType) -> DSLType:
 
 def unary_result_type(op: str, a: DSLType) -> DSLType:
     if op == "USub" and (a.is_int or a.is_fixed) and not a.signed:
-        return Int(_cap(a.bits + 1)) if a.is_int else Fixed(_cap(a.bits + 1), a.frac)
+        return Int(_cap(a.bits + 1, a)) if a.is_int else Fixed(_cap(a.bits + 1, a), a.frac)
     if op == "USub" and a.is_int:
-        return Int(_cap(a.bits + 1))
+        return Int(_cap(a.bits + 1, a))
     if op == "Invert" and not (a.is_int or isinstance(a, Index)):
         raise TypeError(f"'~' needs an integer, got {a!r}")
     return a
@@ -165,11 +170,11 @@ def common_type(a: DSLType, b: DSLType) -> DSLType:
         signed = s1 or s2
         i1 = w1 - f1 + (1 if signed and not s1 else 0)
         i2 = w2 - f2 + (1 if signed and not s2 else 0)
-        frac, width = max(f1, f2), _cap(max(f1, f2) + max(i1, i2))
+        frac, width = max(f1, f2), _cap(max(f1, f2) + max(i1, i2), a, b)
         return Fixed(width, frac) if signed else UFixed(width, frac)
     if a.signed == b.signed:
         return _int(max(a.bits, b.bits), a.signed)
-    return Int(_cap(max(_signed_width(a), _signed_width(b))))
+    return Int(_cap(max(_signed_width(a), _signed_width(b)), a, b))
 
 
 def literal_type(value, other: DSLType | None) -> DSLType:

@@ -27,13 +27,17 @@ class CompilationUnit:
 
     # -- kernels -----------------------------------------------------------------------------------
     def source(self, fn):
+        extra = getattr(self, "extra_sources", None)  # PE kernels rewritten by a region compiled in here
+        if extra and fn in extra:
+            return extra[fn]
         if fn not in self._sources:
             self._sources[fn] = read_kernel(fn)
         return self._sources[fn]
 
     def env_for(self, fn, type_args, loc=None):
         src = self.source(fn)
-        env = dict(src.env)
+        env = dict(getattr(self, "caller_names", {}))  # names of customize's callers, lowest precedence
+        env.update(src.env)
         if src.type_params:
             if type_args is None:
                 raise DSLTypeError(f"kernel {src.name!r} has type parameters [{', '.join(src.type_params)}]: "
@@ -47,11 +51,13 @@ class CompilationUnit:
         src, env = self.env_for(fn, type_args, loc)
         return src, _instance_signature(src, env, type_args, loc)
 
-    def instance(self, fn, type_args, arg_types=None, loc: SourceLoc | None = None, top=False) -> str:
-        """Compile (once) the instance of ``fn`` for these type arguments and argument memref types."""
+    def instance(self, fn, type_args, arg_types=None, loc: SourceLoc | None = None, top=False,
+                 instance_id: str | None = None) -> str:
+        """Compile (once) the instance of ``fn`` for these type arguments and argument memref types (and
+        instance id: ``kernel[T, "id"]`` is a function of its own, ``kernel_id``)."""
         from .function import FunctionCompiler
 
-        key = (fn, _hashable(type_args), tuple(str(t) for t in arg_types or ()))
+        key = (fn, _hashable(type_args), tuple(str(t) for t in arg_types or ()), instance_id)
         if key in self._instances:
             return self._instances[key]
         if key in self._in_progress:
@@ -63,7 +69,7 @@ class CompilationUnit:
             tree = copy.deepcopy(src.tree)
             tree.body = unroll_meta_for(src, tree.body, env)
             src = dataclasses.replace(src, tree=tree)
-        symbol = self._fresh_symbol(fn.__name__)
+        symbol = self._fresh_symbol(fn.__name__ if instance_id is None else f"{fn.__name__}_{instance_id}")
         self._in_progress.add(key)
         try:
             with self.context, ir.InsertionPoint(self.module.body), ir.Location.file(src.file, src.tree.lineno, 1):

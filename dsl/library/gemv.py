@@ -15,14 +15,19 @@ from dsl import UInt
 from . import checks
 
 
+# the widest weight word the library moves per memory beat (the 512-bit words of the module docstring); dsl
+# integer types themselves may be wider (dsl.types.MAX_INT_WIDTH), a word stays what the port carries
+WORD_BITS = 512
+
+
 def _gemv_check(TyX, TyW, TyO, N, K, P):
     for name, t in (("TyX", TyX), ("TyW", TyW), ("TyO", TyO)):
         checks.need_int_type(name, t, "gemv: ")
     checks.sizes(N=N, K=K, P=P)
     checks.need_multiple("K", K, "P", P, "each word holds P consecutive weights of a row")
-    if TyW.bits * P > dsl.types.MAX_INT_WIDTH:
+    if TyW.bits * P > WORD_BITS:
         raise dsl.DSLTypeError(f"gemv: a word of P = {P} weights of {TyW!r} has {TyW.bits * P} bits; words are "
-                               f"at most {dsl.types.MAX_INT_WIDTH} bits (P <= {dsl.types.MAX_INT_WIDTH // TyW.bits})")
+                               f"at most {WORD_BITS} bits (P <= {WORD_BITS // TyW.bits})")
 
 
 @dsl.template("TyX", "TyW", "TyO", "N", "K", "P", "B")

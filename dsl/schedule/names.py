@@ -7,6 +7,7 @@ Handles are thin wrappers around such paths, so they stay valid when a primitive
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from mlir import ir
@@ -49,17 +50,45 @@ class BufferHandle:
 
 
 class Band(dict):
-    """Loops of one band by name: ``band["j"]``; ``str(band)`` is the band's name."""
+    """Loops of one band by name: ``band["j"]``; ``str(band)`` is the band's name.
 
-    def __init__(self, path: str, loops: dict):
+    Iterating gives the band's own loops, outermost first. A lookup also finds a loop nested deeper, in
+    another band inside this one, as Allo's bands hold their whole loop nest (``loops["outer"]["k"]``);
+    ``nested`` maps those names to their handles (``None`` where two nested loops share the name).
+    """
+
+    def __init__(self, path: str, loops: dict, nested: dict | None = None):
         super().__init__(loops)
         self.path = path
+        self.nested = dict(nested or {})
 
     def __str__(self):
         return self.path
 
     def __missing__(self, key):
-        raise KeyError(f"band {self.path!r} has no loop {key!r}; its loops: {', '.join(self)}")
+        return self._nested(key, KeyError)
+
+    def __getattr__(self, name):  # Allo's style: loops.C.j
+        if name.startswith("_") or name == "nested":
+            raise AttributeError(name)
+        if name in self:
+            return self[name]
+        return self._nested(name, AttributeError)
+
+    def _nested(self, key, error):
+        handle = self.nested.get(key, False)
+        if handle:
+            return handle
+        if handle is None:
+            raise error(f"band {self.path!r} holds several loops named {key!r} in the bands nested in it: "
+                        f"name the inner band (its path is 'band:loop', see print(s.get_loops()))")
+        inner = f"; nested in it: {', '.join(self.nested)}" if self.nested else ""
+        raise error(f"band {self.path!r} has no loop {key!r}; its loops: {', '.join(self)}{inner}")
+
+    @property
+    def loops(self) -> dict:
+        """The loops by name, outermost first (Allo's ``band.loops``)."""
+        return dict(self)
 
 
 class LoopTree(dict):
@@ -98,6 +127,13 @@ class LoopTree(dict):
     def __missing__(self, key):
         raise KeyError(f"function {self.func!r} has no band {key!r}; its bands: {', '.join(self)}")
 
+    def __getattr__(self, name):  # Allo's style: s.get_loops().C.j
+        if name.startswith("_"):
+            raise AttributeError(name)
+        if name in self:
+            return self[name]
+        raise AttributeError(f"function {self.func!r} has no band {name!r}; its bands: {', '.join(self)}")
+
 
 # -- lookups ----------------------------------------------------------------------------------------------
 def funcs(module) -> dict:
@@ -135,13 +171,20 @@ def qualified(loop) -> str:
     return f"{band}:{name}" if band else name
 
 
+_GENERATED_BAND = re.compile(r"^S_\w+_(init|copy)$|^S_tmp\d+")  # fills and copies the frontend writes
+
+
 def match_loops(func_op, rest: str) -> list:
     parts = rest.split(":")
     everything = loops_of(func_op)
     if len(parts) == 1:
         (name,) = parts
         by_band = [lp for lp in everything if U.str_attr(lp, "op_name") == name]
-        return by_band or [lp for lp in everything if U.str_attr(lp, "loop_name") == name]
+        found = by_band or [lp for lp in everything if U.str_attr(lp, "loop_name") == name]
+        if len(found) > 1:  # a loop the user wrote wins over the frontend's fill of a buffer (`B: T[N] = 0`)
+            written = [lp for lp in found if not _GENERATED_BAND.match(band_of(lp))]
+            found = written if len(written) == 1 else found
+        return found
     band, name = parts[-2], parts[-1]
     return [lp for lp in everything if U.str_attr(lp, "loop_name") == name and band_of(lp) == band]
 
@@ -201,7 +244,8 @@ def describe(loop) -> str:
     rng = (f"{b[0]}..{b[1]}" + (f" step {b[2]}" if b[2] != 1 else "")) if b else "(variable bounds)"
     tags = []
     for attr, label in (("dsl.pipeline_ii", "pipeline II="), ("dsl.unroll", "unroll "),
-                        ("dsl.reduction", "reduction"), ("dsl.dataflow", "dataflow"), ("dsl.rewind", "rewind")):
+                        ("dsl.reduction", "reduction"), ("dsl.dataflow", "dataflow"), ("dsl.rewind", "rewind"),
+                        ("dsl.parallel", "parallel")):
         if attr in loop.attributes:
             a = loop.attributes[attr]
             tags.append(label + (str(ir.IntegerAttr(a).value) if isinstance(a, ir.IntegerAttr) else ""))
@@ -210,9 +254,10 @@ def describe(loop) -> str:
 
 def loop_tree(func_op, func_name: str, prefix: str) -> LoopTree:
     bands: dict = {}
+    nested: dict = {}  # band -> loops of the bands inside it (a name seen twice: None)
     lines = [f"{func_name}"]
 
-    def visit(block, depth):
+    def visit(block, depth, outer):
         for op in U.block_ops(block):
             if U.is_loop(op):
                 name = U.str_attr(op, "loop_name") or "?"
@@ -225,13 +270,19 @@ def loop_tree(func_op, func_name: str, prefix: str) -> LoopTree:
                 path = f"{prefix}{band}:{name}" if band else f"{prefix}{name}"
                 handle = LoopHandle(path, describe(op))
                 bands.setdefault(band, {})[name] = handle
+                for enclosing in outer:
+                    if enclosing != band:
+                        seen = nested.setdefault(enclosing, {})
+                        seen[name] = handle if name not in seen else None
                 lines.append(f"{'  ' * depth_here}{name}  {describe(op)}")
+                inside = outer if band in outer else outer + [band]
                 for blk in op.regions[0].blocks:
-                    visit(blk, depth_here + 1)
+                    visit(blk, depth_here + 1, inside)
             else:
                 for region in op.regions:
                     for blk in region.blocks:
-                        visit(blk, depth + 1 if op.name != "func.func" else depth)
+                        visit(blk, depth + 1 if op.name != "func.func" else depth, outer)
 
-    visit(func_op.regions[0].blocks[0], 1)
-    return LoopTree(func_name, {b: Band(prefix + b, loops) for b, loops in bands.items()}, "\n".join(lines))
+    visit(func_op.regions[0].blocks[0], 1, [])
+    return LoopTree(func_name, {b: Band(prefix + b, loops, nested.get(b)) for b, loops in bands.items()},
+                    "\n".join(lines))

@@ -83,8 +83,9 @@ def _axes(value):
     if isinstance(value, (str, int, N.LoopHandle)) and not isinstance(value, bool):
         value = [value]
     if not isinstance(value, (list, tuple)) or not value:
-        raise ValueError(f"expected a list of loop names, got {value!r}")
-    return [_name_like(v, "loop") for v in value]
+        raise ValueError(f"expected a list of loop names (or positions), got {value!r}")
+    return [v if isinstance(v, int) and not isinstance(v, bool) and v >= 0 else _name_like(v, "loop")
+            for v in value]
 
 
 KINDS: dict[str, Callable[[Any], Any]] = {

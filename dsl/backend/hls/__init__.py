@@ -25,6 +25,8 @@ class HLSCode(str):
     def code(self) -> str:
         return str(self)
 
+    hls_code = code  # Allo's name
+
 
 def emit_hls(schedule) -> HLSCode:
     with schedule.context:

@@ -167,7 +167,10 @@ def compile_csim(files: dict) -> Path:
     try:
         for name, text in files.items():
             (work / name).write_text(text)
-        cmd = [_cxx(), *_base_flags(), *precompiled_header_flags(), "-I", str(work),
+        # ap_int wider than 1024 bits needs AP_INT_MAX_W defined before the ap types are first included,
+        # which the precompiled header (built with the default) would pre-empt
+        pch = [] if "AP_INT_MAX_W" in files.get("kernel.h", "") else precompiled_header_flags()
+        cmd = [_cxx(), *_base_flags(), *pch, "-I", str(work),
                "kernel.cpp", "harness.cpp", "-o", "csim"]
         with Progress("csim: compiling with g++"):
             proc = subprocess.run(cmd, cwd=work, capture_output=True, text=True)
@@ -209,6 +212,8 @@ def kernel_sources(module) -> dict:
 class CSimModule:
     """The kernel compiled for C simulation; call it like the CPU module (numpy in, numpy out)."""
 
+    env = None  # the run's environment when the kernel has stateful variables (also for subclasses' own inits)
+
     def __init__(self, schedule, code, timeout: float = 600.0):
         self.name = schedule.top
         self.timeout = timeout  # seconds one call may run (an endless loop in a kernel cannot hang Python)
@@ -223,9 +228,26 @@ class CSimModule:
         self.stats: dict = {}  # per stream of a dataflow design, after a call (see csim_streams)
         self.deadlock = None  # the last call's dsl.DeadlockError (dsl.report draws it)
         self.schedule = schedule  # for the dataflow graph of notebook views and dsl.report
+        self.env = None  # stateful variables: their values travel from one run to the next in a folder
+        if "dsl_csim_state" in self.files["kernel.cpp"]:
+            import weakref
+
+            state = tempfile.mkdtemp(prefix="dsl-csim-state-")
+            weakref.finalize(self, shutil.rmtree, state, True)
+            self.env = {**os.environ, "DSL_CSIM_STATE": state}
 
     def __repr__(self):
         return f"<dsl.CSimModule {self.name}({', '.join(a.name for a in self.sig.inputs)})>"
+
+    @property
+    def hls_code(self) -> str:
+        """The kernel's HLS C++ (Allo's name)."""
+        return str(self.code)
+
+    @property
+    def module(self):
+        """The MLIR module that was emitted."""
+        return self.schedule.module
 
     def report(self):
         """Per-stream statistics of the last call of a dataflow design (a str; a table in Jupyter)."""
@@ -249,7 +271,7 @@ class CSimModule:
             try:
                 with Progress(f"csim {self.name}"):
                     proc = subprocess.run([str(self.binary), tmp], capture_output=True, text=True,
-                                          timeout=self.timeout)
+                                          timeout=self.timeout, env=self.env)
             except subprocess.TimeoutExpired:
                 raise BuildError(f"csim of '{self.name}' did not finish within {self.timeout:g} s (an endless "
                                  "loop? pass timeout= to dsl.build or set module.timeout to allow more)") from None

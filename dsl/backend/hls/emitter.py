@@ -233,6 +233,8 @@ class ModuleEmitter:
     def _header(self, prototypes) -> str:
         guard = f"DSL_{self.top.upper()}_H"
         incl = ["#include <ap_fixed.h>", "#include <ap_int.h>", "#include <cstdint>", "#include <hls_stream.h>"]
+        if widest_int(self.module) > 1024:  # ap_int's default limit; UG1399 allows up to 4096 with the macro
+            incl.insert(0, f"#define AP_INT_MAX_W {AP_INT_MAX_W}")
         if "half" in " ".join(prototypes) or self.uses_half:
             incl.append("#include <hls_half.h>")
         macros = [VITIS_MACROS, ""] if self.dataflow else []
@@ -269,6 +271,14 @@ class ModuleEmitter:
 
         visit(self.top)
         return order
+
+
+AP_INT_MAX_W = 4096
+
+
+def widest_int(module) -> int:
+    """The widest integer type in the module (``iN`` in its text)."""
+    return max((int(w) for w in re.findall(r"\bi(\d+)\b", str(module))), default=0)
 
 
 def _callees(func) -> list:

@@ -34,6 +34,16 @@ static inline Fx dsl_fixed(Raw raw) {
   x.range(Fx::width - 1, 0) = ap_int<Fx::width>(raw);
   return x;
 }""",
+    # x.bitcast(): reinterpret the bits of a value as another type of the same width.
+    "bitcast": """template <typename To, typename From>
+static inline To dsl_bitcast(From x) {
+  union {
+    From from;
+    To to;
+  } u;
+  u.from = x;
+  return u.to;
+}""",
 }
 ORDER = list(HELPERS)
 

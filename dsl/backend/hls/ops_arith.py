@@ -313,6 +313,14 @@ def _index_min_max(fe, op, symbol: str) -> bool:
     return False
 
 
+def _bitcast(fe, op):
+    """Same bits, another type (x.bitcast()): through a union, as Vitis HLS code does (UG1399, Unions)."""
+    (a,) = _operands(fe, op)
+    fe.need("bitcast")
+    src, dst = value_ctype(op.operands[0].type), value_ctype(op.result.type)
+    fe.declare(op, op.result, f"dsl_bitcast<{dst}, {src}>({a})")
+
+
 MATH_FUNCTIONS = {
     "sqrt": "sqrt", "exp": "exp", "exp2": "exp2", "log": "log", "log2": "log2", "log10": "log10",
     "sin": "sin", "cos": "cos", "tan": "tan", "tanh": "tanh", "atan": "atan", "atan2": "atan2",
@@ -341,6 +349,6 @@ OPS = {
     "arith.divf": _binary("/"), "arith.negf": _negf, "arith.remf": _math_call("fmod"),
     "arith.maximumf": _math_call("fmax"), "arith.minimumf": _math_call("fmin"),
     "arith.maxnumf": _math_call("fmax"), "arith.minnumf": _math_call("fmin"),
-    "math.absi": _absi,
+    "math.absi": _absi, "arith.bitcast": _bitcast,
     **{f"math.{name}": _math_call(fn) for name, fn in MATH_FUNCTIONS.items()},
 }

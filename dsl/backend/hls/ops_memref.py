@@ -7,6 +7,7 @@ import numpy as np
 from mlir import ir
 
 from ...types import parse_type
+from ..dense import dense_ints
 from . import pragmas, streams
 from .affine_print import map_nonneg, map_results
 from .emitter import Buffer, attr_str, element_ctype, op_error
@@ -133,6 +134,8 @@ def emit_global(me, op) -> str:
     c_name = Names(taken).fresh(attr_str(op.attributes, "dsl.name", symbol))
     me.globals[symbol] = (c_name, None)
     mtype = ir.MemRefType(ir.TypeAttr(op.attributes["type"]).value)
+    if "dsl.stateful" in op.attributes and "initial_value" in op.attributes:
+        return _stateful_global(op, symbol, c_name, mtype)
     if "initial_value" not in op.attributes or "constant" not in op.attributes:
         raise op_error(op, f"global '{symbol}' is not a constant with an initial value")
     values = _dense_values(op.attributes["initial_value"], mtype)
@@ -148,12 +151,30 @@ def emit_global(me, op) -> str:
     return f"static const {value_ctype(elem_t)} {c_name}{dims} = {body};"
 
 
+def _stateful_global(op, symbol, c_name, mtype) -> str:
+    """A stateful variable: static storage with its initial value, kept from one call to the next
+    (UG1399, "Static variables": their value is held between function calls and initialised once). In csim
+    here the testbench carries it from one run to the next (shims/dsl_csim_state.h)."""
+    values = _dense_values(op.attributes["initial_value"], mtype)
+    elem_t = mtype.element_type
+    literal = (lambda v: float_literal(float(v), elem_t)) if not isinstance(elem_t, (ir.IntegerType, ir.IndexType)) \
+        else (lambda v: int_literal(int(v), elem_t))
+    if mtype.shape:  # a tensor
+        decl = f"{c_name}{''.join(f'[{d}]' for d in mtype.shape)} = " + _nested_init(
+            np.asarray(values, dtype=object).reshape(mtype.shape), literal)
+    else:  # a scalar: the IR reads and writes it as a rank-0 buffer, the C++ as a plain variable
+        decl = f"{c_name} = {literal(values[0])}"
+    return "\n".join([f"static {value_ctype(elem_t)} {decl};", "#ifdef DSL_CSIM", '#include "dsl_csim_state.h"',
+                      f'static dsl_csim_state {c_name}_csim_state("{symbol}", &{c_name}, sizeof {c_name});',
+                      "#endif"])
+
+
 def _dense_values(attr, mtype) -> list:
     count = int(np.prod(mtype.shape)) if mtype.shape else 1
     if attr.is_splat:
         first = attr.get_splat_value()
         return [_scalar_attr_value(first)] * count
-    return [attr[i] for i in range(len(attr))]
+    return dense_ints(attr)
 
 
 def _scalar_attr_value(attr):

@@ -148,6 +148,11 @@ class VitisProject:
         self.interface = load_interface(self.path)
         self.files = files if files is not None else sorted(f.name for f in self.path.iterdir() if f.is_file())
 
+    @property
+    def hls_code(self) -> str:
+        """The project's kernel.cpp (Allo's ``mod.hls_code``)."""
+        return (self.path / "kernel.cpp").read_text()
+
     def __repr__(self):
         return f"<dsl.VitisProject {self.mode} at {self.path}>"
 

@@ -1,2 +1,2 @@
 """The schedule primitives, one module per concept; importing them fills ``registry.REGISTRY``."""
-from . import loops, buffers, fusion, dataflow  # noqa: F401
+from . import loops, buffers, fusion, dataflow, parallel  # noqa: F401

@@ -16,6 +16,8 @@ class Access:
     map: ir.AffineMap
     operands: list
     iv_pos: int = -1  # dim position of the loop's induction variable (reuse_at)
+    stride: int = 1  # the coefficient of that variable in the sliding index (reuse_at)
+    outer: dict = None  # terms of the sliding index from outside the loop: {value: coefficient}
 
 
 def used_positions(expr, out=None) -> set:
@@ -64,12 +66,17 @@ class Pattern:
             raise ctx.error(arg, f"the accesses to '{buf.name}' inside the loop index it in different ways "
                                  f"({', '.join(str(a.map) for a in self.accesses)})", None)
         kinds = kinds[0]
-        self.varying = [d for d, k in enumerate(kinds) if k == "varying"]
         self.fixed = [d for d, k in enumerate(kinds) if k == "fixed"]
         self.mb = U.MapBuilder()
         exprs = [self._fixed_exprs(a) for a in self.accesses]
-        if any(e != exprs[0] for e in exprs):
-            raise ctx.error(arg, f"the accesses to '{buf.name}' use different fixed indices inside the loop", None)
+        # a dimension the accesses index at different loop-invariant places (A[y, x], A[y + 1, x + 1] seen
+        # from the x loop, a diagonal or cross stencil) is copied whole, like one an inner loop moves along
+        spread = {d for k, d in enumerate(self.fixed) if any(e[k] != exprs[0][k] for e in exprs)}
+        kinds = ["varying" if d in spread else k for d, k in enumerate(kinds)]
+        self.fixed = [d for d in self.fixed if d not in spread]
+        self.varying = [d for d, k in enumerate(kinds) if k == "varying"]
+        self.mb = U.MapBuilder()
+        exprs = [self._fixed_exprs(a) for a in self.accesses]
         self.fixed_exprs = dict(zip(self.fixed, exprs[0]))
         if sliding:
             slides = [d for d, k in enumerate(kinds) if k == "slide"]
@@ -79,6 +86,15 @@ class Pattern:
                                      f"the form {U.str_attr(loop, 'loop_name')} + offset "
                                      f"(found {len(slides)})", None)
             self.slide = slides[0]
+            strides = {a.stride for a in self.accesses}
+            if len(strides) != 1:
+                raise ctx.error(arg, f"the reads of '{buf.name}' move along loop '{U.str_attr(loop, 'loop_name')}' "
+                                     f"with different strides ({', '.join(map(str, sorted(strides)))})", None)
+            self.stride = strides.pop()
+            self.outer = self.accesses[0].outer
+            if any(a.outer != self.outer for a in self.accesses):
+                raise ctx.error(arg, f"the reads of '{buf.name}' along loop '{U.str_attr(loop, 'loop_name')}' are "
+                                     "offset by different outer-loop terms", None)
             self.lo = min(a.lo for a in self.accesses)
             self.hi = max(a.hi for a in self.accesses)
         return self
@@ -98,11 +114,16 @@ class Pattern:
     def _slide(self, acc, expr):
         i = U.iv(self.loop)
         form = U.linear_form(expr, acc.operands)
-        if form is None or form[0].get(i) != 1:
+        if form is None or not isinstance(form[0].get(i), int) or form[0][i] < 1:
             return "bad-slide"
+        acc.stride = form[0][i]  # a strided window (y * 2 + r) moves by the stride per iteration
         lo = hi = form[1]
+        acc.outer = {}
         for v, c in form[0].items():
             if v == i:
+                continue
+            if not U.defined_inside(v, self.loop):  # an outer loop or symbol: fixed while the window slides
+                acc.outer[v] = c
                 continue
             owner = v.owner
             loop = owner.owner.operation if isinstance(owner, ir.Block) else None
@@ -123,7 +144,7 @@ class Pattern:
 
     def global_map_with(self, positions: dict, base=None, offset=0):
         """Map + operands indexing the original buffer: fixed dims as in the body, ``positions[d]`` (a value)
-        for the others; the sliding dim adds ``base + offset``."""
+        for the others; the sliding dim adds ``stride * base + offset``."""
         mb = U.MapBuilder()
         mb.operands = list(self.mb.operands)
         exprs = []
@@ -131,7 +152,10 @@ class Pattern:
             if d in self.fixed_exprs:
                 exprs.append(self.fixed_exprs[d])
             elif base is not None and d == getattr(self, "slide", None):
-                exprs.append(mb.dim_of(base) + mb.dim_of(positions[d]) + offset)
+                e = mb.dim_of(base) * getattr(self, "stride", 1) + mb.dim_of(positions[d]) + offset
+                for v, c in getattr(self, "outer", {}).items():
+                    e = e + mb.dim_of(v) * c
+                exprs.append(e)
             else:
                 exprs.append(mb.dim_of(positions[d]))
         return mb.map(exprs), mb.operands

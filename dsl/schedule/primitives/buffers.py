@@ -242,6 +242,16 @@ def buffer_at(ctx, buffer, loop):
     return ctx.buffer_handle(ctx.buffer(f"{U_func(op)}:{name}"))
 
 
+def _outer_expr(acc, outer: dict):
+    """The outer-loop part of an access's sliding index, as an expression over the access's own operands."""
+    e = ir.AffineConstantExpr.get(0)
+    nd = acc.map.n_dims
+    for v, c in outer.items():
+        k = next(k for k, o in enumerate(acc.operands) if o == v)
+        e = e + (U.dim(k) if k < nd else ir.AffineSymbolExpr.get(k - nd)) * c
+    return e
+
+
 def U_func(op):
     from ..registry import func_name_of
 
@@ -253,7 +263,9 @@ def U_func(op):
 def reuse_at(ctx, buffer, loop):
     """Make a reuse buffer for the sliding-window reads of ``buffer`` along ``loop``: it keeps the window of
     ``K`` positions the body reads (``K`` = the spread of offsets), refilled whole on the loop's first
-    iteration and shifted by one with one new slice loaded on every other iteration. Reads go to the
+    iteration and shifted by one with one new slice loaded on every other iteration (a strided window,
+    ``A[2 * y + r]``, shifts by the stride and loads that many slices). A dimension the reads index at several
+    loop-invariant places (a diagonal or cross stencil seen from the inner loop) is kept whole. Reads go to the
     new buffer ``<buffer>_reuse_<loop>``, which is returned; call ``reuse_at`` on it again to chain a line
     buffer into a window buffer. Its copy loops are ``<new buffer>_fill_<k>`` (first iteration),
     ``<new buffer>_shift_<k>`` and ``<new buffer>_load_<k>`` (the others).
@@ -272,7 +284,11 @@ def reuse_at(ctx, buffer, loop):
                                   if lp.name == "affine.for" and (U.const_bounds(lp) or (0, 0, 0))[2] == 1))
     pat = Pattern.of(ctx, buf, op, "buffer", sliding=True)
     lb = U.const_bounds(op)[0]
-    window = pat.hi - pat.lo + 1
+    window, stride = pat.hi - pat.lo + 1, pat.stride
+    if stride >= window:
+        raise ctx.error("loop", f"the window of '{buf.name}' along '{U.str_attr(op, 'loop_name')}' is {window} "
+                                f"wide and moves by {stride}: consecutive iterations share no element to reuse",
+                        None)
     dims = sorted(pat.varying + [pat.slide])
     shape = [window if d == pat.slide else buf.shape[d] for d in dims]
     s_pos = dims.index(pat.slide)
@@ -281,7 +297,7 @@ def reuse_at(ctx, buffer, loop):
     elem, loc, i = buf.type.element_type, op.location, U.iv(op)
     for acc in pat.accesses:
         exprs = [acc.map.results[d] for d in dims]
-        exprs[s_pos] = exprs[s_pos] - U.dim(acc.iv_pos) - pat.lo
+        exprs[s_pos] = exprs[s_pos] - U.dim(acc.iv_pos) * stride - pat.lo - _outer_expr(acc, pat.outer)
         set_access(acc.op, reuse, ir.AffineMap.get(acc.map.n_dims, acc.map.n_symbols, exprs))
 
     def fill(ip, k_from, k_to, shift, role):
@@ -292,7 +308,7 @@ def reuse_at(ctx, buffer, loop):
             r_ex = [U.dim(j) + k_from if j == s_pos else U.dim(j) for j in range(n)]
             r_map = ir.AffineMap.get(n, 0, r_ex)
             if shift:
-                src = ir.AffineMap.get(n, 0, [e + 1 if j == s_pos else e for j, e in enumerate(r_ex)])
+                src = ir.AffineMap.get(n, 0, [e + stride if j == s_pos else e for j, e in enumerate(r_ex)])
                 v = affine.AffineLoadOp(elem, reuse, ivs, src).result
             else:  # global index: fixed dims as in the body, the slide at i + lo + k
                 offsets = {d: ivs[j] for j, d in enumerate(dims)}
@@ -309,7 +325,7 @@ def reuse_at(ctx, buffer, loop):
             with ir.InsertionPoint(blk):
                 scf.YieldOp([])
     fill(ir.InsertionPoint(U.block_ops(guard.then_block)[-1]), 0, window, False, "fill")
-    if window > 1:
-        fill(ir.InsertionPoint(U.block_ops(guard.else_block)[-1]), 0, window - 1, True, "shift")
-    fill(ir.InsertionPoint(U.block_ops(guard.else_block)[-1]), window - 1, window, False, "load")
+    # every other iteration: keep the window - stride slices still needed, load the stride new ones
+    fill(ir.InsertionPoint(U.block_ops(guard.else_block)[-1]), 0, window - stride, True, "shift")
+    fill(ir.InsertionPoint(U.block_ops(guard.else_block)[-1]), window - stride, window, False, "load")
     return ctx.buffer_handle(ctx.buffer(f"{U_func(op)}:{name}"))

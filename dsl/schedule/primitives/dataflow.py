@@ -1,6 +1,8 @@
 """Dataflow primitives: to (streams), dataflow and inline (directives), unfold (PE arrays), compose."""
 from __future__ import annotations
 
+import re
+
 from mlir import ir
 
 from .. import irutil as U
@@ -19,12 +21,20 @@ def _users(value):
 @primitive(Param("buffer", "buffer"), Param("consumer", "func"), Param("depth", "opt_pos_int", None))
 def to(ctx, buffer, consumer, depth):
     """Turn a local buffer that one kernel call writes and ``consumer`` reads into a FIFO stream of
-    ``depth`` elements (default 2): records ``dsl.stream_depth`` on the buffer; the CPU result is unchanged.
+    ``depth`` elements: records ``dsl.stream_depth`` on the buffer; the CPU result is unchanged. The
+    default depth is the buffer's element count, as in Allo: the producer can never block on a full
+    FIFO, whatever order the consumer reads in; give a smaller depth to save memory.
+
+    ``consumer`` may also be a loop nest (a band) of the function that declares the buffer: that nest and
+    the nests that write the buffer become processes (each outlined into a function ``<func>_<band>``,
+    called where it was) and the function a dataflow region, since a stream connects concurrent processes.
 
     Before: ``Y: float32[16]; producer(X, Y); consumer(Y, Z)``
     After ``s.to(s.Y, "consumer", depth=4)``: ``%Y = memref.alloc() {dsl.stream_depth = 4 : i32, ...}``
     """
     buf = ctx.buffer(buffer)
+    if consumer not in N.funcs(ctx.module) and buf.kind == "alloc":
+        consumer = _nests_to_processes(ctx, buf, consumer)
     if buf.kind != "alloc":
         passed = [n for n, b in N.buffers_of(buf.func_op, buf.func).items() if b.kind == "alloc"
                   and any(u.name == "func.call" for u in _users(b.value))]
@@ -39,7 +49,58 @@ def to(ctx, buffer, consumer, depth):
     if len(calls) < 2:
         raise ctx.error("buffer", f"'{buf.name}' is passed only to '{consumer}'; a stream needs a producer "
                                   "kernel call too", None)
-    U.set_i32(buf.op, "dsl.stream_depth", 2 if depth is None else depth)
+    U.set_i32(buf.op, "dsl.stream_depth", _elements(buf.shape) if depth is None else depth)
+
+
+def _elements(shape) -> int:
+    n = 1
+    for extent in shape:
+        n *= extent
+    return n
+
+
+def _nests_to_processes(ctx, buf, band) -> str:
+    """``to(buf, "<band>")`` inside one function: outline the nest ``band`` and the nests writing ``buf``."""
+    from ...errors import ScheduleError
+    from .outline import outline, top_level
+
+    func_op = buf.func_op
+    entry = func_op.regions[0].blocks[0]
+    outlined = f"{buf.func}_{band}"
+    if outlined in N.funcs(ctx.module):  # the nest became a process in an earlier to()
+        _outline_producers(ctx, buf, func_op, entry, None)
+        return outlined
+    try:
+        loop = ctx.loop(band if buf.func == ctx.func else f"{buf.func}:{band}", "consumer")
+    except ScheduleError:
+        calls = {_callee(c) for c in _users(buf.value) if c.name == "func.call"}
+        nests = [N.band_of(op) for op in U.block_ops(func_op.regions[0].blocks[0]) if U.is_loop(op)]
+        raise ctx.error("consumer", f"no kernel or loop nest named '{band}' reads '{buf.name}'",
+                        ", ".join(sorted(calls) + [n for n in nests if n]) or None) from None
+    consumer = top_level(loop, func_op)
+    if not _touches(consumer, buf, ("affine.load",)):
+        raise ctx.error("consumer", f"loop nest '{band}' does not read '{buf.name}'", None)
+    _outline_producers(ctx, buf, func_op, entry, consumer)
+    return outline(ctx, consumer, func_op, f"{buf.func}_{N.band_of(consumer) or band}")
+
+
+def _touches(op, buf, kinds) -> bool:
+    return any(U.access_memref(o) == buf.value for o in U.collect(op, lambda o: o.name in kinds))
+
+
+def _outline_producers(ctx, buf, func_op, entry, consumer):
+    """The nests writing ``buf`` become processes (a producer outlined by an earlier to() is a call already);
+    the function becomes a dataflow region."""
+    from .outline import outline
+
+    producers = [op for op in U.block_ops(entry) if U.is_loop(op) and not U.same_op(op, consumer)
+                 and _touches(op, buf, ("affine.store",))]
+    already = [c for c in _users(buf.value) if c.name == "func.call" and _writes(ctx.module, c, buf.value)]
+    if not producers and not already:
+        raise ctx.error("buffer", f"no other loop nest of '{buf.func}' writes '{buf.name}'", None)
+    for nest in producers:
+        outline(ctx, nest, func_op, f"{buf.func}_{N.band_of(nest) or 'nest'}")
+    U.set_unit(func_op, "dsl.dataflow")
 
 
 def _writes(module, call, value) -> bool:
@@ -100,42 +161,64 @@ def _peel(loop, value: int):
 
 @primitive(Param("band", "loop"), Param("axes", "axes"), cleanup=True)
 def unfold(ctx, band, axes):
-    """Replicate the body of the band's outer loops ``axes`` once per iteration (explicit PE arrays): each
-    copy is a separate piece of hardware; copied bands are named ``<band>_<i>_<j>``.
+    """Replicate the body of the band's loops ``axes`` once per iteration (explicit PE arrays): each copy is a
+    separate piece of hardware; copied bands are named ``<band>_<i>_<j>``. ``axes`` are loop names or
+    positions in the band (0 = its outermost loop), outermost first; they need not be a prefix (unfolding
+    only ``j`` keeps the ``i`` loop around the copies) and the nest need not be perfect (copy loops that
+    ``buffer_at`` inserted are copied along).
 
-    Before::                               After ``s.unfold("PE", ["i", "j"])`` (2 x 2)::
+    Before::                               After ``s.unfold("PE", ["i", "j"])`` (or ``[0, 1]``) (2 x 2)::
 
         for i, j in dsl.grid(2, 2, name="PE"):     for k: ... i=0, j=0 ...   # band PE_0_0
             for k in range(8): ...                 for k: ... i=0, j=1 ...   # band PE_0_1  (and so on)
     """
     top = ctx.loop(band, "band")
-    chain = [top]
-    while len(chain) < len(axes) and U.perfect_child(chain[-1]) is not None:
-        chain.append(U.perfect_child(chain[-1]))
-    names = [U.str_attr(lp, "loop_name") for lp in chain]
-    if names != list(axes):
-        nest = [top]
-        while U.perfect_child(nest[-1]) is not None:
-            nest.append(U.perfect_child(nest[-1]))
-        raise ctx.error("axes", f"{list(axes)} must be the outermost perfectly nested loops of the band, in order",
-                        "a prefix of " + " -> ".join(U.str_attr(lp, "loop_name") for lp in nest))
-    if any(U.const_bounds(lp) is None for lp in chain):
+    nest = _band_chain(top)
+    names = [U.str_attr(lp, "loop_name") for lp in nest]
+    chosen = []
+    for axis in axes:
+        pos = int(axis) if str(axis).isdigit() else (names.index(axis) if axis in names else None)
+        if pos is None or pos >= len(nest):
+            raise ctx.error("axes", f"{axis!r} is no loop of the band", "loop names or positions of "
+                            + " -> ".join(f"{n} ({k})" for k, n in enumerate(names)))
+        chosen.append(pos)
+    if chosen != sorted(set(chosen)):
+        raise ctx.error("axes", f"{list(axes)} must be distinct loops of the band, outermost first",
+                        " -> ".join(names))
+    if any(U.const_bounds(nest[p]) is None for p in chosen):
         raise ctx.error("axes", "unfold needs spatial loops with constant bounds", None)
     base = N.band_of(top) or U.str_attr(top, "loop_name")
-    work = [(top, ())]
-    for depth in range(len(chain)):
+    work = [(nest[chosen[0]], ())]
+    for depth, pos in enumerate(chosen):
         nxt = []
         for loop, idx in work:
             lb, ub, step = U.const_bounds(loop)
             for v in range(lb, ub, step):
                 ops = _peel(loop, v)
                 label = idx + (v,)
-                if depth + 1 < len(chain):
-                    nxt.append((next(o for o in ops if o.name == "affine.for"), label))
+                if depth + 1 < len(chosen):
+                    want = names[chosen[depth + 1]]
+                    nxt.append((next(lp for o in ops for lp in U.collect(o, U.is_loop)
+                                     if U.str_attr(lp, "loop_name") == want), label))
                 else:
                     _label(ops, base + "_" + "_".join(map(str, label)))
             loop.erase()
         work = nxt
+
+
+_COPY_LOOP = re.compile(r".*_(buf_init|buf_back|fill|shift|load)_\d+$")
+
+
+def _band_chain(top) -> list:
+    """The band's loops from ``top`` down: each level's one child loop that a primitive did not insert
+    (the copy loops of buffer_at / reuse_at are passed over)."""
+    chain = [top]
+    while True:
+        children = [o for o in U.block_ops(U.body(chain[-1])) if U.is_loop(o) and "op_name" not in o.attributes]
+        own = [c for c in children if not _COPY_LOOP.match(U.str_attr(c, "loop_name") or "")]
+        if len(own) != 1:
+            return chain
+        chain.append(own[0])
 
 
 def _label(ops, name):
@@ -156,8 +239,11 @@ def compose(ctx, sub_schedule, id):
     After ``s.compose(s_gemm, id="0")``: the first call goes to ``@gemm_0``, whose i loop is split.
     """
     kernel = sub_schedule["kernel"]
-    ctx.func_op(kernel, "sub_schedule")
-    target = kernel if id is None else _instance(ctx, kernel, id)
+    if id is not None and f"{kernel}_{id}" in N.funcs(ctx.module):  # kernel[..., "id"]: its own instance
+        target = f"{kernel}_{id}"
+    else:
+        ctx.func_op(kernel, "sub_schedule")
+        target = kernel if id is None else _instance(ctx, kernel, id)
     for number, step in enumerate(sub_schedule["steps"], start=1):
         apply(ctx.sched, step["primitive"], step["args"], func=target, record=False,
               where=f"compose({kernel}{'' if id is None else ', id=' + id}): step {number} ({step['primitive']}): ")

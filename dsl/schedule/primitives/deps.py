@@ -12,10 +12,14 @@ lexicographically positive with its components permuted.
 One dependence is exempt: an integer accumulation ``X[f] = X[f] + e`` (or ``- e``, through the frontend's
 widening and truncation) only adds terms to each element, and integer addition wraps exactly, so any order
 of the updates gives the same bits. Float sums are not exempt: reassociating them changes the result.
+A scalar local written at the start of every iteration before it is read, and read nowhere else, is
+private to each iteration and carries no dependence at all (``_private_scalar``).
 """
 from __future__ import annotations
 
 import itertools
+
+from mlir import ir
 
 from .. import irutil as U
 
@@ -117,6 +121,8 @@ def violation(chain, order):
     for st in stores:
         mem = U.access_memref(st) if st.name.startswith("affine") else st.operands[1]
         same_buffer = [o for o in ops if _memref_of(o) == mem]
+        if _private_scalar(mem, same_buffer, chain):
+            continue
         exempt = _integer_accumulation(st, same_buffer)
         for other in same_buffer:
             if exempt is not None and any(U.same_op(other, e) for e in exempt):
@@ -129,6 +135,25 @@ def violation(chain, order):
                     if _lex_sign(vec) > 0 and _lex_sign([vec[k] for k in order]) < 0:
                         return mem, dist
     return None
+
+
+def _private_scalar(mem, accesses, chain) -> bool:
+    """A scalar local (rank-0 buffer) that every iteration of the band writes before it reads it, and that
+    nothing outside the band reads: its value never flows from one iteration to another (``v: int32 = 0``
+    declared in the body of the band), so no order of the band's loops can change what it holds."""
+    if ir.MemRefType(mem.type).rank != 0 or isinstance(mem.owner, ir.Block):
+        return False
+    if mem.owner.operation.name not in ("memref.alloc", "memref.alloca"):
+        return False
+    body = U.body(chain[-1])
+    first = next((o for o in U.collect(chain[-1], lambda o: any(U.same_op(o, a) for a in accesses))), None)
+    if first is None or first.name != "affine.store" or not any(U.same_op(first, o) for o in U.block_ops(body)):
+        return False  # the first access must be a store straight in the innermost body, under no if or loop
+    for use in mem.uses:
+        user = use.owner.operation if hasattr(use.owner, "operation") else use.owner
+        if not U.is_inside(user, chain[0]):
+            return False
+    return True
 
 
 def _memref_of(op):
@@ -188,3 +213,26 @@ def _other_operand_free_of(add, side, load) -> bool:
         seen.add(id(op))
         todo.extend(op.operands)
     return True
+
+
+def carried(loop):
+    """None when no dependence crosses iterations of ``loop`` (its iterations may run at the same time);
+    else (buffer value, distance) of one that does. Integer accumulations and private scalars are exempt,
+    as for reorder."""
+    chain = [loop]
+    ops = U.collect(loop, lambda o: o.name in _MEMORY or o.name == "func.call")
+    if any(o.name == "func.call" for o in ops):
+        return ("a call", [ANY])
+    for st in [o for o in ops if o.name.endswith("store")]:
+        mem = _memref_of(st)
+        same_buffer = [o for o in ops if _memref_of(o) == mem]
+        if _private_scalar(mem, same_buffer, chain):
+            continue
+        exempt = _integer_accumulation(st, same_buffer)
+        for other in same_buffer:
+            if exempt is not None and any(U.same_op(other, e) for e in exempt):
+                continue
+            dist = _solve(st, other, chain)
+            if dist is not None and dist[0] != 0:
+                return mem, dist
+    return None

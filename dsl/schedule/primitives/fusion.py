@@ -69,9 +69,25 @@ def _check_between(ctx, p0, c0):
             continue
         if op == c0:
             return
-        if inside and not op.name.startswith(_PURE_PREFIXES):
+        if inside and not op.name.startswith(_PURE_PREFIXES) and _conflicts(op, p0):
             raise ctx.error("consumer_loop", f"{_describe(op)} sits between the producer and the consumer nest; "
                                              "compute_at would move the producer across it", None)
+
+
+def _conflicts(between, producer) -> bool:
+    """Whether moving ``producer`` after ``between`` could change a result: ``between`` writes a buffer the
+    producer touches, or reads one it writes (or calls a kernel, which this test does not look into). An
+    independent initialisation (``C: int32[N, N] = 0``) between two stages does neither."""
+    b_ops, p_ops = _memory_ops(between), _memory_ops(producer)  # (a walk includes the op itself)
+    if any(o.name == "func.call" for o in b_ops + p_ops):
+        return True
+    written = lambda ops: {_mem(o) for o in ops if o.name.endswith("store")}  # noqa: E731
+    touched = lambda ops: {_mem(o) for o in ops}  # noqa: E731
+    return bool(written(b_ops) & touched(p_ops)) or bool(touched(b_ops) & written(p_ops))
+
+
+def _mem(op):
+    return op.operands[1] if op.name.endswith("store") else op.operands[0]
 
 
 def _check_deps(ctx, pc, cc):
