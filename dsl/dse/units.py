@@ -29,6 +29,7 @@ from ..library.units import gemm, memory, quantize, rowwise, schedule_units
 from ..library.units.tokens import WORD
 
 WEIGHT_TYPES = {4: int4, 8: int8}
+LANES = 8  # elements a cycle in the row units (the library's lane count: its sums interleave 8 lanes)
 CYCLIC = dsl.Partition.Cyclic
 
 
@@ -186,6 +187,102 @@ PAPER_STEPS = {"linear": _aw_gemm, "qk": _qk_gemm, "pv": _pv_gemm,
                "gelu": _row_lanes("gelu"), "gelu_tanh": _row_lanes("gelu_tanh"), "quantize": _quantize}
 
 
+# -- the same configuration on every instance of a whole design (``models.design`` layers) ----------------
+def _token_of(s, func: str, stream: str) -> int:
+    from ..library.units.schedules import _token
+
+    return _token(s, func, stream)
+
+
+def _aw_instance(s, f):
+    width = _token_of(s, f, "xs")
+    s.partition(f"{f}:At", CYCLIC, dim=1, factor=width)
+    s.unroll(f"{f}:transpose:k", width)
+    _pe_local(s, f, ("clear:i2", "clear:j2", "drain:i3", "drain:j3"))
+
+
+def _qk_instance(s, f):
+    s.partition(f"{f}:Bt", dsl.Partition.Complete, dim=0)
+    s.unroll(f"{f}:split_k:k2", 0)  # the head's DH channels of a key row in one cycle
+    _pe_local(s, f, ("clear:i3", "clear:j3", "drain:i4", "drain:j4"))
+
+
+def _pv_instance(s, f):
+    width = _token_of(s, f, "ps")
+    s.partition(f"{f}:Pt", CYCLIC, dim=1, factor=width)
+    s.unroll(f"{f}:transpose:j2", width)
+    s.pipeline(f"{f}:split_v:j3")
+    _pe_local(s, f, ("clear:i3", "clear:c3", "drain:i4", "drain:c4"))
+
+
+def _row_instance(s, f):
+    from ..library.schedules import ROW_KERNELS
+
+    loops, _ = ROW_KERNELS[_base(f)]
+    for loop in loops:
+        s.unroll(f"{f}:{loop}:{ROW_IVS[loop]}", LANES)
+
+
+def _reduction_instance(s, f):
+    s.pipeline(f"{f}:{REDUCTION_GROUPS[_base(f)]}", 1)
+
+
+def _smooth_quantize_instance(s, f):
+    """The quantiser of ``models``: row buffers by token, its element loops pipelined, the rounding inlined."""
+    from ..library.units.schedules import _rows_by_token
+
+    _rows_by_token(s, f, "xs", "xb")
+    _rows_by_token(s, f, "qs", "qb")
+    s.pipeline(f"{f}:smooth:j2")
+    s.pipeline(f"{f}:quantize:j3")
+
+
+def _dequantize_bias_instance(s, f):
+    from ..library.units.schedules import _rows_by_token
+
+    _rows_by_token(s, f, "accs", "ab")
+    _rows_by_token(s, f, "ys", "yb")
+    s.pipeline(f"{f}:dequantize:j2")
+
+
+INSTANCE_STEPS = {"_aw_gemm": _aw_instance, "_qk_gemm": _qk_instance, "_pv_gemm": _pv_instance,
+                  "softmax_row": _row_instance, "layer_norm_row": _row_instance, "gelu_erf_row": _row_instance,
+                  "gelu_tanh_row": _row_instance, "row_sum": _reduction_instance, "row_max": _reduction_instance,
+                  "_smooth_quantize_rows": _smooth_quantize_instance,
+                  "_dequantize_bias_rows": _dequantize_bias_instance}
+
+
+def _base(func: str) -> str:
+    import re
+
+    return re.sub(r"_\d+$", "", func)
+
+
+ROW_IVS = {"exp": "j", "normalize": "j2", "masked": "j3", "square": "j", "gelu": "j"}
+
+
+def paper_schedule(s):
+    """``schedule_units`` and then the paper's configuration on every instance of the units in ``s``."""
+    from ..schedule import names as N
+
+    schedule_units(s)
+    for func in list(N.funcs(s.module)):
+        step = INSTANCE_STEPS.get(_base(func))
+        fop = N.funcs(s.module).get(func)
+        if step is not None and fop is not None and "dsl.kernel" not in fop.attributes:
+            step(s, func)
+    for func in list(N.funcs(s.module)):
+        if _base(func) == "round_clamp":
+            s.inline(func)
+    # The weight block in registers, last: a partition of a buffer passed to a shared callee (pe_step_packed)
+    # is carried to the other callers' buffers, so a later array's partition undoes an earlier one's.
+    for func in list(N.funcs(s.module)):
+        if _base(func) == "_aw_gemm":
+            for dim in (1, 2):
+                s.partition(f"{func}:wb", dsl.Partition.Complete, dim=dim)
+    return s
+
+
 def row_tripcount(kind: str, params: tuple, kept: int | None) -> dict:
     """Loops whose bounds come from a stream (softmax's kept row length): Vitis's ``loop_tripcount`` for
     the mean row ``kept`` long (the whole row when None)."""
@@ -198,4 +295,4 @@ def row_tripcount(kind: str, params: tuple, kept: int | None) -> dict:
             "row_sum:sum_groups:j0": n // 8, "row_sum:sum_tail:l2": n % 8}
 
 
-__all__ = ["KINDS", "build", "instantiation", "paper_steps", "row_tripcount"]
+__all__ = ["KINDS", "build", "instantiation", "paper_schedule", "paper_steps", "row_tripcount"]
