@@ -15,6 +15,10 @@ same schedule primitives (``paper_steps``):
 - ``quantize_rows``: its per-element loop pipelined with the rounding inlined (the unit has no schedule of its
   own).
 
+``paper_schedule(s)`` applies the same configuration to every unit instance of a whole design (the layers of
+``models.design``, estimated by ``models.validate``): ``schedule_units`` first, then these steps per instance,
+and the quantiser / dequantiser of ``models.units`` with their row buffers by token and element loops pipelined.
+
 ``build(kind, *params)`` returns the scheduled unit; ``KINDS`` says, per kind, which argument positions are
 input and output streams and which are off-chip arrays (``evaluate`` gives those their memories).
 """
