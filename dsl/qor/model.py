@@ -40,7 +40,6 @@ FREE_OPS = {"arith.extsi", "arith.extui", "arith.trunci", "arith.index_cast", "a
             "memref.collapse_shape", "memref.expand_shape", "arith.constant"}
 LOADS = ("affine.load", "memref.load")
 STORES = ("affine.store", "memref.store")
-FLOAT_PREFIX = {16: "h", 32: "f", 64: "d"}
 CONVERSIONS = ("fpext", "fptrunc", "fptosi")  # classes named for the conversion, not for a float width
 # float64 / float16 operators with cores of their own in the tables (conversions, compares, min/max and sign
 # operations cost the same at every width)
