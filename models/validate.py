@@ -41,7 +41,9 @@ class Row:
 
     @property
     def reached(self) -> bool:
-        return self.estimate is not None and abs(self.estimate - self.published) <= TOLERANCE * max(self.published, 1e-9)
+        if self.estimate is None:
+            return False
+        return abs(self.estimate - self.published) <= TOLERANCE * max(self.published, 1e-9)
 
 
 def _kernel(kind, params, clock=300.0):

@@ -38,7 +38,8 @@ def test_kernel_rows_are_the_tables():
     _check(rows)
     reached = {r.figure.strip() for r in rows if r.reached}
     # the GEMM rows, the paper's systolic arrays: reached in latency and DSPs
-    assert {"16x16 int8 GEMM, BERT FFN1 512x768·768x3072, ms", "packed W4A8 8x32 GEMM (two int4 weights per DSP), ms"} <= reached
+    assert {"16x16 int8 GEMM, BERT FFN1 512x768·768x3072, ms",
+            "packed W4A8 8x32 GEMM (two int4 weights per DSP), ms"} <= reached
 
 
 @pytest.mark.slow
