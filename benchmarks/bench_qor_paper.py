@@ -3,8 +3,8 @@ exploration's operator templates (dsl.dse.templates, built as the paper describe
 
     .venv/bin/python benchmarks/bench_qor_paper.py [--skip-layers]
 
-This is not the validation of the library's kernels (that needs dsl.library): it shows how far the stand-in
-templates are from the paper's kernels and where (see dsl/perf/README.md, "Validation").
+The validation of the library's kernels is ``python -m models.validate`` (the table in dsl/perf/README.md,
+"Validation"); this script shows how far the exploration's stand-in templates are from the paper's figures.
 """
 from __future__ import annotations
 

@@ -73,6 +73,39 @@ def test_no_report_where_ii_is_reachable_or_not_asked_for(kernel, loop, ii):
     assert seen == [] and "not reachable" not in code
 
 
+def col_sums(A: float32[32, 16]) -> float32[16]:
+    out: float32[16] = 0.0
+    for j in range(16, name="cols"):
+        acc: float32 = 0.0  # cleared in every iteration of j: nothing carries from one j to the next
+        for i in range(32, name="red"):
+            acc = acc + A[i, j]
+        out[j] = acc
+    return out
+
+
+def running_col_sums(A: float32[32, 16]) -> float32[16]:
+    out: float32[16] = 0.0
+    acc: float32 = 0.0
+    for j in range(16, name="cols"):
+        for i in range(32, name="red"):
+            acc = acc + A[i, j]  # running-acc
+        out[j] = acc
+    return out
+
+
+def test_a_sum_cleared_in_every_iteration_is_no_recurrence_of_the_outer_loop():
+    """Regression: the sum of col_sums is set to 0 at the top of each j iteration, so j pipelined at II=1
+    (red unrolled into it) carries no float result across iterations; it was reported as one."""
+    s = dsl.customize(col_sums)
+    s.pipeline("cols:j")
+    code, seen = _emit(s)
+    assert seen == [] and "not reachable" not in code
+    s = dsl.customize(running_col_sums)  # the same sum never cleared: j needs the previous j's sum
+    s.pipeline("cols:j")
+    code, seen = _emit(s)
+    assert len(seen) == 1 and f"adds into 'acc' at line {line_of(__file__, 'running-acc')}" in str(seen[0].message)
+
+
 def test_region_kernels_pipeline_their_innermost_loops():
     code = dsl.build(producer_consumer(8), target="vhls")
     for kernel in ("producer", "consumer"):

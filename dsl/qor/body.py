@@ -175,7 +175,7 @@ class Expander:
 
     def unrolled_loop(self, loop: Loop, scope):
         trip = loop.trip_at(self.env)
-        lower = evaluate(loop.lower, self.env)
+        lower = loop.lower_at(self.env)
         if trip is None or lower is None:
             self.out.notes.append(f"loop {loop.key} has a variable trip count and cannot be unrolled; "
                                   "counted once")
@@ -208,7 +208,9 @@ class Expander:
 
     def call(self, call: Call, scope):
         deps, uses = self._deps(call.operands, scope)
-        self._emit(Inst(call, deps, carried_use=uses))
+        index = self._emit(Inst(call, deps, carried_use=uses))
+        for r in call.results:
+            scope.map[r] = index
 
 
 # -- timing ------------------------------------------------------------------------------------------

@@ -147,11 +147,15 @@ class Estimator:
         return memory
 
     # -- functions ----------------------------------------------------------------------------------
-    def function(self, name: str, arg_memories: tuple, caller: str = "") -> Instance:
+    def function(self, name: str, arg_memories: tuple, caller: str = "", arg_values: tuple = ()) -> Instance:
+        """The instance of ``name`` given these memories and (``arg_values``) the integer scalars its caller
+        passes as constants: the loops they bound then have known trip counts."""
         if name not in self.funcs:
             raise EstimateError(f"call to {name!r}, which has no body in the module")
+        values = tuple((k, v) for k, v in enumerate(arg_values) if v is not None and k < len(self.funcs[name].args)
+                       and not self.funcs[name].arg_shapes[k] and self.funcs[name].arg_bits[k] == 0)
         signature = tuple(_signature(m) for m in arg_memories)
-        key = (name, signature)
+        key = (name, signature, values)
         if key not in self.memo:
             self.memo[key] = None  # recursion guard
             func = self.funcs[name]
@@ -159,14 +163,18 @@ class Estimator:
             self.instances[name] = count + 1
             label = name if count == 0 else f"{name}#{count}"  # the same function given other memories
             self.memo[key] = (self._dataflow(func, arg_memories, label) if func.dataflow
-                              else self._sequential(func, arg_memories, label))
+                              else self._sequential(func, arg_memories, label, dict(values)))
         if self.memo[key] is None:
             raise EstimateError(f"{name!r} calls itself; hardware functions cannot recurse")
         return self.memo[key]
 
-    def _sequential(self, func, arg_memories: tuple, label: str) -> Instance:
+    def _sequential(self, func, arg_memories: tuple, label: str, values: dict | None = None) -> Instance:
+        from .fold import fold
+
         memories = {v: m for v, m in zip(func.args, arg_memories) if m is not None}
         ctx = F.FunctionContext(self, func, memories, label)
+        ctx.env.update({func.args[k]: v for k, v in (values or {}).items()})
+        fold(func, ctx.env)
         for vid, buffer in func.buffers.items():
             memory = self.local_memory(func, vid, buffer)
             memories[vid] = memory

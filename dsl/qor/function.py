@@ -65,8 +65,10 @@ class FunctionContext:
         return est.interval or 1
 
     def callee(self, call: Call):
+        from .fold import call_values
+
         memories = tuple(self.memories.get(v) for v in call.operands)
-        est = self.estimator.function(call.callee, memories, self.func.name)
+        est = self.estimator.function(call.callee, memories, self.func.name, call_values(call, self.func, self.env))
         if est.name not in self.callees:
             self.callees.append(est.name)
             for k in COST_KINDS:
@@ -185,7 +187,7 @@ def _trip(loop: Loop, ctx) -> int | None:
 
 
 def _midpoint(loop: Loop, trip: int, ctx) -> int:
-    lower = evaluate(loop.lower, ctx.env) or 0
+    lower = loop.lower_at(ctx.env) or 0
     return lower + loop.step * ((trip - 1) // 2 if trip else 0)
 
 
@@ -272,7 +274,7 @@ def _expand_pipelined(loop: Loop, factor: int, ctx):
     if factor <= 1:
         return expand(loop.body, ctx, carried=loop.carried)
     expander = B.Expander(ctx, ctx.env)
-    lower = evaluate(loop.lower, ctx.env) or 0
+    lower = loop.lower_at(ctx.env) or 0
     try:
         for r in range(factor):
             expander.subst[loop.iv] = ({loop.iv: loop.step * factor}, lower + loop.step * r)
@@ -287,7 +289,10 @@ def add_op_costs(insts, ctx: FunctionContext, share: int | None):
     """DSP/LUT/FF of the op copies; a pipelined loop at II shares each unit between II copies, straight-line
     code between copies that start in different cycles."""
     groups: dict = {}
+    calls: dict = {}
     for inst in insts:
+        if inst.cls == "call":
+            calls.setdefault(inst.op.callee, []).append(inst)
         if inst.forwarded or inst.cls in ("free", "yield", "load", "store", "call"):
             continue
         cost = op_cost(inst, ctx)
@@ -305,6 +310,12 @@ def add_op_costs(insts, ctx: FunctionContext, share: int | None):
             units = max(per_cycle.values())
         for kind, value in cost:
             ctx.costs[kind] += value * units
+    for members in calls.values():  # unrolled copies of a call: one instance each (II shares them)
+        units = math.ceil(len(members) / share) if share else max(
+            sum(1 for m in members if m.start == t) for t in {m.start for m in members})
+        callee = ctx.callee(members[0].op)
+        for kind in COST_KINDS:
+            ctx.costs[kind] += callee.costs.get(kind, 0) * (units - 1)
     ff = sum(inst.op.bits * inst.latency for inst in insts
              if inst.latency and inst.cls not in ("load", "store", "call", "free"))
     ctx.costs["FF"] += ff / (share or 1)

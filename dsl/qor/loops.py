@@ -71,7 +71,10 @@ def flatten_chain(chain: list, ctx) -> list:
 
 
 def _depends_on(loop: Loop, iv: int) -> bool:
-    return any(form is not None and iv in form[0] for form in (loop.lower, loop.upper))
+    from .model import tree_values
+
+    return any(form is not None and iv in form[0] for form in (loop.lower, loop.upper)) or any(
+        iv in tree_values(t) for t in (loop.lower_expr, loop.upper_expr))
 
 
 # -- II bounds -----------------------------------------------------------------------------------------
@@ -103,6 +106,8 @@ def _memory_limits(memory: M.Memory, accesses, ctx) -> list:
         return out
     if memory.kind == "maxi":
         return _maxi_limits(memory, reads, writes, ctx)
+    if auto_partitioned(memory, accesses, t):
+        return []
     keys = [a.bank for a in accesses]
     busiest = M.busiest_bank(memory, keys)
     ports = M.ports(memory, t)
@@ -115,6 +120,19 @@ def _memory_limits(memory: M.Memory, accesses, ctx) -> list:
         f"{len(reads)} reads" if reads else f"{len(writes)} writes"
     return [Limit(ii, "memory", f"{what} of {memory.label()} per iteration on {ports} port(s) per bank "
                                 f"({where})", memory.name)]
+
+
+def auto_partitioned(memory: M.Memory, accesses, tables) -> bool:
+    """Vitis's throughput-driven automatic partitioning (``config_array_partition -throughput_driven auto``,
+    the default, UG1399): a small local array the schedule leaves unpartitioned, every access of which has
+    a constant address after unrolling (a block copied in or out of a FIFO token), is split into registers
+    rather than limiting the loop. Small: at most what the estimate builds in LUTRAM anyway."""
+    if memory.kind != "ram" or memory.partition or memory.storage != ("auto", "auto"):
+        return False
+    if memory.elements * memory.bits > tables.memory("lutram")["max_bits"]:
+        return False
+    return all(a.key is not None and all(isinstance(k, tuple) and len(k) == 2 and k[0] == frozenset()
+                                         for k in a.key) for a in accesses)
 
 
 def _maxi_limits(memory, reads, writes, ctx) -> list:
@@ -182,13 +200,23 @@ def _memory_recurrences(insts, flat: list, ctx) -> list:
     consumers: dict = {}
     for k, inst in enumerate(insts):
         for d in inst.deps:
-            consumers.setdefault(d, []).append(inst.start)
+            consumers.setdefault(d, []).append(k)
     index = {id(inst): k for k, inst in enumerate(insts)}
+    needed: dict = {}
+
+    def need(k):
+        """The first cycle an op's value is used, looking through casts (free ops) to their users."""
+        if k not in needed:
+            needed[k] = None
+            times = [need(c) if insts[c].cls == "free" else insts[c].start for c in consumers.get(k, [])]
+            times = [t for t in times if t is not None]
+            needed[k] = min(times) if times else None
+        return needed[k]
 
     def read_time(ld):
         """When the cycle really starts: a load can be issued as late as its first consumer allows."""
-        users = consumers.get(index[id(ld)])
-        return max(ld.start, min(users) - ld.latency) if users else ld.start
+        first = need(index[id(ld)])
+        return max(ld.start, first - ld.latency) if first is not None else ld.start
 
     by_key: dict = {}
     for ld in loads:

@@ -40,8 +40,12 @@ FREE_OPS = {"arith.extsi", "arith.extui", "arith.trunci", "arith.index_cast", "a
             "memref.collapse_shape", "memref.expand_shape", "arith.constant"}
 LOADS = ("affine.load", "memref.load")
 STORES = ("affine.store", "memref.store")
-FLOAT_PREFIX = {16: "h", 32: "f", 64: "d"}
 CONVERSIONS = ("fpext", "fptrunc", "fptosi")  # classes named for the conversion, not for a float width
+# float64 / float16 operators with cores of their own in the tables (conversions, compares, min/max and sign
+# operations cost the same at every width)
+WIDTH_CLASS = {**{(64, c): "d" + c[1:] for c in ("fadd", "fsub", "fmul", "fdiv", "fsqrt", "fexp")},
+               (16, "fadd"): "hadd", (16, "fsub"): "hadd", (16, "fmul"): "hmul", (16, "fdiv"): "hdiv"}
+MAX_COPY_ELEMENTS = 4096  # a block copy wider than this is counted as one unknown op
 
 
 @dataclass
@@ -81,10 +85,18 @@ class Loop:
     dataflow: bool = False
     carried: list = field(default_factory=list)  # (block arg, init value, yielded value, result value)
     line: int = 0
+    lower_expr: tuple | None = None  # a bound that is not linear (n floordiv 8): (expression tree, operands)
+    upper_expr: tuple | None = None
+
+    def lower_at(self, env: dict):
+        return evaluate(self.lower, env) if self.lower is not None else evaluate_tree(self.lower_expr, env)
+
+    def upper_at(self, env: dict):
+        return evaluate(self.upper, env) if self.upper is not None else evaluate_tree(self.upper_expr, env)
 
     def trip_at(self, env: dict) -> int | None:
         """Trip count with the enclosing loop variables in ``env`` (value -> number); None if unknown."""
-        lo, hi = evaluate(self.lower, env), evaluate(self.upper, env)
+        lo, hi = self.lower_at(env), self.upper_at(env)
         if lo is None or hi is None:
             return None
         return max(0, -(-(hi - lo) // self.step))
@@ -105,6 +117,18 @@ class Call:
     callee: str
     operands: list
     line: int = 0
+    results: list = field(default_factory=list)  # value ids of the call's results
+
+
+@dataclass
+class View:
+    """A ``memref.subview`` (what ``A[i]`` passes to a callee): per dimension of the source, the linear
+    form of its offset and its stride; ``kept`` lists the source dimensions the view keeps, in order."""
+
+    source: int
+    offsets: list
+    strides: list
+    kept: list
 
 
 @dataclass
@@ -122,6 +146,9 @@ class Function:
     inline: bool = False
     src: str = ""
     kernel: str = ""          # the dsl.kernel a PE instance comes from (regions), else the function's name
+    returns: list = field(default_factory=list)  # value ids the function returns
+    views: dict = field(default_factory=dict)    # value id of a subview -> View
+    next_vid: int = 0                             # value ids used are below this
 
 
 @dataclass
@@ -147,6 +174,58 @@ def evaluate(form, env: dict):
             return None
         total += c * env[v]
     return total
+
+
+def affine_tree(expr, operands: list):
+    """An affine expression over ``operands`` (dims then symbols) as plain tuples: ("c", n), ("v", value id),
+    (op, lhs, rhs) with op in + * floordiv ceildiv mod."""
+    expr = expr.maybe_downcast()
+    if isinstance(expr, ir.AffineConstantExpr):
+        return ("c", ir.AffineConstantExpr(expr).value)
+    if isinstance(expr, ir.AffineDimExpr):
+        return ("v", operands[ir.AffineDimExpr(expr).position])
+    if isinstance(expr, ir.AffineSymbolExpr):
+        return ("v", operands[operands.index(None) + 1 + ir.AffineSymbolExpr(expr).position])
+    b = ir.AffineBinaryExpr(expr)
+    for cls, name in ((ir.AffineAddExpr, "+"), (ir.AffineMulExpr, "*"), (ir.AffineFloorDivExpr, "floordiv"),
+                      (ir.AffineCeilDivExpr, "ceildiv"), (ir.AffineModExpr, "mod")):
+        if isinstance(expr, cls):
+            lhs, rhs = affine_tree(b.lhs, operands), affine_tree(b.rhs, operands)
+            return None if lhs is None or rhs is None else (name, lhs, rhs)
+    return None
+
+
+TREE_OPS = {"+": lambda a, b: a + b, "*": lambda a, b: a * b, "floordiv": lambda a, b: a // b if b else None,
+            "ceildiv": lambda a, b: -(-a // b) if b else None, "mod": lambda a, b: a % b if b else None}
+
+
+def evaluate_tree(bound, env: dict):
+    """Value of an expression tree, or of several trees' minimum / maximum (("min" | "max", [trees]))."""
+    def ev(t):
+        if t is None:
+            return None
+        if t[0] == "c":
+            return t[1]
+        if t[0] == "v":
+            return env.get(t[1])
+        if t[0] in ("min", "max"):
+            values = [ev(x) for x in t[1]]
+            return None if any(v is None for v in values) else (min if t[0] == "min" else max)(values)
+        a, b = ev(t[1]), ev(t[2])
+        return None if a is None or b is None else TREE_OPS[t[0]](a, b)
+
+    return ev(bound)
+
+
+def tree_values(t) -> set:
+    """The value ids an expression tree reads."""
+    if t is None or t[0] == "c":
+        return set()
+    if t[0] == "v":
+        return {t[1]}
+    if t[0] in ("min", "max"):
+        return set().union(*(tree_values(x) for x in t[1]))
+    return tree_values(t[1]) | tree_values(t[2])
 
 
 def element_bits(t) -> int:
@@ -196,6 +275,8 @@ class Reader:
         self.linear: dict = {}  # value id -> linear form over value ids (memoised)
         self.defs: dict = {}    # value id -> Op
         self.buffers: dict = {}
+        self.returns: list = []
+        self.views: dict = {}
 
     def vid(self, value) -> int:
         key = value
@@ -224,7 +305,8 @@ class Reader:
         return Function(name, args, names, attrs, bits, shapes, body, self.buffers, self.constants,
                         dataflow="dsl.dataflow" in fop.attributes or "dsl.region" in fop.attributes,
                         inline="dsl.inline" in fop.attributes, src=src,
-                        kernel=U.str_attr(fop, "dsl.kernel") or name)
+                        kernel=U.str_attr(fop, "dsl.kernel") or name, returns=self.returns, views=self.views,
+                        next_vid=len(self.ids))
 
     def _arg_attrs(self, n) -> list:
         out = [{} for _ in range(n)]
@@ -247,7 +329,9 @@ class Reader:
         items = []
         for op in block.operations:
             item = self.item(op.operation)
-            if item is not None:
+            if isinstance(item, list):
+                items += item
+            elif item is not None:
                 items.append(item)
         return items
 
@@ -261,8 +345,12 @@ class Reader:
             return self.if_op(op)
         if name == "func.call":
             return Call(ir.FlatSymbolRefAttr(op.attributes["callee"]).value,
-                        [self.vid(v) for v in op.operands], _line(op))
+                        [self.vid(v) for v in op.operands], _line(op), [self.vid(r) for r in op.results])
+        if name == "memref.copy":
+            return self.copy(op)
         if name in ("func.return",):
+            if op.parent.name == "func.func":
+                self.returns = [self.vid(v) for v in op.operands]
             return None
         return self.plain(op)
 
@@ -274,6 +362,8 @@ class Reader:
             self._constant(op, results[0])
         if name in ("memref.alloc", "memref.alloca", "memref.get_global"):
             self._buffer(op, results[0])
+        if name == "memref.subview":
+            self._view(op, results[0], operands)
         if name in LOADS or name in STORES:
             return self._access(op, results, operands)
         if name in ("scf.yield", "affine.yield"):
@@ -287,7 +377,7 @@ class Reader:
             operand_t = op.operands[0].type if len(op.operands) else t
             if cls.startswith("f") and cls not in CONVERSIONS and _is_float(operand_t if name == "arith.cmpf" else t):
                 width = element_bits(operand_t if name == "arith.cmpf" else t)
-                cls = FLOAT_PREFIX.get(width, "f") + cls[1:] if width != 32 else cls
+                cls = WIDTH_CLASS.get((width, cls), cls)
         else:
             cls = "unknown"
         result = Op(name, cls, results, operands, bits, {}, _line(op))
@@ -318,6 +408,71 @@ class Reader:
                                    _storage(attrs), constant=op.name == "memref.get_global")
         if op.name == "memref.get_global":
             self.buffers[rid].name = U.str_attr(op, "dsl.name") or ir.FlatSymbolRefAttr(attrs["name"]).value
+
+    def copy(self, op):
+        """``memref.copy`` as the HLS backend writes it: into or out of a stream of blocks, one FIFO access and
+        every element of the block in the same cycle (an unrolled copy through a register token); between
+        buffers, a loop nest element by element (Vitis pipelines its innermost loop)."""
+        src, dst = (self.vid(v) for v in op.operands)
+        shape = tuple(ir.MemRefType(op.operands[0].type).shape)
+        bits = element_bits(ir.MemRefType(op.operands[0].type).element_type)
+        line = _line(op)
+        if "dsl.stream_op" in op.attributes:
+            put = ir.StringAttr(op.attributes["dsl.stream_op"]).value == "put"
+            fifo, data = (dst, src) if put else (src, dst)
+            token = self.vid(("token", op))
+            items = []
+            elements = [()]
+            for extent in shape:
+                elements = [e + (k,) for e in elements for k in range(extent)]
+            if len(elements) > MAX_COPY_ELEMENTS:
+                return Op(op.name, "unknown", [], [src, dst], bits, {}, line)
+            if not put:
+                items.append(Op("stream.get", "load", [token], [fifo], bits * len(elements),
+                                {"access": Access(fifo, "load", [], True)}, line))
+            for e in elements:
+                value = self.vid(("element", op, e))
+                index = [({}, k) for k in e]
+                if put:
+                    items.append(Op("token.load", "load", [value], [data], bits,
+                                    {"access": Access(data, "load", index)}, line))
+                else:
+                    items.append(Op("token.store", "store", [], [token, data], bits,
+                                    {"access": Access(data, "store", index)}, line))
+            if put:
+                items.append(Op("stream.put", "store", [], [token, fifo], bits * len(elements),
+                                {"access": Access(fifo, "store", [], True)}, line))
+            return items
+        ivs = [self.vid(("copy_iv", op, d)) for d in range(len(shape))]
+        value = self.vid(("copy_value", op))
+        body = [Op("copy.load", "load", [value], [src] + ivs, bits,
+                   {"access": Access(src, "load", [({iv: 1}, 0) for iv in ivs])}, line),
+                Op("copy.store", "store", [], [value, dst] + ivs, bits,
+                   {"access": Access(dst, "store", [({iv: 1}, 0) for iv in ivs])}, line)]
+        for d in reversed(range(len(shape))):
+            body = [Loop(f"copy:c{d}", f"c{d}", "copy", ivs[d], ({}, 0), ({}, shape[d]), 1, body, line=line)]
+        return body[0] if shape else body
+
+    def _view(self, op, rid, operands):
+        """Offsets (static or SSA operands, in order), strides and the dimensions a rank-reducing view keeps
+        (the unit-size dimensions it drops are the leading ones, as the frontend's ``A[i]`` makes them)."""
+        dynamic = ir.ShapedType.get_dynamic_stride_or_offset()
+        static = [list(ir.DenseI64ArrayAttr(op.attributes[k])) for k in ("static_offsets", "static_sizes",
+                                                                          "static_strides")]
+        rest = iter(operands[1:])
+        offsets = [({}, o) if o != dynamic else self._value_form(next(rest)) for o in static[0]]
+        sizes = [s if s != ir.ShapedType.get_dynamic_size() else None for s in static[1]]
+        for _ in (s for s in static[1] if s == ir.ShapedType.get_dynamic_size()):
+            next(rest, None)
+        strides = [s if s != dynamic else 1 for s in static[2]]
+        drop = len(sizes) - ir.MemRefType(op.results[0].type).rank
+        kept = []
+        for d, size in enumerate(sizes):
+            if drop > 0 and size == 1:
+                drop -= 1
+                continue
+            kept.append(d)
+        self.views[rid] = View(operands[0], offsets, strides, kept)
 
     def _access(self, op, results, operands) -> Op:
         name = op.name
@@ -412,11 +567,14 @@ class Reader:
             upper = self._bound(spec.ub_map, [self.vid(v) for v in spec.ub_ops], min)
             step = spec.step
             inits = [self.vid(v) for v in op.opview.inits]
+            lower_expr = self._tree(spec.lb_map, [self.vid(v) for v in spec.lb_ops], "max") if lower is None else None
+            upper_expr = self._tree(spec.ub_map, [self.vid(v) for v in spec.ub_ops], "min") if upper is None else None
         else:
             lo, hi, st, *rest = [self.vid(v) for v in op.operands]
             lower, upper = self._value_form(lo), self._value_form(hi)
             step = self.constants.get(st, 1) or 1
             inits = rest
+            lower_expr = upper_expr = None
         body = self.block(block)
         yielded = body[-1].operands if body and isinstance(body[-1], Op) and body[-1].cls == "yield" else []
         results = [self.vid(r) for r in op.results]
@@ -428,7 +586,17 @@ class Reader:
                     pipeline_ii=ir.IntegerAttr(attrs["dsl.pipeline_ii"]).value if "dsl.pipeline_ii" in attrs else None,
                     unroll=ir.IntegerAttr(attrs["dsl.unroll"]).value if "dsl.unroll" in attrs else None,
                     dataflow="dsl.dataflow" in attrs,
-                    carried=list(zip(carried_args, inits, yielded, results)), line=_line(op))
+                    carried=list(zip(carried_args, inits, yielded, results)), line=_line(op),
+                    lower_expr=lower_expr, upper_expr=upper_expr)
+
+    def _tree(self, amap, values, pick):
+        """A bound's affine map as an expression tree over value ids (several results: their min / max)."""
+        n_dims = amap.n_dims
+        operands = values[:n_dims] + [None] + values[n_dims:]
+        trees = [affine_tree(e, operands) for e in amap.results]
+        if any(t is None for t in trees):
+            return None
+        return trees[0] if len(trees) == 1 else (pick, trees)
 
     def _bound(self, amap, values, pick):
         """A loop bound: one linear result (a min/max of several: the one that is constant, else unknown)."""
@@ -477,11 +645,13 @@ def _line(op) -> int:
 
 
 def read_module(module) -> dict:
-    """name -> Function for every function with a body."""
+    """name -> Function for every function with a body (calls to ``inline`` functions inlined)."""
+    from .inline import inline_functions
+
     out = {}
     for op in module.body.operations:
         if op.operation.name != "func.func" or not op.regions[0].blocks:
             continue
         name = ir.StringAttr(op.attributes["sym_name"]).value
         out[name] = Reader(op.operation).read(name)
-    return out
+    return inline_functions(out)

@@ -108,12 +108,38 @@ def float_recurrence(loop):
                 def same_place(v):
                     d = _defining(v)
                     return d is not None and d.name in LOADS and d.operands[0] == memref and _indices(d) == index
-                if _float_path(op.operands[0], loop, same_place):
+                if _float_path(op.operands[0], loop, same_place) and not _cleared_first(loop, memref, index,
+                                                                                          same_place):
                     found.append((f"'{_buffer_name(memref)}'", op))
         return ir.WalkResult.ADVANCE
 
     loop.walk(visit)
     return found[0] if found else None
+
+
+def _touches(op, memref) -> bool:
+    found = []
+
+    def visit(inner):
+        inner = _op(inner)
+        if inner.name in LOADS + STORES and memref in list(inner.operands)[:2]:
+            found.append(inner)
+        return ir.WalkResult.ADVANCE
+
+    op.walk(visit)
+    return bool(found)
+
+
+def _cleared_first(loop, memref, index, same_place) -> bool:
+    """Whether every iteration of ``loop`` first writes the place afresh (``acc = 0.0`` at the top of the
+    body, before any read of it): then no value reaches one iteration from the previous."""
+    for op in loop.regions[0].blocks[0].operations:
+        op = _op(op)
+        if not _touches(op, memref):
+            continue
+        return op.name in STORES and op.operands[1] == memref and _indices(op) == index \
+            and not _float_path(op.operands[0], loop, same_place) and not same_place(op.operands[0])
+    return False
 
 
 def _is_float(t) -> bool:

@@ -1,0 +1,302 @@
+"""The operators the exploration estimates: the streaming units of ``dsl.library.units``, one process each,
+with their own schedules (``schedule_units``) and the configuration the paper's kernels have, set through the
+same schedule primitives (``paper_steps``):
+
+- ``aw_gemm`` (a linear operator's PE array): the Mt rows of activations are turned into the A tile one 512-bit
+  token a cycle (the transpose loop unrolled by the token width, the tile partitioned to match), and every PE
+  clears and drains its accumulator in the same cycle (the clear and drain nests fully unrolled), as the
+  paper's PEs hold their accumulators locally; the k loop runs at II=1.
+- ``qk_gemm``: a key row of the head into the B tile per cycle (the tile in registers); ``pv_gemm``: a row of
+  probabilities into the A tile a token a cycle (as ``aw_gemm``'s activations).
+- row units (softmax, LayerNorm, GeLU): ``lanes`` elements a cycle in the element-wise loops (unrolled, the row
+  buffers are partitioned by the token width already); the lane reductions are asked for II=1, so that they
+  run as fast as their 8 lanes allow (a float sum: one group of 8 per adder latency; a max: one per cycle).
+  The sums keep the library's order, so the results are the library's bits.
+- ``quantize_rows``: its per-element loop pipelined with the rounding inlined (the unit has no schedule of its
+  own).
+
+``paper_schedule(s)`` applies the same configuration to every unit instance of a whole design (the layers of
+``models.design``, estimated by ``models.validate``): ``schedule_units`` first, then these steps per instance,
+and the quantiser / dequantiser of ``models.units`` with their row buffers by token and element loops pipelined.
+
+``build(kind, *params)`` returns the scheduled unit; ``KINDS`` says, per kind, which argument positions are
+input and output streams and which are off-chip arrays (``evaluate`` gives those their memories).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import dsl
+from dsl import float32, int4, int8, int32
+
+from ..library.units import gemm, memory, quantize, rowwise, schedule_units
+from ..library.units.tokens import WORD
+
+WEIGHT_TYPES = {4: int4, 8: int8}
+LANES = 8  # elements a cycle in the row units (the library's lane count: its sums interleave 8 lanes)
+CYCLIC = dsl.Partition.Cyclic
+
+
+@dataclass(frozen=True)
+class Kind:
+    kernel: object
+    ins: tuple          # argument positions of input streams
+    outs: tuple         # argument positions of output streams
+    arrays: tuple = ()  # argument positions of off-chip (m_axi) arrays
+
+
+KINDS = {
+    "weights": Kind(memory.load_weights, (), (1,), (0,)),
+    "linear": Kind(gemm.aw_gemm, (0, 1), (2,)),
+    "qk": Kind(gemm.qk_gemm, (0, 1), (2,)),
+    "pv": Kind(gemm.pv_gemm, (0, 1), (2,)),
+    "mask": Kind(rowwise.causal_mask, (), (0,)),
+    "softmax": Kind(rowwise.softmax_rows, (0, 1), (2,)),
+    "layer_norm": Kind(rowwise.layer_norm_rows, (0,), (3,), (1, 2)),
+    "gelu": Kind(rowwise.gelu_rows, (0,), (1,)),
+    "gelu_tanh": Kind(rowwise.gelu_tanh_rows, (0,), (1,)),
+    "residual": Kind(rowwise.residual_add, (0, 1), (2,)),
+    "fork": Kind(rowwise.fork_rows, (0,), (1, 2)),
+    "quantize": Kind(quantize.quantize_rows, (0,), (1, 2)),
+    "dequantize": Kind(quantize.dequantize_rows, (0, 1), (3,), (2,)),
+    "load_rows": Kind(memory.load_rows, (), (1,), (0,)),
+    "store_rows": Kind(memory.store_rows, (0,), (), (1,)),
+    "kv_write": Kind(memory.kv_write, (0,), (), (1,)),
+    "kv_append": Kind(memory.kv_append, (0,), (2,), (1,)),
+}
+
+
+def instantiation(kind: str, params: tuple) -> list:
+    """The unit's template arguments for ``params`` (plain numbers, so that jobs pickle)."""
+    if kind == "weights":
+        bits, N, K, Nt, passes = params
+        return [WEIGHT_TYPES[bits], N, K, Nt, passes]
+    if kind == "linear":
+        bits, M, K, N, Mt, Nt, pack = params
+        return [int8, WEIGHT_TYPES[bits], int32, M, K, N, Mt, Nt, pack]
+    if kind in ("qk", "pv"):
+        H, LQ, LK, D, Mq, Nk = params
+        return [int8, int32, H, LQ, LK, D, Mq, Nk, 1]
+    if kind == "mask":
+        LQ, LK, H, Mq = params
+        return [LQ, LK, H, Mq, 1]
+    if kind in ("softmax", "layer_norm", "gelu", "gelu_tanh", "residual", "fork"):
+        R, D = params[:2]
+        return [float32, R, D]
+    if kind == "quantize":
+        R, D = params
+        return [float32, int8, R, D]
+    if kind == "dequantize":
+        R, D = params
+        return [int32, float32, R, D]
+    if kind in ("load_rows", "store_rows"):
+        bits, L, D = params
+        return [{8: int8, 32: float32}[bits], L, D]
+    if kind in ("kv_write", "kv_append"):
+        LMAX, D, LN = params
+        return [int8, LMAX, D, LN]
+    raise KeyError(kind)
+
+
+def lanes_of(kind: str, params: tuple) -> int:
+    return params[2] if kind in ("softmax", "layer_norm", "gelu", "gelu_tanh") and len(params) > 2 else 1
+
+
+def build(kind: str, *params):
+    """The scheduled unit of one operator: ``build("linear", 4, 512, 768, 3072, 8, 32, 1)``."""
+    s = dsl.customize(KINDS[kind].kernel, instantiate=instantiation(kind, params))
+    schedule_units(s)
+    paper_steps(s, kind, params)
+    return s
+
+
+# -- the paper's configuration, through schedule primitives ----------------------------------------------
+def paper_steps(s, kind: str, params: tuple):
+    step = PAPER_STEPS.get(kind)
+    if step is not None:
+        step(s, params)
+    return s
+
+
+def _func(s, prefix: str) -> str:
+    from ..schedule import names as N
+
+    return next(f for f in N.funcs(s.module) if f == prefix or f.startswith(prefix + "_"))
+
+
+def _aw_gemm(s, params):
+    f = _func(s, "_aw_gemm")
+    token = WORD // 8  # int8 activations per token
+    K = params[2]
+    width = min(K, token)
+    s.partition(f"{f}:At", CYCLIC, dim=1, factor=width)
+    s.unroll(f"{f}:transpose:k", width)
+    _pe_local(s, f, ("clear:i2", "clear:j2", "drain:i3", "drain:j3"))
+
+
+def _qk_gemm(s, params):
+    """A key row of the head (DH int8) into the B tile per cycle: the tile in registers."""
+    f = _func(s, "_qk_gemm")
+    H, LQ, LK, D, Mq, Nk = params
+    s.partition(f"{f}:Bt", dsl.Partition.Complete, dim=0)
+    s.unroll(f"{f}:split_k:k2", D // H)
+    _pe_local(s, f, ("clear:i3", "clear:j3", "drain:i4", "drain:j4"))
+
+
+def _pv_gemm(s, params):
+    """A row of probabilities into the A tile a token a cycle (as ``aw_gemm``'s activations)."""
+    f = _func(s, "_pv_gemm")
+    H, LQ, LK, D, Mq, Nk = params
+    width = min(LK, WORD // 8)
+    s.partition(f"{f}:Pt", CYCLIC, dim=1, factor=width)
+    s.unroll(f"{f}:transpose:j2", width)
+    s.pipeline(f"{f}:split_v:j3")  # a row of the V block (Nk channels) per cycle, not one element
+    _pe_local(s, f, ("clear:i3", "clear:c3", "drain:i4", "drain:c4"))
+
+
+def _pe_local(s, f, loops):
+    """Every PE clears and drains its accumulator in the same cycle (the nests fully unrolled)."""
+    for loop in loops:
+        s.unroll(f"{f}:{loop}", 0)
+
+
+ROW_LOOPS = {
+    "softmax": ("softmax_row", ("exp:j", "normalize:j2", "masked:j3"), ("row_max", "row_sum")),
+    "layer_norm": ("layer_norm_row", ("square:j", "normalize:j2"), ("row_sum",)),
+    "gelu": ("gelu_erf_row", ("gelu:j",), ()),
+    "gelu_tanh": ("gelu_tanh_row", ("gelu:j",), ()),
+}
+REDUCTION_GROUPS = {"row_sum": "sum_groups:j0", "row_max": "max_groups:j0"}
+
+
+def _row_lanes(kind):
+    def steps(s, params):
+        lanes = lanes_of(kind, params)
+        row, loops, reductions = ROW_LOOPS[kind]
+        if lanes > 1:
+            for loop in loops:
+                s.unroll(f"{_func(s, row)}:{loop}", lanes)
+        for helper in reductions:
+            s.pipeline(f"{_func(s, helper)}:{REDUCTION_GROUPS[helper]}", 1)
+    return steps
+
+
+def _quantize(s, params):
+    s.pipeline(f"{_func(s, 'quantize_per_token')}:quantize:j2")
+    s.inline(_func(s, "round_clamp"))
+
+
+PAPER_STEPS = {"linear": _aw_gemm, "qk": _qk_gemm, "pv": _pv_gemm,
+               "softmax": _row_lanes("softmax"), "layer_norm": _row_lanes("layer_norm"),
+               "gelu": _row_lanes("gelu"), "gelu_tanh": _row_lanes("gelu_tanh"), "quantize": _quantize}
+
+
+# -- the same configuration on every instance of a whole design (``models.design`` layers) ----------------
+def _token_of(s, func: str, stream: str) -> int:
+    from ..library.units.schedules import _token
+
+    return _token(s, func, stream)
+
+
+def _aw_instance(s, f):
+    width = _token_of(s, f, "xs")
+    s.partition(f"{f}:At", CYCLIC, dim=1, factor=width)
+    s.unroll(f"{f}:transpose:k", width)
+    _pe_local(s, f, ("clear:i2", "clear:j2", "drain:i3", "drain:j3"))
+
+
+def _qk_instance(s, f):
+    s.partition(f"{f}:Bt", dsl.Partition.Complete, dim=0)
+    s.unroll(f"{f}:split_k:k2", 0)  # the head's DH channels of a key row in one cycle
+    _pe_local(s, f, ("clear:i3", "clear:j3", "drain:i4", "drain:j4"))
+
+
+def _pv_instance(s, f):
+    width = _token_of(s, f, "ps")
+    s.partition(f"{f}:Pt", CYCLIC, dim=1, factor=width)
+    s.unroll(f"{f}:transpose:j2", width)
+    s.pipeline(f"{f}:split_v:j3")
+    _pe_local(s, f, ("clear:i3", "clear:c3", "drain:i4", "drain:c4"))
+
+
+def _row_instance(s, f):
+    from ..library.schedules import ROW_KERNELS
+
+    loops, _ = ROW_KERNELS[_base(f)]
+    for loop in loops:
+        s.unroll(f"{f}:{loop}:{ROW_IVS[loop]}", LANES)
+
+
+def _reduction_instance(s, f):
+    s.pipeline(f"{f}:{REDUCTION_GROUPS[_base(f)]}", 1)
+
+
+def _smooth_quantize_instance(s, f):
+    """The quantiser of ``models``: row buffers by token, its element loops pipelined, the rounding inlined."""
+    from ..library.units.schedules import _rows_by_token
+
+    _rows_by_token(s, f, "xs", "xb")
+    _rows_by_token(s, f, "qs", "qb")
+    s.pipeline(f"{f}:smooth:j2")
+    s.pipeline(f"{f}:quantize:j3")
+
+
+def _dequantize_bias_instance(s, f):
+    from ..library.units.schedules import _rows_by_token
+
+    _rows_by_token(s, f, "accs", "ab")
+    _rows_by_token(s, f, "ys", "yb")
+    s.pipeline(f"{f}:dequantize:j2")
+
+
+INSTANCE_STEPS = {"_aw_gemm": _aw_instance, "_qk_gemm": _qk_instance, "_pv_gemm": _pv_instance,
+                  "softmax_row": _row_instance, "layer_norm_row": _row_instance, "gelu_erf_row": _row_instance,
+                  "gelu_tanh_row": _row_instance, "row_sum": _reduction_instance, "row_max": _reduction_instance,
+                  "_smooth_quantize_rows": _smooth_quantize_instance,
+                  "_dequantize_bias_rows": _dequantize_bias_instance}
+
+
+def _base(func: str) -> str:
+    import re
+
+    return re.sub(r"_\d+$", "", func)
+
+
+ROW_IVS = {"exp": "j", "normalize": "j2", "masked": "j3", "square": "j", "gelu": "j"}
+
+
+def paper_schedule(s):
+    """``schedule_units`` and then the paper's configuration on every instance of the units in ``s``."""
+    from ..schedule import names as N
+
+    schedule_units(s)
+    for func in list(N.funcs(s.module)):
+        step = INSTANCE_STEPS.get(_base(func))
+        fop = N.funcs(s.module).get(func)
+        if step is not None and fop is not None and "dsl.kernel" not in fop.attributes:
+            step(s, func)
+    for func in list(N.funcs(s.module)):
+        if _base(func) == "round_clamp":
+            s.inline(func)
+    # The weight block in registers, last: a partition of a buffer passed to a shared callee (pe_step_packed)
+    # is carried to the other callers' buffers, so a later array's partition undoes an earlier one's.
+    for func in list(N.funcs(s.module)):
+        if _base(func) == "_aw_gemm":
+            for dim in (1, 2):
+                s.partition(f"{func}:wb", dsl.Partition.Complete, dim=dim)
+    return s
+
+
+def row_tripcount(kind: str, params: tuple, kept: int | None) -> dict:
+    """Loops whose bounds come from a stream (softmax's kept row length): Vitis's ``loop_tripcount`` for
+    the mean row ``kept`` long (the whole row when None)."""
+    if kind != "softmax":
+        return {}
+    R, D = params[:2]
+    n = D if kept is None else kept
+    return {"softmax_row:exp:j": n, "softmax_row:normalize:j2": n, "softmax_row:masked:j3": D - n,
+            "row_max:max_groups:j0": n // 8, "row_max:max_tail:l2": n % 8,
+            "row_sum:sum_groups:j0": n // 8, "row_sum:sum_tail:l2": n % 8}
+
+
+__all__ = ["KINDS", "build", "instantiation", "paper_schedule", "paper_steps", "row_tripcount"]

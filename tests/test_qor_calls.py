@@ -1,0 +1,81 @@
+"""The estimator across calls: constants a caller passes bound the callee's loops (fold), functions marked
+``inline`` are scheduled with their caller (inline), and block streams (``memref.copy`` into and out of a
+FIFO) move one token per access. Expected figures follow from the rules of dsl/qor/README.md."""
+import dsl
+from dsl import float32, int8, int32
+from dsl.qor import estimate
+from dsl.qor.tables import load_tables
+
+
+def scaled(x: float32[64], n: int32):
+    for j in range(n, name="scale"):
+        x[j] = x[j] * 2.0
+
+
+def call_48(A: float32[64]) -> float32[64]:
+    scaled(A, 48)
+    return A
+
+
+def test_a_constant_argument_bounds_the_callees_loop():
+    # scaled's loop runs n times; the call passes 48: the instance of that call has 48 iterations at II=1
+    loop = estimate(dsl.customize(call_48)).loops["scaled:scale:j"]
+    assert loop.trip == 48 and loop.ii == 1
+    assert loop.latency == 47 * loop.ii + loop.depth
+
+
+def mac(a: int8, b: int8) -> int32:
+    return a * b
+
+
+def dots(A: int8[16, 8], B: int8[16, 8]) -> int32[16]:
+    out: int32[16] = 0
+    for i in range(16, name="rows"):
+        acc: int32 = 0
+        for k in range(8, name="ks"):
+            acc += mac(A[i, k], B[i, k])
+        out[i] = acc
+    return out
+
+
+def _dots(inline: bool):
+    s = dsl.customize(dots)
+    s.partition(s.A, dsl.Partition.Complete, dim=2)
+    s.partition(s.B, dsl.Partition.Complete, dim=2)
+    s.unroll("ks:k", 0)
+    s.pipeline("rows:i")
+    if inline:
+        s.inline("mac")
+    return estimate(s)
+
+
+def test_an_inlined_function_is_scheduled_with_its_caller():
+    called, inlined = _dots(False), _dots(True)
+    # a call of a (sequential) function accepts one call per its latency: 8 unrolled calls limit the II
+    assert called.loops["rows:i"].ii > 1 and "calls mac" in called.loops["rows:i"].ii_reason
+    # inlined: 8 multiplies (one DSP each, int8 x int8) in the II=1 pipeline, no call to wait for
+    assert inlined.loops["rows:i"].ii == 1 and inlined.loops["rows:i"].ii_reason == ""
+    assert inlined.resources["DSP"].used == 8
+
+
+def relay(xs: dsl.Stream[float32[16], 2], ys: dsl.Stream[float32[16], 2]):
+    for t in range(512, name="tokens"):
+        blk: float32[16] = xs.get()  # memref.copy out of the FIFO: one read of a 512-bit token
+        out: float32[16]
+        for j in range(16, name="lanes"):
+            out[j] = blk[j] * 2.0
+        ys.put(out)
+
+
+def test_a_block_stream_moves_one_token_per_cycle():
+    # a token in and out per iteration, its 16 elements in registers (constant addresses after the unroll:
+    # Vitis's automatic partitioning), 16 fmul in parallel: II=1 and 16 multipliers' DSPs
+    s = dsl.customize(relay)
+    s.unroll("lanes:j", 0)
+    s.pipeline("tokens:t")
+    r = estimate(s)
+    loop = r.loops["tokens:t"]
+    assert loop.ii == 1 and loop.ii_reason == ""
+    assert r.latency >= 511 + loop.depth
+    fmul = load_tables("ultrascale_plus", 300).op("fmul")["dsp"]
+    assert r.resources["DSP"].used == 16 * fmul
