@@ -11,7 +11,6 @@ from dsl.backend.interface import to_storage
 from dsl.dataflow import sim as simmod
 from dsl.dataflow.report import blocked_records, deadlock_message, suggest_depths
 from dsl.library.units import memory, schedule_units
-from dsl.schedule.registry import batched
 
 from .design import WORD, LayerDesign
 from .units import schedule_model_units
@@ -63,9 +62,8 @@ class LayerModule:
         start = time.perf_counter()
         self.schedule = dsl.customize(design.region)
         if target == "csim":
-            with batched(self.schedule):
-                schedule_units(self.schedule)
-                schedule_model_units(self.schedule)
+            schedule_units(self.schedule)
+            schedule_model_units(self.schedule)
             self.module = dsl.build(self.schedule, target="vitis_hls", mode="csim", project=project)
         else:
             self.module = dsl.build(self.schedule, target="sim")

@@ -22,7 +22,6 @@ import dsl
 from dsl.backend.hls.project import write_files
 from dsl.backend.hls.signature import function_signature
 from dsl.library.units import schedule_units
-from dsl.schedule.registry import batched
 
 from .errors import ModelError
 from .host import SCALARS, host_source
@@ -38,9 +37,8 @@ PLATFORM = "xilinx_u280_gen3x16_xdma_1_202211_1"
 def emit_variant(design):
     """(Split, params, schedule) of a layer design's scheduled HLS."""
     s = dsl.customize(design.region)
-    with batched(s):
-        schedule_units(s)
-        schedule_model_units(s)
+    schedule_units(s)
+    schedule_model_units(s)
     code = dsl.build(s, target="vhls")
     with s.context:
         params = function_signature(None, s.top_func, True).params

@@ -61,7 +61,7 @@ def test_replay_is_byte_identical_after_a_refused_step():
     s = dsl.customize(conv)
     s.fuse("y", "x")
     with pytest.raises(dsl.ScheduleError):
-        s.reorder("S_B_init:i0", "S_y_x_r_c_0:r")  # refused: restores the module from its text
+        s.reorder("S_B_init:i0", "S_y_x_r_c_0:r")  # refused: restores the module from its copy
     s.split("r", 2)
     replay = dsl.customize(conv, schedule=s.to_yaml())
     assert _text(replay) == _text(s)
