@@ -9,7 +9,8 @@ Rules followed (UG1393, "Linking the Kernels" / v++ --connectivity options; UG13
                                    channel of its own for each weight loader, balanced over the 32)
   stream_connect=<cu>.<out>:<cu>.<in>:<depth>   the cross-SLR streams, depth as in the simulated design
 Kernels: each m_axi argument has its own bundle and is read or written by one dataflow process (the
-library's loaders/storers); cross-SLR streams are ``hls::stream`` arguments with ``interface axis``.
+library's loaders/storers); cross-SLR streams are ``hls::stream<ap_axiu<W, 0, 0, 0>>`` arguments with
+``interface axis``, as Vitis_Accel_Examples' kernel-to-kernel examples declare them (``models.axis``).
 """
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ import numpy as np
 import dsl
 from dsl.backend.hls.project import write_files
 from dsl.backend.hls.signature import function_signature
+from dsl.dataflow.check import static_tokens
+from dsl.dataflow.netlist import extract
 from dsl.library.units import schedule_units
 
 from .errors import ModelError
@@ -42,7 +45,8 @@ def emit_variant(design):
     code = dsl.build(s, target="vhls")
     with s.context:
         params = function_signature(None, s.top_func, True).params
-    split = split_top(str(code), code.header, code.top, params, design.slr_of_line)
+        tokens = {f.name: static_tokens(f) for f in extract(s.module, s.top).fifos}
+    split = split_top(str(code), code.header, code.top, params, design.slr_of_line, tokens)
     return split, params, s
 
 
