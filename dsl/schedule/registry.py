@@ -290,6 +290,9 @@ def apply(sched, name: str, args: dict, func: str | None = None, where: str = ""
             traceback.print_exc()
         restore(sched, before)
         raise ScheduleError(f"{where}{name}: could not be applied ({type(exc).__name__}: {exc})".strip()) from exc
+    except BaseException:  # Ctrl-C in the middle of a rewrite: the schedule stays as it was
+        restore(sched, before)
+        raise
     before.erase()
     if record:
         sched.trace.append({"primitive": name, "args": norm})
