@@ -11,7 +11,6 @@ from dsl.backend.interface import to_storage
 from dsl.dataflow import sim as simmod
 from dsl.dataflow.report import blocked_records, deadlock_message, suggest_depths
 from dsl.library.units import memory, schedule_units
-from dsl.schedule.registry import batched
 
 from .design import WORD, LayerDesign
 from .units import schedule_model_units
@@ -22,11 +21,15 @@ F = np.float32
 def pack_words(Wq, bits: int, Nt: int) -> np.ndarray:
     """``memory.pack_weight_tiles``'s words as the simulator stores UInt(512): one 64-byte little-endian row
     per word (the same bits, without a Python integer per word)."""
-    W = np.asarray(Wq, dtype=np.int64)
+    W = np.asarray(Wq)
+    if W.dtype != np.int8:
+        W = W.astype(np.int64).astype(np.int8)  # the low 8 bits (the fields take at most 8)
     N, K = W.shape
     kpw = WORD // (Nt * bits)
-    tiles = W.reshape(N // Nt, Nt, K // kpw, kpw).transpose(0, 2, 3, 1).reshape(-1, kpw * Nt)
-    fields = (tiles & ((1 << bits) - 1)).astype(np.uint8)
+    # two's complement: the low bits of an int8 are those of its uint8 view, so the fields are taken
+    # on bytes (no int64 copy of the matrix)
+    tiles = W.view(np.uint8).reshape(N // Nt, Nt, K // kpw, kpw).transpose(0, 2, 3, 1).reshape(-1, kpw * Nt)
+    fields = tiles & np.uint8((1 << bits) - 1)
     if bits == 4:
         fields = fields[:, 0::2] | (fields[:, 1::2] << np.uint8(4))
     return np.ascontiguousarray(fields)
@@ -63,9 +66,8 @@ class LayerModule:
         start = time.perf_counter()
         self.schedule = dsl.customize(design.region)
         if target == "csim":
-            with batched(self.schedule):
-                schedule_units(self.schedule)
-                schedule_model_units(self.schedule)
+            schedule_units(self.schedule)
+            schedule_model_units(self.schedule)
             self.module = dsl.build(self.schedule, target="vitis_hls", mode="csim", project=project)
         else:
             self.module = dsl.build(self.schedule, target="sim")

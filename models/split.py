@@ -8,12 +8,20 @@ another SLR, an AXI4-Stream port (``#pragma HLS interface axis``; UG1399, "AXI4-
 links the ports with ``stream_connect`` (UG1393, "Specifying Streaming Connections between Compute Units").
 The original top keeps its signature and calls the three kernels in order (a C simulation of the layer as
 the testbench of a multi-kernel design runs it: the streams between kernels are unbounded in C).
+
+The ports are ``hls::stream<ap_axiu<W, 0, 0, 0>>`` (``ap_axi_sdata.h``): UG1393 ("Streaming Data Transfers
+Between Kernels") and Vitis_Accel_Examples' kernel-to-kernel examples declare a kernel's stream ports with
+the AXI4-Stream side-channel struct, TDATA in ``data``, TKEEP/TSTRB all set, TLAST on the final token, not
+as a user struct. Inside the kernel the units keep their token streams; one adapter process per port packs
+(or unpacks) each token, its bits in element order, and the number of tokens per run is the design's static
+count (``dsl.dataflow.check.static_tokens``).
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
 
+from .axis import AxisPort, adapters, block_types, rename
 from .errors import ModelError
 
 PROCESS = re.compile(r"^\s*DSL_PROCESS\((\w+)\((.*)\)\);\s*//.*:(\d+)\s*$")
@@ -44,8 +52,9 @@ class Split:
     header: str
 
 
-def split_top(code: str, header: str, top: str, params: list, slr_of_line: dict) -> Split:
-    """``params``: the top's ``Param``s (dsl.backend.hls.signature), in order."""
+def split_top(code: str, header: str, top: str, params: list, slr_of_line: dict, tokens: dict) -> Split:
+    """``params``: the top's ``Param``s (dsl.backend.hls.signature), in order; ``tokens``: stream -> tokens
+    carried in one run (for the cross-SLR ports' adapters)."""
     start = code.index(f'extern "C" void {top}(')
     body_start = code.index("{\n", start) + 2
     end = code.rindex("\n}")
@@ -83,21 +92,30 @@ def split_top(code: str, header: str, top: str, params: list, slr_of_line: dict)
             raise ModelError(f"internal: stream {name} is used on SLRs {slrs}")
         if len(slrs) == 2:
             cross[name] = (token, depth, slrs[0], slrs[1])  # the layer flows SLR0 -> SLR1 -> SLR2
+    blocks = block_types(header)
+    taken = set(re.findall(r"\w+", code))
+    ports = {n: AxisPort(n, c[0], blocks, tokens.get(n), taken) for n, c in cross.items()}
     kernels = []
     for slr in sorted({p[0] for p in procs}):
         k = Kernel(f"{top}_slr{slr}", slr)
         used = {n for s, _, ops in procs if s == slr for n in ops}
         k.params = [(p.name, p.decl, p.kind) for p in params if p.name in used]
-        k.outputs = [(n, c[0]) for n, c in cross.items() if c[2] == slr]
-        k.inputs = [(n, c[0]) for n, c in cross.items() if c[3] == slr]
+        k.outputs = [(n, ports[n].axis) for n, c in cross.items() if c[2] == slr]
+        k.inputs = [(n, ports[n].axis) for n, c in cross.items() if c[3] == slr]
         local = [n for n in decls if n in used and n not in cross]
-        k.body = [ln for n in local for ln in decls[n][1]] + [ln for s, ln, _ in procs if s == slr]
+        k.body = [ln for n in local for ln in decls[n][1]]
+        mine = [n for n, _ in k.streams]
+        for n in mine:
+            k.body += ports[n].declaration()
+        k.body += [rename(ln, {n: ports[n].inner for n in mine}) for s, ln, _ in procs if s == slr]
+        k.body += [ports[n].adapter(n in dict(k.outputs)) for n in mine]
         k.body.append("  DSL_JOIN_PROCESSES();")
         kernels.append((k, [pragmas[n] for n, _, _ in k.params if n in pragmas]))
-    text = helpers + "\n".join(_kernel_text(k, prag) for k, prag in kernels) + "\n" + \
-        _top_text(code[start:body_start], lines, pragmas, [k for k, _ in kernels], cross)
+    text = helpers + adapters(ports.values()) + "\n".join(_kernel_text(k, prag) for k, prag in kernels) + "\n" + \
+        _top_text(code[start:body_start], lines, pragmas, [k for k, _ in kernels], cross, ports)
     protos = "\n".join(f'extern "C" void {k.name}({_signature(k)});' for k, _ in kernels)
     header = header.replace(f'extern "C" void {top}(', f'{protos}\nextern "C" void {top}(')
+    header = header.replace("#include <hls_stream.h>\n", "#include <hls_stream.h>\n#include <ap_axi_sdata.h>\n", 1)
     return Split(top, [k for k, _ in kernels], cross, text, header)
 
 
@@ -113,12 +131,12 @@ def _kernel_text(k: Kernel, pragmas: list) -> str:
     return "\n".join(out) + "\n"
 
 
-def _top_text(head: str, lines: list, pragmas: dict, kernels: list, cross: dict) -> str:
+def _top_text(head: str, lines: list, pragmas: dict, kernels: list, cross: dict, ports: dict) -> str:
     """The layer as one function again: the cross streams, then each SLR kernel called in turn."""
     out = [head.rstrip("\n")]
     out += [ln for ln in lines if PRAGMA_PORT.match(ln)]
     out.append("  // the three kernels in the order the layer flows (v++ connects them with stream_connect)")
-    out += [f"  hls::stream<{t}> {n};" for n, (t, _, _, _) in cross.items()]
+    out += [f"  hls::stream<{ports[n].axis}> {n};" for n in cross]
     for k in kernels:
         args = [n for n, _, _ in k.params] + [n for n, _ in k.streams]
         out.append(f"  {k.name}({', '.join(args)});")

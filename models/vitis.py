@@ -9,7 +9,8 @@ Rules followed (UG1393, "Linking the Kernels" / v++ --connectivity options; UG13
                                    channel of its own for each weight loader, balanced over the 32)
   stream_connect=<cu>.<out>:<cu>.<in>:<depth>   the cross-SLR streams, depth as in the simulated design
 Kernels: each m_axi argument has its own bundle and is read or written by one dataflow process (the
-library's loaders/storers); cross-SLR streams are ``hls::stream`` arguments with ``interface axis``.
+library's loaders/storers); cross-SLR streams are ``hls::stream<ap_axiu<W, 0, 0, 0>>`` arguments with
+``interface axis``, as Vitis_Accel_Examples' kernel-to-kernel examples declare them (``models.axis``).
 """
 from __future__ import annotations
 
@@ -21,8 +22,9 @@ import numpy as np
 import dsl
 from dsl.backend.hls.project import write_files
 from dsl.backend.hls.signature import function_signature
+from dsl.dataflow.check import static_tokens
+from dsl.dataflow.netlist import extract
 from dsl.library.units import schedule_units
-from dsl.schedule.registry import batched
 
 from .errors import ModelError
 from .host import SCALARS, host_source
@@ -38,13 +40,13 @@ PLATFORM = "xilinx_u280_gen3x16_xdma_1_202211_1"
 def emit_variant(design):
     """(Split, params, schedule) of a layer design's scheduled HLS."""
     s = dsl.customize(design.region)
-    with batched(s):
-        schedule_units(s)
-        schedule_model_units(s)
+    schedule_units(s)
+    schedule_model_units(s)
     code = dsl.build(s, target="vhls")
     with s.context:
         params = function_signature(None, s.top_func, True).params
-    split = split_top(str(code), code.header, code.top, params, design.slr_of_line)
+        tokens = {f.name: static_tokens(f) for f in extract(s.module, s.top).fifos}
+    split = split_top(str(code), code.header, code.top, params, design.slr_of_line, tokens)
     return split, params, s
 
 

@@ -56,12 +56,11 @@ def random_weights(cfg: ModelConfig, seed: int = 0, std: float | None = None) ->
     rng = np.random.default_rng(seed)
     std = float(cfg.hf.get("initializer_range", 0.02)) if std is None else std
 
-    def draw(name, shape):
+    def draw(name, shape):  # drawn in float32 (no float64 copy: gpt2-medium has 350 M parameters)
+        x = rng.standard_normal(shape, dtype=F)
         if name.endswith("_g"):
-            return (1.0 + 0.1 * rng.standard_normal(shape)).astype(F)
-        if len(shape) == 1:
-            return (0.02 * rng.standard_normal(shape)).astype(F)
-        return (std * rng.standard_normal(shape)).astype(F)
+            return x * F(0.1) + F(1.0)
+        return x * F(0.02 if len(shape) == 1 else std)
 
     top_shapes, layer_shapes = shapes(cfg)
     top = {k: draw(k, s) for k, s in top_shapes.items()}

@@ -2,6 +2,7 @@
 project's kernels: bit-exact against the quantised reference, close to the float32 reference; FIFO depths
 that matter; the checkpoint round trip through the CLI; the Vitis project's files."""
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -112,6 +113,15 @@ def test_vitis_project_connects_places_and_maps_every_kernel(project):
             if "prefill" in src:
                 assert f"#pragma HLS interface axis port={port}" in code
     assert "stream_connect=gpt2_prefill_slr0_1.q_rows:gpt2_prefill_slr1_1.q_rows" in cfg
+    # the kernels' stream ports are AXI4-Stream side-channel structs, as AMD's kernel-to-kernel examples
+    # declare them; an adapter per port moves every token of the run (5 rows of 64 floats: 20 tokens)
+    kernels = re.findall(r'extern "C" void gpt2_prefill_slr\d\(([^)]*)\)', code)
+    ports = [p for k in kernels for p in re.findall(r"hls::stream<.*?> &\w+", k)]
+    assert len(kernels) == 3 and len(ports) == 12  # 6 cross streams, each an output and an input
+    assert all(p.startswith("hls::stream<ap_axiu<512, 0, 0, 0>> &") for p in ports)
+    adapters = re.findall(r"dsl_axis_(put|get)_dsl_block_float_16<(\d+)>\((\w+), (\w+)\)", code)
+    assert len(adapters) == 12 and {int(n) for _, n, _, _ in adapters} == {5 * 64 // 16}
+    assert "#include <ap_axi_sdata.h>" in (project / "prefill.h").read_text()
     assert "stream_connect=gpt2_prefill_slr1_1.h_res:gpt2_prefill_slr2_1.h_res" in cfg
     sp = [ln for ln in cfg.splitlines() if ln.startswith("sp=")]
     weights = {ln.split(":")[1] for ln in sp if ".W_" in ln}

@@ -61,10 +61,32 @@ def test_replay_is_byte_identical_after_a_refused_step():
     s = dsl.customize(conv)
     s.fuse("y", "x")
     with pytest.raises(dsl.ScheduleError):
-        s.reorder("S_B_init:i0", "S_y_x_r_c_0:r")  # refused: restores the module from its text
+        s.reorder("S_B_init:i0", "S_y_x_r_c_0:r")  # refused: restores the module from its copy
     s.split("r", 2)
     replay = dsl.customize(conv, schedule=s.to_yaml())
     assert _text(replay) == _text(s)
+
+
+def test_an_interrupted_step_leaves_the_schedule_as_it_was(monkeypatch):
+    """Ctrl-C in the middle of a rewrite (after the IR changed): the module and the trace are restored."""
+    from dsl.schedule import registry as R
+
+    s = dsl.customize(conv)
+    s.fuse("y", "x")
+    before, trace = _text(s), list(s.trace)
+    split = R.REGISTRY["split"]
+
+    def interrupted(ctx, **args):
+        split.fn(ctx, **args)
+        raise KeyboardInterrupt
+
+    monkeypatch.setitem(R.REGISTRY, "split", R.Primitive("split", split.params, interrupted, split.doc, split.cleanup))
+    with pytest.raises(KeyboardInterrupt):
+        s.split("r", 2)
+    assert _text(s) == before and s.trace == trace
+    monkeypatch.undo()
+    s.split("r", 2)
+    assert _text(dsl.customize(conv, schedule=s.to_yaml())) == _text(s)
 
 
 def _scaled(A: dsl.int32[10, 7]) -> dsl.int32[10, 7]:

@@ -3,11 +3,10 @@
 An entry has a name, typed parameters, a docstring with a before/after example, and the function that
 rewrites the IR. ``apply`` is the only way a primitive runs: it normalises the arguments to plain data (the
 trace form: strings, ints, lists), runs the rewrite, verifies the module, and records the step. If anything
-fails the module is restored from the text taken before the step, so a failed primitive changes nothing.
+fails the module is restored from the copy taken before the step, so a failed primitive changes nothing.
 """
 from __future__ import annotations
 
-import contextlib
 import difflib
 import enum
 import inspect
@@ -269,13 +268,23 @@ def func_name_of(op) -> str:
 _CLEANUP = "builtin.module(func.func(canonicalize))"
 
 
-def snapshot(sched) -> str:
-    return sched.module.operation.get_asm(enable_debug_info=True)
-
-
-def restore(sched, text: str):
+def snapshot(sched) -> ir.Operation:
+    """A detached copy of the module (an in-memory clone: a small fraction of the cost of printing it)."""
     with sched.context:
-        sched.module = ir.Module.parse(text)
+        return sched.module.operation.clone()
+
+
+def restore(sched, copy: ir.Operation):
+    """Make the schedule's module the ``snapshot`` ``copy`` (which it consumes): exactly the module as it was,
+    in memory, so a refused step changes nothing, not even how the module prints."""
+    with sched.context:
+        module = ir.Module.create(copy.location)
+        for key in [a.name for a in copy.attributes]:
+            module.operation.attributes[key] = copy.attributes[key]
+        for op in list(copy.regions[0].blocks[0].operations):
+            module.body.append(op.operation)
+        copy.erase()
+        sched.module = module
 
 
 def apply(sched, name: str, args: dict, func: str | None = None, where: str = "", record: bool = True):
@@ -285,7 +294,7 @@ def apply(sched, name: str, args: dict, func: str | None = None, where: str = ""
                             hint=f"primitives: {', '.join(REGISTRY)}")
     prim = REGISTRY[name]
     norm = prim.normalize(args, where)
-    before = None if getattr(sched, "_batched", False) else snapshot(sched)  # batched: one for the whole batch
+    before = snapshot(sched)
     try:
         with sched.context, ir.Location.unknown():
             result = prim.fn(Ctx(sched, func or sched.top, name), **norm)
@@ -293,8 +302,7 @@ def apply(sched, name: str, args: dict, func: str | None = None, where: str = ""
                 PassManager.parse(_CLEANUP).run(sched.module.operation)
             sched.module.operation.verify()
     except ScheduleError as exc:
-        if before is not None:
-            restore(sched, before)
+        restore(sched, before)
         if where:
             exc.message = where + exc.message
             exc.args = (exc._render(),)
@@ -303,36 +311,12 @@ def apply(sched, name: str, args: dict, func: str | None = None, where: str = ""
         import os, traceback
         if os.environ.get("DSL_SCHEDULE_DEBUG"):
             traceback.print_exc()
-        if before is not None:
-            restore(sched, before)
+        restore(sched, before)
         raise ScheduleError(f"{where}{name}: could not be applied ({type(exc).__name__}: {exc})".strip()) from exc
-    # Re-parse the result: a failed step restores the module from text, so the live module must always be
-    # what parsing its text gives (the parser simplifies affine maps that a rewrite built unsimplified);
-    # otherwise a refused step would change how later steps print and replay would not be byte-identical.
-    if before is not None:
-        restore(sched, snapshot(sched))
+    except BaseException:  # Ctrl-C in the middle of a rewrite: the schedule stays as it was
+        restore(sched, before)
+        raise
+    before.erase()
     if record:
         sched.trace.append({"primitive": name, "args": norm})
     return result
-
-
-@contextlib.contextmanager
-def batched(sched):
-    """Apply a known-good sequence of primitives (a library's predefined schedule) with one snapshot for the
-    whole sequence instead of two per step: a step that fails restores the schedule as it was before the
-    batch (its error propagates), and the module is re-parsed once at the end. Each snapshot prints the whole
-    module, which dominates the time of a schedule of hundreds of steps on a design of tens of processes."""
-    if getattr(sched, "_batched", False):
-        yield sched
-        return
-    before, trace = snapshot(sched), len(sched.trace)
-    sched._batched = True
-    try:
-        yield sched
-    except BaseException:
-        sched._batched = False
-        restore(sched, before)
-        del sched.trace[trace:]
-        raise
-    sched._batched = False
-    restore(sched, snapshot(sched))

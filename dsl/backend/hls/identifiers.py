@@ -17,6 +17,7 @@ HLS renames the RTL signal itself. Characters other than ASCII letters, digits a
 """
 from __future__ import annotations
 
+import functools
 import re
 
 CPP_KEYWORDS = frozenset("""alignas alignof and and_eq asm auto bitand bitor bool break case catch char char8_t
@@ -58,6 +59,7 @@ _PORTS = re.compile(r"(ret|gmem)\d+")  # the top's result ports ret<k> and its m
 _ERRNO = re.compile(r"E[0-9A-Z][0-9A-Z_]*")  # <cerrno> reserves E<digit> and E<capital> names
 
 
+@functools.lru_cache(maxsize=None)  # pure; the emitter asks about the same names tens of thousands of times
 def is_legal(name: str) -> bool:
     """A name the generated C++ may use as it is (see the module docstring)."""
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):

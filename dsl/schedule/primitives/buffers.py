@@ -18,6 +18,7 @@ def _connected(ctx, buf):
     or None where a view drops or slices it."""
     seen, todo, out = set(), [(buf.value, list(range(1, len(buf.shape) + 1)))], []
     funcs = dict(_funcs(ctx))
+    callers = None  # callee name -> its calls: one walk of the module, only if an argument is reached
     while todo:
         value, dims = todo.pop()
         if value in seen:
@@ -37,13 +38,21 @@ def _connected(ctx, buf):
         owner = value.owner
         if isinstance(owner, ir.Block) and owner.owner.operation.name == "func.func":
             fname = ir.StringAttr(owner.owner.operation.attributes["sym_name"]).value
-            for call in U.collect(ctx.module.operation, lambda o: o.name == "func.call"):
-                if ir.FlatSymbolRefAttr(call.attributes["callee"]).value == fname:
-                    todo.append((call.operands[value.arg_number], dims))
+            if callers is None:
+                callers = _calls_by_callee(ctx.module)
+            for call in callers.get(fname, ()):
+                todo.append((call.operands[value.arg_number], dims))
         elif _is_view(value):  # back from a view to the buffer it shows
             view = owner.operation
             back = {v: k + 1 for k, v in enumerate(_subview_dims(view)) if v is not None}
             todo.append((view.operands[0], [back.get(d) if d else None for d in dims]))
+    return out
+
+
+def _calls_by_callee(module) -> dict:
+    out = {}
+    for call in U.collect(module.operation, lambda o: o.name == "func.call"):
+        out.setdefault(ir.FlatSymbolRefAttr(call.attributes["callee"]).value, []).append(call)
     return out
 
 
