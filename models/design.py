@@ -9,7 +9,8 @@ Each linear operator is quantize_rows -> aw_gemm (its PE array, weights from its
 dequantize_rows. Streams carry 512-bit tokens; cross-SLR streams become AXI streams in the Vitis project.
 
 Variants: ``prefill`` (L rows, causal, K/V written to the cache), ``decode`` (one row at ``pos`` against
-the cache of LMAX rows), ``encoder`` (BERT: L rows, every key). The generated design is Python source (a
+the ``nk = pos + 1`` rows of the cache actually holding context, out of its LMAX), ``encoder`` (BERT: L rows,
+every key). Attention is int8 (``models.quant.int8_attention``). The generated design is Python source (a
 ``dsl.region``) kept in ``LayerDesign.source`` and registered with linecache, so errors and the HLS comments
 point at its lines; ``LayerDesign.slr_of_line`` says where each process goes.
 """
@@ -27,6 +28,7 @@ from .weights import LINEARS
 
 WORD = 512
 ROW_TOKEN = {"float32": 16, "int32": 16, "int8": 64}
+CACHE_ROWS = ("Kc", "Vc")  # int8 K/V rows; Ks, Vs: their float32 scales
 FIFO_DEPTH = 16  # the paper's depth between kernels
 
 
@@ -80,10 +82,13 @@ def _rows_divisor(L: int, cap: int) -> int:
 
 
 def check_rows(L: int, what: str) -> None:
-    """A row of L float32 scores travels in 16-element tokens: L <= 16 or a multiple of 16."""
-    if L > 16 and L % 16:
-        raise ModelError(f"{what} = {L}: the attention streams rows of {what} scores in 16-element tokens, so "
-                         f"{what} must be at most 16 or a multiple of 16 (e.g. {L + (-L) % 16})")
+    """A row of L int32 scores travels in 16-element tokens, a row of L int8 probabilities in 64-element
+    ones: L <= 16, a multiple of 16 up to 64, or a multiple of 64."""
+    if (L > 16 and L % 16) or (L > 64 and L % 64):
+        good = L + (-L) % (16 if L <= 64 else 64)
+        raise ModelError(f"{what} = {L}: the attention streams rows of {what} int32 scores in 16-element tokens "
+                         f"and of int8 probabilities in 64-element ones, so {what} must be at most 16, a multiple "
+                         f"of 16 up to 64 or a multiple of 64 (e.g. {good})")
 
 
 def linear_specs(cfg: ModelConfig, qcfg: QuantConfig, rows: int, pack: bool = True) -> dict:
@@ -147,7 +152,9 @@ def _arguments(design: LayerDesign) -> None:
     if not pre:
         args += [("ln2_g", "vector", (d,), 2), ("ln2_b", "vector", (d,), 2)]
     if cfg.is_decoder:
-        args += [("Kc", "cache", (design.lmax, d), 1), ("Vc", "cache", (design.lmax, d), 1), ("pos", "scalar", (), 1)]
+        args += [("Kc", "cache", (design.lmax, d), 1), ("Ks", "cache", (design.lmax,), 1),
+                 ("Vc", "cache", (design.lmax, d), 1), ("Vs", "cache", (design.lmax,), 1),
+                 ("pos", "scalar", (), 1), ("nk", "scalar", (), 1)]
     args.append(("Y", "rows", (L, d), 2))
     design.args = [(n, k, s) for n, k, s, _ in args]
     design.arg_slr = {n: slr for n, _, _, slr in args}
@@ -155,14 +162,14 @@ def _arguments(design: LayerDesign) -> None:
 
 def _depths(design: LayerDesign) -> None:
     """FIFO depths (tokens) that cannot deadlock: the attention's synchronisation point (all K before any Q)
-    holds every row of Q and of the residual's input; the FFN residual holds the rows inside the FFN (two
+    holds every row of Q (and every query's scale) and of the residual's input; the FFN residual holds the rows inside the FFN (two
     GEMMs of Mt rows and the row units); scales go around a GEMM (Mt rows); others are the paper's 16."""
     d, L = design.config.hidden, design.rows
     row = d // ROW_TOKEN["float32"]
     mt = max(s.Mt for s in design.linears.values())
     sync = (L + 4) * row
     design.depths = {"default": FIFO_DEPTH, "weights": FIFO_DEPTH, "q_rows": sync, "attn_bypass": sync,
-                     "ffn_bypass": (2 * mt + 10) * row, "scales": 2 * mt + 8}
+                     "ffn_bypass": (2 * mt + 10) * row, "scales": 2 * mt + 8, "q_scales": L + 8}
 
 
 def scale(design: LayerDesign) -> float:

@@ -25,9 +25,9 @@ class ProjectCSim(CSimModule):
         self.binary = compile_csim(self.files)
         self.stats, self.deadlock, self.schedule = {}, None, schedule
 
-    def layer(self, qm, layer: int, X, Kc=None, Vc=None, pos: int = 0):
-        """Y of layer ``layer`` (the caches, when given, are updated in place)."""
-        vals = layer_arguments(self.design, qm, layer, X, Kc, Vc, pos, words="ints")
+    def layer(self, qm, layer: int, X, cache=None, pos: int = 0):
+        """Y of layer ``layer`` (the ``quant.KVCache``, when given, is updated in place)."""
+        vals = layer_arguments(self.design, qm, layer, X, cache, pos, words="ints")
         args = [vals[n] for n, _, _ in self.design.args]
         self(*args)
         return args[[n for n, _, _ in self.design.args].index("Y")]

@@ -7,7 +7,7 @@ import time
 import numpy as np
 
 import dsl
-from dsl.backend.interface import to_storage
+from dsl.backend.interface import from_storage, to_storage
 from dsl.dataflow import sim as simmod
 from dsl.dataflow.report import blocked_records, deadlock_message, suggest_depths
 from dsl.library.units import memory, schedule_units
@@ -32,10 +32,10 @@ def pack_words(Wq, bits: int, Nt: int) -> np.ndarray:
     return np.ascontiguousarray(fields)
 
 
-def layer_arguments(design: LayerDesign, qm, layer: int, X, Kc=None, Vc=None, pos: int = 0,
+def layer_arguments(design: LayerDesign, qm, layer: int, X, cache=None, pos: int = 0,
                     words: str = "raw") -> dict:
-    """name -> value of every argument of the layer design; ``words``: 'raw' (simulator layout) or 'ints'
-    (Python integers, what any dsl module takes)."""
+    """name -> value of every argument of the layer design; ``cache``: the layer's ``quant.KVCache``
+    (decoders); ``words``: 'raw' (simulator layout) or 'ints' (Python integers, what any dsl module takes)."""
     lw, ql = qm.weights.layers[layer], qm.layers[layer]
     vals = {"X": np.ascontiguousarray(X, F), "Y": np.zeros((design.rows, design.config.hidden), F)}
     for key in ("ln1_g", "ln1_b", "ln2_g", "ln2_b"):
@@ -51,7 +51,8 @@ def layer_arguments(design: LayerDesign, qm, layer: int, X, Kc=None, Vc=None, po
         vals[f"S_{op}"] = q.sm
         vals[f"t_{op}"] = F(q.st)
     if design.config.is_decoder:
-        vals.update(Kc=Kc, Vc=Vc, pos=np.int32(pos))
+        vals.update(Kc=cache.k, Ks=cache.ks, Vc=cache.v, Vs=cache.vs, pos=np.int32(pos),
+                    nk=np.int32(pos + design.rows))
     return vals
 
 
@@ -88,16 +89,20 @@ class LayerModule:
 
     def _sim(self, vals):
         mod = self.module
-        raw = []
+        raw, back = [], []
         for spec, name in zip(mod.sig.inputs, self.names):
             v = vals[name]
             if isinstance(v, np.ndarray) and v.dtype in (F, np.uint8) and v.flags.c_contiguous and v.ndim:
-                raw.append(v)  # already the simulator's layout (caches are updated in place)
+                raw.append(v)  # already the simulator's layout (float32 caches are updated in place)
             else:
                 raw.append(to_storage(spec, v))
+                if isinstance(v, np.ndarray) and v.ndim and v.dtype != object:
+                    back.append((v, spec, raw[-1]))  # an int8 cache: its new rows copied back after the run
         result = mod.run(raw, mod.depths)
         if result.status == simmod.DEADLOCK:
             raise _deadlock(mod, raw, result)
+        for v, spec, r in back:
+            v[...] = from_storage(spec, r)
         mod.stats = result.stats
         self.tokens += sum(s["tokens"] for s in result.stats.values())
         return raw[self.names.index("Y")]

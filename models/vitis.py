@@ -26,6 +26,7 @@ from dsl.schedule.registry import batched
 
 from .errors import ModelError
 from .host import SCALARS, host_source
+from .quant import KVCache
 from .predict import CLOCK_MHZ, hbm_map, perf_design, region_cycles
 from .resources import resources_per_slr
 from .runner import layer_arguments
@@ -187,8 +188,7 @@ def write_data(acc, folder) -> Path:
     qm, cfg = acc.qm, acc.cfg
     for i in range(cfg.layers):
         vals = layer_arguments(acc.prefill, qm, i, np.zeros((acc.prefill.rows, cfg.hidden), np.float32),
-                               np.zeros((max(acc.lmax, 1), cfg.hidden), np.float32),
-                               np.zeros((max(acc.lmax, 1), cfg.hidden), np.float32), 0)
+                               KVCache.empty(max(acc.lmax, 1), cfg.hidden), 0)
         d = folder / f"layer{i}"
         d.mkdir(parents=True, exist_ok=True)
         for name, kind, _ in acc.prefill.args:
