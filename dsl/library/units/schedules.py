@@ -109,6 +109,7 @@ def _row_kernel(s, func):
 
 UNIT_SCHEDULES = {
     "_aw_gemm": _aw_gemm, "_qk_gemm": _qk_gemm, "_pv_gemm": _pv_gemm, "_unpack_words": _unpack_words,
+    "merge_words": lambda s, f: s.pipeline(f"{f}:words"),
     "pe_step": _pe_step, "pe_step_packed": _pe_step,
     "mul2": lambda s, f: s.inline(f), "mul2_at": lambda s, f: s.inline(f),
     "get_row": lambda s, f: (s.partition(f"{f}:blk", COMPLETE, dim=0), s.pipeline(f"{f}:tokens")),
