@@ -125,7 +125,7 @@ class Accelerator:
         qm = self.qm
         for i in range(self.cfg.layers):
             h_in = h
-            h = np.array(module(layer_arguments(design, qm, i, h_in, caches[i], pos, module.words)))
+            h = np.array(module(layer_arguments(design, qm, i, h_in, caches[i], pos, module.words), caches[i]))
             if check:
                 expect = q_gpt2_layer(qm, i, h_in, ref_caches[i], pos)
                 self._check(res, design.variant, i, pos, h, expect, caches[i].equals(ref_caches[i]))

@@ -47,10 +47,33 @@ class _Writer:
         acc = self.rows(f"acc_{op}", s.N, kind="int32")
         self.rows(dst, s.N, dst_depth)
         self.call(f"units.smooth_quantize_rows[{R}, {s.K}, {mode}]({src}, S_{op}, t_{op}, {x8}, {sc})", slr)
-        self.call(f"memory.load_weights[{tw}, {s.N}, {s.K}, {s.Nt}, {R // s.Mt}](W_{op}, {ws})", slr)
+        self._loaders(s, tw, ws, R // s.Mt, slr)
         self.call(f"gemm.aw_gemm[int8, {tw}, int32, {R}, {s.K}, {s.N}, {s.Mt}, {s.Nt}, {s.pack}]({x8}, {ws}, {acc})",
                   slr)
         self.call(f"units.dequantize_bias_rows[{R}, {s.N}]({acc}, {sc}, D_{op}, {dst})", slr)
+
+
+    def _loaders(self, s, tw, ws, passes, slr):
+        """One ``load_weights``, or P ``load_weight_share`` loaders merged two by two (a tree of
+        ``merge_words``: loader i's words are i, i + P, ...)."""
+        blk = f"{tw}[{s.kpw}, {s.Nt}]"
+        if s.loaders == 1:
+            self.call(f"memory.load_weights[{tw}, {s.N}, {s.K}, {s.Nt}, {passes}]({s.weight_args[0]}, {ws})", slr)
+            return
+        level = []
+        for i, arg in enumerate(s.weight_args):
+            level.append(self.stream(f"{ws}_{i}", blk, self.d.depths["weights"]))
+            self.call(f"memory.load_weight_share[{tw}, {s.N}, {s.K}, {s.Nt}, {passes}, {s.loaders}, {i}]({arg}, "
+                      f"{level[-1]})", slr)
+        words = s.words * passes // s.loaders
+        while len(level) > 1:  # merge streams i and i + half: the order i, i + half, ... of the level above
+            half, words = len(level) // 2, words * 2
+            nxt = [ws if half == 1 else self.stream(f"{ws}_m{half}_{i}", blk, self.d.depths["weights"])
+                   for i in range(half)]
+            for i in range(half):
+                self.call(f"memory.merge_words[{tw}, {s.kpw}, {s.Nt}, {words}]({level[i]}, {level[i + half]}, "
+                          f"{nxt[i]})", slr)
+            level = nxt
 
 
 def _params(design) -> str:
@@ -61,7 +84,8 @@ def _params(design) -> str:
         elif kind == "scalar":
             out.append(f"{name}: {'int32' if name in ('pos', 'nk') else 'float32'}")
         else:
-            out.append(f"{name}: {'int8' if name in CACHE_ROWS else 'float32'}[{', '.join(map(str, shape))}]")
+            out.append(f"{name}: UInt(512)[{shape[0] * shape[1] // 64}]" if name in CACHE_ROWS else
+                       f"{name}: float32[{', '.join(map(str, shape))}]")
     return ", ".join(out)
 
 
@@ -82,7 +106,7 @@ def _quantize_kv(w, L, d, slr=1):
     """Q, K and V rows to int8, one scale per row (the int8 attention's operands)."""
     for x in "qkv":
         w.rows(f"{x}8", d, kind="int8")
-        w.stream(f"{x}s", "float32", w.d.depths["q_scales" if x == "q" else "default"])
+        w.stream(f"{x}s", "float32")
         w.call(f"quantize.quantize_rows[float32, int8, {L}, {d}]({x}_rows, {x}8, {x}s)", slr)
 
 
@@ -125,7 +149,9 @@ def _gpt2(w):
         w.stream(f"{x}s_att", "float32")
         w.call(f"units.kv_append_q[{des.lmax}, {d}, {L}]({x}8, {x}s, {x.upper()}c, {x.upper()}s, {x}_att, "
                f"{x}s_att, pos)", 1)
-    _attention(w, L, d, ("k_att", "ks_att", "v_att", "vs_att"), "pos", "nk" if des.variant == "decode" else L)
+    # both variants take the key count at run time (nk = pos + rows; the prefill's is its L rows): the two
+    # share one host argument list per SLR kernel
+    _attention(w, L, d, ("k_att", "ks_att", "v_att", "vs_att"), "pos", "nk")
     w.linear("p", "attn", "p_out", L, 1)
     for name, depth in (("h", None), ("h_main", None), ("h_res", dp["ffn_bypass"]), ("m", None)):
         w.rows(name, d, depth)

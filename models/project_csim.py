@@ -6,7 +6,7 @@ from __future__ import annotations
 from dsl.backend.hls.csim import CSimModule, compile_csim, harness_source, kernel_sources
 from dsl.backend.interface import signature
 
-from .runner import layer_arguments
+from .runner import copy_back_caches, layer_arguments
 from .vitis import emit_variant
 
 
@@ -30,4 +30,5 @@ class ProjectCSim(CSimModule):
         vals = layer_arguments(self.design, qm, layer, X, cache, pos, words="ints")
         args = [vals[n] for n, _, _ in self.design.args]
         self(*args)
+        copy_back_caches(vals, cache)
         return args[[n for n, _, _ in self.design.args].index("Y")]

@@ -11,7 +11,7 @@ Numerics: exactly ``dsl.library.quant``'s kernels (``ref.smooth``, ``ref.quantiz
 from __future__ import annotations
 
 import dsl
-from dsl import float32, int8, int32
+from dsl import UInt, float32, int8, int32
 from dsl.library import checks, mathf, rows
 from dsl.library.quant import round_clamp
 from dsl.library.units import tokens
@@ -93,38 +93,47 @@ def _dequantize_bias_rows(accs: "dsl.Stream[int32[C], 2]", ss: "dsl.Stream[float
 
 def _kv_check(LMAX, D, LN):
     checks.sizes(LMAX=LMAX, LN=LN)
-    need_row("D", int8, D, "kv_append_q")
+    if D % (WORD // 8):
+        raise dsl.ShapeError(f"kv_append_q: a cached row of D = {D} int8 is whole {WORD}-bit words only when D is "
+                             f"a multiple of {WORD // 8}")
     if LN > LMAX:
         raise dsl.ShapeError(f"kv_append_q: LN = {LN} new rows do not fit a cache of LMAX = {LMAX} rows")
 
 
 @dsl.template("LMAX", "D", "LN", check=_kv_check)
-def kv_append_q(new: "dsl.Stream[int8[chunk(int8, D)], 2]", new_s: "dsl.Stream[float32, 2]",
-                cache: "int8[LMAX, D]", scales: "float32[LMAX]",
-                out: "dsl.Stream[int8[chunk(int8, D)], 2]", out_s: "dsl.Stream[float32, 2]", pos: int32):
-    """The int8 K (or V) cache with one float32 scale per row: stream the pos cached rows (and scales), then
-    take the LN new rows, append them at pos and stream them too: pos + LN rows out, the context attention
-    sees (prefill: pos = 0; decode: LN = 1). One process owns both cache arguments."""
-    _kv_append_q[LMAX, D, LN, min(D, WORD // 8)](new, new_s, cache, scales, out, out_s, pos)
+def kv_append_q(new: "dsl.Stream[int8[WORD // 8], 2]", new_s: "dsl.Stream[float32, 2]",
+                cache: "UInt(WORD)[LMAX * D // (WORD // 8)]", scales: "float32[LMAX]",
+                out: "dsl.Stream[int8[WORD // 8], 2]", out_s: "dsl.Stream[float32, 2]", pos: int32):
+    """The int8 K (or V) cache, rows of D int8 as D / 64 512-bit words (one token each; row i at words
+    i * D / 64, ...: the bytes of an int8 [LMAX, D] array), with one float32 scale per row: stream the pos
+    cached rows (and scales), then take the LN new rows, append them at pos and stream them too: pos + LN
+    rows out, the context attention sees (prefill: pos = 0; decode: LN = 1). One process owns both cache
+    arguments; a word per cycle of the cache's pseudo-channel is read or written."""
+    _kv_append_q[LMAX, D // (WORD // 8), LN, WORD // 8](new, new_s, cache, scales, out, out_s, pos)
 
 
-@dsl.template("LMAX", "D", "LN", "C")
-def _kv_append_q(new: "dsl.Stream[int8[C], 2]", new_s: "dsl.Stream[float32, 2]", cache: "int8[LMAX, D]",
+@dsl.template("LMAX", "WR", "LN", "C")
+def _kv_append_q(new: "dsl.Stream[int8[C], 2]", new_s: "dsl.Stream[float32, 2]", cache: "UInt(WORD)[LMAX * WR]",
                  scales: "float32[LMAX]", out: "dsl.Stream[int8[C], 2]", out_s: "dsl.Stream[float32, 2]",
                  pos: int32):
-    buf: int8[D]
+    blk: int8[C]
     for i in range(pos, name="past"):
-        for j in range(D, name="read"):
-            buf[j] = cache[i, j]
-        tokens.put_row[int8, D, C](buf, out)
+        for w in range(WR, name="read"):
+            word: UInt(WORD) = cache[i * WR + w]
+            with dsl.meta_for(C) as p:  # constant offsets: the unpacking is wiring
+                blk[p] = int8(word[p * 8:(p + 1) * 8])
+            out.put(blk)
         out_s.put(scales[i])
     for i2 in range(LN, name="new"):
-        tokens.get_row[int8, D, C](new, buf)
+        for w2 in range(WR, name="write"):
+            blk2: int8[C] = new.get()
+            word2: UInt(WORD) = 0
+            with dsl.meta_for(C) as p2:  # (shifts, not word2[lo:hi] = ...: a slice store of 512 bits fails)
+                word2 = word2 | (UInt(WORD)(UInt(8)(blk2[p2])) << (p2 * 8))
+            cache[(pos + i2) * WR + w2] = word2
+            out.put(blk2)
         sc: float32 = new_s.get()
-        for j2 in range(D, name="write"):
-            cache[pos + i2, j2] = buf[j2]
         scales[pos + i2] = sc
-        tokens.put_row[int8, D, C](buf, out)
         out_s.put(sc)
 
 
@@ -182,7 +191,9 @@ def _attention_probs(ss: "dsl.Stream[int32[CS], 2]", qsc: "dsl.Stream[float32, 2
                 for j4 in range(cnt, name="fold"):
                     z[j4] = (z[j4] / total) * sv[j4]
                     pm = max(pm, z[j4])
-                sp: float32 = pm / 127.0 if pm > 0.0 else 1.0
+                sp: float32 = 1.0  # (an if, not a conditional expression: that one is typed float64)
+                if pm > 0.0:
+                    sp = pm / 127.0
                 for j5 in range(cnt, name="quantize"):
                     q8[j5] = int8(round_clamp[127](z[j5] / sp))
                 for j6 in range(cnt, (n + CP - 1) // CP * CP, name="masked"):
@@ -225,10 +236,13 @@ def _dequantize_heads(accs: "dsl.Stream[int32[C], 2]", psc: "dsl.Stream[float32,
 UNIT_LOOPS = {  # loops pipelined by ``schedule_model_units`` (the row loops at II=1)
     "_smooth_quantize_rows": ("params", "smooth", "quantize"),
     "_dequantize_bias_rows": ("params", "dequantize"),
-    "_kv_append_q": ("read", "write"),
+    "_kv_append_q": (("read", 2), ("write", 2)),  # a 512-bit word every 2 cycles: 8 GB/s, within one channel
     "_attention_probs": ("key_scales", "value_scales", "dequantize", "exp", "fold", "quantize", "masked"),
     "_dequantize_heads": ("dequantize",),
 }
+
+
+UNIT_REGISTERS = {"_kv_append_q": ("blk", "blk2")}  # a token's bytes in registers: (un)packing is wiring
 
 
 def schedule_model_units(s):
@@ -237,8 +251,11 @@ def schedule_model_units(s):
 
     from dsl.schedule import names as N
 
-    for func in N.funcs(s.module):
+    for func in list(N.funcs(s.module)):
         base = re.sub(r"_\d+$", "", func)
         for loop in UNIT_LOOPS.get(base, ()):
-            s.pipeline(f"{func}:{loop}")
+            name, ii = loop if isinstance(loop, tuple) else (loop, 1)
+            s.pipeline(f"{func}:{name}", ii)
+        for buf in UNIT_REGISTERS.get(base, ()):
+            s.partition(f"{func}:{buf}", dsl.Partition.Complete, dim=0)
     return s

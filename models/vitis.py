@@ -164,8 +164,8 @@ and times each phase.
 
 ## Expected resources per SLR (first-order estimate from the design's parameters)
 
-DSP: the PE arrays (an int8 x int4/int8 PE pair shares one DSP48E2 when packed; a float32 PE of the
-attention arrays takes 5 DSPs: multiply 3, add 2). Float row units (softmax, LayerNorm, GeLU, quantisation)
+DSP: the PE arrays (an int8 x int4/int8 PE pair shares one DSP48E2 when packed; an int8 x int8 PE of the
+attention arrays takes one). Float row units (softmax, LayerNorm, GeLU, quantisation)
 come on top and are not counted. Memory: the arrays' operand tiles, the K/V ping-pong buffers and the FIFOs
 (BRAM18K at 36 bits x 512; buffers above 64 KB counted as URAM, 288 Kb each). Synthesis decides.
 
