@@ -102,7 +102,7 @@ def _qkv(w, L, d, slr=0):
     w.linear("v", "a_v", "v_rows", L, slr)
 
 
-def _quantize_kv(w, L, d, slr=1):
+def _quantize_qkv(w, L, d, slr=1):
     """Q, K and V rows to int8, one scale per row (the int8 attention's operands)."""
     for x in "qkv":
         w.rows(f"{x}8", d, kind="int8")
@@ -143,7 +143,7 @@ def _gpt2(w):
     w.call(f"rowwise.fork_rows[float32, {L}, {d}](x_in, x_main, x_res)", 0)
     w.call(f"rowwise.layer_norm_rows[float32, {L}, {d}](x_main, ln1_g, ln1_b, a0, {eps})", 0)
     _qkv(w, L, d)
-    _quantize_kv(w, L, d)
+    _quantize_qkv(w, L, d)
     for x in "kv":  # the int8 cache: the rows attention sees are the past ones and these
         w.rows(f"{x}_att", d, kind="int8")
         w.stream(f"{x}s_att", "float32")
@@ -171,7 +171,7 @@ def _bert(w):
     w.call(f"memory.load_rows[float32, {L}, {d}](X, x_in)", 0)
     w.call(f"rowwise.fork_rows[float32, {L}, {d}](x_in, a0, x_res)", 0)
     _qkv(w, L, d)
-    _quantize_kv(w, L, d)
+    _quantize_qkv(w, L, d)
     _attention(w, L, d, ("k8", "ks", "v8", "vs"), L, L)
     w.linear("p", "attn", "p_out", L, 1)
     for name, depth in (("h", None), ("a", None), ("a_main", None), ("a_res", dp["ffn_bypass"])):
