@@ -65,7 +65,7 @@ def _count(func: str, loop: str, caller: str, c: Context) -> int | None:
         ("_qk_gemm", "first_keys"): c.n, ("_qk_gemm", "key_tiles"): keys, ("_qk_gemm", "next_keys"): 0,
         ("_pv_gemm", "first_values"): c.n, ("_pv_gemm", "transpose"): c.n, ("_pv_gemm", "split_v"): c.n,
         ("_pv_gemm", "k"): c.n, ("_pv_gemm", "next_values"): 0,
-        ("_attention_probs", "key_scales"): c.n, ("_attention_probs", "value_scales"): c.n,
+        ("_attention_probs", "kv_scales"): c.n,
         ("_attention_probs", "masked"): -(-c.n // c.cp) * c.cp - c.cnt,
     }
     for name in ("dequantize", "exp", "fold", "quantize"):

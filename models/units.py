@@ -170,10 +170,9 @@ def _attention_probs(ss: "dsl.Stream[int32[CS], 2]", qsc: "dsl.Stream[float32, 2
     x: float32[LK]
     z: float32[LK]
     q8: int8[LK]
-    for j in range(n, name="key_scales"):
+    for j in range(n, name="kv_scales"):  # K's and V's in step: the two come from one fork of SLR0's rows
         sk[j] = ksc.get()
-    for j1 in range(n, name="value_scales"):
-        sv[j1] = vsc.get()
+        sv[j] = vsc.get()
     for mi in range(LQ // Mq, name="query_tiles"):
         for i in range(Mq, name="query_scales"):
             sq[i] = qsc.get()
@@ -237,7 +236,7 @@ UNIT_LOOPS = {  # loops pipelined by ``schedule_model_units`` (the row loops at 
     "_smooth_quantize_rows": ("params", "smooth", "quantize"),
     "_dequantize_bias_rows": ("params", "dequantize"),
     "_kv_append_q": (("read", 2), ("write", 2)),  # a 512-bit word every 2 cycles: 8 GB/s, within one channel
-    "_attention_probs": ("key_scales", "value_scales", "dequantize", "exp", "fold", "quantize", "masked"),
+    "_attention_probs": ("kv_scales", "dequantize", "exp", "fold", "quantize", "masked"),
     "_dequantize_heads": ("dequantize",),
 }
 

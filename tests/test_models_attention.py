@@ -1,6 +1,7 @@
 """The int8 attention of the generated layers (Q K^T and score x V on int8 operands with int32 accumulators,
 softmax in float32) and the decode variant's run-time key count: the quantised reference against float32
 attention, the decode layer against the cached context on the simulator and in csim, the FIFOs it needs."""
+import json
 import shutil
 
 import numpy as np
@@ -74,4 +75,21 @@ def test_decode_layer_in_csim_is_bit_exact(tiny):
         cfg, qm, lambda d: LayerModule(d, "csim"), 32, 2)
     for g, w in zip(got, want):
         np.testing.assert_array_equal(g, w)
+    assert cache.equals(ref_cache)
+
+
+def test_a_long_prefill_streams_without_deadlock_and_is_bit_exact(tmp_path):
+    """64 rows of d = 256 (a row is 16 float32 tokens): the attention takes K's and V's row scales in step,
+    as the fork of SLR0 sends them. (Taking all of K's first left V's path to hold every row beyond a
+    16-deep scale FIFO, which it cannot: the layer deadlocked, as gpt2 at d = 768 did with 32 rows.)"""
+    (tmp_path / "config.json").write_text(json.dumps({
+        "model_type": "gpt2", "vocab_size": 512, "n_positions": 64, "n_embd": 256, "n_layer": 1, "n_head": 4,
+        "n_inner": 256}))
+    cfg = load_config(str(tmp_path / "config.json"))
+    qm = quantize_model(random_weights(cfg, 2), QuantConfig(8))
+    design = build_layer(cfg, qm.qcfg, "prefill", 64, 64)
+    h = R.gpt2_embed(qm.weights, np.arange(64) * 5 % cfg.vocab, 0)
+    cache, ref_cache = KVCache.empty(64, 256), KVCache.empty(64, 256)
+    got = LayerModule(design)(layer_arguments(design, qm, 0, h, cache, 0), cache)
+    np.testing.assert_array_equal(got, q_gpt2_layer(qm, 0, h, ref_cache, 0))
     assert cache.equals(ref_cache)
