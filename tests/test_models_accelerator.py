@@ -105,7 +105,7 @@ def project(gpt2, tmp_path_factory):
     return write_project(gpt2, tmp_path_factory.mktemp("prj") / "gpt2.prj", prompt=PROMPT)
 
 
-def test_vitis_project_connects_places_and_maps_every_kernel(project):
+def test_vitis_project_connects_places_and_maps_every_kernel(gpt2, project):
     cfg = (project / "connectivity.cfg").read_text()
     for variant in ("prefill", "decode"):
         for slr in range(3):
