@@ -217,6 +217,8 @@ def test_cli_refusals_are_one_clear_line(argv, msg, capsys):
     assert msg in err and "Traceback" not in err and err.startswith("error: ")
 
 
-def test_cli_refuses_a_bert_length_the_streams_cannot_take(capsys):
-    assert cli.main("bert", ["--seq", "20", "--no-run"]) == 2
-    assert "must be at most 16 or a multiple of 16 (e.g. 32)" in capsys.readouterr().err
+@pytest.mark.parametrize("seq,good", [(20, 32), (80, 128)])
+def test_cli_refuses_a_bert_length_the_streams_cannot_take(seq, good, capsys):
+    assert cli.main("bert", ["--seq", str(seq), "--no-run"]) == 2
+    err = capsys.readouterr().err
+    assert f"must be at most 16, a multiple of 16 up to 64 or a multiple of 64 (e.g. {good})" in err
