@@ -128,7 +128,7 @@ def _kv_append_q(new: "dsl.Stream[int8[C], 2]", new_s: "dsl.Stream[float32, 2]",
         for w2 in range(WR, name="write"):
             blk2: int8[C] = new.get()
             word2: UInt(WORD) = 0
-            with dsl.meta_for(C) as p2:  # (shifts, not word2[lo:hi] = ...: a slice store of 512 bits fails)
+            with dsl.meta_for(C) as p2:  # the word from its C bytes, each zero-extended and shifted into place
                 word2 = word2 | (UInt(WORD)(UInt(8)(blk2[p2])) << (p2 * 8))
             cache[(pos + i2) * WR + w2] = word2
             out.put(blk2)
