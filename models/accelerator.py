@@ -18,14 +18,15 @@ from dsl.progress import Progress
 from . import reference as R
 from .design import build_layer
 from .errors import ModelError
-from .quant import QuantModel, q_bert_layer, q_gpt2_layer
+from .quant import KVCache, QuantModel, q_bert_layer, q_gpt2_layer
 from .runner import LayerModule, layer_arguments
 
 F = np.float32
 
 
 def padded(n: int) -> int:
-    return n if n <= 16 else n + (-n) % 16
+    """The length the attention's rows take (see ``design.check_rows``)."""
+    return n if n <= 16 else n + (-n) % 16 if n <= 64 else n + (-n) % 64
 
 
 def cosine(a, b) -> float:
@@ -97,19 +98,19 @@ class Accelerator:
         pre, dec = self.module(self.prefill), (self.module(self.decode) if gen > 1 else None)
         res.times["build_s"] = pre.build_s + (dec.build_s if dec else 0.0)
         d, L = cfg.hidden, len(ids)
-        caches = [[np.zeros((self.lmax, d), F) for _ in range(2)] for _ in range(cfg.layers)]
-        ref_caches = [[np.zeros((self.lmax, d), F) for _ in range(2)] for _ in range(cfg.layers)]
+        caches = [KVCache.empty(self.lmax, d) for _ in range(cfg.layers)]
+        ref_caches = [KVCache.empty(self.lmax, d) for _ in range(cfg.layers)]
         steps, res.bit_exact = [], True if check else None
         start = time.perf_counter()
         with Progress(f"{cfg.name} on the {self.target}", total=cfg.layers * max(gen, 1), unit="layer") as bar:
             pad = ids + [0] * (self.rows - L)
             h = self._layers(pre, self.prefill, R.gpt2_embed(qm.weights, pad, 0), 0, caches, ref_caches, check,
-                             res, bar, lk=self.rows)
+                             res, bar)
             steps.append(R.gpt2_head(qm.weights, h[L - 1:L])[0])
             for t in range(gen - 1):
                 res.tokens.append(int(np.argmax(steps[-1])))
                 x = R.gpt2_embed(qm.weights, [res.tokens[-1]], L + t)
-                h = self._layers(dec, self.decode, x, L + t, caches, ref_caches, check, res, bar, lk=self.lmax)
+                h = self._layers(dec, self.decode, x, L + t, caches, ref_caches, check, res, bar)
                 steps.append(R.gpt2_head(qm.weights, h)[0])
             if gen:
                 res.tokens.append(int(np.argmax(steps[-1])))
@@ -120,21 +121,19 @@ class Accelerator:
         self._compare_gpt2(res, ids, gen)
         return res
 
-    def _layers(self, module, design, h, pos, caches, ref_caches, check, res, bar, lk):
+    def _layers(self, module, design, h, pos, caches, ref_caches, check, res, bar):
         qm = self.qm
         for i in range(self.cfg.layers):
-            kc, vc = caches[i]
             h_in = h
-            h = np.array(module(layer_arguments(design, qm, i, h_in, kc, vc, pos, module.words)))
+            h = np.array(module(layer_arguments(design, qm, i, h_in, caches[i], pos, module.words), caches[i]))
             if check:
-                rk, rv = ref_caches[i]
-                expect = q_gpt2_layer(qm, i, h_in, rk, rv, pos, lk)
-                self._check(res, design.variant, i, pos, h, expect, (kc, rk), (vc, rv))
+                expect = q_gpt2_layer(qm, i, h_in, ref_caches[i], pos)
+                self._check(res, design.variant, i, pos, h, expect, caches[i].equals(ref_caches[i]))
             bar.update()
         return h
 
-    def _check(self, res, variant, layer, pos, got, expect, *pairs):
-        same = np.array_equal(got, expect) and all(np.array_equal(a, b) for a, b in pairs)
+    def _check(self, res, variant, layer, pos, got, expect, caches_agree=True):
+        same = np.array_equal(got, expect) and caches_agree
         if not same:
             res.bit_exact = False
             res.mismatches.append({"variant": variant, "layer": layer, "pos": pos,

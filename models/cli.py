@@ -40,6 +40,8 @@ def parser(kind: str) -> argparse.ArgumentParser:
     p.add_argument("--no-check", action="store_true", help="skip the layer-by-layer quantised reference check")
     p.add_argument("--seed", type=int, default=0, help="seed of random weights and prompts")
     p.add_argument("--clock", type=float, default=None, metavar="MHZ", help="kernel clock (paper: 250 / 245)")
+    p.add_argument("--no-estimate", action="store_true",
+                   help="skip dsl.estimate of the regions (the cycles per SLR; a few seconds per variant)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--report", default=None, metavar="FILE.html", help="write a dsl.report page of the design")
     return p
@@ -66,7 +68,7 @@ def _ids(args, cfg, kind):
 
 def run(kind: str, argv=None, out=None) -> dict:
     from .accelerator import Accelerator
-    from .predict import hbm_map, predict, region_cycles
+    from .predict import hbm_map, predict
     from .quant import parse_quant, quantize_model
     from .weights import load_weights
 
@@ -87,12 +89,12 @@ def run(kind: str, argv=None, out=None) -> dict:
               "target": args.target, "prompt": ids, "layers": cfg.layers}
     pred = predict(acc, len(ids), max(gen, 1), args.clock)
     result["prediction"] = {k: v for k, v in pred.items() if not k.endswith("result")}
-    result["regions"] = {f"SLR{k}": v for k, v in region_cycles(acc.prefill).items()}
     result["hbm"] = hbm_map(acc.designs)
     run_result = None
     if not args.no_run:
         run_result = acc.generate(ids, gen, not args.no_check) if kind == "gpt2" else acc.encode(ids, not args.no_check)
         result["run"] = run_result.summary()
+    result["regions"] = _regions(acc, len(ids), gen, args)
     if args.vitis:
         from .vitis import write_project
 
@@ -104,6 +106,29 @@ def run(kind: str, argv=None, out=None) -> dict:
     else:
         print(_text(result, cfg, qcfg), file=out)
     return result
+
+
+def _regions(acc, prompt: int, gen: int, args) -> dict:
+    """Per variant and SLR: dsl.estimate's cycles of one layer pass (decode at the mean context of the run's
+    steps), the PE arrays' k-loop counts, and the simulator's stream tokens per layer call (after a run)."""
+    from .predict import region_cycles
+    from .qor import region_estimate
+    from .runner import tokens_by_slr
+
+    out = {}
+    for design in acc.designs:
+        pos = prompt + max(gen - 2, 0) // 2 if design.variant == "decode" else None
+        est = None if args.no_estimate else region_estimate(design, pos, args.clock)
+        mod = acc._modules.get(design.variant)
+        tokens = tokens_by_slr(mod) if mod is not None else {}
+        loops = region_cycles(design, pos + 1 if pos is not None else None)
+        out[design.variant] = {
+            "context": est["context"] if est else None, "layer_cycles": est["layer"] if est else None,
+            "uncounted_loops": est["uncounted"] if est else [],
+            **{f"SLR{k}": {"estimate_cycles": est["slr"][k]["cycles"] if est else None,
+                           "bottleneck": est["slr"][k]["bottleneck"] if est else None,
+                           "pe_k_loops": units, "sim_tokens": tokens.get(k)} for k, units in loops.items()}}
+    return out
 
 
 def _plain(v):
@@ -132,9 +157,23 @@ def _text(r: dict, cfg, qcfg) -> str:
         t = run["times"]
         lines.append(f"{r['target']}: build {t['build_s']:.1f} s, run {t['run_s']:.2f} s (layer designs "
                      f"{t['design_s']:.2f} s, {run['tokens_moved']} stream tokens)")
-    lines.append("PE-array cycles per layer pass (k loops at II=1), prefill design:")
-    for slr, units in r["regions"].items():
-        lines.append(f"  {slr}: " + ", ".join(f"{u} {c}" for u, c in units.items()) + f"; bound {max(units.values())}")
+    lines.append("cycles per layer pass and SLR: dsl.estimate of the scheduled region | PE-array k loops at II=1 | "
+                 "simulator stream tokens per layer call")
+    for variant, v in r["regions"].items():
+        ctx = v["context"]
+        at = f" (context {ctx['n']} keys)" if ctx and variant == "decode" else ""
+        total = f", layer {v['layer_cycles']} cycles" if v["layer_cycles"] is not None else ""
+        lines.append(f"  {variant}{at}{total}:")
+        for slr in sorted(k for k in v if k.startswith("SLR")):
+            x = v[slr]
+            est = (f"{x['estimate_cycles']} cycles (bottleneck {x['bottleneck']})" if x["estimate_cycles"] is not None
+                   else "not estimated")
+            k = max(x["pe_k_loops"].values())
+            sim = f" | {x['sim_tokens']} tokens" if x["sim_tokens"] is not None else ""
+            lines.append(f"    {slr}: {est} | k loops {k} ({', '.join(f'{u} {c}' for u, c in x['pe_k_loops'].items())})"
+                         f"{sim}")
+        if v["uncounted_loops"]:
+            lines.append(f"    (loops counted once, no trip count known: {', '.join(v['uncounted_loops'][:6])})")
     p = r["prediction"]
     dec = ""
     if p.get("decode_ms_per_token"):

@@ -9,7 +9,8 @@ Each linear operator is quantize_rows -> aw_gemm (its PE array, weights from its
 dequantize_rows. Streams carry 512-bit tokens; cross-SLR streams become AXI streams in the Vitis project.
 
 Variants: ``prefill`` (L rows, causal, K/V written to the cache), ``decode`` (one row at ``pos`` against
-the cache of LMAX rows), ``encoder`` (BERT: L rows, every key). The generated design is Python source (a
+the ``nk = pos + 1`` rows of the cache actually holding context, out of its LMAX), ``encoder`` (BERT: L rows,
+every key). Attention is int8 (``models.quant.int8_attention``). The generated design is Python source (a
 ``dsl.region``) kept in ``LayerDesign.source`` and registered with linecache, so errors and the HLS comments
 point at its lines; ``LayerDesign.slr_of_line`` says where each process goes.
 """
@@ -21,13 +22,16 @@ from dataclasses import dataclass, field
 
 from .config import ModelConfig
 from .errors import ModelError
-from .generate import generate_source
+from .generate import CACHE_ROWS, generate_source  # noqa: F401  (CACHE_ROWS: int8 K/V rows; Ks, Vs: scales)
 from .quant import QuantConfig
 from .weights import LINEARS
 
 WORD = 512
 ROW_TOKEN = {"float32": 16, "int32": 16, "int8": 64}
 FIFO_DEPTH = 16  # the paper's depth between kernels
+
+
+CLOCK_MHZ = {"gpt2": 250.0, "bert": 245.0}  # the paper's U280 clocks
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,14 @@ class LinearSpec:
     Nt: int
     pack: int
     weight_bits: int
+    loaders: int = 1  # weight loaders, each on its own HBM pseudo-channel (``loaders_needed``)
+
+    @property
+    def weight_args(self) -> list:
+        """The operator's packed-weight arguments: W_op, or W_op_0 .. W_op_{P-1} (one per loader)."""
+        if self.loaders == 1:
+            return [f"W_{self.op}"]
+        return [f"W_{self.op}_{i}" for i in range(self.loaders)]
 
     @property
     def kpw(self) -> int:
@@ -80,21 +92,47 @@ def _rows_divisor(L: int, cap: int) -> int:
 
 
 def check_rows(L: int, what: str) -> None:
-    """A row of L float32 scores travels in 16-element tokens: L <= 16 or a multiple of 16."""
-    if L > 16 and L % 16:
-        raise ModelError(f"{what} = {L}: the attention streams rows of {what} scores in 16-element tokens, so "
-                         f"{what} must be at most 16 or a multiple of 16 (e.g. {L + (-L) % 16})")
+    """A row of L int32 scores travels in 16-element tokens, a row of L int8 probabilities in 64-element
+    ones: L <= 16, a multiple of 16 up to 64, or a multiple of 64."""
+    if (L > 16 and L % 16) or (L > 64 and L % 64):
+        good = L + (-L) % (16 if L <= 64 else 64)
+        raise ModelError(f"{what} = {L}: the attention streams rows of {what} int32 scores in 16-element tokens "
+                         f"and of int8 probabilities in 64-element ones, so {what} must be at most 16, a multiple "
+                         f"of 16 up to 64 or a multiple of 64 (e.g. {good})")
+
+
+def loaders_needed(kpw: int, clock_mhz: float) -> int:
+    """Loaders (1, 2 or 4, each streaming from its own HBM pseudo-channel) that feed a PE array taking one
+    512-bit word every KPW cycles: the word rate in GB/s over what one U280 channel gives at ``dsl.perf``'s
+    achieved efficiency (14.4 GB/s x 0.85; 250 MHz x 64 B = 16 GB/s needs two)."""
+    from dsl.perf.data import Calibration, load_device
+
+    have = load_device("u280").weight_memory.channel_gbs * Calibration().offchip_channel_efficiency
+    need = WORD // 8 * clock_mhz * 1e6 / kpw / 1e9
+    return next(p for p in (1, 2, 4) if p * have >= need or p == 4)
+
+
+def _tile(N: int, K: int, wide: int, bits: int) -> int:
+    return next(n for n in (wide, 32, 16, 8, 4, 2) if N % n == 0 and K % (WORD // (n * bits)) == 0)
 
 
 def linear_specs(cfg: ModelConfig, qcfg: QuantConfig, rows: int, pack: bool = True) -> dict:
+    """Per operator its PE array (prefill 8 x 32, decode 1 x one weight word) and its loaders: as many as
+    the most demanding variant of the model needs (the variants share the weight buffers, so they share the
+    loaders' split of them: decoders size them for decode's word per cycle)."""
     d, f, bits = cfg.hidden, cfg.ffn, qcfg.weight_bits
     shapes = {"q": (d, d), "k": (d, d), "v": (d, d), "p": (d, d), "f1": (d, f), "f2": (f, d)}
     Mt = _rows_divisor(rows, 8)
+    clock = CLOCK_MHZ[cfg.kind]
     specs = {}
     for op, (K, N) in shapes.items():
-        wide = WORD // bits if rows == 1 else 32  # decode: one weight word per cycle; prefill: 8 x 32 PEs
-        Nt = next(n for n in (wide, 32, 16, 8, 4, 2) if N % n == 0 and K % (WORD // (n * bits)) == 0)
-        specs[op] = LinearSpec(op, K, N, Mt, Nt, int(pack and Nt % 2 == 0), bits)
+        Nt = _tile(N, K, WORD // bits if rows == 1 else 32, bits)  # decode: a weight word per cycle
+        widest = _tile(N, K, WORD // bits, bits) if cfg.is_decoder else Nt
+        loaders = loaders_needed(WORD // (widest * bits), clock)
+        words = N // Nt * (K // (WORD // (Nt * bits)))
+        while words % loaders:
+            loaders //= 2
+        specs[op] = LinearSpec(op, K, N, Mt, Nt, int(pack and Nt % 2 == 0), bits, loaders)
     return specs
 
 
@@ -139,7 +177,8 @@ def _arguments(design: LayerDesign) -> None:
     for op in LINEARS:
         s = design.linears[op]
         slr = 0 if op in "qkv" else 1 if op == "p" else 2
-        args += [(f"W_{op}", "words", (s.words,), slr), (f"D_{op}", "vector", (2, s.N), slr),
+        args += [(w, "words", (s.words // s.loaders,), slr) for w in s.weight_args]
+        args += [(f"D_{op}", "vector", (2, s.N), slr),
                  (f"S_{op}", "vector", (s.K,), slr), (f"t_{op}", "scalar", (), slr)]
         if op == "p":
             args += [("ln1_g" if not pre else "ln2_g", "vector", (d,), 1),
@@ -147,7 +186,9 @@ def _arguments(design: LayerDesign) -> None:
     if not pre:
         args += [("ln2_g", "vector", (d,), 2), ("ln2_b", "vector", (d,), 2)]
     if cfg.is_decoder:
-        args += [("Kc", "cache", (design.lmax, d), 1), ("Vc", "cache", (design.lmax, d), 1), ("pos", "scalar", (), 1)]
+        args += [("Kc", "cache", (design.lmax, d), 1), ("Ks", "cache", (design.lmax,), 1),
+                 ("Vc", "cache", (design.lmax, d), 1), ("Vs", "cache", (design.lmax,), 1),
+                 ("pos", "scalar", (), 1), ("nk", "scalar", (), 1)]
     args.append(("Y", "rows", (L, d), 2))
     design.args = [(n, k, s) for n, k, s, _ in args]
     design.arg_slr = {n: slr for n, _, _, slr in args}
@@ -155,7 +196,8 @@ def _arguments(design: LayerDesign) -> None:
 
 def _depths(design: LayerDesign) -> None:
     """FIFO depths (tokens) that cannot deadlock: the attention's synchronisation point (all K before any Q)
-    holds every row of Q and of the residual's input; the FFN residual holds the rows inside the FFN (two
+    holds every row of Q (as float32, before its int8 quantisation: the int8 rows and their scales then wait
+    in 16-deep FIFOs) and of the residual's input; the FFN residual holds the rows inside the FFN (two
     GEMMs of Mt rows and the row units); scales go around a GEMM (Mt rows); others are the paper's 16."""
     d, L = design.config.hidden, design.rows
     row = d // ROW_TOKEN["float32"]

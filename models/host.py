@@ -214,6 +214,8 @@ def _set_args(split, var: str, indent: str, gpt2: bool) -> str:
                 value = "y"
             elif name == "pos":
                 value = "pos"
+            elif name == "nk":  # the keys attention sees: the cached context and this call's rows
+                value = "pos + rows"
             elif name in SCALARS:
                 value = f"scalars[l][{SCALARS.index(name)}]"
             else:

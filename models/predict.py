@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from dsl.perf import Design, evaluate
 
-from .design import LayerDesign
+from .design import CACHE_ROWS, CLOCK_MHZ, LayerDesign
+from .errors import ModelError  # noqa: F401  (CLOCK_MHZ: the paper's clocks, used here and by vitis)
 from .weights import LINEARS
 
-CLOCK_MHZ = {"gpt2": 250.0, "bert": 245.0}  # the paper's U280 clocks
 HBM_CHANNELS = 32
+WORD_BYTES = 64
 SLR_NAMES = {0: "SLR0 (Q/K/V)", 1: "SLR1 (attention, projection)", 2: "SLR2 (FFN)"}
 
 
@@ -23,59 +24,93 @@ def arg_bytes(design: LayerDesign) -> dict:
         for s in shape:
             n *= s
         if kind == "words":
-            spec = design.linears[name[2:]]
+            spec = design.linears[name.split("_")[1]]
             out[name] = n * 64 * (design.rows // spec.Mt)
         else:
-            out[name] = n * 4
+            out[name] = n * (1 if name in CACHE_ROWS else 4)
     return out
+
+
+def arg_demand(design: LayerDesign) -> dict:
+    """GB/s each memory argument draws while the layer streams it: a weight loader one word every
+    KPW x loaders cycles (its share of the PE array's words), the int8 K/V caches a word every 2 cycles
+    (``units.kv_append_q``), other arguments one float32 per cycle."""
+    clock = CLOCK_MHZ[design.config.kind] * 1e6
+    out = {}
+    for name, kind, _ in design.args:
+        if kind == "words":
+            spec = design.linears[name.split("_")[1]]
+            out[name] = 64 * clock / (spec.kpw * spec.loaders) / 1e9
+        elif kind != "scalar":
+            out[name] = (WORD_BYTES // 2 if name in CACHE_ROWS else 4) * clock / 1e9  # cache: a word / 2 cycles
+    return out
+
+
+def channel_capacity() -> float:
+    """GB/s one U280 HBM pseudo-channel gives at ``dsl.perf``'s achieved efficiency."""
+    from dsl.perf.data import Calibration, load_device
+
+    return load_device("u280").weight_memory.channel_gbs * Calibration().offchip_channel_efficiency
 
 
 def hbm_map(designs: list, channels: int = HBM_CHANNELS) -> dict:
     """Memory argument -> HBM pseudo-channel, balanced over the channels: every weight loader gets a channel
-    of its own (the heaviest first, spread over the stacks), the other arguments go to the least loaded
-    channels. The variants of a model share their buffers, so an argument has one channel in all of them."""
-    load = {}
+    of its own (the most demanding first), the other arguments go to the least loaded channels (by GB/s,
+    then by count), those without a loader first. The variants of a model share their buffers, so an
+    argument has one channel in all of them, sized for the variant that draws the most."""
+    demand = {}
     for d in designs:
-        for name, b in arg_bytes(d).items():
-            load[name] = load.get(name, 0) + b
-    weights = sorted((n for n in load if n.startswith("W_")), key=lambda n: -load[n])
+        for name, gbs in arg_demand(d).items():
+            demand[name] = max(demand.get(name, 0.0), gbs)
+    weights = sorted((n for n in demand if n.startswith("W_")), key=lambda n: (-demand[n], n))
     if len(weights) > channels:
-        raise ValueError(f"{len(weights)} weight loaders for {channels} channels")
-    stride = max(1, channels // max(1, len(weights)))
-    mapping, used = {}, [0] * channels
-    for k, name in enumerate(weights):
-        mapping[name] = (k * stride) % channels
-        used[mapping[name]] += load[name]
-    taken = set(mapping.values())
-    for name in sorted((n for n in load if n not in mapping), key=lambda n: -load[n]):
-        free = [c for c in range(channels) if c not in taken] or list(range(channels))
-        ch = min(free, key=lambda c: (used[c], c))
+        raise ModelError(f"{len(weights)} weight loaders do not fit the {channels} HBM pseudo-channels (each "
+                         "loader needs one of its own): a smaller model or fewer loaders per operator")
+    mapping, used, count = {}, [0.0] * channels, [0] * channels
+    stride = channels / len(weights) if weights else 1
+    for k, name in enumerate(weights):  # spread over both HBM stacks
+        mapping[name] = int(k * stride) % channels
+        used[mapping[name]] += demand[name]
+        count[mapping[name]] += 1
+    loaded = set(mapping.values())
+    for name in sorted((n for n in demand if n not in mapping), key=lambda n: (-demand[n], n)):
+        ch = min(range(channels), key=lambda c: (c in loaded, used[c], count[c], c))
         mapping[name] = ch
-        used[ch] += load[name]
-        taken.add(ch)
+        used[ch] += demand[name]
+        count[ch] += 1
     return mapping
 
 
-def region_cycles(design: LayerDesign) -> dict:
-    """SLR -> {unit: cycles of its PE array's k loop at II=1} for one layer pass."""
+def channel_load(designs: list, mapping: dict, channels: int = HBM_CHANNELS) -> list:
+    """GB/s drawn from each channel by the arguments ``mapping`` puts there (the worst variant's)."""
+    load = [0.0] * channels
+    for name, ch in mapping.items():
+        load[ch] += max(arg_demand(d).get(name, 0.0) for d in designs)
+    return load
+
+
+def region_cycles(design: LayerDesign, keys: int | None = None) -> dict:
+    """SLR -> {unit: cycles of its PE array's k loop at II=1} for one layer pass; ``keys``: the keys the
+    attention sees (decode: the cached context, pos + 1; default the design's LK)."""
     cfg, att, L = design.config, design.attention, design.rows
     out = {0: {}, 1: {}, 2: {}}
     for op, s in design.linears.items():
         slr = 0 if op in "qkv" else 1 if op == "p" else 2
         out[slr][op] = (L // s.Mt) * (s.N // s.Nt) * s.K
-    dh, H, LK, Mq, Nk = cfg.head_dim, cfg.heads, att["LK"], att["Mq"], att["Nk"]
-    out[1]["a1 (QK^T)"] = (L // Mq) * H * (LK // Nk) * dh
-    out[1]["a2 (PV)"] = (L // Mq) * H * (dh // Nk) * LK
+    dh, H, Mq, Nk = cfg.head_dim, cfg.heads, att["Mq"], att["Nk"]
+    n = keys or att["LK"]
+    out[1]["a1 (QK^T)"] = (L // Mq) * H * -(-n // Nk) * dh
+    out[1]["a2 (PV)"] = (L // Mq) * H * (dh // Nk) * n
     return out
 
 
 def perf_design(design: LayerDesign, clock_mhz: float | None = None, channels: dict | None = None) -> Design:
-    """The dsl.perf Design of a generated layer: M_i = Mt x Nt of each PE array, r = Mt, one channel per
-    loader (K and V caches stream from HBM, so a1/a2 have loaders too)."""
+    """The dsl.perf Design of a generated layer: M_i = Mt x Nt of each PE array, r = Mt, the operator's
+    loaders' channels (K and V caches stream from HBM, so a1/a2 have loaders too)."""
     clock = clock_mhz or CLOCK_MHZ[design.config.kind]
     macs = {op: s.macs_per_cycle for op, s in design.linears.items()}
     macs["a1"] = macs["a2"] = design.attention["Mq"] * design.attention["Nk"]
-    loaders = {op: 1.0 for op in LINEARS}
+    loaders = {op: float(design.linears[op].loaders) for op in LINEARS}
     if design.config.is_decoder:
         loaders.update(a1=1.0, a2=1.0)
     spec = design.linears["q"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dsl.backend.hls.csim import CSimModule, compile_csim, harness_source, kernel_sources
 from dsl.backend.interface import signature
 
-from .runner import layer_arguments
+from .runner import copy_back_caches, layer_arguments
 from .vitis import emit_variant
 
 
@@ -25,9 +25,10 @@ class ProjectCSim(CSimModule):
         self.binary = compile_csim(self.files)
         self.stats, self.deadlock, self.schedule = {}, None, schedule
 
-    def layer(self, qm, layer: int, X, Kc=None, Vc=None, pos: int = 0):
-        """Y of layer ``layer`` (the caches, when given, are updated in place)."""
-        vals = layer_arguments(self.design, qm, layer, X, Kc, Vc, pos, words="ints")
+    def layer(self, qm, layer: int, X, cache=None, pos: int = 0):
+        """Y of layer ``layer`` (the ``quant.KVCache``, when given, is updated in place)."""
+        vals = layer_arguments(self.design, qm, layer, X, cache, pos, words="ints")
         args = [vals[n] for n, _, _ in self.design.args]
         self(*args)
+        copy_back_caches(vals, cache)
         return args[[n for n, _, _ in self.design.args].index("Y")]

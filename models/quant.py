@@ -7,7 +7,9 @@ Every linear operator (q, k, v, p, f1, f2) computes, for its input rows x [l, K]
     acc = xq Wq^T                      int8 x int4/int8 -> int32, exact
     y   = (float(acc) * s[i]) * sw[j] + b[j]          float32
 with Wq = round((W * sm) / sw[j]) per output channel j, sw[j] = max_k |W * sm|[j, k] / QMAX (7 or 127).
-Softmax, LayerNorm, GeLU, attention and the residual adds stay float32, computed as the library's row kernels
+Attention is int8 as the paper's (``int8_attention``): Q, K and V rows quantised per token (K and V are cached
+as int8 rows with their scales), Q K^T and score x V on int8 operands with int32 accumulators, the softmax in
+float32. Softmax, LayerNorm, GeLU and the residual adds stay float32, computed as the library's row kernels
 compute them, so the reference below (``ref.*``, ``rows.*``, ``mathf.*``) is bit-exact against the design.
 
 Calibration (per-tensor scales, SmoothQuant's activation maxima) runs the float32 model on calibration tokens
@@ -159,6 +161,24 @@ def _quantize_linear(W, b, x, qcfg: QuantConfig, group) -> QLinear:
 
 
 # -- the quantised reference (what the design computes, to the bit) ------------------------------------
+@dataclass
+class KVCache:
+    """One layer's K/V cache as the design keeps it: int8 rows [LMAX, d] and one float32 scale per row."""
+    k: np.ndarray
+    ks: np.ndarray
+    v: np.ndarray
+    vs: np.ndarray
+
+    @classmethod
+    def empty(cls, lmax: int, d: int) -> "KVCache":
+        return cls(np.zeros((lmax, d), np.int8), np.zeros(lmax, F), np.zeros((lmax, d), np.int8), np.zeros(lmax, F))
+
+    def equals(self, other: "KVCache") -> bool:
+        return all(np.array_equal(a, b) for a, b in zip(self.arrays(), other.arrays()))
+
+    def arrays(self) -> tuple:
+        return self.k, self.ks, self.v, self.vs
+
 def int_linear(xq, Wq):
     """``ref.systolic_linear`` (int8 x int4/int8 -> int32, X W^T) through float64 BLAS: every product and
     partial sum is an integer below 2^53 in magnitude (|acc| <= 127 * 127 * K), so the result is exact; the
@@ -180,18 +200,45 @@ def qlinear(ql: QLinear, x, act: str):
     return (ref.dequantize_rows(acc, s, ql.sw) + ql.b).astype(F)
 
 
+def int8_attention(q, k8, ks, v8, vs, H: int, past: int):
+    """Multi-head attention of the float32 query rows ``q`` [LQ, d] over n cached keys: int8 rows k8, v8
+    [n, d] with per-row scales ks, vs [n]; query i sees keys j <= past + i. Per head h:
+        q8, sq = per-token int8 of q (one scale per query row, all heads)
+        acc    = q8_h k8_h^T                                  int32, exact
+        x      = (float(acc) * sq[i]) * ks[j]                 float32
+        p      = softmax(x / sqrt(dh)) over the kept keys     float32 (``rows.softmax_rows_ref``)
+        p8, sp = per-token int8 of p * vs[j]                  (V's row scales folded in: score x V factors)
+        o_h    = float(p8 v8_h) * sp[i]                       int32 accumulators, float32 result
+    """
+    q8, sq = ref.quantize_per_token(q, 8)
+    LQ, d = np.shape(q)
+    dh, n = d // H, len(k8)
+    kept = np.minimum(past + np.arange(LQ) + 1, n)
+    out = np.empty((LQ, d), F)
+    for h in range(H):
+        cols = slice(h * dh, (h + 1) * dh)
+        x = (int_linear(q8[:, cols], k8[:, cols]).astype(F) * sq[:, None]) * np.asarray(ks, F)[None, :]
+        p = rows.softmax_rows_ref(x, kept, F(1.0 / np.sqrt(dh)))
+        p8, sp = ref.quantize_per_token((p * np.asarray(vs, F)[None, :]).astype(F), 8)
+        out[:, cols] = int_linear(p8, np.asarray(v8)[:, cols].T).astype(F) * sp[:, None]
+    return out
+
+
 def ln(x, g, b, eps):
     return rows.layer_norm_rows_ref(x, g, b, F(eps))
 
 
-def q_gpt2_layer(qm: QuantModel, i: int, h, kcache, vcache, pos: int, lk: int):
-    """One layer of ``len(h)`` rows at positions pos.. (prefill: pos = 0, lk = len(h); decode: one row,
-    lk = the cache capacity). K and V rows are written into the float32 caches [LMAX, d] at pos."""
+def q_gpt2_layer(qm: QuantModel, i: int, h, cache, pos: int):
+    """One layer of ``len(h)`` rows at positions pos.. (prefill: pos = 0; decode: one row). ``cache`` is a
+    ``KVCache``: the K and V rows (int8) and their scales are written at pos, attention sees its first
+    pos + len(h) rows."""
     cfg, lw, ql, act = qm.config, qm.weights.layers[i], qm.layers[i], qm.qcfg.act
     a = ln(h, lw["ln1_g"], lw["ln1_b"], cfg.eps)
     q, k, v = (qlinear(ql[o], a, act) for o in "qkv")
-    kcache[pos:pos + len(h)], vcache[pos:pos + len(h)] = k, v
-    o = ref.scaled_dot_product_attention(q, kcache[:lk], vcache[:lk], cfg.heads, pos)
+    n = pos + len(h)
+    for rows8, scales, x in ((cache.k, cache.ks, k), (cache.v, cache.vs, v)):
+        rows8[pos:n], scales[pos:n] = ref.quantize_per_token(x, 8)
+    o = int8_attention(q, cache.k[:n], cache.ks[:n], cache.v[:n], cache.vs[:n], cfg.heads, pos)
     h = ref.residual_add(qlinear(ql["p"], o, act), h)
     m = ln(h, lw["ln2_g"], lw["ln2_b"], cfg.eps)
     g = mathf.gelu_tanh_ref(qlinear(ql["f1"], m, act))
@@ -201,7 +248,8 @@ def q_gpt2_layer(qm: QuantModel, i: int, h, kcache, vcache, pos: int, lk: int):
 def q_bert_layer(qm: QuantModel, i: int, h):
     cfg, lw, ql, act = qm.config, qm.weights.layers[i], qm.layers[i], qm.qcfg.act
     q, k, v = (qlinear(ql[o], h, act) for o in "qkv")
-    o = ref.scaled_dot_product_attention(q, k, v, cfg.heads, len(h))
+    (k8, ks), (v8, vs) = ref.quantize_per_token(k, 8), ref.quantize_per_token(v, 8)
+    o = int8_attention(q, k8, ks, v8, vs, cfg.heads, len(h))
     a = ln(ref.residual_add(qlinear(ql["p"], o, act), h), lw["ln1_g"], lw["ln1_b"], cfg.eps)
     g = mathf.gelu_erf_ref(qlinear(ql["f1"], a, act))
     return ln(ref.residual_add(qlinear(ql["f2"], g, act), a), lw["ln2_g"], lw["ln2_b"], cfg.eps)

@@ -7,7 +7,7 @@ import math
 BRAM18K_BYTES = 36 * 512 // 8  # 18 Kb at its widest shape
 URAM_BYTES = 288 * 1024 // 8
 URAM_FROM = 64 * 1024  # buffers above this go to URAM
-FLOAT_PE_DSP = 5  # float32 multiply (3) + add (2)
+INT8_PE_DSP = 1  # an int8 x int8 multiply-accumulate into int32: one DSP48E2 (unpacked)
 
 
 def _blocks(nbytes: int) -> tuple[int, int]:
@@ -38,9 +38,9 @@ def resources_per_slr(acc) -> dict:
             dsp = s.Mt * s.Nt // (2 if s.pack else 1)
             add(slr, f"{op}/{tag}", dsp, (s.K * s.Mt, 4 * s.Mt * s.N))  # At (int8), Yb (int32)
         att, d = design.attention, design.config.hidden
-        pe = att["Mq"] * att["Nk"] * FLOAT_PE_DSP
-        add(1, f"a1/{tag}", pe, (2 * att["LK"] * d * 4,))  # K ping-pong buffer
-        add(1, f"a2/{tag}", pe, (2 * att["LK"] * d * 4,))  # V ping-pong buffer
+        pe = att["Mq"] * att["Nk"] * INT8_PE_DSP  # the int8 attention's PE arrays
+        add(1, f"a1/{tag}", pe, (2 * att["LK"] * d,))  # K ping-pong buffer (int8)
+        add(1, f"a2/{tag}", pe, (2 * att["LK"] * d,))  # V ping-pong buffer (int8)
         for name, depth in design.depths.items():
             if name in ("q_rows", "attn_bypass"):
                 add(0 if name == "q_rows" else 1, f"fifo {name}/{tag}", 0, (depth * 64,))

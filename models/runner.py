@@ -7,7 +7,7 @@ import time
 import numpy as np
 
 import dsl
-from dsl.backend.interface import to_storage
+from dsl.backend.interface import from_storage, to_storage
 from dsl.dataflow import sim as simmod
 from dsl.dataflow.report import blocked_records, deadlock_message, suggest_depths
 from dsl.library.units import memory, schedule_units
@@ -35,10 +35,10 @@ def pack_words(Wq, bits: int, Nt: int) -> np.ndarray:
     return np.ascontiguousarray(fields)
 
 
-def layer_arguments(design: LayerDesign, qm, layer: int, X, Kc=None, Vc=None, pos: int = 0,
+def layer_arguments(design: LayerDesign, qm, layer: int, X, cache=None, pos: int = 0,
                     words: str = "raw") -> dict:
-    """name -> value of every argument of the layer design; ``words``: 'raw' (simulator layout) or 'ints'
-    (Python integers, what any dsl module takes)."""
+    """name -> value of every argument of the layer design; ``cache``: the layer's ``quant.KVCache``
+    (decoders); ``words``: 'raw' (simulator layout) or 'ints' (Python integers, what any dsl module takes)."""
     lw, ql = qm.weights.layers[layer], qm.layers[layer]
     vals = {"X": np.ascontiguousarray(X, F), "Y": np.zeros((design.rows, design.config.hidden), F)}
     for key in ("ln1_g", "ln1_b", "ln2_g", "ln2_b"):
@@ -49,13 +49,40 @@ def layer_arguments(design: LayerDesign, qm, layer: int, X, Kc=None, Vc=None, po
         if key not in q.packed:
             q.packed[key] = pack_words(q.Wq, spec.weight_bits, spec.Nt) if words == "raw" else \
                 memory.pack_weight_tiles(q.Wq, spec.weight_bits, spec.Nt)
-        vals[f"W_{op}"] = q.packed[key]
+        for arg, share in zip(spec.weight_args, memory.split_words(q.packed[key], spec.loaders)):
+            vals[arg] = np.ascontiguousarray(share)
         vals[f"D_{op}"] = np.ascontiguousarray(np.stack([q.sw, q.b]), F)
         vals[f"S_{op}"] = q.sm
         vals[f"t_{op}"] = F(q.st)
     if design.config.is_decoder:
-        vals.update(Kc=Kc, Vc=Vc, pos=np.int32(pos))
+        vals.update(Kc=cache_words(cache.k, words), Ks=cache.ks, Vc=cache_words(cache.v, words), Vs=cache.vs,
+                    pos=np.int32(pos), nk=np.int32(pos + design.rows))
     return vals
+
+
+def cache_words(rows8, words: str = "raw"):
+    """An int8 cache [LMAX, D] as the design's UInt(512) argument: 'raw', the simulator's layout, is a view
+    of the same bytes (its writes land in the cache); 'ints', Python integers (copy back with
+    ``cache_from_words`` after the call)."""
+    raw = rows8.view(np.uint8).reshape(-1, WORD // 8)
+    if words == "raw":
+        return raw
+    out = np.empty(len(raw), dtype=object)
+    out[:] = [int.from_bytes(r.tobytes(), "little") for r in raw]
+    return out
+
+
+def cache_from_words(ints, rows8) -> None:
+    """Write the UInt(512) words ``ints`` (Python integers) back into the int8 cache ``rows8``."""
+    data = b"".join(int(v).to_bytes(WORD // 8, "little") for v in ints)
+    rows8.view(np.uint8).reshape(-1)[:] = np.frombuffer(data, np.uint8)
+
+
+def copy_back_caches(vals: dict, cache) -> None:
+    """After a csim call: the cache words the kernel wrote, back into the ``quant.KVCache``."""
+    if cache is not None and isinstance(vals.get("Kc"), np.ndarray) and vals["Kc"].dtype == object:
+        cache_from_words(vals["Kc"], cache.k)
+        cache_from_words(vals["Vc"], cache.v)
 
 
 class LayerModule:
@@ -75,14 +102,18 @@ class LayerModule:
         self.names = [n for n, _, _ in design.args]
         self.words = "raw" if target == "sim" else "ints"  # how ``layer_arguments`` should give the weights
         self.calls, self.run_s, self.tokens = 0, 0.0, 0
+        self.fifo_tokens: dict = {}  # FIFO name -> tokens through it over every call (the simulator's count)
 
-    def __call__(self, vals: dict):
+    def __call__(self, vals: dict, cache=None):
+        """Y of the layer for the argument values ``vals``; ``cache``: the ``quant.KVCache`` they were made
+        from (csim: its words are copied back after the call; the simulator writes it in place)."""
         start = time.perf_counter()
         if self.target == "sim":
             out = self._sim(vals)
         else:
             args = [vals[n] for n in self.names]
             self.module(*args)
+            copy_back_caches(vals, cache)
             out = args[self.names.index("Y")]
         self.run_s += time.perf_counter() - start
         self.calls += 1
@@ -90,19 +121,40 @@ class LayerModule:
 
     def _sim(self, vals):
         mod = self.module
-        raw = []
+        raw, back = [], []
         for spec, name in zip(mod.sig.inputs, self.names):
             v = vals[name]
             if isinstance(v, np.ndarray) and v.dtype in (F, np.uint8) and v.flags.c_contiguous and v.ndim:
-                raw.append(v)  # already the simulator's layout (caches are updated in place)
+                raw.append(v)  # already the simulator's layout (float32 caches are updated in place)
             else:
                 raw.append(to_storage(spec, v))
+                if isinstance(v, np.ndarray) and v.ndim and v.dtype != object:
+                    back.append((v, spec, raw[-1]))  # an int8 cache: its new rows copied back after the run
         result = mod.run(raw, mod.depths)
         if result.status == simmod.DEADLOCK:
             raise _deadlock(mod, raw, result)
+        for v, spec, r in back:
+            v[...] = from_storage(spec, r)
         mod.stats = result.stats
         self.tokens += sum(s["tokens"] for s in result.stats.values())
+        for name, st in result.stats.items():
+            self.fifo_tokens[name] = self.fifo_tokens.get(name, 0) + st["tokens"]
         return raw[self.names.index("Y")]
+
+
+def tokens_by_slr(layer: LayerModule) -> dict:
+    """SLR -> stream tokens per layer call that the simulator counted on the FIFOs its processes use (a
+    cross-SLR stream counts on both sides); {} before a simulator run."""
+    if layer.target != "sim" or not layer.calls:
+        return {}
+    out = {}
+    for proc in layer.module.net.processes:
+        slr = layer.design.slr_of_line.get(getattr(proc.loc, "line", None))
+        if slr is None:
+            continue
+        names = out.setdefault(slr, set())
+        names.update(op[1].name for op in proc.operands if op[0] == "fifo")
+    return {slr: sum(layer.fifo_tokens.get(n, 0) for n in names) // layer.calls for slr, names in sorted(out.items())}
 
 
 def _deadlock(mod, raw, result):

@@ -1,16 +1,18 @@
 """Streaming units the accelerators need beyond dsl.library.units (written as library units are, so that they
 can move there): activation quantisation of rows with SmoothQuant smoothing and a per-token or per-tensor
-scale, dequantisation of an integer GEMM's rows with the bias, and the decode step's K/V cache update.
-(``dsl.library.units.quantize`` has the per-token forms without smoothing, per-tensor scales or bias.)
+scale, dequantisation of an integer GEMM's rows with the bias, and the int8 attention's units: the K/V cache
+of int8 rows with their scales, the scores' dequantisation + softmax + requantisation of the probabilities,
+and the per-head dequantisation of score x V. (``dsl.library.units.quantize`` has the per-token forms without
+smoothing, per-tensor scales or bias.)
 
 Numerics: exactly ``dsl.library.quant``'s kernels (``ref.smooth``, ``ref.quantize_per_token`` / ``ref.quantize``,
-``ref.dequantize_rows`` + bias), row by row.
+``ref.dequantize_rows`` + bias), row by row; the attention as ``models.quant.int8_attention`` writes it.
 """
 from __future__ import annotations
 
 import dsl
-from dsl import float32, int8, int32
-from dsl.library import checks
+from dsl import UInt, float32, int8, int32
+from dsl.library import checks, mathf, rows
 from dsl.library.quant import round_clamp
 from dsl.library.units import tokens
 from dsl.library.units.tokens import WORD, chunk, need_row  # noqa: F401  (chunk: used in the annotations)
@@ -89,40 +91,157 @@ def _dequantize_bias_rows(accs: "dsl.Stream[int32[C], 2]", ss: "dsl.Stream[float
         tokens.put_row[float32, N, C](yb, ys)
 
 
-def _kv_check(LMAX, D):
-    checks.sizes(LMAX=LMAX)
-    need_row("D", float32, D, "kv_update")
+def _kv_check(LMAX, D, LN):
+    checks.sizes(LMAX=LMAX, LN=LN)
+    if D % (WORD // 8):
+        raise dsl.ShapeError(f"kv_append_q: a cached row of D = {D} int8 is whole {WORD}-bit words only when D is "
+                             f"a multiple of {WORD // 8}")
+    if LN > LMAX:
+        raise dsl.ShapeError(f"kv_append_q: LN = {LN} new rows do not fit a cache of LMAX = {LMAX} rows")
 
 
-@dsl.template("LMAX", "D", check=_kv_check)
-def kv_update(new: "dsl.Stream[float32[chunk(float32, D)], 2]", cache: "float32[LMAX, D]",
-              rows: "dsl.Stream[float32[chunk(float32, D)], 2]", pos: int32):
-    """Decode: the new K (or V) row is written at ``pos`` and every one of the LMAX cache rows is streamed
-    (rows after pos are masked by the softmax's row length): one process owns the cache argument, and the
-    attention GEMM sees a fixed number of keys whatever the position."""
-    _kv_update[LMAX, D, min(D, WORD // 32)](new, cache, rows, pos)
+@dsl.template("LMAX", "D", "LN", check=_kv_check)
+def kv_append_q(new: "dsl.Stream[int8[WORD // 8], 2]", new_s: "dsl.Stream[float32, 2]",
+                cache: "UInt(WORD)[LMAX * D // (WORD // 8)]", scales: "float32[LMAX]",
+                out: "dsl.Stream[int8[WORD // 8], 2]", out_s: "dsl.Stream[float32, 2]", pos: int32):
+    """The int8 K (or V) cache, rows of D int8 as D / 64 512-bit words (one token each; row i at words
+    i * D / 64, ...: the bytes of an int8 [LMAX, D] array), with one float32 scale per row: stream the pos
+    cached rows (and scales), then take the LN new rows, append them at pos and stream them too: pos + LN
+    rows out, the context attention sees (prefill: pos = 0; decode: LN = 1). One process owns both cache
+    arguments; a word per cycle of the cache's pseudo-channel is read or written."""
+    _kv_append_q[LMAX, D // (WORD // 8), LN, WORD // 8](new, new_s, cache, scales, out, out_s, pos)
 
 
-@dsl.template("LMAX", "D", "C")
-def _kv_update(new: "dsl.Stream[float32[C], 2]", cache: "float32[LMAX, D]", rows: "dsl.Stream[float32[C], 2]",
-               pos: int32):
-    buf: float32[D]
-    for i in range(LMAX, name="rows"):
-        if i == pos:
-            tokens.get_row[float32, D, C](new, buf)
-            for j in range(D, name="write"):
-                cache[i, j] = buf[j]
-        else:
-            for j2 in range(D, name="read"):
-                buf[j2] = cache[i, j2]
-        tokens.put_row[float32, D, C](buf, rows)
+@dsl.template("LMAX", "WR", "LN", "C")
+def _kv_append_q(new: "dsl.Stream[int8[C], 2]", new_s: "dsl.Stream[float32, 2]", cache: "UInt(WORD)[LMAX * WR]",
+                 scales: "float32[LMAX]", out: "dsl.Stream[int8[C], 2]", out_s: "dsl.Stream[float32, 2]",
+                 pos: int32):
+    blk: int8[C]
+    for i in range(pos, name="past"):
+        for w in range(WR, name="read"):
+            word: UInt(WORD) = cache[i * WR + w]
+            with dsl.meta_for(C) as p:  # constant offsets: the unpacking is wiring
+                blk[p] = int8(word[p * 8:(p + 1) * 8])
+            out.put(blk)
+        out_s.put(scales[i])
+    for i2 in range(LN, name="new"):
+        for w2 in range(WR, name="write"):
+            blk2: int8[C] = new.get()
+            word2: UInt(WORD) = 0
+            with dsl.meta_for(C) as p2:  # the word from its C bytes, each zero-extended and shifted into place
+                word2 = word2 | (UInt(WORD)(UInt(8)(blk2[p2])) << (p2 * 8))
+            cache[(pos + i2) * WR + w2] = word2
+            out.put(blk2)
+        sc: float32 = new_s.get()
+        scales[pos + i2] = sc
+        out_s.put(sc)
+
+
+def _probs_check(LQ, LK, H, Mq):
+    checks.sizes(LQ=LQ, LK=LK, H=H, Mq=Mq)
+    checks.need_multiple("LQ", LQ, "Mq", Mq, "score rows come in tiles of Mq queries")
+    need_row("LK", int32, LK, "attention_probs")
+    need_row("LK", int8, LK, "attention_probs")
+
+
+@dsl.template("LQ", "LK", "H", "Mq", check=_probs_check)
+def attention_probs(ss: "dsl.Stream[int32[chunk(int32, LK)], 2]", qsc: "dsl.Stream[float32, 2]",
+                    ksc: "dsl.Stream[float32, 2]", vsc: "dsl.Stream[float32, 2]", ns: "dsl.Stream[int32, 2]",
+                    ps: "dsl.Stream[int8[chunk(int8, LK)], 2]", psc: "dsl.Stream[float32, 2]", n: int32,
+                    scale: float32):
+    """The int8 attention between its two GEMMs, for the score rows of ``gemm.qk_gemm(_n)`` (order: query
+    tile, head, row of the tile; n keys present, each row ceil(n / 16) int32 tokens): x[j] = (acc[j] *
+    sq[i]) * sk[j] (the query's and the key's scales), p = softmax(x * scale) over the row's kept length (from
+    ``ns``), p'[j] = p[j] * sv[j] (the value rows' scales, so that score x V factors), and p' quantised per
+    row to int8 (s = max p' / 127) for ``gemm.pv_gemm(_n)``; the scale of each row to ``psc``. The softmax is
+    ``rows.softmax_row``'s arithmetic; every loop runs over the n keys (the masked tail to the token's end)."""
+    _attention_probs[LQ, LK, H, Mq, min(LK, WORD // 32), min(LK, WORD // 8)](ss, qsc, ksc, vsc, ns, ps, psc, n,
+                                                                              scale)
+
+
+@dsl.template("LQ", "LK", "H", "Mq", "CS", "CP")
+def _attention_probs(ss: "dsl.Stream[int32[CS], 2]", qsc: "dsl.Stream[float32, 2]", ksc: "dsl.Stream[float32, 2]",
+                     vsc: "dsl.Stream[float32, 2]", ns: "dsl.Stream[int32, 2]", ps: "dsl.Stream[int8[CP], 2]",
+                     psc: "dsl.Stream[float32, 2]", n: int32, scale: float32):
+    sk: float32[LK]
+    sv: float32[LK]
+    sq: float32[Mq]
+    acc: int32[LK]
+    x: float32[LK]
+    z: float32[LK]
+    q8: int8[LK]
+    for j in range(n, name="kv_scales"):  # K's and V's in step: the two come from one fork of SLR0's rows
+        sk[j] = ksc.get()
+        sv[j] = vsc.get()
+    for mi in range(LQ // Mq, name="query_tiles"):
+        for i in range(Mq, name="query_scales"):
+            sq[i] = qsc.get()
+        for h in range(H, name="heads"):
+            for i2 in range(Mq, name="rows"):
+                tokens.get_prefix[int32, LK, CS](ss, acc, n)
+                cnt: int32 = ns.get()
+                for j2 in range(cnt, name="dequantize"):
+                    x[j2] = (float32(acc[j2]) * sq[i2]) * sk[j2]
+                m: float32 = rows.row_max[float32, LK](x, cnt, scale)
+                for j3 in range(cnt, name="exp"):
+                    z[j3] = mathf.exp(x[j3] * scale - m)
+                total: float32 = rows.row_sum[float32, LK](z, cnt)
+                pm: float32 = 0.0
+                for j4 in range(cnt, name="fold"):
+                    z[j4] = (z[j4] / total) * sv[j4]
+                    pm = max(pm, z[j4])
+                sp: float32 = 1.0  # (an if, not a conditional expression: that one is typed float64)
+                if pm > 0.0:
+                    sp = pm / 127.0
+                for j5 in range(cnt, name="quantize"):
+                    q8[j5] = int8(round_clamp[127](z[j5] / sp))
+                for j6 in range(cnt, (n + CP - 1) // CP * CP, name="masked"):
+                    q8[j6] = 0
+                tokens.put_prefix[int8, LK, CP](q8, ps, n)
+                psc.put(sp)
+
+
+def _heads_check(LQ, D, H, Mq):
+    checks.sizes(LQ=LQ, D=D, H=H, Mq=Mq)
+    checks.need_multiple("D", D, "H", H, "the model dimension is split evenly over the heads")
+    checks.need_multiple("LQ", LQ, "Mq", Mq, "rows come in tiles of Mq queries")
+    need_row("D", int32, D, "dequantize_heads")
+
+
+@dsl.template("LQ", "D", "H", "Mq", check=_heads_check)
+def dequantize_heads(accs: "dsl.Stream[int32[chunk(int32, D)], 2]", psc: "dsl.Stream[float32, 2]",
+                     ys: "dsl.Stream[float32[chunk(float32, D)], 2]"):
+    """score x V back to float32: y[c] = float(acc[c]) * s (s: the probability row's scale of the head of
+    channel c, from ``attention_probs`` in its order: Mq x H per query tile)."""
+    _dequantize_heads[LQ, D, H, Mq, D // H, min(D, WORD // 32)](accs, psc, ys)
+
+
+@dsl.template("LQ", "D", "H", "Mq", "DH", "C")
+def _dequantize_heads(accs: "dsl.Stream[int32[C], 2]", psc: "dsl.Stream[float32, 2]",
+                      ys: "dsl.Stream[float32[C], 2]"):
+    sc: float32[H, Mq]
+    ab: int32[D]
+    yb: float32[D]
+    for mi in range(LQ // Mq, name="query_tiles"):
+        for h, i in dsl.grid(H, Mq, name="scales"):
+            sc[h, i] = psc.get()
+        for i2 in range(Mq, name="rows"):
+            tokens.get_row[int32, D, C](accs, ab)
+            for j in range(D, name="dequantize"):
+                yb[j] = float32(ab[j]) * sc[j // DH, i2]
+            tokens.put_row[float32, D, C](yb, ys)
 
 
 UNIT_LOOPS = {  # loops pipelined by ``schedule_model_units`` (the row loops at II=1)
     "_smooth_quantize_rows": ("params", "smooth", "quantize"),
     "_dequantize_bias_rows": ("params", "dequantize"),
-    "_kv_update": ("write", "read"),
+    "_kv_append_q": (("read", 2), ("write", 2)),  # a 512-bit word every 2 cycles: 8 GB/s, within one channel
+    "_attention_probs": ("kv_scales", "dequantize", "exp", "fold", "quantize", "masked"),
+    "_dequantize_heads": ("dequantize",),
 }
+
+
+UNIT_REGISTERS = {"_kv_append_q": ("blk", "blk2")}  # a token's bytes in registers: (un)packing is wiring
 
 
 def schedule_model_units(s):
@@ -131,8 +250,11 @@ def schedule_model_units(s):
 
     from dsl.schedule import names as N
 
-    for func in N.funcs(s.module):
+    for func in list(N.funcs(s.module)):
         base = re.sub(r"_\d+$", "", func)
         for loop in UNIT_LOOPS.get(base, ()):
-            s.pipeline(f"{func}:{loop}")
+            name, ii = loop if isinstance(loop, tuple) else (loop, 1)
+            s.pipeline(f"{func}:{name}", ii)
+        for buf in UNIT_REGISTERS.get(base, ()):
+            s.partition(f"{func}:{buf}", dsl.Partition.Complete, dim=0)
     return s

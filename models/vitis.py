@@ -28,6 +28,7 @@ from dsl.library.units import schedule_units
 
 from .errors import ModelError
 from .host import SCALARS, host_source
+from .quant import KVCache
 from .predict import CLOCK_MHZ, hbm_map, perf_design, region_cycles
 from .resources import resources_per_slr
 from .runner import layer_arguments
@@ -165,8 +166,8 @@ and times each phase.
 
 ## Expected resources per SLR (first-order estimate from the design's parameters)
 
-DSP: the PE arrays (an int8 x int4/int8 PE pair shares one DSP48E2 when packed; a float32 PE of the
-attention arrays takes 5 DSPs: multiply 3, add 2). Float row units (softmax, LayerNorm, GeLU, quantisation)
+DSP: the PE arrays (an int8 x int4/int8 PE pair shares one DSP48E2 when packed; an int8 x int8 PE of the
+attention arrays takes one). Float row units (softmax, LayerNorm, GeLU, quantisation)
 come on top and are not counted. Memory: the arrays' operand tiles, the K/V ping-pong buffers and the FIFOs
 (BRAM18K at 36 bits x 512; buffers above 64 KB counted as URAM, 288 Kb each). Synthesis decides.
 
@@ -189,8 +190,7 @@ def write_data(acc, folder) -> Path:
     qm, cfg = acc.qm, acc.cfg
     for i in range(cfg.layers):
         vals = layer_arguments(acc.prefill, qm, i, np.zeros((acc.prefill.rows, cfg.hidden), np.float32),
-                               np.zeros((max(acc.lmax, 1), cfg.hidden), np.float32),
-                               np.zeros((max(acc.lmax, 1), cfg.hidden), np.float32), 0)
+                               KVCache.empty(max(acc.lmax, 1), cfg.hidden), 0)
         d = folder / f"layer{i}"
         d.mkdir(parents=True, exist_ok=True)
         for name, kind, _ in acc.prefill.args:

@@ -305,3 +305,43 @@ def test_a_stream_of_the_wrong_type_into_a_unit_names_both_types():
         dsl.customize(bad)
     assert "is a stream of int8[64], but stream xs carries int16[32]" in str(info.value)
     assert info.value.loc.line == _line("# wrong-rows")
+
+
+@pytest.mark.parametrize("n", [1, 13, 32])
+def test_int8_attention_gemms_take_the_key_count_at_run_time(n):
+    """qk_gemm_n / pv_gemm_n over the first n of LK = 32 keys: int8 operands, int32 sums, exactly the
+    integer products of the first n keys (the rest of the cache is never read: it holds garbage here)."""
+    LQ, LK, D, H = 4, 32, 64, 4
+    Q, K, V = (RNG.integers(-127, 128, (r, D)).astype(np.int8) for r in (LQ, LK, LK))
+    P = RNG.integers(0, 128, (LQ * H, LK)).astype(np.int8)
+    P[:, n:] = 0  # a probability row is zero after its kept keys (attention_probs writes them so)
+    _, (_, _, _, _, S, O, _) = _run(U.int8_attention_at_run_time(LQ, LK, D, H, 2, 8),
+                                    [Q, K, V, P, np.zeros((LQ * H, LK), np.int32), np.zeros((LQ, D), np.int32),
+                                     np.int32(n)])
+    dh = D // H
+    for h in range(H):  # rows in qk's order: query tile of 2, head, row of the tile
+        c = slice(h * dh, (h + 1) * dh)
+        want = Q[:, c].astype(np.int64) @ K[:n, c].astype(np.int64).T
+        got = np.concatenate([S[(t * H + h) * 2:(t * H + h) * 2 + 2, :n] for t in range(LQ // 2)])
+        np.testing.assert_array_equal(got, want)
+        probs = np.concatenate([P[(t * H + h) * 2:(t * H + h) * 2 + 2] for t in range(LQ // 2)])
+        np.testing.assert_array_equal(O[:, c], probs[:, :n].astype(np.int64) @ V[:n, c].astype(np.int64))
+
+
+def test_two_weight_loaders_merged_give_the_one_loaders_stream():
+    X, W, args = _linear_args(8, 64, 64, 16, 4)
+    words = memory.pack_weight_tiles(W, 4, 16)
+    w0, w1 = memory.split_words(words, 2)
+    _, out = _run(U.linear_two_loaders(8, 64, 64, 4, 16, int4), [X, w0, w1, np.zeros((8, 64), np.int32)])
+    np.testing.assert_array_equal(out[3], ref.systolic_linear(X, W))
+
+
+def test_a_reduction_helper_instantiated_twice_gets_its_schedule():
+    """Regression: row_sum called at two row lengths is two functions, row_sum and row_sum_1; the unit
+    schedules once looked the second one up by its full name (KeyError) and left it unscheduled."""
+    s = dsl.customize(U.two_row_lengths())
+    schedule_units(s)
+    text = s.to_yaml()
+    for helper in ("row_sum", "row_sum_1"):
+        assert f"loop: '{helper}:sum_groups', initiation_interval: 8" in text
+        assert f"buffer: '{helper}:acc', kind: complete" in text

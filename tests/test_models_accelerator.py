@@ -16,7 +16,8 @@ from models import reference as R
 from models.accelerator import Accelerator
 from models.config import load_config
 from models.design import build_layer
-from models.quant import QuantConfig, parse_quant, q_bert_layer, q_gpt2_layer, quantize_model
+from models.quant import KVCache, QuantConfig, parse_quant, q_bert_layer, q_gpt2_layer, quantize_model
+from models.predict import hbm_map
 from models.runner import LayerModule, layer_arguments
 from models.weights import random_weights, save_checkpoint
 
@@ -69,14 +70,13 @@ def test_the_attention_sync_needs_its_deep_fifos():
     design = build_layer(cfg, qm.qcfg, "prefill", 64, 64, depths={"q_rows": 16})
     mod = LayerModule(design)
     h = R.gpt2_embed(qm.weights, np.arange(64), 0)
-    kc, vc = np.zeros((64, 64), np.float32), np.zeros((64, 64), np.float32)
     with pytest.raises(dsl.DeadlockError) as info:
-        mod(layer_arguments(design, qm, 0, h, kc, vc, 0))
+        mod(layer_arguments(design, qm, 0, h, KVCache.empty(64, 64), 0))
     assert "q_rows" in str(info.value)
     assert info.value.suggested_depths["q_rows"] > 16
 
 
-def test_checkpoint_folder_through_the_cli_gives_the_same_run(gpt2_run, tmp_path, capsys):
+def test_checkpoint_folder_through_the_cli_gives_the_same_run(gpt2, gpt2_run, tmp_path, capsys):
     save_checkpoint(random_weights(load_config("gpt2-tiny"), 0), tmp_path / "ckpt")
     argv = ["--config", str(tmp_path / "ckpt"), "--prompt-ids", ",".join(map(str, PROMPT)), "--gen", "4", "--json",
             "--report", str(tmp_path / "layer.html")]
@@ -86,6 +86,14 @@ def test_checkpoint_folder_through_the_cli_gives_the_same_run(gpt2_run, tmp_path
     assert run["tokens"] == gpt2_run.tokens and run["bit_exact"] is True
     assert run["max_abs_error"] == gpt2_run.max_abs_error and run["cosine"] == gpt2_run.cosine
     assert out["prediction"]["prefill_ms"] > 0 and out["prediction"]["decode_ms_per_token"] > 0
+    regions = out["regions"]
+    assert regions["decode"]["context"]["n"] == len(PROMPT) + 2  # the mean context of the 3 decode steps
+    for variant in ("prefill", "decode"):
+        assert all(regions[variant][f"SLR{k}"]["estimate_cycles"] > 0 for k in range(3))
+        assert all(regions[variant][f"SLR{k}"]["sim_tokens"] > 0 for k in range(3))
+        assert regions[variant]["uncounted_loops"] == []  # every run-time loop got its trip count
+    nk = gpt2.decode.attention["Nk"]  # score x V over the 7 keys of the context, not the cache's 9 rows
+    assert regions["decode"]["SLR1"]["pe_k_loops"]["a2 (PV)"] == 4 * (16 // nk) * (len(PROMPT) + 2)
     page = (tmp_path / "layer.html").read_text()
     assert "gpt2_prefill" in page and "SLR2" in page and "U280 prediction" in page
 
@@ -98,7 +106,7 @@ def project(gpt2, tmp_path_factory):
     return write_project(gpt2, tmp_path_factory.mktemp("prj") / "gpt2.prj", prompt=PROMPT)
 
 
-def test_vitis_project_connects_places_and_maps_every_kernel(project):
+def test_vitis_project_connects_places_and_maps_every_kernel(gpt2, project):
     cfg = (project / "connectivity.cfg").read_text()
     for variant in ("prefill", "decode"):
         for slr in range(3):
@@ -125,8 +133,12 @@ def test_vitis_project_connects_places_and_maps_every_kernel(project):
     assert "stream_connect=gpt2_prefill_slr1_1.h_res:gpt2_prefill_slr2_1.h_res" in cfg
     sp = [ln for ln in cfg.splitlines() if ln.startswith("sp=")]
     weights = {ln.split(":")[1] for ln in sp if ".W_" in ln}
-    assert len(weights) == 6  # one pseudo-channel per weight loader (both variants read the same buffers)
-    assert len(sp) == 2 * 26  # every m_axi argument of the 6 kernels
+    # one pseudo-channel per weight loader (both variants read the same buffers); f1's decode array (1 x 128
+    # int4) takes a word per cycle, which two loaders give
+    assert len(weights) == 7 and any(".W_f1_1:" in ln for ln in sp)
+    channels = hbm_map(gpt2.designs)
+    assert all(ln.split(":")[1] == f"HBM[{channels[ln.split('.')[1].split(':')[0]]}]" for ln in sp)
+    assert len(sp) == 2 * 29  # every m_axi argument of the 6 kernels (the int8 caches and their scales too)
     assert (project / "data" / "layer1" / "W_f2.bin").stat().st_size == 128 * 64
     readme = (project / "README.md").read_text()
     assert "Expected resources per SLR" in readme and "| SLR2 |" in readme
@@ -152,12 +164,10 @@ def test_one_layer_of_the_vitis_project_in_csim_is_bit_exact(kind):
     if kind == "gpt2":
         design = build_layer(cfg, qm.qcfg, "prefill", 16, 32)
         h = R.gpt2_embed(qm.weights, ids, 0)
-        kc, vc = np.zeros((32, 64), np.float32), np.zeros((32, 64), np.float32)
-        kr, vr = kc.copy(), vc.copy()
-        got = ProjectCSim(design).layer(qm, 1, h, kc, vc, 0)
-        expect = q_gpt2_layer(qm, 1, h, kr, vr, 0, 16)
-        np.testing.assert_array_equal(kc, kr)
-        np.testing.assert_array_equal(vc, vr)
+        cache, ref_cache = KVCache.empty(32, 64), KVCache.empty(32, 64)
+        got = ProjectCSim(design).layer(qm, 1, h, cache, 0)
+        expect = q_gpt2_layer(qm, 1, h, ref_cache, 0)
+        assert cache.equals(ref_cache) and np.abs(cache.k[:16]).max() > 0
     else:
         design = build_layer(cfg, qm.qcfg, "encoder", 16)
         h = R.bert_embed(qm.weights, ids)

@@ -300,3 +300,18 @@ def test_partitioned_port_is_copied_on_chip():
     local = next(b for b in r.buffers if b.name == "A_local")
     assert local.banks == 16
     assert r.latency >= copy.latency + r.loops["cols:j"].latency
+
+
+# -- float conversions --------------------------------------------------------------------------------
+def widen_select(A: float32[16]) -> float32[16]:
+    out: float32[16] = 0.0
+    for i in range(16, name="rows"):
+        out[i] = A[i] / 2.0 if A[i] > 0.0 else 1.0  # the conditional expression is typed float64
+    return out
+
+
+def test_a_float_widening_is_one_fpext_at_any_width():
+    # Regression: an f32 -> f64 extension (arith.extf) was looked up as 'dpext' (the f64 prefix applied
+    # to a conversion) and the estimate failed; a conversion keeps its own table entry.
+    r = estimate(dsl.customize(widen_select), clock_mhz=300)
+    assert r.loops["rows:i"].trip == 16 and r.latency > 16

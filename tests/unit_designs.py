@@ -266,3 +266,103 @@ def ffn_block(L, D, F, Mt, Nt, eps, scale_depth=None, bypass=None, TyW=int4):
         memory.store_rows[float32, L, D](out, Z)
 
     return ffn
+
+
+def linear_two_loaders(M, K, N, Mt, Nt, TyW):
+    """``linear`` with its weight words split over two loaders (``load_weight_share``) merged in order."""
+    kpw = words_per_block(TyW, Nt)
+    NW, passes = N // Nt * (K // kpw), M // Mt
+    blk = TyW[kpw, Nt]
+
+    @dsl.region()
+    def lin2(X: int8[M, K], W0: UInt(512)[NW // 2], W1: UInt(512)[NW // 2], Y: int32[M, N]):
+        xs: dsl.Stream[int8[chunk(int8, K)], 2]
+        w0: dsl.Stream[blk, 2]
+        w1: dsl.Stream[blk, 2]
+        ws: dsl.Stream[blk, 2]
+        ys: dsl.Stream[int32[chunk(int32, N)], 2]
+        memory.load_rows[int8, M, K](X, xs)
+        memory.load_weight_share[TyW, N, K, Nt, passes, 2, 0](W0, w0)
+        memory.load_weight_share[TyW, N, K, Nt, passes, 2, 1](W1, w1)
+        memory.merge_words[TyW, kpw, Nt, NW * passes](w0, w1, ws)
+        gemm.aw_gemm[int8, TyW, int32, M, K, N, Mt, Nt, 0](xs, ws, ys)
+        memory.store_rows[int32, M, N](ys, Y)
+
+    return lin2
+
+
+@dsl.template("T", "L", "D")
+def _first_rows(X: "T[L, D]", xs: "dsl.Stream[T[chunk(T, D)], 2]", n: int32):
+    """The first n rows of X."""
+    buf: T[D]
+    for i in range(n, name="rows"):
+        for j in range(D, name="read"):
+            buf[j] = X[i, j]
+        tokens.put_row[T, D, min(D, 512 // T.bits)](buf, xs)
+
+
+@dsl.template("T", "R", "D")
+def _row_prefixes(X: "T[R, D]", xs: "dsl.Stream[T[chunk(T, D)], 2]", n: int32):
+    """Each row of X as its first ceil(n / chunk) tokens."""
+    buf: T[D]
+    for i in range(R, name="rows"):
+        for j in range(D, name="read"):
+            buf[j] = X[i, j]
+        tokens.put_prefix[T, D, min(D, 512 // T.bits)](buf, xs, n)
+
+
+@dsl.template("T", "R", "D")
+def _store_prefixes(xs: "dsl.Stream[T[chunk(T, D)], 2]", X: "T[R, D]", n: int32):
+    buf: T[D]
+    for i in range(R, name="rows"):
+        tokens.get_prefix[T, D, min(D, 512 // T.bits)](xs, buf, n)
+        for j in range(n, name="write"):
+            X[i, j] = buf[j]
+
+
+def int8_attention_at_run_time(LQ, LK, D, H, Mq, Nk):
+    """S_h = Q_h K_h^T (int8 -> int32) and O_h = P_h V_h over the n keys given at run time (``qk_gemm_n``,
+    ``pv_gemm_n``): Q [LQ, D], the first n rows of K and V [LK, D], P [LQ * H, LK] (rows in qk's order)."""
+    cd, cs, cp = chunk(int8, D), chunk(int32, LK), chunk(int8, LK)
+
+    @dsl.region()
+    def att_n(Q: int8[LQ, D], K: int8[LK, D], V: int8[LK, D], P: int8[LQ * H, LK], S: int32[LQ * H, LK],
+              O: int32[LQ, D], n: int32):
+        qs: dsl.Stream[int8[cd], 2]
+        ks: dsl.Stream[int8[cd], 2]
+        vs: dsl.Stream[int8[cd], 2]
+        ps: dsl.Stream[int8[cp], 2]
+        ss: dsl.Stream[int32[cs], 2]
+        outs: dsl.Stream[int32[chunk(int32, D)], 2]
+        memory.load_rows[int8, LQ, D](Q, qs)
+        _first_rows[int8, LK, D](K, ks, n)
+        _first_rows[int8, LK, D](V, vs, n)
+        _row_prefixes[int8, LQ * H, LK](P, ps, n)
+        gemm.qk_gemm_n[int8, int32, H, LQ, LK, D, Mq, Nk, 1](qs, ks, ss, n)
+        gemm.pv_gemm_n[int8, int32, H, LQ, LK, D, Mq, Nk, 1](ps, vs, outs, n)
+        _store_prefixes[int32, LQ * H, LK](ss, S, n)
+        memory.store_rows[int32, LQ, D](outs, O)
+
+    return att_n
+
+
+def two_row_lengths():
+    """LayerNorm over rows of 64 and softmax over rows of 32: the row reduction helpers at two lengths."""
+
+    @dsl.region()
+    def two(X: float32[4, 64], g: float32[64], b: float32[64], S: float32[4, 32], Z: float32[4, 64],
+            P: float32[4, 32]):
+        xs: dsl.Stream[float32[16], 2]
+        zs: dsl.Stream[float32[16], 2]
+        ss: dsl.Stream[float32[16], 2]
+        ns: dsl.Stream[int32, 2]
+        ps: dsl.Stream[float32[16], 2]
+        memory.load_rows[float32, 4, 64](X, xs)
+        rowwise.layer_norm_rows[float32, 4, 64](xs, g, b, zs, 1e-5)
+        memory.store_rows[float32, 4, 64](zs, Z)
+        memory.load_rows[float32, 4, 32](S, ss)
+        rowwise.causal_mask[4, 32, 1, 1, 1](ns, 28)
+        rowwise.softmax_rows[float32, 4, 32](ss, ns, ps, 1.0)
+        memory.store_rows[float32, 4, 32](ps, P)
+
+    return two

@@ -17,12 +17,14 @@ A unit computes exactly what the corresponding memory-to-memory kernel of the li
 the same row kernels and PE array): see each module. ``schedule_units(s)`` applies every unit's schedule
 to a design that uses them.
 
-  memory    load_rows, store_rows, load_weights (+ pack_weight_tiles), kv_write, kv_read, kv_append
-  gemm      aw_gemm (activations x weights), qk_gemm (Q K^T), pv_gemm (P V), ping-pong K/V buffers
+  memory    load_rows, store_rows, load_weights (+ pack_weight_tiles), load_weight_share + merge_words (one
+            operator's words over several loaders/channels), kv_write, kv_read, kv_append
+  gemm      aw_gemm (activations x weights), qk_gemm (Q K^T), pv_gemm (P V), ping-pong K/V buffers; qk_gemm_n /
+            pv_gemm_n take the key count at run time
   rowwise   softmax_rows, causal_mask, layer_norm_rows, gelu_rows, gelu_tanh_rows, fork_rows,
             residual_add (+ bypass_depth)
   quantize  quantize_rows (per token), dequantize_rows, requantize_rows
-  tokens    how rows travel (512-bit tokens), get_row / put_row
+  tokens    how rows travel (512-bit tokens), get_row / put_row, get_prefix / put_prefix (run-time lengths)
 """
 from . import gemm, memory, quantize, rowwise, tokens  # noqa: F401
 from .schedules import schedule_units  # noqa: F401

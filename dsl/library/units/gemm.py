@@ -111,18 +111,28 @@ def qk_gemm(qs: "dsl.Stream[TyA[chunk(TyA, D)], 2]", ks: "dsl.Stream[TyA[chunk(T
     is computed (after each query tile, an equal share of them), so back-to-back sequences overlap. Score
     rows leave in the order (query tile, head, row of the tile); an Mq x Nk PE array, k order."""
     _qk_gemm[TyA, TyC, H, LQ, LK, D, D // H, Mq, Nk, PASSES, -(-LK // (LQ // Mq)), min(D, WORD // TyA.bits),
-             min(LK, WORD // TyC.bits)](qs, ks, ss)
+             min(LK, WORD // TyC.bits)](qs, ks, ss, LK)
+
+
+@dsl.template("TyA", "TyC", "H", "LQ", "LK", "D", "Mq", "Nk", "PASSES", check=_aa_check)
+def qk_gemm_n(qs: "dsl.Stream[TyA[chunk(TyA, D)], 2]", ks: "dsl.Stream[TyA[chunk(TyA, D)], 2]",
+              ss: "dsl.Stream[TyC[chunk(TyC, LK)], 2]", n: int32):
+    """``qk_gemm`` against the n keys present at run time (1 <= n <= LK; decode: the context in the KV
+    cache): n key rows are taken per sequence, ceil(n / Nk) key tiles computed, and each score row leaves
+    as its first ceil(n / chunk) tokens (``tokens.get_prefix`` takes them). The cycles follow n, not LK."""
+    _qk_gemm[TyA, TyC, H, LQ, LK, D, D // H, Mq, Nk, PASSES, -(-LK // (LQ // Mq)), min(D, WORD // TyA.bits),
+             min(LK, WORD // TyC.bits)](qs, ks, ss, n)
 
 
 @dsl.template("TyA", "TyC", "H", "LQ", "LK", "D", "DH", "Mq", "Nk", "PASSES", "SHARE", "CA", "CS")
-def _qk_gemm(qs: "dsl.Stream[TyA[CA], 2]", ks: "dsl.Stream[TyA[CA], 2]", ss: "dsl.Stream[TyC[CS], 2]"):
+def _qk_gemm(qs: "dsl.Stream[TyA[CA], 2]", ks: "dsl.Stream[TyA[CA], 2]", ss: "dsl.Stream[TyC[CS], 2]", n: int32):
     Kb: TyA[2, LK, D]
     At: TyA[DH, Mq]
     Bt: TyA[DH, Nk]
     Ct: TyC[Mq, Nk]
     Sb: TyC[Mq, LK]
     Qb: TyA[Mq, D]
-    for j in range(LK, name="first_keys"):
+    for j in range(n, name="first_keys"):
         tokens.get_row[TyA, D, CA](ks, Kb[0, j])
     for p in range(PASSES, name="passes"):
         cur: int32 = p % 2
@@ -133,7 +143,7 @@ def _qk_gemm(qs: "dsl.Stream[TyA[CA], 2]", ks: "dsl.Stream[TyA[CA], 2]", ss: "ds
             for h in range(H, name="heads"):
                 for i2, k in dsl.grid(Mq, DH, name="split_q"):
                     At[k, i2] = Qb[i2, h * DH + k]
-                for nj in range(LK // Nk, name="key_tiles"):
+                for nj in range((n + Nk - 1) // Nk, name="key_tiles"):
                     for j2, k2 in dsl.grid(Nk, DH, name="split_k"):
                         Bt[k2, j2] = Kb[cur, nj * Nk + j2, h * DH + k2]
                     for i3, j3 in dsl.grid(Mq, Nk, name="clear"):
@@ -143,11 +153,11 @@ def _qk_gemm(qs: "dsl.Stream[TyA[CA], 2]", ks: "dsl.Stream[TyA[CA], 2]", ss: "ds
                     for i4, j4 in dsl.grid(Mq, Nk, name="drain"):
                         Sb[i4, nj * Nk + j4] = Ct[i4, j4]
                 for i5 in range(Mq, name="write_scores"):
-                    tokens.put_row[TyC, LK, CS](Sb[i5], ss)
+                    tokens.put_prefix[TyC, LK, CS](Sb[i5], ss, n)
             if p + 1 < PASSES:  # the ping-pong: the other buffer fills while this one is in use
-                for t in range(min(SHARE, LK - taken), name="next_keys"):
+                for t in range(min(SHARE, n - taken), name="next_keys"):
                     tokens.get_row[TyA, D, CA](ks, Kb[1 - cur, taken + t])
-                taken = taken + min(SHARE, LK - taken)
+                taken = taken + min(SHARE, n - taken)
 
 
 @dsl.template("TyA", "TyC", "H", "LQ", "LK", "D", "Mq", "Nk", "PASSES", check=_pv_check)
@@ -156,18 +166,28 @@ def pv_gemm(ps: "dsl.Stream[TyA[chunk(TyA, LK)], 2]", vs: "dsl.Stream[TyA[chunk(
     """O[:, h] = P_h V_h, the probability rows in ``qk_gemm``'s order, V held in a ping-pong buffer as K is
     there; one output row (all heads) per query. An Mq x Nk PE array over (query, head channel), j order."""
     _pv_gemm[TyA, TyC, H, LQ, LK, D, D // H, Mq, Nk, PASSES, -(-LK // (LQ // Mq)), min(LK, WORD // TyA.bits),
-             min(D, WORD // TyA.bits), min(D, WORD // TyC.bits)](ps, vs, outs)
+             min(D, WORD // TyA.bits), min(D, WORD // TyC.bits)](ps, vs, outs, LK)
+
+
+@dsl.template("TyA", "TyC", "H", "LQ", "LK", "D", "Mq", "Nk", "PASSES", check=_pv_check)
+def pv_gemm_n(ps: "dsl.Stream[TyA[chunk(TyA, LK)], 2]", vs: "dsl.Stream[TyA[chunk(TyA, D)], 2]",
+              outs: "dsl.Stream[TyC[chunk(TyC, D)], 2]", n: int32):
+    """``pv_gemm`` over the n values present at run time (``qk_gemm_n``'s partner): n value rows per
+    sequence, each probability row its first ceil(n / chunk) tokens, the PE array's j loop n steps."""
+    _pv_gemm[TyA, TyC, H, LQ, LK, D, D // H, Mq, Nk, PASSES, -(-LK // (LQ // Mq)), min(LK, WORD // TyA.bits),
+             min(D, WORD // TyA.bits), min(D, WORD // TyC.bits)](ps, vs, outs, n)
 
 
 @dsl.template("TyA", "TyC", "H", "LQ", "LK", "D", "DH", "Mq", "Nk", "PASSES", "SHARE", "CP", "CV", "CO")
-def _pv_gemm(ps: "dsl.Stream[TyA[CP], 2]", vs: "dsl.Stream[TyA[CV], 2]", outs: "dsl.Stream[TyC[CO], 2]"):
+def _pv_gemm(ps: "dsl.Stream[TyA[CP], 2]", vs: "dsl.Stream[TyA[CV], 2]", outs: "dsl.Stream[TyC[CO], 2]",
+             n: int32):
     Vb: TyA[2, LK, D]
     Pt: TyA[LK, Mq]
     Vt: TyA[LK, Nk]
     Ct: TyC[Mq, Nk]
     Ob: TyC[Mq, D]
     prow: TyA[LK]
-    for j in range(LK, name="first_values"):
+    for j in range(n, name="first_values"):
         tokens.get_row[TyA, D, CV](vs, Vb[0, j])
     for p in range(PASSES, name="passes"):
         cur: int32 = p % 2
@@ -175,21 +195,21 @@ def _pv_gemm(ps: "dsl.Stream[TyA[CP], 2]", vs: "dsl.Stream[TyA[CV], 2]", outs: "
         for mi in range(LQ // Mq, name="query_tiles"):
             for h in range(H, name="heads"):
                 for i in range(Mq, name="read_probs"):
-                    tokens.get_row[TyA, LK, CP](ps, prow)
-                    for j2 in range(LK, name="transpose"):
+                    tokens.get_prefix[TyA, LK, CP](ps, prow, n)
+                    for j2 in range(n, name="transpose"):
                         Pt[j2, i] = prow[j2]
                 for nc in range(DH // Nk, name="channel_tiles"):
-                    for j3, c in dsl.grid(LK, Nk, name="split_v"):
+                    for j3, c in dsl.grid(n, Nk, name="split_v"):
                         Vt[j3, c] = Vb[cur, j3, h * DH + nc * Nk + c]
                     for i3, c3 in dsl.grid(Mq, Nk, name="clear"):
                         Ct[i3, c3] = 0
-                    for j4 in range(LK, name="k"):
+                    for j4 in range(n, name="k"):
                         pe.pe_step[TyA, TyA, TyC, Mq, Nk](Pt[j4], Vt[j4], Ct)
                     for i4, c4 in dsl.grid(Mq, Nk, name="drain"):
                         Ob[i4, h * DH + nc * Nk + c4] = Ct[i4, c4]
             for i5 in range(Mq, name="write_rows"):
                 tokens.put_row[TyC, D, CO](Ob[i5], outs)
             if p + 1 < PASSES:
-                for t in range(min(SHARE, LK - taken), name="next_values"):
+                for t in range(min(SHARE, n - taken), name="next_values"):
                     tokens.get_row[TyA, D, CV](vs, Vb[1 - cur, taken + t])
-                taken = taken + min(SHARE, LK - taken)
+                taken = taken + min(SHARE, n - taken)

@@ -74,6 +74,43 @@ def load_weights(Wp: "UInt(WORD)[N // Nt * (K // (WORD // (Nt * TyW.bits)))]",
                   PASSES](Wp, ws)
 
 
+def _share_check(TyW, N, K, Nt, PASSES, P, I):
+    _weights_check(TyW, N, K, Nt, PASSES)
+    checks.sizes(P=P)
+    words = N // Nt * (K // words_per_block(TyW, Nt))
+    checks.need_multiple("the packed words", words, "P", P, "each of the P loaders reads an equal share")
+    if not 0 <= I < P:
+        raise dsl.ShapeError(f"load_weight_share: I = {I} must be one of the P = {P} loaders (0..{P - 1})")
+
+
+@dsl.template("TyW", "N", "K", "Nt", "PASSES", "P", "I", check=_share_check)
+def load_weight_share(Wp: "UInt(WORD)[N // Nt * (K // (WORD // (Nt * TyW.bits))) // P]",
+                      ws: "dsl.Stream[TyW[WORD // (Nt * TyW.bits), Nt], 2]"):
+    """Loader I of P that together stream ``load_weights``'s words when one memory channel cannot: this one
+    holds words I, I + P, I + 2P, ... (``split_words``), each loader on its own channel; ``merge_words``
+    interleaves their streams back into the order the GEMM takes."""
+    _unpack_words[TyW, N // Nt * (K // (WORD // (Nt * TyW.bits))) // P, WORD // (Nt * TyW.bits), Nt, TyW.bits,
+                  PASSES](Wp, ws)
+
+
+@dsl.template("TyW", "KPW", "Nt", "NW")
+def merge_words(a: "dsl.Stream[TyW[KPW, Nt], 2]", b: "dsl.Stream[TyW[KPW, Nt], 2]",
+                ws: "dsl.Stream[TyW[KPW, Nt], 2]"):
+    """NW blocks, alternately from ``a`` and ``b`` (one per cycle): two loaders' shares as one stream."""
+    for w in range(NW, name="words"):
+        if w % 2 == 0:
+            blk: TyW[KPW, Nt] = a.get()
+            ws.put(blk)
+        else:
+            blk2: TyW[KPW, Nt] = b.get()
+            ws.put(blk2)
+
+
+def split_words(words, P: int) -> list:
+    """The P shares of packed words (``load_weight_share``'s arguments): share i holds words i, i + P, ..."""
+    return [words[i::P] for i in range(P)]
+
+
 @dsl.template("TyW", "NW", "KPW", "Nt", "B", "PASSES")
 def _unpack_words(Wp: "UInt(WORD)[NW]", ws: "dsl.Stream[TyW[KPW, Nt], 2]"):
     blk: TyW[KPW, Nt]

@@ -109,10 +109,13 @@ def _row_kernel(s, func):
 
 UNIT_SCHEDULES = {
     "_aw_gemm": _aw_gemm, "_qk_gemm": _qk_gemm, "_pv_gemm": _pv_gemm, "_unpack_words": _unpack_words,
+    "merge_words": lambda s, f: s.pipeline(f"{f}:words"),
     "pe_step": _pe_step, "pe_step_packed": _pe_step,
     "mul2": lambda s, f: s.inline(f), "mul2_at": lambda s, f: s.inline(f),
     "get_row": lambda s, f: (s.partition(f"{f}:blk", COMPLETE, dim=0), s.pipeline(f"{f}:tokens")),
     "put_row": lambda s, f: (s.partition(f"{f}:blk", COMPLETE, dim=0), s.pipeline(f"{f}:tokens")),
+    "get_prefix": lambda s, f: (s.partition(f"{f}:blk", COMPLETE, dim=0), s.pipeline(f"{f}:tokens")),
+    "put_prefix": lambda s, f: (s.partition(f"{f}:blk", COMPLETE, dim=0), s.pipeline(f"{f}:tokens")),
     "load_rows": _memory("xs", "read"), "store_rows": _memory("ys", "write"),
     "kv_write": _memory("rows", "write"), "kv_read": _memory("rows", "read"),
     "kv_append": _memory("new", "read", "write"),

@@ -7,6 +7,7 @@ buffer with ``get_row`` and send one with ``put_row``.
 from __future__ import annotations
 
 import dsl
+from dsl import int32
 
 from .. import checks
 
@@ -40,6 +41,26 @@ def put_row(row: "T[D]", ys: "dsl.Stream[T[CH], 2]"):
     """Send ``row`` as D / CH tokens."""
     blk: T[CH]
     for c in range(D // CH, name="tokens"):
+        for j in range(CH, name="pack"):
+            blk[j] = row[c * CH + j]
+        ys.put(blk)
+
+
+@dsl.template("T", "D", "CH")
+def get_prefix(xs: "dsl.Stream[T[CH], 2]", row: "T[D]", n: int32):
+    """Take the first ceil(n / CH) tokens of a row (a row whose length is known at run time: n <= D valid
+    elements, the rest of the last token padding); ``row`` beyond them is left as it was."""
+    for c in range((n + CH - 1) // CH, name="tokens"):
+        blk: T[CH] = xs.get()
+        for j in range(CH, name="unpack"):
+            row[c * CH + j] = blk[j]
+
+
+@dsl.template("T", "D", "CH")
+def put_prefix(row: "T[D]", ys: "dsl.Stream[T[CH], 2]", n: int32):
+    """Send the first ceil(n / CH) tokens of ``row`` (``get_prefix``'s producer)."""
+    blk: T[CH]
+    for c in range((n + CH - 1) // CH, name="tokens"):
         for j in range(CH, name="pack"):
             blk[j] = row[c * CH + j]
         ys.put(blk)
