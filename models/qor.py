@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 import dsl
 from dsl.library.units import schedule_units
-from dsl.schedule.registry import batched
 
 from .design import CLOCK_MHZ, LayerDesign
 from .units import schedule_model_units
@@ -75,9 +74,8 @@ def _count(func: str, loop: str, caller: str, c: Context) -> int | None:
 
 def _schedule(design: LayerDesign):
     s = dsl.customize(design.region)
-    with batched(s):
-        schedule_units(s)
-        schedule_model_units(s)
+    schedule_units(s)
+    schedule_model_units(s)
     return s
 
 

@@ -98,3 +98,17 @@ def test_copies_that_could_depend_on_their_order_are_left_alone():
     dsl.customize(transpose_into_argument).build()(Wf, Z)
     np.testing.assert_array_equal(Z, Wf.T)
 
+
+
+def test_a_nest_storing_a_scalar_is_left_alone():
+    # a store into a rank-0 buffer has no subscripts: the transposing-copy check once raised IndexError
+    # on it (found by the random-program test)
+    def last(A: int32[4, 3]) -> int32:
+        x: int32 = 0
+        for i in range(4):
+            for j in range(3):
+                x = A[i, j]
+        return x
+
+    A = np.arange(12, dtype=np.int32).reshape(4, 3)
+    assert dsl.customize(last).build()(A) == 11

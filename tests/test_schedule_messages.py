@@ -107,14 +107,14 @@ def test_compute_at_names_the_nest_and_buffers_in_between():
         for i in range(N):
             B[i] = A[i] + 1
         for i in range(N):
-            D[i] = A[i] * 3
+            D[i] = B[i] * 3  # reads the producer's B: it cannot run before it
         for i in range(N):
             C[i] = B[i] * 2 + D[i]
         return C
 
     s = dsl.customize(three)
     _error(dsl.ScheduleError, lambda: s.compute_at("S_i_0:i", "S_i_2:i"), "the loop nest 'S_i_1'",
-           "buffer 'A', buffer 'D'", "sits between the producer and the consumer")
+           "buffer 'B', buffer 'D'", "sits between the producer and the consumer")
 
 
 def test_region_called_like_a_function():

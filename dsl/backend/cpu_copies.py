@@ -60,7 +60,7 @@ def _is_transposing_copy(outer) -> bool:
         return False
     i_outer, i_inner = (loop.regions[0].blocks[0].arguments[0] for loop in (outer, inner))
     subscripts = _subscripts(store)
-    if subscripts is None or not _same(subscripts[-1], i_outer):
+    if not subscripts or not _same(subscripts[-1], i_outer):  # a rank-0 store has none
         return False
     return any(_same(v, i_inner) for v in subscripts[:-1])
 

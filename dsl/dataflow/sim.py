@@ -225,7 +225,8 @@ def _run_guarded(lib, sim, timeout, module, keep):
                     bar.set(lib.dsl_sim_ops(sim) // 2)  # each token is one put and one get
     except KeyboardInterrupt:
         lib.dsl_sim_stop(sim)  # the run ends at the next stream access or poll
-        t.join(5.0)
+        if t.ident is not None:  # a Ctrl-C inside t.start() may come before the thread exists
+            t.join(5.0)
         if t.is_alive():
             abandon(t, module, keep)
         raise
