@@ -63,7 +63,8 @@ def lower_to_llvm(module_text: str, top: str, context: ir.Context, extra_passes=
         cpu_opt.optimize_for_cpu(module)
         cpu_entry.results_to_buffers(module, top)
         cpu_narrow.pad_storage(module, entries=[top])
-        cpu_interrupt.insert_polls(module, cpu_interrupt.CPU_MARKER, after_calls=True)
+        cpu_interrupt.insert_polls(module, cpu_interrupt.CPU_MARKER, after_calls=True,
+                                   budget=cpu_interrupt.CPU_BUDGET)
         try:
             if checks is not None:
                 cpu_bounds.insert_checks(module, checks)
