@@ -20,7 +20,7 @@ from ..errors import BuildError, user_facing
 from ..types import Float, Index, storage_bytes
 from . import cpu_bounds, cpu_entry, cpu_floats, cpu_interrupt, cpu_narrow, cpu_opt
 from . import cpu_run, jit_symbols
-from .interface import bind_args, check_args, from_storage, signature_of_func, write_back_changed
+from .interface import bind_args, check_args, copies_before, from_storage, signature_of_func, write_back_changed
 
 # Local tensors live from their allocation to the end of its scope: allocations of a static size move out of
 # the loops that hold them (one allocation instead of one per iteration), then every allocation is freed
@@ -166,7 +166,7 @@ class LLVMModule:
     def __call__(self, *args, **kwargs):
         args = bind_args(self.sig, args, kwargs)
         storage = check_args(self.sig, args)
-        before = [np.copy(a) for a in storage]
+        before = copies_before(self.sig, storage)
         outputs = [np.zeros(a.shape, dtype=_carrier(a)) for a in self.sig.outputs]
         storage_iter = iter(storage + outputs)
         keep, packed = [], []
