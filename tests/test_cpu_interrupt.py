@@ -92,8 +92,11 @@ def test_bounded_nests_and_calls_of_loop_free_functions_do_not_poll():
     assert _polls(calls_spin) == 2  # the helper's while, and after the call of the helper
     A = np.arange(64 * 64, dtype=np.int32).reshape(64, 64)
     expected = A + 1
-    dsl.build(small_nest_calling, timeout=5)(A)
+    module = dsl.build(small_nest_calling, timeout=5)
+    module(A)
     assert (A == expected).all()
+    # a call known to be short runs in the caller's thread (no worker thread); one that may not, stoppably
+    assert module.quick and not any(dsl.build(k, timeout=5).quick for k in (spin, long_nest, long_nest_calling))
 
 
 def test_build_options_are_validated():

@@ -11,7 +11,9 @@ after each ``gelu_tanh`` call made the library kernel 10x slower).
 
 What is guaranteed: a stop takes effect within about ``CPU_BUDGET`` loop iterations of constant-bound
 nests plus one run of an innermost loop (an innermost ``range(1 << 40)`` loop holding no loop or call
-runs to its end: ``cpu_run`` then abandons the thread). Every ``while`` iteration polls.
+runs to its end: ``cpu_run`` then abandons the thread). Every ``while`` iteration polls. A kernel whose
+whole call is known to run at most ``CPU_BUDGET`` iterations (``runs_at_most``) runs in the caller's
+thread, without the worker thread a stoppable call costs.
 
 ``insert_polls`` places a call of a marker function; each backend turns it into its own poll:
 * the CPU backend (``lower_early_returns``): a volatile load of a stop word; when it holds the id of the
@@ -66,6 +68,15 @@ def insert_polls(module: ir.Module, marker: str, after_calls: bool = False, budg
             with ip:
                 func.CallOp([], ir.FlatSymbolRefAttr.get(marker), [])
     return len(points)
+
+
+def runs_at_most(module: ir.Module, top: str, budget: int) -> bool:
+    """Whether a call of ``top`` is known to run at most ``budget`` loop iterations (no ``while``, constant
+    bounds everywhere): such a call ends within about a millisecond and needs no stopping."""
+    funcs = {ir.StringAttr(op.attributes["sym_name"]).value: op for op in module.body.operations
+             if op.operation.name == "func.func"}
+    work = _Work(funcs).of_func(top)
+    return work is not None and work <= budget
 
 
 def _callee(call) -> str:
