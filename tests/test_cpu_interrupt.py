@@ -54,7 +54,7 @@ def _plus1(x: int32) -> int32:
 
 def long_nest_calling(A: int32[N]) -> int32:
     x: int32 = 0
-    for i in range(1 << 40):
+    for i in range(1 << 30):
         for j in range(4):
             x = x + _plus1(A[j])
     return x
