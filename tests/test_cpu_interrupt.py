@@ -12,6 +12,8 @@ import pytest
 
 import dsl
 from dsl import int32
+from dsl.backend import cpu_interrupt
+from mlir import ir
 
 N = 4
 
@@ -46,16 +48,55 @@ def long_nest(A: int32[N]) -> int32:
     return x
 
 
-@pytest.mark.parametrize("kernel", [spin, calls_spin, long_nest])
+def _plus1(x: int32) -> int32:
+    return x + 1
+
+
+def long_nest_calling(A: int32[N]) -> int32:
+    x: int32 = 0
+    for i in range(1 << 30):
+        for j in range(4):
+            x = x + _plus1(A[j])
+    return x
+
+
+@pytest.mark.parametrize("kernel", [spin, calls_spin, long_nest, long_nest_calling])
 def test_a_cpu_call_stops_at_its_timeout_and_leaves_the_arguments(kernel):
     module = dsl.build(kernel, timeout=0.5)
     A = np.zeros(N, np.int32)
     with pytest.raises(dsl.BuildError, match=r"did not finish within 0.5 s .*it was stopped"):
         module(A)
     assert A.tolist() == [0, 0, 0, 0]
-    if kernel is not long_nest:  # the same module runs again: the stop request was cleared
+    if kernel not in (long_nest, long_nest_calling):  # the same module runs again: the stop request was cleared
         A[0] = -1
         assert module(A) == 0
+
+
+def small_nest_calling(A: int32[64, 64]):
+    for i, j in dsl.grid(64, 64):
+        A[i, j] = _plus1(A[i, j])
+
+
+def _polls(kernel) -> int:
+    s = dsl.customize(kernel)
+    with s.context:
+        module = ir.Module.parse(str(s.module))
+        return cpu_interrupt.insert_polls(module, cpu_interrupt.CPU_MARKER, after_calls=True,
+                                          budget=cpu_interrupt.CPU_BUDGET)
+
+
+def test_bounded_nests_and_calls_of_loop_free_functions_do_not_poll():
+    # a poll (an early return) in a nest keeps LLVM from vectorising it: only unbounded work polls
+    assert _polls(small_nest_calling) == 0
+    assert _polls(long_nest_calling) == 1  # the outer loop; the call of _plus1 cannot return early
+    assert _polls(calls_spin) == 2  # the helper's while, and after the call of the helper
+    A = np.arange(64 * 64, dtype=np.int32).reshape(64, 64)
+    expected = A + 1
+    module = dsl.build(small_nest_calling, timeout=5)
+    module(A)
+    assert (A == expected).all()
+    # a call known to be short runs in the caller's thread (no worker thread); one that may not, stoppably
+    assert module.quick and not any(dsl.build(k, timeout=5).quick for k in (spin, long_nest, long_nest_calling))
 
 
 def test_build_options_are_validated():
@@ -89,6 +130,8 @@ _REGION = '''
 import numpy as np
 import dsl
 from dsl import int32
+from dsl.backend import cpu_interrupt
+from mlir import ir
 
 @dsl.region()
 def endless(A: int32[4], B: int32[4]):

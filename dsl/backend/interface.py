@@ -74,6 +74,9 @@ def signature_of_func(fop) -> Signature:
 # -- which arguments a kernel may write (a read-only array is refused before the call) ---------------
 
 _VIEWS = ("memref.subview", "memref.cast", "memref.reinterpret_cast")
+_READS = ("affine.load", "memref.load", "memref.dim", "affine.vector_load", "vector.load",
+          "vector.transfer_read")
+_STORES_AND_COPIES = ("affine.store", "memref.store", "memref.copy")  # written only as their target
 
 
 def _written_args(fop, memo: dict) -> set:
@@ -108,6 +111,8 @@ def _is_written(value, table, memo) -> bool:
             callee = table.get(ir.FlatSymbolRefAttr(op.attributes["callee"]).value)
             if callee is None or use.operand_number in _written_args(callee, memo):
                 return True
+        elif op.name not in _READS and op.name not in _VIEWS and op.name not in _STORES_AND_COPIES:
+            return True  # an op this analysis does not know (the call boundary skips unwritten inputs)
     return False
 
 
@@ -251,6 +256,25 @@ def check_args(sig: Signature, args, kwargs=None) -> list:
     return converted
 
 
+def copies_before(sig: Signature, storage: list) -> list:
+    """What ``write_back_changed`` compares against: a copy of each input the kernel may write (None for
+    the others, which need neither the copy nor the comparison)."""
+    return [np.copy(a) if spec.shape is not None and spec.name in sig.written else None
+            for spec, a in zip(sig.inputs, storage)]
+
+
+def _same_bits(old: np.ndarray, new: np.ndarray) -> bool:
+    """Whether the kernel left the storage as it was, bit for bit (NaNs included, and faster than
+    ``array_equal(equal_nan=True)``); a -0.0 written over 0.0 counts as a change."""
+    if old.dtype == object:
+        return np.array_equal(old, new)
+    if old.dtype.itemsize in (1, 2, 4, 8) and old.flags.c_contiguous and new.flags.c_contiguous \
+            and old.dtype == new.dtype:
+        unsigned = np.dtype(f"u{old.dtype.itemsize}")
+        return np.array_equal(old.view(unsigned), new.view(unsigned))
+    return np.array_equal(old, new, equal_nan=old.dtype.kind in "fc")
+
+
 def write_back_changed(sig: Signature, args, before: list, after: list) -> None:
     """Kernels take tensors by reference: copy into the caller's arrays every input the kernel wrote.
 
@@ -259,9 +283,7 @@ def write_back_changed(sig: Signature, args, before: list, after: list) -> None:
     quantised values.
     """
     for spec, user, old, new in zip(sig.inputs, args, before, after):
-        if spec.shape is None or not isinstance(user, np.ndarray) or new is None:
+        if spec.shape is None or not isinstance(user, np.ndarray) or new is None or old is None:
             continue
-        same = np.array_equal(old, new, equal_nan=old.dtype.kind in "fc") if old.dtype != object else \
-            np.array_equal(old, new)
-        if not same:
+        if not _same_bits(old, new):
             np.copyto(user, from_storage(spec, new), casting="unsafe")

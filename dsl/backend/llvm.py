@@ -20,7 +20,7 @@ from ..errors import BuildError, user_facing
 from ..types import Float, Index, storage_bytes
 from . import cpu_bounds, cpu_entry, cpu_floats, cpu_interrupt, cpu_narrow, cpu_opt
 from . import cpu_run, jit_symbols
-from .interface import bind_args, check_args, from_storage, signature_of_func, write_back_changed
+from .interface import bind_args, check_args, copies_before, from_storage, signature_of_func, write_back_changed
 
 # Local tensors live from their allocation to the end of its scope: allocations of a static size move out of
 # the loops that hold them (one allocation instead of one per iteration), then every allocation is freed
@@ -52,9 +52,10 @@ _CACHE: dict[str, tuple] = {}
 _CACHE_LOCK = threading.Lock()
 
 
-def lower_to_llvm(module_text: str, top: str, context: ir.Context, extra_passes=(), checks=None) -> ir.Module:
+def lower_to_llvm(module_text: str, top: str, context: ir.Context, extra_passes=(), checks=None):
     """Parse a copy of the module, apply CPU-only loop optimisations, and lower it to the LLVM dialect
-    (with ``checks``, a ``cpu_bounds.BoundsChecks``, every memory access tests its indices first)."""
+    (with ``checks``, a ``cpu_bounds.BoundsChecks``, every memory access tests its indices first).
+    Returns the module and whether a call is known to be short (``cpu_interrupt.runs_at_most``)."""
     with context:
         module = ir.Module.parse(module_text)
         for op in module.body.operations:
@@ -63,7 +64,9 @@ def lower_to_llvm(module_text: str, top: str, context: ir.Context, extra_passes=
         cpu_opt.optimize_for_cpu(module)
         cpu_entry.results_to_buffers(module, top)
         cpu_narrow.pad_storage(module, entries=[top])
-        cpu_interrupt.insert_polls(module, cpu_interrupt.CPU_MARKER, after_calls=True)
+        quick = cpu_interrupt.runs_at_most(module, top, cpu_interrupt.CPU_BUDGET)
+        cpu_interrupt.insert_polls(module, cpu_interrupt.CPU_MARKER, after_calls=True,
+                                   budget=cpu_interrupt.CPU_BUDGET)
         try:
             if checks is not None:
                 cpu_bounds.insert_checks(module, checks)
@@ -73,7 +76,7 @@ def lower_to_llvm(module_text: str, top: str, context: ir.Context, extra_passes=
             PassManager.parse(f"builtin.module({','.join(FROM_CFG)})").run(module.operation)
         except Exception as exc:  # MLIR reports diagnostics as exceptions with its own text
             raise BuildError(f"lowering {top!r} for the CPU failed: {exc}") from None
-    return module
+    return module, quick
 
 
 def _runtime_libs() -> tuple:
@@ -111,7 +114,7 @@ def compile_engine(schedule, opt_level=3, shared_libs=(), check_bounds=False):
     with schedule.context:
         sig = signature_of_func(schedule.top_func)
     checks = cpu_bounds.BoundsChecks() if check_bounds else None
-    lowered = lower_to_llvm(text, schedule.top, schedule.context, checks=checks)
+    lowered, quick = lower_to_llvm(text, schedule.top, schedule.context, checks=checks)
     with schedule.context:
         engine = ExecutionEngine(lowered, opt_level=opt_level, shared_libs=list(shared_libs))
         if checks is not None:
@@ -120,7 +123,7 @@ def compile_engine(schedule, opt_level=3, shared_libs=(), check_bounds=False):
         stop = cpu_run.StopWord()
         stop.register(engine)
         jit_symbols.resolve(engine, schedule.top, f"building {schedule.top!r} for the CPU")
-    entry = (engine, sig, lowered, checks, stop)
+    entry = (engine, sig, lowered, checks, stop, quick)
     if cacheable:
         with _CACHE_LOCK:
             _CACHE[key] = entry
@@ -138,8 +141,9 @@ def build_llvm(schedule, opt_level: int = 3, check_bounds: bool = False, timeout
     limit, and the call runs in the caller's thread)."""
     check_opt_level(opt_level)
     cpu_run.check_timeout(timeout)
-    engine, sig, lowered, checks, stop = compile_engine(schedule, int(opt_level), check_bounds=bool(check_bounds))
-    mod = LLVMModule(engine, sig, schedule.top, checks, stop, timeout)
+    engine, sig, lowered, checks, stop, quick = compile_engine(schedule, int(opt_level),
+                                                               check_bounds=bool(check_bounds))
+    mod = LLVMModule(engine, sig, schedule.top, checks, stop, timeout, quick)
     mod.module = lowered  # the LLVM-dialect module the JIT compiled (Allo's ``mod.module``)
     return mod
 
@@ -154,9 +158,10 @@ class LLVMModule:
     """A kernel compiled for the CPU: call it with numpy arrays (inputs only; outputs are returned).
     ``timeout`` (seconds, or None) bounds each call; change it on the module to allow more."""
 
-    def __init__(self, engine, sig, name, checks=None, stop=None, timeout=600.0):
+    def __init__(self, engine, sig, name, checks=None, stop=None, timeout=600.0, quick=False):
         self.engine, self.sig, self.name, self.checks = engine, sig, name, checks
         self.stop, self.timeout = stop or cpu_run.StopWord(), timeout
+        self.quick = quick  # known to end within about a millisecond: runs in the caller's thread
 
     def __repr__(self):
         return f"<dsl.LLVMModule {self.name}({', '.join(a.name for a in self.sig.inputs)})>"
@@ -165,13 +170,14 @@ class LLVMModule:
     def __call__(self, *args, **kwargs):
         args = bind_args(self.sig, args, kwargs)
         storage = check_args(self.sig, args)
-        before = [np.copy(a) for a in storage]
+        before = copies_before(self.sig, storage)
         outputs = [np.zeros(a.shape, dtype=_carrier(a)) for a in self.sig.outputs]
         storage_iter = iter(storage + outputs)
         keep, packed = [], []
         for spec in self.sig.args:
             packed.append(_pack(spec, next(storage_iter), keep))
-        scalars = cpu_run.run_stoppable(lambda: self._invoke(packed), self.timeout, self.stop, self.name,
+        timeout = None if self.quick else self.timeout
+        scalars = cpu_run.run_stoppable(lambda: self._invoke(packed), timeout, self.stop, self.name,
                                         (self.engine, keep, packed))
         if self.checks is not None:
             self.checks.raise_if_hit(self.name)
