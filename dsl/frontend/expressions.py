@@ -285,16 +285,20 @@ class ExpressionMixin(CallMixin, TensorOpsMixin):
         if isinstance(cond, Literal):
             return self.expr(node.body if cond.value else node.orelse)
         # Evaluate each side only on its branch: a guarded out-of-bounds read must never happen.
-        probe_t, probe_f = self._probe_type(node.body), self._probe_type(node.orelse)
-        t = typing_rules.common_type(probe_t, probe_f)
+        probe_t, probe_f = self._probe(node.body), self._probe(node.orelse)
+        # a literal branch adopts the other branch's type, as a literal meeting an operand does
+        types = [self.dtype_of(v, self.dtype_of(w) if isinstance(w, Scalar) else None)
+                 for v, w in ((probe_t, probe_f), (probe_f, probe_t))]
+        t = typing_rules.common_type(*types)
         if_op = scf.IfOp(self.as_bool(cond, node.test), [t.mlir()], has_else=True)
         for block, branch in ((if_op.then_block, node.body), (if_op.else_block, node.orelse)):
             with ir.InsertionPoint(block):
                 scf.YieldOp([self.coerce(self.expr(branch), t, branch)])
         return Scalar(if_op.results[0], t)
 
-    def _probe_type(self, node) -> DSLType:
-        """Type of an expression, found by compiling it inside a throwaway ``scf.if`` that is then erased."""
+    def _probe(self, node):
+        """An expression compiled inside a throwaway ``scf.if`` that is then erased: a Literal, or a Scalar
+        whose type alone may be used."""
         cond = builder.constant(0, UInt(1))
         probe = scf.IfOp(cond, [], has_else=False)
         try:
@@ -303,7 +307,9 @@ class ExpressionMixin(CallMixin, TensorOpsMixin):
                 scf.YieldOp([])
             if isinstance(v, Tensor):
                 raise DSLTypeError("a conditional expression must give scalars, not tensors", self.loc(node))
-            return v.dtype if isinstance(v, Scalar) else self.literal_dtype(v)
+            if not isinstance(v, (Scalar, Literal)):
+                raise DSLTypeError(f"a conditional expression must give scalars, got {_describe(v)}", self.loc(node))
+            return v
         finally:
             probe.operation.erase()
             cond.owner.erase()
