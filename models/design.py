@@ -29,6 +29,9 @@ from .weights import LINEARS
 WORD = 512
 ROW_TOKEN = {"float32": 16, "int32": 16, "int8": 64}
 FIFO_DEPTH = 16  # the paper's depth between kernels
+# Packed weights per variant. The word layout (``memory.pack_weight_tiles``) depends on the array's Nt, so
+# the decode variant (Nt = one word of weights) cannot read the prefill's buffers (Nt = 32): it has its own.
+WEIGHT_PREFIX = {"prefill": "W", "encoder": "W", "decode": "Wd"}
 
 
 CLOCK_MHZ = {"gpt2": 250.0, "bert": 245.0}  # the paper's U280 clocks
@@ -44,13 +47,15 @@ class LinearSpec:
     pack: int
     weight_bits: int
     loaders: int = 1  # weight loaders, each on its own HBM pseudo-channel (``loaders_needed``)
+    prefix: str = "W"  # of the weight arguments: ``WEIGHT_PREFIX`` of the variant (its own packed layout)
 
     @property
     def weight_args(self) -> list:
-        """The operator's packed-weight arguments: W_op, or W_op_0 .. W_op_{P-1} (one per loader)."""
+        """The operator's packed-weight arguments: W_op, or W_op_0 .. W_op_{P-1} (one per loader); decode's
+        are Wd_op...: its 1 x 128 array reads another tiling of the same weights than prefill's 8 x 32."""
         if self.loaders == 1:
-            return [f"W_{self.op}"]
-        return [f"W_{self.op}_{i}" for i in range(self.loaders)]
+            return [f"{self.prefix}_{self.op}"]
+        return [f"{self.prefix}_{self.op}_{i}" for i in range(self.loaders)]
 
     @property
     def kpw(self) -> int:
@@ -116,23 +121,22 @@ def _tile(N: int, K: int, wide: int, bits: int) -> int:
     return next(n for n in (wide, 32, 16, 8, 4, 2) if N % n == 0 and K % (WORD // (n * bits)) == 0)
 
 
-def linear_specs(cfg: ModelConfig, qcfg: QuantConfig, rows: int, pack: bool = True) -> dict:
+def linear_specs(cfg: ModelConfig, qcfg: QuantConfig, rows: int, pack: bool = True,
+                 variant: str = "prefill") -> dict:
     """Per operator its PE array (prefill 8 x 32, decode 1 x one weight word) and its loaders: as many as
-    the most demanding variant of the model needs (the variants share the weight buffers, so they share the
-    loaders' split of them: decoders size them for decode's word per cycle)."""
+    the array's word rate needs (each variant has its own weight buffers, in its own layout)."""
     d, f, bits = cfg.hidden, cfg.ffn, qcfg.weight_bits
     shapes = {"q": (d, d), "k": (d, d), "v": (d, d), "p": (d, d), "f1": (d, f), "f2": (f, d)}
     Mt = _rows_divisor(rows, 8)
     clock = CLOCK_MHZ[cfg.kind]
     specs = {}
     for op, (K, N) in shapes.items():
-        Nt = _tile(N, K, WORD // bits if rows == 1 else 32, bits)  # decode: a weight word per cycle
-        widest = _tile(N, K, WORD // bits, bits) if cfg.is_decoder else Nt
-        loaders = loaders_needed(WORD // (widest * bits), clock)
+        Nt = _tile(N, K, WORD // bits if variant == "decode" else 32, bits)  # decode: a weight word per cycle
+        loaders = loaders_needed(WORD // (Nt * bits), clock)
         words = N // Nt * (K // (WORD // (Nt * bits)))
         while words % loaders:
             loaders //= 2
-        specs[op] = LinearSpec(op, K, N, Mt, Nt, int(pack and Nt % 2 == 0), bits, loaders)
+        specs[op] = LinearSpec(op, K, N, Mt, Nt, int(pack and Nt % 2 == 0), bits, loaders, WEIGHT_PREFIX[variant])
     return specs
 
 
@@ -154,7 +158,7 @@ def build_layer(cfg: ModelConfig, qcfg: QuantConfig, variant: str, rows: int, lm
         check_rows(rows, "the sequence length")
     lk = lmax if variant == "decode" else rows
     att = {"Mq": _rows_divisor(rows, 8), "Nk": _rows_divisor(math.gcd(lk, cfg.head_dim), 8), "LK": lk}
-    design = LayerDesign(cfg, qcfg, variant, rows, lmax, linear_specs(cfg, qcfg, rows, pack), att, [], {})
+    design = LayerDesign(cfg, qcfg, variant, rows, lmax, linear_specs(cfg, qcfg, rows, pack, variant), att, [], {})
     _arguments(design)
     _depths(design)
     design.depths.update(depths or {})

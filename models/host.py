@@ -72,22 +72,22 @@ static xrt::bo load_bo(const xrt::device &device, const xrt::kernel &k, int arg,
 '''
 
 GPT2_MAIN = r'''
-// one pass of the layer design `variant` over LAYERS layers: rows of h in, rows of h out
-static void run_layers(std::vector<xrt::kernel> &ks, std::vector<std::map<std::string, xrt::bo>> &bo,
+{add_runs}
+// one pass of a layer design over LAYERS layers: rows of h in, rows of h out; `add_runs`: the variant's
+// kernels with their arguments for one layer
+static void run_layers(AddRuns add_runs, std::vector<xrt::kernel> &ks, std::vector<std::map<std::string, xrt::bo>> &bo,
                        std::vector<std::vector<float>> &scalars, xrt::bo &x, xrt::bo &y, std::vector<float> &h,
-                       int rows, int pos, const char *variant) {{
-  (void)variant;
+                       int rows, int pos) {{
   for (int l = 0; l < LAYERS; ++l) {{
     x.write(h.data());
     x.sync(XCL_BO_SYNC_BO_TO_DEVICE);
     std::vector<xrt::run> runs;
-{set_args}
+    add_runs(runs, ks, bo[l], scalars[l], x, y, rows, pos);
     for (auto &r : runs) r.start();
     for (auto &r : runs) r.wait();
     y.sync(XCL_BO_SYNC_BO_FROM_DEVICE);
     y.read(h.data());
   }}
-  (void)rows;
 }}
 
 int main(int argc, char **argv) {{
@@ -132,7 +132,7 @@ int main(int argc, char **argv) {{
   std::vector<float> h(size_t(ROWS) * D);
   for (int i = 0; i < ROWS; ++i) embed(i < prompt ? ids[i] : 0, i, &h[size_t(i) * D]);
   auto t0 = std::chrono::steady_clock::now();
-  run_layers(pre, bo, scalars, x_pre, y_pre, h, ROWS, 0, "prefill");
+  run_layers(add_prefill_runs, pre, bo, scalars, x_pre, y_pre, h, ROWS, 0);
   const double prefill_ms = ms_since(t0);
   std::vector<int> out{{next_token(&h[size_t(prompt - 1) * D])}};
   // decode: one token at a time against the KV cache
@@ -140,7 +140,7 @@ int main(int argc, char **argv) {{
   auto t1 = std::chrono::steady_clock::now();
   for (int t = 1; t < gen; ++t) {{
     embed(out.back(), prompt + t - 1, h1.data());
-    run_layers(dec, bo, scalars, x_dec, y_dec, h1, 1, prompt + t - 1, "decode");
+    run_layers(add_decode_runs, dec, bo, scalars, x_dec, y_dec, h1, 1, prompt + t - 1);
     out.push_back(next_token(h1.data()));
   }}
   const double decode_ms = ms_since(t1);
@@ -154,6 +154,7 @@ int main(int argc, char **argv) {{
 '''
 
 BERT_MAIN = r'''
+{add_runs}
 int main(int argc, char **argv) {{
   if (argc < 3) {{ std::fprintf(stderr, "usage: %s <xclbin> <data dir>\n", argv[0]); return 2; }}
   const std::string data = argv[2];
@@ -186,7 +187,7 @@ int main(int argc, char **argv) {{
     x_pre.write(h.data());
     x_pre.sync(XCL_BO_SYNC_BO_TO_DEVICE);
     std::vector<xrt::run> runs;
-{set_args}
+    add_encoder_runs(runs, pre, bo[l], scalars[l], x_pre, y_pre, ROWS, 0);
     for (auto &r : runs) r.start();
     for (auto &r : runs) r.wait();
     y_pre.sync(XCL_BO_SYNC_BO_FROM_DEVICE);
@@ -202,28 +203,51 @@ int main(int argc, char **argv) {{
 SCALARS = ("t_q", "t_k", "t_v", "t_p", "t_f1", "t_f2")  # scalars.bin: these, in this order
 
 
-def _set_args(split, var: str, indent: str, gpt2: bool) -> str:
-    """One xrt::run per SLR kernel of the variant, its memory and scalar arguments set by index."""
+ADD_RUNS = r"""// the {variant} variant's kernels of one layer, one xrt::run each, their memory and scalar arguments set
+// by index ({weights}, the buffers the variants share, the layer's scalars)
+static void add_{variant}_runs(std::vector<xrt::run> &runs, std::vector<xrt::kernel> &ks,
+                               std::map<std::string, xrt::bo> &bo, const std::vector<float> &sc, xrt::bo &x,
+                               xrt::bo &y, int rows, int pos) {{
+  (void)rows;
+  (void)pos;
+{body}
+}}
+"""
+ADD_RUNS_TYPE = ("using AddRuns = void (*)(std::vector<xrt::run> &, std::vector<xrt::kernel> &, "
+                 "std::map<std::string, xrt::bo> &, const std::vector<float> &, xrt::bo &, xrt::bo &, int, int);\n")
+ARG_VALUES = {"X": "x", "Y": "y", "pos": "pos", "nk": "pos + rows"}  # nk: the cached context and these rows
+
+
+def _add_runs(variant: str, split, design) -> str:
+    """``add_<variant>_runs``: an xrt::run per SLR kernel of the variant, arguments set by index."""
     lines = []
     for n, k in enumerate(split.kernels):
-        lines.append(f"{indent}runs.emplace_back({var}[{n}]);")
-        for idx, (name, _, kind) in enumerate(k.params):
-            if name == "X":
-                value = "x"
-            elif name == "Y":
-                value = "y"
-            elif name == "pos":
-                value = "pos"
-            elif name == "nk":  # the keys attention sees: the cached context and this call's rows
-                value = "pos + rows"
+        lines.append(f"  runs.emplace_back(ks[{n}]);")
+        for idx, (name, _, _) in enumerate(k.params):
+            if name in ARG_VALUES:
+                value = ARG_VALUES[name]
             elif name in SCALARS:
-                value = f"scalars[l][{SCALARS.index(name)}]"
+                value = f"sc[{SCALARS.index(name)}]"
             else:
-                value = f'bo[l]["{name}"]'
-            if not gpt2:
-                value = {"x": "x_pre", "y": "y_pre"}.get(value, value)
-            lines.append(f"{indent}runs.back().set_arg({idx}, {value});")
-    return "\n".join(lines)
+                value = f'bo.at("{name}")'
+            lines.append(f"  runs.back().set_arg({idx}, {value});")
+    prefix = design.linears["q"].prefix
+    return ADD_RUNS.format(variant=variant, body="\n".join(lines),
+                           weights=f"its packed weights {prefix}_* in its own layout")
+
+
+def _loads(splits: dict) -> list:
+    """Every layer buffer into HBM once: the variants' own packed weights, the shared buffers (the first
+    variant's kernel that takes it gives the bank; both variants' arguments are on one channel)."""
+    loads, seen = [], set()
+    for var, split in splits.items():
+        short = "pre" if var != "decode" else "dec"
+        for n, k in enumerate(split.kernels):
+            for idx, (name, _, kind) in enumerate(k.params):
+                if kind == "array" and name not in ("X", "Y") and name not in seen:
+                    seen.add(name)
+                    loads.append(f'    bo[l]["{name}"] = load_bo(device, {short}[{n}], {idx}, dir + "{name}.bin");')
+    return loads
 
 
 def host_source(acc, splits: dict, model: str) -> str:
@@ -231,24 +255,19 @@ def host_source(acc, splits: dict, model: str) -> str:
     gpt2 = cfg.is_decoder
     head = HEAD.format(model=model, layers=cfg.layers, d=cfg.hidden, vocab=cfg.vocab, rows=pre.rows,
                        lmax=max(acc.lmax, 1), gen=max(acc.lmax - pre.rows, 1), eps=repr(float(cfg.eps)))
-    kernels, loads, acts = [], [], []
+    designs = {d.variant: d for d in acc.designs}
+    kernels, acts = [], []
     for var, split in splits.items():
         short = "pre" if var != "decode" else "dec"
         names = ", ".join(f'xrt::kernel(device, uuid, "{k.name}:{{{k.name}_1}}")' for k in split.kernels)
         kernels.append(f"  std::vector<xrt::kernel> {short}{{{names}}};")
-    seen = set()
-    for n, k in enumerate(splits[next(iter(splits))].kernels):
-        for idx, (name, _, kind) in enumerate(k.params):
-            if kind == "array" and name not in ("X", "Y") and name not in seen:
-                seen.add(name)
-                loads.append(f'    bo[l]["{name}"] = load_bo(device, pre[{n}], {idx}, dir + "{name}.bin");')
     for var, split in splits.items():
         short = "pre" if var != "decode" else "dec"
         rows = pre.rows if var != "decode" else 1
         for port, var_name in (("X", f"x_{short}"), ("Y", f"y_{short}")):
             n, idx = next((n, i) for n, k in enumerate(split.kernels) for i, p in enumerate(k.params) if p[0] == port)
             acts.append(f"  xrt::bo {var_name}(device, size_t({rows}) * D * sizeof(float), {short}[{n}].group_id({idx}));")
+    add_runs = "\n".join(_add_runs(var, split, designs[var]) for var, split in splits.items())
     body = GPT2_MAIN if gpt2 else BERT_MAIN
-    set_args = _set_args(splits[next(iter(splits))], "ks" if gpt2 else "pre", "    ", gpt2)
-    return head + body.format(kernels="\n".join(kernels), loads="\n".join(loads), activations="\n".join(acts),
-                              set_args=set_args)
+    return head + body.format(kernels="\n".join(kernels), loads="\n".join(_loads(splits)),
+                              activations="\n".join(acts), add_runs=(ADD_RUNS_TYPE if gpt2 else "") + add_runs)

@@ -56,13 +56,15 @@ def channel_capacity() -> float:
 def hbm_map(designs: list, channels: int = HBM_CHANNELS) -> dict:
     """Memory argument -> HBM pseudo-channel, balanced over the channels: every weight loader gets a channel
     of its own (the most demanding first), the other arguments go to the least loaded channels (by GB/s,
-    then by count), those without a loader first. The variants of a model share their buffers, so an
-    argument has one channel in all of them, sized for the variant that draws the most."""
+    then by count), those without a loader first. An argument the variants share (every one but the packed
+    weights, which each variant has in its own layout) has one channel in all of them, sized for the variant
+    that draws the most."""
     demand = {}
     for d in designs:
         for name, gbs in arg_demand(d).items():
             demand[name] = max(demand.get(name, 0.0), gbs)
-    weights = sorted((n for n in demand if n.startswith("W_")), key=lambda n: (-demand[n], n))
+    loaders = {name for d in designs for name, kind, _ in d.args if kind == "words"}
+    weights = sorted(loaders, key=lambda n: (-demand[n], n))
     if len(weights) > channels:
         raise ModelError(f"{len(weights)} weight loaders do not fit the {channels} HBM pseudo-channels (each "
                          "loader needs one of its own): a smaller model or fewer loaders per operator")

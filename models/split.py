@@ -6,8 +6,12 @@ process. Each process line's source line says its SLR (``LayerDesign.slr_of_line
 the processes placed there, the m_axi/s_axilite arguments they use and, for every stream that crosses to
 another SLR, an AXI4-Stream port (``#pragma HLS interface axis``; UG1399, "AXI4-Stream Interfaces"); v++
 links the ports with ``stream_connect`` (UG1393, "Specifying Streaming Connections between Compute Units").
-The original top keeps its signature and calls the three kernels in order (a C simulation of the layer as
-the testbench of a multi-kernel design runs it: the streams between kernels are unbounded in C).
+The original top keeps its signature and runs the three kernels as the board does: concurrently, each a
+process of a dataflow region (``DSL_PROCESS``), the streams between them FIFOs of the ``stream_connect`` depth
+(``DSL_CSIM_DEPTH``). So csim is not more forgiving than hardware: called one after another on C++'s
+unbounded ``hls::stream``, a layer whose cross-SLR FIFO is too shallow would complete in csim and hang on the
+board; here it is a ``DeadlockError`` naming the full stream. For Vitis the macros are the plain calls and
+nothing (the top is not one of the project's kernels).
 
 The ports are ``hls::stream<ap_axiu<W, 0, 0, 0>>`` (``ap_axi_sdata.h``): UG1393 ("Streaming Data Transfers
 Between Kernels") and Vitis_Accel_Examples' kernel-to-kernel examples declare a kernel's stream ports with
@@ -135,9 +139,12 @@ def _top_text(head: str, lines: list, pragmas: dict, kernels: list, cross: dict,
     """The layer as one function again: the cross streams, then each SLR kernel called in turn."""
     out = [head.rstrip("\n")]
     out += [ln for ln in lines if PRAGMA_PORT.match(ln)]
-    out.append("  // the three kernels in the order the layer flows (v++ connects them with stream_connect)")
-    out += [f"  hls::stream<{ports[n].axis}> {n};" for n in cross]
+    out.append("  // the three kernels at once, as on the board; csim: the cross-SLR streams are FIFOs of the depth")
+    out.append("  // v++ gives them (stream_connect), so a FIFO too shallow for the layer deadlocks here as there")
+    for n, (_, depth, _, _) in cross.items():
+        out += [f"  hls::stream<{ports[n].axis}> {n};", f'  DSL_CSIM_DEPTH({n}, {depth}, "{n}");']
     for k in kernels:
         args = [n for n, _, _ in k.params] + [n for n, _ in k.streams]
-        out.append(f"  {k.name}({', '.join(args)});")
+        out.append(f"  DSL_PROCESS({k.name}({', '.join(args)}));")
+    out.append("  DSL_JOIN_PROCESSES();")
     return "\n".join(out) + "\n}\n"

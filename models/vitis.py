@@ -26,7 +26,6 @@ from dsl.dataflow.check import static_tokens
 from dsl.dataflow.netlist import extract
 from dsl.library.units import schedule_units
 
-from .errors import ModelError
 from .host import SCALARS, host_source
 from .quant import KVCache
 from .predict import CLOCK_MHZ, hbm_map, perf_design, region_cycles
@@ -185,18 +184,22 @@ prefill {perf['prefill_ms']:.3f} ms ({perf['prefill_bound']}){dec}.
 
 
 def write_data(acc, folder) -> Path:
-    """The host's data: every layer's buffers in device layout, the embedding tables, the prompt."""
+    """The host's data: every layer's buffers in device layout (each variant's packed weights in its own
+    layout, the buffers the variants share once), the embedding tables, the prompt."""
     folder = Path(folder) / "data"
     qm, cfg = acc.qm, acc.cfg
     for i in range(cfg.layers):
-        vals = layer_arguments(acc.prefill, qm, i, np.zeros((acc.prefill.rows, cfg.hidden), np.float32),
-                               KVCache.empty(max(acc.lmax, 1), cfg.hidden), 0)
         d = folder / f"layer{i}"
         d.mkdir(parents=True, exist_ok=True)
-        for name, kind, _ in acc.prefill.args:
-            if kind in ("words", "vector", "cache"):
-                np.ascontiguousarray(vals[name]).tofile(d / f"{name}.bin")
-        np.array([vals[s] for s in SCALARS], np.float32).tofile(d / "scalars.bin")
+        written = set()
+        for design in acc.designs:
+            vals = layer_arguments(design, qm, i, np.zeros((design.rows, cfg.hidden), np.float32),
+                                   KVCache.empty(max(acc.lmax, 1), cfg.hidden), 0)
+            for name, kind, _ in design.args:
+                if kind in ("words", "vector", "cache") and name not in written:
+                    written.add(name)
+                    np.ascontiguousarray(vals[name]).tofile(d / f"{name}.bin")
+        np.array([vals[s] for s in SCALARS], np.float32).tofile(d / "scalars.bin")  # the variants share them
     for name, arr in qm.weights.top.items():
         np.ascontiguousarray(arr, np.float32).tofile(folder / f"{name}.bin")
     return folder
@@ -214,7 +217,6 @@ def write_project(acc, folder, clock_mhz: float | None = None, data: bool = True
         inc = f'#include "{design.variant}.h"'
         files[f"{design.variant}.cpp"] = split.code.replace('#include "kernel.h"', inc, 1)
         files[f"{design.variant}.h"] = split.header
-    _same_ports(splits)
     channels = hbm_map(acc.designs)
     from dsl.perf import evaluate
 
@@ -236,12 +238,3 @@ def write_project(acc, folder, clock_mhz: float | None = None, data: bool = True
         (folder / "data" / "prompt.txt").write_text(" ".join(str(int(t)) for t in ids) + "\n")
     acc.vitis_seconds = time.perf_counter() - start
     return folder
-
-
-def _same_ports(splits: dict) -> None:
-    """The host runs both variants with one argument list per SLR kernel: their ports must agree."""
-    kinds = list(splits.values())
-    for other in kinds[1:]:
-        for a, b in zip(kinds[0].kernels, other.kernels):
-            if [p[0] for p in a.params] != [p[0] for p in b.params]:
-                raise ModelError(f"internal: kernels {a.name} and {b.name} take different arguments")
