@@ -144,8 +144,9 @@ if cfg.is_decoder else 'encoder, ' + str(acc.prefill.rows) + ' tokens'}; kernel 
     make build TARGET=hw          # or hw_emu
     make run TARGET=hw            # ./host.exe build/hw/<model>.xclbin data
 
-`data/` holds each layer's quantised weights (`W_*`: 512-bit words, little-endian, the layout of
-`dsl.library.units.memory.pack_weight_tiles`), per-channel scales and biases (`D_*`: float32 [2, N]),
+`data/` holds each layer's quantised weights (`W_*` for the prefill/encoder kernels, `Wd_*` for the decode
+kernels: 512-bit words, little-endian, the layout of `dsl.library.units.memory.pack_weight_tiles` for the
+variant's array width), per-channel scales and biases (`D_*`: float32 [2, N]),
 SmoothQuant divisors (`S_*`), LayerNorm parameters, per-tensor activation scales (`scalars.bin`: float32
 {', '.join(SCALARS)}), the host's embedding tables and `prompt.txt`.
 

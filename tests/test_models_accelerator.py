@@ -132,13 +132,14 @@ def test_vitis_project_connects_places_and_maps_every_kernel(gpt2, project):
     assert "#include <ap_axi_sdata.h>" in (project / "prefill.h").read_text()
     assert "stream_connect=gpt2_prefill_slr1_1.h_res:gpt2_prefill_slr2_1.h_res" in cfg
     sp = [ln for ln in cfg.splitlines() if ln.startswith("sp=")]
-    weights = {ln.split(":")[1] for ln in sp if ".W_" in ln}
-    # one pseudo-channel per weight loader (both variants read the same buffers); f1's decode array (1 x 128
-    # int4) takes a word per cycle, which two loaders give
-    assert len(weights) == 7 and any(".W_f1_1:" in ln for ln in sp)
+    weights = {ln.split(":")[1] for ln in sp if ".W_" in ln or ".Wd_" in ln}
+    # one pseudo-channel per weight loader; each variant reads its own buffers (prefill W_*, decode Wd_*: the
+    # arrays tile the weights differently); f1's decode array (1 x 128 int4) takes a word per cycle, which two
+    # loaders give, prefill's (5 x 32) one every 4 cycles
+    assert len(weights) == 6 + 7 and any(".Wd_f1_1:" in ln for ln in sp) and any(".W_f1:" in ln for ln in sp)
     channels = hbm_map(gpt2.designs)
     assert all(ln.split(":")[1] == f"HBM[{channels[ln.split('.')[1].split(':')[0]]}]" for ln in sp)
-    assert len(sp) == 2 * 29  # every m_axi argument of the 6 kernels (the int8 caches and their scales too)
+    assert len(sp) == 28 + 29  # every m_axi argument of the 6 kernels (the int8 caches and their scales too)
     assert (project / "data" / "layer1" / "W_f2.bin").stat().st_size == 128 * 64
     readme = (project / "README.md").read_text()
     assert "Expected resources per SLR" in readme and "| SLR2 |" in readme
@@ -150,7 +151,8 @@ def test_vitis_host_type_checks_against_the_xrt_api(project):
                            str(project / "host.cpp")], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     host = (project / "host.cpp").read_text()
-    assert "load_bo(device, pre[2]" in host and "runs.back().set_arg(" in host and "run_layers(dec" in host
+    assert "load_bo(device, pre[2]" in host and "load_bo(device, dec[2]" in host and "runs.back().set_arg(" in host
+    assert "run_layers(add_decode_runs, dec" in host
 
 
 @pytest.mark.skipif(shutil.which("g++") is None, reason="csim needs g++")
