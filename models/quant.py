@@ -203,7 +203,8 @@ def qlinear(ql: QLinear, x, act: str):
 def int8_attention(q, k8, ks, v8, vs, H: int, past: int):
     """Multi-head attention of the float32 query rows ``q`` [LQ, d] over n cached keys: int8 rows k8, v8
     [n, d] with per-row scales ks, vs [n]; query i sees keys j <= past + i. Per head h:
-        q8, sq = per-token int8 of q (one scale per query row, all heads)
+        q8, sq = per-token int8 of q (one scale per query row, all heads: SmoothQuant's per-token scheme,
+                 the design's choice too; see models/README.md for what per-head scales would change)
         acc    = q8_h k8_h^T                                  int32, exact
         x      = (float(acc) * sq[i]) * ks[j]                 float32
         p      = softmax(x / sqrt(dh)) over the kept keys     float32 (``rows.softmax_rows_ref``)
