@@ -147,3 +147,20 @@ def test_project_csim_deadlocks_on_a_too_shallow_cross_slr_fifo():
     with pytest.raises(dsl.DeadlockError) as info:
         csim.layer(qm, 0, h, KVCache.empty(64, 64), 0)
     assert re.search(r"put into stream 'q_rows' \(full: depth 16", str(info.value)), str(info.value)
+
+
+@pytest.mark.skipif(shutil.which("g++") is None, reason="needs g++")
+def test_bert_project_host_type_checks_against_the_xrt_api(tmp_path):
+    """The encoder's host (one variant: its kernels' arguments set by add_encoder_runs) compiles against the
+    declarations of the XRT calls it makes."""
+    import subprocess
+
+    from models.vitis import write_project
+
+    qm = quantize_model(random_weights(load_config("bert-tiny"), 0), QuantConfig(8))
+    prj = write_project(Accelerator(qm, 16), tmp_path / "bert.prj", prompt=list(range(16)))
+    proc = subprocess.run(["g++", "-std=c++17", "-fsyntax-only", "-Wall", "-Werror", "-I",
+                           str(Path(__file__).parent / "models_xrt"), str(prj / "host.cpp")],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "add_encoder_runs(runs, pre, bo[l]" in (prj / "host.cpp").read_text()
