@@ -3,7 +3,10 @@
 an ``xrt::run`` whose memory and scalar arguments are set with ``set_arg``).
 
 It loads every layer's quantised weights, scales, biases and LayerNorm parameters into HBM once (a buffer in
-the bank of the kernel argument that reads it, ``kernel.group_id``), then runs the layer loop for prefill
+the bank of the kernel argument that reads it, ``kernel.group_id``): each variant's own packed weights
+(prefill ``W_*``, decode ``Wd_*``: the arrays tile them differently) and one copy of every buffer the variants
+share (the K/V cache among them: prefill writes it, decode reads it). ``add_<variant>_runs`` binds a
+variant's kernels to its buffers. Then it runs the layer loop for prefill
 (the three SLR kernels of the prefill variant started together, once per layer) and, for GPT2, the token
 loop for decode (the decode variant once per layer per token); embedding, final LayerNorm, LM head and
 greedy sampling run on the host, as in the paper. Each phase is timed with std::chrono.
