@@ -99,6 +99,7 @@ def run(kind: str, argv=None, out=None) -> dict:
         from .vitis import write_project
 
         result["vitis"] = str(write_project(acc, args.vitis, clock_mhz=args.clock, prompt=ids))
+        result["vitis_seconds"] = acc.vitis_seconds
     if args.report:
         result["report"] = str(_report(acc, pred, run_result, args.report))
     if args.json:
@@ -184,7 +185,7 @@ def _text(r: dict, cfg, qcfg) -> str:
     if p["violated"]:
         lines.append(f"  the design exceeds the U280 in: {', '.join(p['violated'])}")
     if r.get("vitis"):
-        lines.append(f"Vitis project: {r['vitis']}")
+        lines.append(f"Vitis project: {r['vitis']} (written in {r['vitis_seconds']:.1f} s)")
     if r.get("report"):
         lines.append(f"report: {r['report']}")
     return "\n".join(lines)
