@@ -1,6 +1,8 @@
 """C simulation of one layer of the Vitis project: the project's own kernel file (the three SLR kernels and
-the layer function that calls them in turn) compiled with g++ against AMD's ap_types headers and the
-testbench harness dsl's csim uses; numpy in, numpy out, like ``dsl.build(..., mode="csim")``."""
+the layer function that runs them concurrently, their cross-SLR streams FIFOs of the ``stream_connect`` depth,
+see ``models.split``) compiled with g++ against AMD's ap_types headers and the testbench harness dsl's csim
+uses; numpy in, numpy out, like ``dsl.build(..., mode="csim")``. A FIFO too shallow for the layer is a
+``dsl.DeadlockError`` naming it, as the board would hang on it."""
 from __future__ import annotations
 
 from dsl.backend.hls.csim import CSimModule, compile_csim, harness_source, kernel_sources
