@@ -6,6 +6,7 @@ uses; numpy in, numpy out, like ``dsl.build(..., mode="csim")``. A FIFO too shal
 from __future__ import annotations
 
 from dsl.backend.hls.csim import CSimModule, compile_csim, harness_source, kernel_sources
+from dsl.errors import DeadlockError
 from dsl.backend.interface import signature
 
 from .runner import copy_back_caches, layer_arguments
@@ -26,6 +27,23 @@ class ProjectCSim(CSimModule):
         self.files = {"kernel.cpp": split.code, "kernel.h": split.header, "harness.cpp": harness_source(params, split.top)}
         self.binary = compile_csim(self.files)
         self.stats, self.deadlock, self.schedule = {}, None, schedule
+
+    def __call__(self, *args, **kwargs):
+        """As ``CSimModule``; a deadlock says first which cross-SLR FIFOs were full (their depth is the one
+        ``connectivity.cfg`` gives ``stream_connect``)."""
+        try:
+            return super().__call__(*args, **kwargs)
+        except DeadlockError as err:
+            full = sorted({r["stream"] for r in err.blocked if r["state"] == "full" and r["stream"] in self.split.cross})
+            if not full:
+                raise
+            which = ", ".join(f"'{n}' (stream_connect depth {self.split.cross[n][1]})" for n in full)
+            first, _, rest = str(err).partition("\n")
+            raised = DeadlockError(f"{first}\n  full cross-SLR FIFO(s) between the SLR kernels: {which}; the "
+                                   f"layer needs them deeper (build_layer depths=)\n{rest}")
+            raised.design, raised.blocked, raised.stats = err.design, err.blocked, err.stats
+            self.deadlock = raised
+            raise raised from None
 
     def layer(self, qm, layer: int, X, cache=None, pos: int = 0):
         """Y of layer ``layer`` (the ``quant.KVCache``, when given, is updated in place)."""

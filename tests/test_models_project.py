@@ -147,6 +147,7 @@ def test_project_csim_deadlocks_on_a_too_shallow_cross_slr_fifo():
     with pytest.raises(dsl.DeadlockError) as info:
         csim.layer(qm, 0, h, KVCache.empty(64, 64), 0)
     assert re.search(r"put into stream 'q_rows' \(full: depth 16", str(info.value)), str(info.value)
+    assert "full cross-SLR FIFO(s) between the SLR kernels: 'q_rows' (stream_connect depth 16)" in str(info.value)
 
 
 @pytest.mark.skipif(shutil.which("g++") is None, reason="needs g++")
