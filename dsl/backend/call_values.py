@@ -37,8 +37,8 @@ def check_scalar(spec, value, kernel: str) -> None:
 
 def check_dtype(spec, value: np.ndarray, kernel: str, written: bool = False) -> None:
     t, kind = spec.dtype, value.dtype.kind
-    if value.dtype.name == "bfloat16":  # ml_dtypes' bfloat16 (a numpy extension type), as Allo users pass it
-        kind = "f"
+    if kind not in "biuf" and value.dtype.name == "bfloat16":  # ml_dtypes' bfloat16 (a numpy extension type),
+        kind = "f"                                            # as Allo users pass it (the name costs: last)
     ok = {
         "float": kind in "fiub",
         "int": kind in "iub" or (kind == "O" and t.bits > 64),

@@ -269,7 +269,7 @@ def _extents(shape: tuple) -> tuple:
 
 
 def _descriptor(array: np.ndarray, shape):
-    ptr = array.ctypes.data
+    ptr = array.__array_interface__["data"][0]  # (cheaper than array.ctypes.data, which builds an object)
     if not shape:
         return _descriptor_type(0)(ptr, ptr, 0)
     extents, strides = _extents(tuple(shape))
