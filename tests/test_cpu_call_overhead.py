@@ -200,3 +200,26 @@ def test_long_calls_reuse_one_worker_thread():
     with pytest.raises(ZeroDivisionError):  # an error in the worker reaches the caller; the worker survives
         cpu_run.run_stoppable(lambda: 1 // 0, 5.0, stop, "fails", ())
     assert cpu_run.run_stoppable(threading.get_ident, 5.0, stop, "ident", ()) == first
+
+
+def test_a_forked_child_starts_its_own_worker():
+    """The parent's idle workers do not exist in a forked child (a multiprocessing pool, say): a call
+    there must not wait for them."""
+    import os
+    import sys
+
+    if not hasattr(os, "fork"):
+        pytest.skip("no fork on this platform")
+    stop = cpu_run.StopWord()
+    cpu_run.run_stoppable(threading.get_ident, 5.0, stop, "ident", ())  # leaves an idle worker
+    pid = os.fork()
+    if pid == 0:  # the child: exit 0 only if the call completes
+        try:
+            cpu_run.run_stoppable(threading.get_ident, 2.0, stop, "ident", ())
+            code = 0
+        except BaseException:  # noqa: BLE001
+            code = 1
+        sys.stdout.flush()
+        os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ctypes
 import math
+import os
 import queue
 import threading
 
@@ -96,6 +97,16 @@ class _Worker:
 MAX_IDLE_WORKERS = 4  # workers kept for reuse (concurrent calls from several Python threads need several)
 _IDLE: list = []
 _IDLE_LOCK = threading.Lock()
+
+
+def _forget_workers_after_fork():
+    """A forked child has none of the parent's threads: its idle workers would never serve a job."""
+    global _IDLE_LOCK
+    _IDLE.clear()
+    _IDLE_LOCK = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_workers_after_fork)
 
 
 def _take_worker() -> _Worker:
