@@ -1,7 +1,8 @@
 """The streaming units of dsl.library.units at BERT-base sizes: simulator and csim time, checked against the
 numpy references of the memory-to-memory kernels (bit-exact).
 
-    .venv/bin/python benchmarks/bench_units.py [--only gemm,gemm_w4,attention,attention_int8,rows,ffn] [--no-csim]
+    .venv/bin/python benchmarks/bench_units.py [--only gemm,gemm_w4,attention,attention_int8,rows,ffn,int_rows]
+                                               [--no-csim]
                                                [--csim-rows 64] [--csim-full]
 
 BERT-base: L = 512 tokens, D = 768, D_FFN = 3072, 12 heads. The GEMM is FFN1 (512 x 768 x 3072) on an 8 x 16
@@ -93,6 +94,25 @@ def ffn_case(rows):
     return U.ffn_block(rows, D, F, 8, 16, 1e-12), args, 7, reference, 2 * rows * D * F
 
 
+def int_rows_case(rows):
+    """The integer-only (I-BERT) row units side by side: GeLU of FFN rows (3072), softmax of score rows
+    (12 heads x 512 keys per query token), LayerNorm of hidden rows (768)."""
+    from dsl.library import intops
+
+    rng = np.random.default_rng(5)
+    XG = rng.integers(-400, 400, (rows, F)).astype(np.int32)
+    XS = rng.integers(-300, 300, (rows * H, L)).astype(np.int32)
+    XL = rng.integers(-3000, 3000, (rows, D)).astype(np.int16)
+    gelu, soft = intops.gelu_params(0.02)[:3], intops.softmax_params(0.05, L)
+    args = [XG, XS, XL, np.zeros((rows, F), np.int64), np.zeros((rows * H, L), np.int32),
+            np.zeros((rows, D), np.int64), *gelu, *soft]
+
+    def reference():
+        return intops.int_gelu_ref(XG, *gelu), intops.int_softmax_ref(XS, *soft), intops.int_layer_norm_ref(XL)
+
+    return U.integer_rows_bert(rows, H, L, D, F), args, (3, 4, 5), reference, 0
+
+
 CASES = {
     "gemm": ("FFN1 GEMM int8 x int8, 8x16 PEs", lambda rows: gemm_case(rows)),
     "gemm_w4": ("FFN1 GEMM int8 x int4, DSP-packed", lambda rows: gemm_case(rows, int4, 4, 1)),
@@ -100,6 +120,7 @@ CASES = {
     "attention_int8": ("QK^T and PV GEMMs, int8 x int8 -> int32, 12 heads, requantised between", attention_int8_case),
     "rows": ("LayerNorm(GeLU(X) + X), float32", rows_case),
     "ffn": ("W4A8 FFN block with residual and LayerNorm (14 processes)", ffn_case),
+    "int_rows": ("integer-only GeLU (rows of 3072), softmax (12 x 512), LayerNorm (768): I-BERT units", int_rows_case),
 }
 
 
@@ -112,7 +133,8 @@ def run(name, rows, target):
     mod, t_build = timed(build)
     _, t_run = timed(lambda: mod(*args))
     expect, t_ref = timed(reference)
-    ok = bool(np.array_equal(args[out], expect))
+    outs, expects = (out, expect) if isinstance(out, tuple) else ((out,), (expect,))
+    ok = all(np.array_equal(args[k], e) for k, e in zip(outs, expects))
     rate = f", {macs / t_run / 1e6:.0f} M MAC/s" if macs else ""
     inner = f" (simulation {mod.elapsed:.2f} s)" if target == "sim" else ""
     procs = f", {len(mod.net.processes)} processes" if target == "sim" else ""

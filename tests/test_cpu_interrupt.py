@@ -85,6 +85,21 @@ def _polls(kernel) -> int:
                                           budget=cpu_interrupt.CPU_BUDGET)
 
 
+def exp_over_run_time_length(A: int32[64], n: int32):
+    for j in range(n):
+        A[j] = _plus1(A[j])
+
+
+def test_a_loop_of_run_time_length_calling_only_loop_free_functions_does_not_poll():
+    """Regression: such a loop is an innermost loop once its callee is inlined; its poll (an early exit)
+    kept LLVM from vectorising softmax's exp loop over a row's run-time length (5x slower)."""
+    assert _polls(exp_over_run_time_length) == 0
+    A = np.arange(64, dtype=np.int32)
+    dsl.build(exp_over_run_time_length, timeout=5)(A, 10)
+    assert A.tolist() == list(range(1, 11)) + list(range(10, 64))
+    assert _polls(calls_spin) == 2  # a call of a function that loops still polls
+
+
 def test_bounded_nests_and_calls_of_loop_free_functions_do_not_poll():
     # a poll (an early return) in a nest keeps LLVM from vectorising it: only unbounded work polls
     assert _polls(small_nest_calling) == 0

@@ -124,3 +124,22 @@ def test_composed_without_streams_orders_kernels():
     s = dsl.customize(_composed)  # Y stays a buffer: the consumer starts once the producer has finished
     A = RNG.integers(-100, 100, N).astype(np.int32)
     np.testing.assert_array_equal(dsl.build(s, target="sim")(A), (A + 1) * 2)
+
+
+def test_int64_floor_division_runs_on_the_simulator():
+    """Regression: int64 floor division is computed in 128 bits (no overflow of the rounding step), which
+    calls libgcc's __divti3; the simulator's JIT did not load libgcc (the CPU backend's did) and refused to
+    build any process dividing int64 values."""
+    from dsl import int64
+
+    @dsl.region()
+    def divide_top(A: int64[4], B: int64[4], Q: int64[4]):
+        @dsl.kernel(mapping=[1])
+        def divide(A: int64[4], B: int64[4], Q: int64[4]):
+            for i in range(4):
+                Q[i] = A[i] // B[i]
+
+    A, B = np.array([7, -7, 1 << 62, -5], np.int64), np.array([2, 2, 3, 3], np.int64)
+    Q = np.zeros(4, np.int64)
+    dsl.build(divide_top, target="sim")(A, B, Q)
+    np.testing.assert_array_equal(Q, A // B)

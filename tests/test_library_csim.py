@@ -6,7 +6,7 @@ import pytest
 
 import dsl
 from dsl import float32, int4, int8, int32
-from dsl.library import gemv, nn, quant, ref, registry, scheduled, systolic
+from dsl.library import gemv, intops, nn, quant, ref, registry, scheduled, systolic
 
 L, D, N, LK, H = 6, 16, 10, 8, 2
 RNG = np.random.default_rng(21)
@@ -65,8 +65,15 @@ def int_kernels(A: int8[M, K_], B4: int4[K_, NN], W8: int8[NN, K_], x: int8[64],
             quant.smooth[float32, L, D](Xf, sc), quant.smooth_weight[float32, L, D](Xf, sc))
 
 
-# registry names of the kernels the three test kernels above call
-CSIM_COVERED = {
+def integer_only_kernels(XG: int32[L, D], XS: int32[L, D], XL: dsl.int16[L, D], qb: dsl.int64, qc: dsl.int64,
+                         q1: dsl.int64, q_ln2: dsl.int64, sb: dsl.int64, sc: dsl.int64) -> (
+        dsl.int64[L, D], int32[L, D], dsl.int64[L, D]):
+    return (intops.int_gelu[L, D](XG, qb, qc, q1), intops.int_softmax[L, D](XS, q_ln2, sb, sc),
+            intops.int_layer_norm[L, D](XL))
+
+
+# registry names of the kernels the four test kernels above call
+CSIM_COVERED = {"int_gelu", "int_softmax", "int_layer_norm",
     "softmax", "masked_softmax", "log_softmax", "layer_norm", "layer_norm_eps", "rms_norm", "gelu", "gelu_tanh",
     "silu", "relu", "residual_add", "linear2d", "linear3d", "matmul", "bmm", "scaled_dot_product_attention", "rope",
     "embedding", "kv_append", "kv_read", "quantize", "quantize_rows", "quantize_per_token", "dequantize",
@@ -157,6 +164,17 @@ def test_integer_kernels_in_csim():
                 ref.dequantize_rows(acc, sr, sc), ref.systolic_linear(A, W8), ref.quantize_rows(Xf, sr),
                 ref.dequantize(q, 0.125), ref.requantize(acc, m1, s1), ref.smooth(Xf, sc),
                 ref.smooth_weight(Xf, sc))
+    assert_all_bits(got, expected)
+    assert_all_bits(cpu, expected)
+
+
+def test_integer_only_kernels_in_csim():
+    XG, XS = RNG.integers(-400, 400, (L, D)).astype(np.int32), RNG.integers(-300, 300, (L, D)).astype(np.int32)
+    XL = RNG.integers(-3000, 3000, (L, D)).astype(np.int16)
+    gelu, soft = intops.gelu_params(0.02)[:3], intops.softmax_params(0.05, D)
+    got, cpu = csim(integer_only_kernels, [(intops.int_gelu, [L, D]), (intops.int_softmax, [L, D]),
+                                           (intops.int_layer_norm, [L, D])], XG, XS, XL, *gelu, *soft)
+    expected = (intops.int_gelu_ref(XG, *gelu), intops.int_softmax_ref(XS, *soft), intops.int_layer_norm_ref(XL))
     assert_all_bits(got, expected)
     assert_all_bits(cpu, expected)
 

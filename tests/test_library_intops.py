@@ -1,13 +1,16 @@
 """The integer-only (I-BERT-style) GeLU, softmax and LayerNorm (dsl.library.intops): bit-exact against their
-numpy integer twins on the CPU and in csim, and within the stated distance of the float functions they
-approximate (dsl/library/README.md)."""
+numpy integer twins on the CPU and in csim, their streaming forms (dsl.library.units.integer) on the simulator
+and in csim, and within the stated distance of the float functions they approximate (dsl/library/README.md)."""
 import math
 
 import numpy as np
 import pytest
 
 import dsl
+from dsl import int32, int64
 from dsl.library import intops as I
+from dsl.library.units import integer, schedule_units
+from tests import unit_designs as U
 from tests.markers import line_of
 
 RNG = np.random.default_rng(11)
@@ -93,3 +96,56 @@ def test_bad_scales_and_sizes_are_refused():
         dsl.customize(I.int_layer_norm, instantiate=[4, 8192])  # MARK-ln
     assert "D = 8192 must be at most 4096" in str(err.value)
     assert err.value.loc.line == line_of(__file__, "# MARK-ln")
+
+
+# -- the streaming forms (dsl.library.units.integer) ---------------------------------------------------------
+
+def _integer_rows_case(L, D):
+    XG, gelu = _gelu_case(L, D)
+    XS, soft = _softmax_case(L, D)
+    XL = _layer_norm_case(L, D)
+    args = [XG, XS, XL, np.zeros((L, D), np.int64), np.zeros((L, D), np.int32), np.zeros((L, D), np.int64),
+            *gelu[:3], *soft]
+    expect = [I.int_gelu_ref(XG, *gelu[:3]), I.int_softmax_ref(XS, *soft), I.int_layer_norm_ref(XL)]
+    return args, expect
+
+
+@pytest.mark.parametrize("target,L,D", [("sim", 8, 768), ("csim", 4, 64)])
+def test_integer_row_units_are_bit_exact(target, L, D):
+    """The units compute what the memory-to-memory kernels compute (the same row kernels), on the simulator
+    at BERT-base row lengths and in csim of the scheduled design."""
+    args, expect = _integer_rows_case(L, D)
+    s = dsl.customize(U.integer_rows(L, D))
+    schedule_units(s)
+    mod = dsl.build(s, target="sim") if target == "sim" else dsl.build(s, target="vitis_hls", mode="csim")
+    mod(*args)
+    for got, want in zip(args[3:6], expect):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_integer_row_unit_schedules():
+    s = dsl.customize(U.integer_rows(4, 64))
+    schedule_units(s)
+    code = str(dsl.build(s, target="vhls"))
+    for row, loops in (("int_gelu_row", ("gelu",)), ("int_softmax_row", ("max", "exp", "normalize")),
+                       ("int_layer_norm_row", ("sum", "square", "normalize"))):
+        body = code[code.index(f"static void {row}("):]
+        body = body[:body.index("\n}\n")]
+        for loop in loops:
+            at = body.index(f"l_{loop}_")
+            assert body[at:].splitlines()[1].strip() == "#pragma HLS pipeline II=1", (row, loop)
+        assert "l_sqrt_it" not in body or "pipeline" not in body[body.index("l_sqrt_it"):].splitlines()[1]
+    assert "array_partition variable=xb type=cyclic factor=16 dim=1" in code   # int32 tokens of 16
+
+
+def test_integer_row_units_refuse_rows_that_do_not_split_into_tokens():
+    @dsl.region()
+    def bad(X: int32[2, 24], Z: int64[2, 24]):
+        xs: dsl.Stream[int32[16], 2]
+        zs: dsl.Stream[int64[8], 2]
+        integer.int_gelu_rows[2, 24](xs, zs, 1, 2, 3)  # bad-row
+
+    with pytest.raises(dsl.ShapeError) as info:
+        dsl.customize(bad)
+    assert "must be a multiple of 16" in str(info.value)
+    assert info.value.loc.line == line_of(__file__, "# bad-row")

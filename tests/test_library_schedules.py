@@ -101,3 +101,25 @@ def test_readme_has_one_row_per_kernel():
         qualified = f"`{entry.kernel.__module__.rsplit('.', 1)[-1]}.{entry.kernel.__name__}`"
         public = qualified.replace("`linalg.", "`nn.").replace("`attention.", "`nn.")
         assert any(public in line.split("|")[1] for line in rows), public
+
+
+FULL_UNROLL_MAX = 64   # loops below a pipelined loop that Vitis unrolls on purpose: lanes, PE rows/columns
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=[e.name for e in ENTRIES])
+def test_no_pipelined_loop_holds_a_long_loop(entry):
+    """Vitis unrolls every loop below a pipelined one (UG1399, pipeline pragma): only short lane and PE loops
+    may sit there. Regression: quantize_per_token's schedule pipelined its row loop, which holds the absmax
+    and quantize loops over a whole row (768 elements each at BERT-base sizes)."""
+    from dsl.backend.cpu_interrupt import _trip_count
+    from dsl.schedule import irutil as U
+    from dsl.schedule import names as N
+
+    s = scheduled(entry.kernel, entry.bert_base, entry.schedule)
+    with s.context:
+        for name, fop in N.funcs(s.module).items():
+            for loop in N.loops_of(fop):
+                if "dsl.pipeline_ii" in loop.attributes:
+                    for inner in U.collect(loop, U.is_loop)[1:]:
+                        trips = _trip_count(inner)
+                        assert trips is not None and trips <= FULL_UNROLL_MAX, (name, N.qualified(loop), trips)

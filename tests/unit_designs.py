@@ -4,8 +4,8 @@ reading or writing it, as Vitis requires of a dataflow region's m_axi ports."""
 import math
 
 import dsl
-from dsl import UInt, float32, int4, int8, int32
-from dsl.library.units import gemm, memory, quantize, rowwise, tokens
+from dsl import UInt, float32, int4, int8, int16, int32, int64
+from dsl.library.units import gemm, integer, memory, quantize, rowwise, tokens
 from dsl.library.units.memory import words_per_block
 from dsl.library.units.tokens import chunk
 
@@ -366,3 +366,36 @@ def two_row_lengths():
         memory.store_rows[float32, 4, 32](ps, P)
 
     return two
+
+
+def integer_rows(L, D):
+    """The integer-only row units side by side on rows of D: GeLU and softmax of int32 rows, LayerNorm of
+    int16 rows (each input and output array read or written by one loader or storer)."""
+    return integer_rows_bert(L, 1, D, D, D)
+
+
+def integer_rows_bert(L, H, LK, D, F):
+    """``integer_rows`` at a Transformer's row lengths: GeLU of L rows of F, softmax of L * H score rows of
+    LK, LayerNorm of L rows of D."""
+    c = {(t, n): chunk(t, n) for t in (int16, int32, int64) for n in (LK, D, F)}
+
+    @dsl.region()
+    def int_rows(XG: int32[L, F], XS: int32[L * H, LK], XL: int16[L, D], G: int64[L, F], P: int32[L * H, LK],
+                 N: int64[L, D], qb: int64, qc: int64, q1: int64, q_ln2: int64, sb: int64, sc: int64):
+        xg: dsl.Stream[int32[c[int32, F]], 2]
+        xs: dsl.Stream[int32[c[int32, LK]], 2]
+        xl: dsl.Stream[int16[c[int16, D]], 2]
+        gs: dsl.Stream[int64[c[int64, F]], 2]
+        ps: dsl.Stream[int32[c[int32, LK]], 2]
+        ns: dsl.Stream[int64[c[int64, D]], 2]
+        memory.load_rows[int32, L, F](XG, xg)
+        integer.int_gelu_rows[L, F](xg, gs, qb, qc, q1)
+        memory.store_rows[int64, L, F](gs, G)
+        memory.load_rows[int32, L * H, LK](XS, xs)
+        integer.int_softmax_rows[L * H, LK](xs, ps, q_ln2, sb, sc)
+        memory.store_rows[int32, L * H, LK](ps, P)
+        memory.load_rows[int16, L, D](XL, xl)
+        integer.int_layer_norm_rows[L, D](xl, ns)
+        memory.store_rows[int64, L, D](ns, N)
+
+    return int_rows

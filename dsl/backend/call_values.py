@@ -20,6 +20,8 @@ _MANTISSA = {2: 11, 4: 24, 8: 53}  # bits of precision of float16/32/64 (sign as
 
 
 def check_scalar(spec, value, kernel: str) -> None:
+    if type(value) in (int, float):  # the common case, without numpy's conversions
+        return
     if np.ndim(value) != 0:
         raise CallError(f"argument '{spec.name}' of {kernel} is a scalar {spec.dtype!r}, "
                         f"got an array of shape {np.shape(value)}")
@@ -35,8 +37,8 @@ def check_scalar(spec, value, kernel: str) -> None:
 
 def check_dtype(spec, value: np.ndarray, kernel: str, written: bool = False) -> None:
     t, kind = spec.dtype, value.dtype.kind
-    if value.dtype.name == "bfloat16":  # ml_dtypes' bfloat16 (a numpy extension type), as Allo users pass it
-        kind = "f"
+    if kind not in "biuf" and value.dtype.name == "bfloat16":  # ml_dtypes' bfloat16 (a numpy extension type),
+        kind = "f"                                            # as Allo users pass it (the name costs: last)
     ok = {
         "float": kind in "fiub",
         "int": kind in "iub" or (kind == "O" and t.bits > 64),
@@ -124,6 +126,10 @@ def _integer_range(t):
 
 def _check_integer(spec, arr, kernel):
     t, name = spec.dtype, spec.name
+    if arr.ndim == 0 and arr.dtype.kind in "iu":  # a scalar: compare as a Python int (numpy's ops cost more)
+        lo, hi = _integer_range(t)
+        if lo <= int(arr) <= hi:
+            return
     if arr.dtype.kind == "f":
         bad = ~np.isfinite(arr) | (arr != np.trunc(np.where(np.isfinite(arr), arr, 0)))
         if bad.any():

@@ -7,6 +7,7 @@ numpy integer, or Python ints beyond 64 bits), fixed point as raw integers, bflo
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -45,11 +46,11 @@ class Signature:
             return None
         return values[0] if len(values) == 1 else tuple(values)
 
-    @property
+    @functools.cached_property  # (a frozen dataclass still has a __dict__: computed once per signature)
     def inputs(self):
         return [a for a in self.args if not a.is_output]
 
-    @property
+    @functools.cached_property
     def outputs(self):
         return [a for a in self.args if a.is_output]
 
@@ -167,15 +168,43 @@ def _bf16_value(bits: np.ndarray) -> np.ndarray:
     return (np.asarray(bits, dtype=np.uint32) << 16).view(np.float32)
 
 
-def to_storage(spec: ArgSpec, value, kernel: str = "the kernel") -> np.ndarray:
+@functools.lru_cache(maxsize=None)
+def storage_dtype(t) -> np.dtype | None:
+    """The numpy dtype of ``t``'s storage form when a numpy array can already be in it (None for fixed
+    point, bfloat16 and integers wider than 64 bits, which always need converting)."""
+    if isinstance(t, Float):
+        return None if t.name == "bfloat16" else np.dtype(t.np_dtype)
+    if isinstance(t, Index):
+        return np.dtype(np.int64)
+    if t.is_fixed or t.bits > 64:
+        return None
+    return np.dtype(np.bool_) if t.bits == 1 and not t.signed else parse_carrier(t.bits, t.signed)
+
+
+def is_storage(spec: ArgSpec, arr: np.ndarray) -> bool:
+    """Whether ``arr`` (whose values ``check_values`` accepted) already is its storage form, bit for bit:
+    the storage dtype, C-contiguous and aligned (an integer in range is its own wrapped value)."""
+    return _in_storage_dtype(arr, spec.dtype) and arr.flags.c_contiguous and arr.flags.aligned
+
+
+def _in_storage_dtype(arr: np.ndarray, t) -> bool:
+    dtype = storage_dtype(t)  # (never compare a dtype with None: numpy takes None for float64)
+    return dtype is not None and arr.dtype == dtype
+
+
+def to_storage(spec: ArgSpec, value, kernel: str = "the kernel", borrow: bool = False) -> np.ndarray:
     """User value -> storage array (C-contiguous). Raises CallError for values the declared type cannot
     hold (see ``values.check_values``); precision is rounded by the type's own rule (floats to nearest,
-    fixed point toward -inf as AP_TRN does)."""
+    fixed point toward -inf as AP_TRN does). A new array, except with ``borrow=True`` for an array that
+    already is its storage form (``is_storage``): then the array itself (for inputs the kernel never
+    writes, where a copy would cost as much as a memory-bound kernel)."""
     t = spec.dtype
     arr = np.asarray(value)
     if arr.dtype == object and not (t.is_int or t.is_index):
         raise CallError(f"argument '{spec.name}' of {kernel}: cannot convert a {type(value).__name__} to {t!r}")
     check_values(spec, arr, kernel)
+    if _in_storage_dtype(arr, t):  # no conversion: values in range are their own storage
+        return arr if borrow and is_storage(spec, arr) else np.array(arr, order="C", copy=True)
     if arr.dtype == object and (t.is_index or t.bits <= 64):  # Python ints within range
         arr = arr.astype(np.uint64 if not t.signed and not t.is_index else np.int64)
     if isinstance(t, Float):
@@ -195,6 +224,8 @@ def to_storage(spec: ArgSpec, value, kernel: str = "the kernel") -> np.ndarray:
         arr = arr.astype(np.int64) if t.bits <= 64 else np.array([int(x) for x in arr.reshape(-1)], dtype=object).reshape(arr.shape)
     if t.bits == 1 and not t.signed:
         return np.ascontiguousarray(arr.astype(bool))
+    if t.bits <= 64 and arr.dtype != object:  # check_values proved every value in range: its own wrapped value
+        return np.array(arr, dtype=parse_carrier(t.bits, t.signed), order="C", copy=True)
     return np.ascontiguousarray(_wrap(arr, t.bits, t.signed))
 
 
@@ -235,13 +266,18 @@ def bind_args(sig: Signature, args, kwargs=None) -> list:
     return [bound[n] for n in names]
 
 
-def check_args(sig: Signature, args, kwargs=None) -> list:
+def check_args(sig: Signature, args, kwargs=None, borrow: bool = False, borrow_written: bool = False,
+               bound: bool = False) -> list:
     """Validate a call's arguments (count, shapes, dtypes, values) and convert them to storage arrays.
-    Every check happens before the kernel runs."""
-    args = bind_args(sig, args, kwargs)
+    Every check happens before the kernel runs. New arrays (the kernel may work on them as it likes), except
+    with ``borrow=True``: an input the kernel never writes (``sig.written``) that already is its storage
+    form is passed as the caller's array itself; with ``borrow_written=True`` too, so is an input it may
+    write that overlaps no other argument (the kernel then writes the caller's array in place: only for a
+    call that cannot stop half-way). ``bound``: ``args`` already come from ``bind_args``."""
+    args = args if bound else bind_args(sig, args, kwargs)
     converted = []
     kernel = f"{sig.name}()"
-    for spec, value in zip(sig.inputs, args):
+    for k, (spec, value) in enumerate(zip(sig.inputs, args)):
         if spec.shape is None:
             check_scalar(spec, value, kernel)
         else:
@@ -252,15 +288,34 @@ def check_args(sig: Signature, args, kwargs=None) -> list:
                 raise CallError(f"argument '{spec.name}' of {kernel} must have shape {list(spec.shape)}, "
                                 f"got {list(value.shape)}")
             check_dtype(spec, value, kernel, written=spec.name in sig.written)
-        converted.append(to_storage(spec, value, kernel))
+        share = borrow and (spec.name not in sig.written or borrow_written and _stores_as_numpy(spec.dtype)
+                            and not _overlaps(k, args))
+        converted.append(to_storage(spec, value, kernel, borrow=share))
     return converted
 
 
-def copies_before(sig: Signature, storage: list) -> list:
-    """What ``write_back_changed`` compares against: a copy of each input the kernel may write (None for
-    the others, which need neither the copy nor the comparison)."""
-    return [np.copy(a) if spec.shape is not None and spec.name in sig.written else None
-            for spec, a in zip(sig.inputs, storage)]
+def _stores_as_numpy(t) -> bool:
+    """Whether the kernel's stores leave a value of ``t`` in its numpy carrier as numpy holds it (the CPU
+    path zero-extends integers of odd widths into their carrier: those need wrapping when read back)."""
+    return isinstance(t, (Float, Index)) or t.bits in (8, 16, 32, 64) or t.bits == 1 and not t.signed
+
+
+def _overlaps(k: int, args) -> bool:
+    """Whether argument ``k`` (an array) may share memory with another of the call's arrays (bounds only)."""
+    return any(j != k and isinstance(other, np.ndarray) and np.may_share_memory(args[k], other)
+               for j, other in enumerate(args))
+
+
+def copies_before(sig: Signature, storage: list, args=None) -> list:
+    """What ``write_back_changed`` compares against: for each input the kernel may write, its storage as
+    it was before the call (None for the others, which need neither the copy nor the comparison). That is
+    the caller's array itself when ``args`` are given and it already was the storage form (the kernel
+    works on a copy, so it stays as it was), else a copy; None too for an input the kernel writes in place
+    (its storage is the caller's array: nothing to copy back)."""
+    args = args if args is not None else [None] * len(storage)
+    return [None if spec.shape is None or spec.name not in sig.written or a is user else  # written in place
+            user if isinstance(user, np.ndarray) and is_storage(spec, user) else np.copy(a)
+            for spec, a, user in zip(sig.inputs, storage, args)]
 
 
 def _same_bits(old: np.ndarray, new: np.ndarray) -> bool:

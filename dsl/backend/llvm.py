@@ -18,7 +18,7 @@ from mlir.passmanager import PassManager
 
 from ..errors import BuildError, user_facing
 from ..types import Float, Index, storage_bytes
-from . import cpu_bounds, cpu_entry, cpu_floats, cpu_interrupt, cpu_narrow, cpu_opt
+from . import cpu_bounds, cpu_entry, cpu_floats, cpu_interrupt, cpu_narrow, cpu_opt, cpu_outputs
 from . import cpu_run, jit_symbols
 from .interface import bind_args, check_args, copies_before, from_storage, signature_of_func, write_back_changed
 
@@ -113,6 +113,7 @@ def compile_engine(schedule, opt_level=3, shared_libs=(), check_bounds=False):
         return hit
     with schedule.context:
         sig = signature_of_func(schedule.top_func)
+        filled = cpu_outputs.fully_written(schedule.top_func)
     checks = cpu_bounds.BoundsChecks() if check_bounds else None
     lowered, quick = lower_to_llvm(text, schedule.top, schedule.context, checks=checks)
     with schedule.context:
@@ -123,7 +124,7 @@ def compile_engine(schedule, opt_level=3, shared_libs=(), check_bounds=False):
         stop = cpu_run.StopWord()
         stop.register(engine)
         jit_symbols.resolve(engine, schedule.top, f"building {schedule.top!r} for the CPU")
-    entry = (engine, sig, lowered, checks, stop, quick)
+    entry = (engine, sig, lowered, checks, stop, quick, filled)
     if cacheable:
         with _CACHE_LOCK:
             _CACHE[key] = entry
@@ -141,9 +142,9 @@ def build_llvm(schedule, opt_level: int = 3, check_bounds: bool = False, timeout
     limit, and the call runs in the caller's thread)."""
     check_opt_level(opt_level)
     cpu_run.check_timeout(timeout)
-    engine, sig, lowered, checks, stop, quick = compile_engine(schedule, int(opt_level),
-                                                               check_bounds=bool(check_bounds))
-    mod = LLVMModule(engine, sig, schedule.top, checks, stop, timeout, quick)
+    engine, sig, lowered, checks, stop, quick, filled = compile_engine(schedule, int(opt_level),
+                                                                       check_bounds=bool(check_bounds))
+    mod = LLVMModule(engine, sig, schedule.top, checks, stop, timeout, quick, filled)
     mod.module = lowered  # the LLVM-dialect module the JIT compiled (Allo's ``mod.module``)
     return mod
 
@@ -158,10 +159,13 @@ class LLVMModule:
     """A kernel compiled for the CPU: call it with numpy arrays (inputs only; outputs are returned).
     ``timeout`` (seconds, or None) bounds each call; change it on the module to allow more."""
 
-    def __init__(self, engine, sig, name, checks=None, stop=None, timeout=600.0, quick=False):
+    def __init__(self, engine, sig, name, checks=None, stop=None, timeout=600.0, quick=False, filled=frozenset()):
         self.engine, self.sig, self.name, self.checks = engine, sig, name, checks
         self.stop, self.timeout = stop or cpu_run.StopWord(), timeout
         self.quick = quick  # known to end within about a millisecond: runs in the caller's thread
+        # outputs the kernel provably writes in full before reading (cpu_outputs): not zero-filled
+        self.filled = filled
+        self._entry = None  # the compiled function, looked up on the first call
 
     def __repr__(self):
         return f"<dsl.LLVMModule {self.name}({', '.join(a.name for a in self.sig.inputs)})>"
@@ -169,20 +173,26 @@ class LLVMModule:
     @user_facing
     def __call__(self, *args, **kwargs):
         args = bind_args(self.sig, args, kwargs)
-        storage = check_args(self.sig, args)
-        before = copies_before(self.sig, storage)
-        outputs = [np.zeros(a.shape, dtype=_carrier(a)) for a in self.sig.outputs]
+        # arrays already in storage form are passed as they are (no copy): inputs the kernel never writes,
+        # and, when the call cannot stop half-way (no worker thread, no bounds checks), those it writes
+        # too; otherwise a written input is a copy, so that a stopped call leaves the caller's arrays as
+        # they were
+        timeout = None if self.quick else self.timeout
+        storage = check_args(self.sig, args, borrow=True, borrow_written=timeout is None and self.checks is None,
+                             bound=True)
+        before = copies_before(self.sig, storage, args)
+        outputs = [_new_output(spec, spec.name in self.filled) for spec in self.sig.outputs]
         storage_iter = iter(storage + outputs)
         keep, packed = [], []
         for spec in self.sig.args:
             packed.append(_pack(spec, next(storage_iter), keep))
-        timeout = None if self.quick else self.timeout
         scalars = cpu_run.run_stoppable(lambda: self._invoke(packed), timeout, self.stop, self.name,
                                         (self.engine, keep, packed))
         if self.checks is not None:
             self.checks.raise_if_hit(self.name)
         returned = [from_storage(spec, _view_back(spec, buf)) for spec, buf in zip(self.sig.outputs, keep[len(storage):])]
-        after = [_view_back(spec, buf) if spec.shape is not None else None for spec, buf in zip(self.sig.inputs, keep)]
+        after = [_view_back(spec, buf) if old is not None else None
+                 for spec, buf, old in zip(self.sig.inputs, keep, before)]
         write_back_changed(self.sig, args, before, after)
         return self.sig.returned(returned, scalars)
 
@@ -191,11 +201,22 @@ class LLVMModule:
         the arguments (``cpu_entry.results_to_buffers``)."""
         slots = [np.zeros(max(8, _size(t)), dtype=np.uint8) for t in self.sig.results]
         buffers = [ctypes.pointer(ctypes.pointer(_descriptor(slot, (1,)))) for slot in slots]
-        self.engine.invoke(self.name, *packed, *buffers)
+        if self._entry is None:  # the engine's invoke() looks the function up and makes its ctypes type each time
+            self._entry = self.engine.lookup(self.name)
+        pointers = [*packed, *buffers]
+        self._entry((ctypes.c_void_p * len(pointers))(*[ctypes.addressof(p.contents) for p in pointers]))
         return [_scalar_value(t, slot.tobytes()) for t, slot in zip(self.sig.results, slots)]
 
 
 # -- marshalling --------------------------------------------------------------------------------------
+
+def _new_output(spec, filled: bool) -> np.ndarray:
+    """A returned tensor's buffer: zeros (what an element the kernel does not write reads as), or
+    uninitialised when the kernel provably writes every element before reading any (``filled``)."""
+    carrier = _carrier(spec)
+    return np.empty(spec.shape, dtype=carrier) if filled and carrier is not object else \
+        np.zeros(spec.shape, dtype=carrier)
+
 
 def _carrier(spec):
     t = spec.dtype
@@ -237,19 +258,22 @@ def _descriptor_type(rank: int):
     return type("MemRefDescriptor", (ctypes.Structure,), {"_fields_": fields})
 
 
+@functools.lru_cache(maxsize=None)
+def _extents(shape: tuple) -> tuple:
+    """The shape and row-major strides (in elements) of a descriptor, as the struct takes them."""
+    strides, acc = [], 1
+    for extent in reversed(shape):
+        strides.append(acc)
+        acc *= extent
+    return tuple(shape), tuple(reversed(strides))
+
+
 def _descriptor(array: np.ndarray, shape):
-    rank = len(shape)
-    desc = _descriptor_type(rank)()
-    ptr = array.ctypes.data
-    desc.allocated, desc.aligned, desc.offset = ptr, ptr, 0
-    if rank:
-        strides, acc = [], 1
-        for extent in reversed(shape):
-            strides.append(acc)
-            acc *= extent
-        desc.shape[:] = list(shape)
-        desc.strides[:] = list(reversed(strides))
-    return desc
+    ptr = array.__array_interface__["data"][0]  # (cheaper than array.ctypes.data, which builds an object)
+    if not shape:
+        return _descriptor_type(0)(ptr, ptr, 0)
+    extents, strides = _extents(tuple(shape))
+    return _descriptor_type(len(shape))(ptr, ptr, 0, extents, strides)
 
 
 def _pack(spec, arr, keep):

@@ -15,7 +15,7 @@ from ..backend.cpu_bounds import insert_checks
 from ..backend.cpu_floats import expand_sixteen_bit_floats
 from ..backend.cpu_interrupt import insert_polls
 from ..backend.cpu_narrow import pad_storage
-from ..backend.llvm import LOWERING
+from ..backend.llvm import LOWERING, _runtime_libs
 from ..errors import BuildError, StreamError
 from ..types import storage_bytes
 from .netlist import extract, func_table, loc_of
@@ -48,7 +48,8 @@ def build_engine(schedule, runtime_path: str, opt_level: int = 3, checks=None):
         pad_storage(module, entries=[process_symbol(p) for p in net.processes])
         insert_polls(module, POLL)  # an endless kernel ends at the timeout (runtime.c: dsl_sim_poll)
         _lower(module, schedule.top, checks)
-        engine = ExecutionEngine(module, opt_level=opt_level, shared_libs=[runtime_path])
+        # libgcc too, as on the CPU path: division of integers wider than 64 bits calls its helpers
+        engine = ExecutionEngine(module, opt_level=opt_level, shared_libs=[runtime_path, *_runtime_libs()])
     return engine, [(p.index, f.index, is_put, loc) for p, f, is_put, loc in sites]
 
 

@@ -11,7 +11,9 @@ a few integer constants derived from S on the host (``*_params``) and returns in
   iteration in integers, (x - mean) * floor(2^31 / std) / 2; out scale sqrt(D) / 2^30 (gamma and beta
   are applied by the caller's requantisation, as I-BERT folds them).
 Every operation is an integer one (add, multiply, shift, floor division, min/max), so the CPU, the
-simulator and csim agree with the numpy twins (``*_ref``) to the bit. The polynomial approximations are
+simulator and csim agree with the numpy twins (``*_ref``) to the bit. Each kernel applies its row kernel
+(``int_gelu_row``, ``int_softmax_row``, ``int_layer_norm_row``) to every row, as the streaming units of
+``dsl.library.units.integer`` do to every row they receive. The polynomial approximations are
 I-BERT's; the accuracy against float32 is stated per kernel in ``dsl/library/README.md``.
 """
 from __future__ import annotations
@@ -54,16 +56,29 @@ def _rows_check(R, D):
     checks.sizes(R=R, D=D)
 
 
-@dsl.template("R", "D", check=_rows_check)
-def int_gelu(X: "int32[R, D]", qb: int64, qc: int64, q1: int64) -> "int64[R, D]":
-    Z: int64[R, D]
-    for i, j in dsl.grid(R, D, name="gelu"):
-        q: int64 = X[i, j]
+@dsl.template("D")
+def int_gelu_row(x: "int32[D]", z: "int64[D]", qb: int64, qc: int64, q1: int64):
+    """``int_gelu`` of one row (what the memory kernel and the streaming unit both run)."""
+    for j in range(D, name="gelu"):
+        q: int64 = x[j]
         t: int64 = min(abs(q), -qb) + qb
         erf: int64 = t * t + qc
         if q < 0:
             erf = -erf
-        Z[i, j] = q * (erf + q1)
+        z[j] = q * (erf + q1)
+
+
+@dsl.template("R", "D", check=_rows_check)
+def int_gelu(X: "int32[R, D]", qb: int64, qc: int64, q1: int64) -> "int64[R, D]":
+    Z: int64[R, D]
+    xb: int32[D]
+    zb: int64[D]
+    for i in range(R):
+        for j in range(D, name="load"):
+            xb[j] = X[i, j]
+        int_gelu_row[D](xb, zb, qb, qc, q1)
+        for j2 in range(D, name="store"):
+            Z[i, j2] = zb[j2]
     return Z
 
 
@@ -85,24 +100,36 @@ def softmax_params(S: float, D: int):
     return q_ln2, qb, qc
 
 
+@dsl.template("D")
+def int_softmax_row(x: "int32[D]", z: "int32[D]", q_ln2: int64, qb: int64, qc: int64):
+    """``int_softmax`` of one row."""
+    e: int64[D]
+    m: int64 = x[0]
+    for j in range(D, name="max"):
+        m = max(m, x[j])
+    total: int64 = 0
+    for j2 in range(D, name="exp"):
+        v: int64 = max(x[j2] - m, -EXP_MAX_SHIFT * q_ln2)
+        k: int64 = (-v) // q_ln2
+        p: int64 = v + k * q_ln2 + qb
+        e[j2] = (p * p + qc) << (EXP_MAX_SHIFT - k)
+        total = total + e[j2]
+    factor: int64 = (int64(1) << 62) // total
+    for j3 in range(D, name="normalize"):
+        z[j3] = (e[j3] * factor) >> (62 - OUT_BITS)
+
+
 @dsl.template("R", "D", check=_rows_check)
 def int_softmax(X: "int32[R, D]", q_ln2: int64, qb: int64, qc: int64) -> "int32[R, D]":
     Z: int32[R, D]
-    e: int64[D]
-    for i in range(R, name="rows"):
-        m: int64 = X[i, 0]
-        for j in range(D, name="max"):
-            m = max(m, X[i, j])
-        total: int64 = 0
-        for j2 in range(D, name="exp"):
-            x: int64 = max(X[i, j2] - m, -EXP_MAX_SHIFT * q_ln2)
-            z: int64 = (-x) // q_ln2
-            p: int64 = x + z * q_ln2 + qb
-            e[j2] = (p * p + qc) << (EXP_MAX_SHIFT - z)
-            total = total + e[j2]
-        factor: int64 = (int64(1) << 62) // total
-        for j3 in range(D, name="normalize"):
-            Z[i, j3] = (e[j3] * factor) >> (62 - OUT_BITS)
+    xb: int32[D]
+    zb: int32[D]
+    for i in range(R):
+        for j in range(D, name="load"):
+            xb[j] = X[i, j]
+        int_softmax_row[D](xb, zb, q_ln2, qb, qc)
+        for j2 in range(D, name="store"):
+            Z[i, j2] = zb[j2]
     return Z
 
 
@@ -124,26 +151,38 @@ def _ln_check(R, D):
                              "below 2^48, where the integer square root starts)")
 
 
+@dsl.template("D")
+def int_layer_norm_row(x: "int16[D]", z: "int64[D]"):
+    """``int_layer_norm`` of one row."""
+    y: int64[D]
+    total: int64 = 0
+    for j in range(D, name="sum"):
+        total = total + x[j]
+    mean: int64 = (2 * total + D) // (2 * D)        # round half up
+    var: int64 = 0
+    for j2 in range(D, name="square"):
+        y[j2] = x[j2] - mean
+        var = var + y[j2] * y[j2]
+    std: int64 = SQRT_START
+    for it in range(SQRT_STEPS, name="sqrt"):
+        nxt: int64 = (std + var // std) // 2
+        std = max(min(std, nxt), 1)   # never 0: the next step divides by it
+    factor: int64 = (int64(1) << 31) // std
+    for j3 in range(D, name="normalize"):
+        z[j3] = (y[j3] * factor) >> 1
+
+
 @dsl.template("R", "D", check=_ln_check)
 def int_layer_norm(X: "int16[R, D]") -> "int64[R, D]":
     Z: int64[R, D]
-    y: int64[D]
-    for i in range(R, name="rows"):
-        total: int64 = 0
-        for j in range(D, name="sum"):
-            total = total + X[i, j]
-        mean: int64 = (2 * total + D) // (2 * D)        # round half up
-        var: int64 = 0
-        for j2 in range(D, name="square"):
-            y[j2] = X[i, j2] - mean
-            var = var + y[j2] * y[j2]
-        std: int64 = SQRT_START
-        for it in range(SQRT_STEPS, name="sqrt"):
-            nxt: int64 = (std + var // std) // 2
-            std = max(min(std, nxt), 1)   # never 0: the next step divides by it
-        factor: int64 = (int64(1) << 31) // std
-        for j3 in range(D, name="normalize"):
-            Z[i, j3] = (y[j3] * factor) >> 1
+    xb: int16[D]
+    zb: int64[D]
+    for i in range(R):
+        for j in range(D, name="load"):
+            xb[j] = X[i, j]
+        int_layer_norm_row[D](xb, zb)
+        for j2 in range(D, name="store"):
+            Z[i, j2] = zb[j2]
     return Z
 
 
@@ -165,10 +204,13 @@ def int_layer_norm_ref(X):
     return (y * ((np.int64(1) << np.int64(31)) // std)) >> 1
 
 
+ROW_KERNELS = {"int_gelu": "int_gelu_row", "int_softmax": "int_softmax_row", "int_layer_norm": "int_layer_norm_row"}
+
+
 def schedule_int(s):
-    """Every loop over a row's elements pipelined at II=1 (integer accumulations close in one cycle); the row
-    loop and the square root's steps (a recurrence through a divider) stay sequential."""
-    for band, loops in s.get_loops().items():
-        if band and band not in ("rows", "sqrt"):
-            s.pipeline(list(loops.values())[-1])
-    return s
+    """The kernel's row load/store loops and every loop over a row's elements pipelined at II=1 (integer
+    accumulations close in one cycle); the row loop and the square root's steps (a recurrence through a
+    divider) stay sequential."""
+    from .schedules import pipeline_row_kernel
+
+    return pipeline_row_kernel(s, ROW_KERNELS[s.top])

@@ -154,12 +154,25 @@ def smooth_weight(W: "T[M, N]", s: "T[N]") -> "T[M, N]":
 
 
 def schedule_quant(s):
+    """The element loop of each band pipelined at II=1 (the inner loop of a grid band). Never a loop that
+    holds other loops (quantize_per_token's row loop holds its absmax and quantize loops): Vitis would unroll
+    every loop below a pipelined one (UG1399, pipeline pragma), a row of N elements at once."""
+    holders = _loops_holding_loops(s)
     for band, loops in s.get_loops().items():
         for loop in list(loops.values())[1:] or list(loops.values()):
-            if band:
+            if band and str(loop) not in holders:
                 s.pipeline(loop)
                 break
     return s
+
+
+def _loops_holding_loops(s) -> set:
+    from ..schedule import irutil as U
+    from ..schedule import names as N
+
+    with s.context:
+        top = N.funcs(s.module)[s.top]
+        return {N.qualified(lp) for lp in N.loops_of(top) if len(U.collect(lp, U.is_loop)) > 1}
 
 
 # -- references -----------------------------------------------------------------------------------------

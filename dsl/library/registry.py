@@ -13,7 +13,7 @@ import numpy as np
 
 from dsl import float32, int4, int8, int32
 
-from . import gemv, nn, quant, ref, systolic
+from . import gemv, intops, nn, quant, ref, systolic
 
 L, D, DFF, H = 512, 768, 3072, 12   # BERT-base
 F = np.float32
@@ -180,6 +180,15 @@ KERNELS = [
           lambda i, X, W: ref.systolic_linear(X, W)),
     Entry("gemv", gemv.gemv, gemv.schedule_gemv, (int8, int4, int32, DFF, D, 128), (int8, int4, int32, 10, 64, 16),
           lambda i, r: _gemv_inputs(i, r), lambda i, x, W: ref.gemv_packed(x, _unpack(i, W))),
+    # integer-only (I-BERT) kernels: inputs of scale S as integers, their constants from S (intops.*_params)
+    Entry("int_gelu", intops.int_gelu, intops.schedule_int, (L, DFF), (6, 20),
+          lambda i, r: (_ints(r, -400, 400, *i, dtype=np.int32), *intops.gelu_params(0.02)[:3]),
+          lambda i, X, qb, qc, q1: intops.int_gelu_ref(X, qb, qc, q1)),
+    Entry("int_softmax", intops.int_softmax, intops.schedule_int, (H * L, L), (6, 20),
+          lambda i, r: (_ints(r, -300, 300, *i, dtype=np.int32), *intops.softmax_params(0.05, i[1])),
+          lambda i, X, q_ln2, qb, qc: intops.int_softmax_ref(X, q_ln2, qb, qc)),
+    Entry("int_layer_norm", intops.int_layer_norm, intops.schedule_int, (L, D), (6, 20),
+          lambda i, r: (_ints(r, -3000, 3000, *i, dtype=np.int16),), lambda i, X: intops.int_layer_norm_ref(X)),
 ]
 
 

@@ -27,6 +27,11 @@ ROW_KERNELS = {
     "rms_norm_row": (("square", "normalize"), ("row_sum",)),
     "gelu_erf_row": (("gelu",), ()),
     "gelu_tanh_row": (("gelu",), ()),
+    # the integer-only rows (intops): integer recurrences close in one cycle, all II=1; the square root's
+    # Newton steps (through a divider) stay sequential
+    "int_gelu_row": (("gelu",), ()),
+    "int_softmax_row": (("max", "exp", "normalize"), ()),
+    "int_layer_norm_row": (("sum", "square", "normalize"), ()),
 }
 
 

@@ -24,9 +24,10 @@ to a design that uses them.
   rowwise   softmax_rows, causal_mask, layer_norm_rows, gelu_rows, gelu_tanh_rows, fork_rows,
             residual_add (+ bypass_depth)
   quantize  quantize_rows (per token), dequantize_rows, requantize_rows
+  integer   int_gelu_rows, int_softmax_rows, int_layer_norm_rows (I-BERT-style integer-only rows, intops)
   tokens    how rows travel (512-bit tokens), get_row / put_row, get_prefix / put_prefix (run-time lengths)
 """
-from . import gemm, memory, quantize, rowwise, tokens  # noqa: F401
+from . import gemm, integer, memory, quantize, rowwise, tokens  # noqa: F401
 from .schedules import schedule_units  # noqa: F401
 
-__all__ = ["gemm", "memory", "quantize", "rowwise", "tokens", "schedule_units"]
+__all__ = ["gemm", "integer", "memory", "quantize", "rowwise", "tokens", "schedule_units"]

@@ -120,6 +120,8 @@ UNIT_SCHEDULES = {
     "kv_write": _memory("rows", "write"), "kv_read": _memory("rows", "read"),
     "kv_append": _memory("new", "read", "write"),
     "_softmax_rows": _row_unit("xb", "zb"), "_gelu_rows": _row_unit("xb", "zb"),
+    "_int_gelu_rows": _row_unit("xb", "zb"), "_int_softmax_rows": _row_unit("xb", "zb"),
+    "_int_layer_norm_rows": _row_unit("xb", "zb"),
     "_layer_norm_rows": _row_unit("xb", "zb", "g", "b", extra=("params",)),
     "_residual_add": _row_unit(extra=("tokens",)), "fork_rows": _row_unit(extra=("tokens",)),
     "causal_mask": lambda s, f: s.pipeline(f"{f}:rows:i"),
