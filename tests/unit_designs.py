@@ -152,6 +152,26 @@ def gelu_residual_norm(L, D, eps, bypass):
     return blk
 
 
+def norm_residual(L, D, eps, bypass):
+    """Z = layer_norm(X) + X: a unit that holds a whole row (LayerNorm) inside a residual connection."""
+    c = chunk(float32, D)
+
+    @dsl.region()
+    def nres(X: float32[L, D], g: float32[D], b: float32[D], Z: float32[L, D]):
+        xs: dsl.Stream[float32[c], 2]
+        main: dsl.Stream[float32[c], 2]
+        byp: dsl.Stream[float32[c], bypass]
+        act: dsl.Stream[float32[c], 2]
+        res: dsl.Stream[float32[c], 2]
+        memory.load_rows[float32, L, D](X, xs)
+        rowwise.fork_rows[float32, L, D](xs, main, byp)
+        rowwise.layer_norm_rows[float32, L, D](main, g, b, act, eps)
+        rowwise.residual_add[float32, L, D](act, byp, res)
+        memory.store_rows[float32, L, D](res, Z)
+
+    return nres
+
+
 def kv_cache(LMAX, D, LN):
     """The K/V cache units: prefill writes LN rows of ``pre`` into ``cache_w`` at ``pos``; decode streams the
     ``pos`` past rows of ``cache`` and appends the LN rows of ``new`` (all pos + LN rows reach ``seen``);

@@ -5,11 +5,15 @@ row of a matrix (``X[i]`` passes row i by reference), and the streaming units of
 them to each row read from a stream, so both compute exactly the same bits. A row kernel writes its result
 into the ``z`` argument.
 
-Float sums are taken in ``LANES`` interleaved partial sums: element j goes to lane j % LANES, each lane adds
-its elements in order, and the lanes are combined by a fixed pairwise tree. The order is part of the result
-(float addition is not associative), and the ``*_ref`` twins follow it exactly. It is also what hardware
-needs: each lane's running sum is used again only LANES elements later, so the loop keeps one element per
-cycle although a float adder takes several cycles (the loop over lane groups is pipelined at II = LANES).
+Float sums are taken in ``SUM_LANES`` = 32 interleaved partial sums: element j goes to lane j % 32, each lane
+adds its elements in order, and the lanes are combined in a fixed order (lane l + 16 into lane l, then l + 8
+into l, then the pairwise tree ((0+1)+(2+3))+((4+5)+(6+7))). The order is part of the result (float addition
+is not associative), and the ``*_ref`` twins follow it exactly. It is also what hardware needs: a lane's
+running sum is used again only 32 elements later, so ``ELEMENTS_PER_CYCLE`` elements a cycle (8, the row
+units' lanes) reach each lane once every 32 / 8 = 4 cycles, the float adder's latency at 300 MHz
+(dsl/qor/tables: fadd 4): the group loop runs at II = SUM_LANES / elements per cycle, its fadd recurrence
+hidden (UG1399 "loop-carried dependencies": II >= latency / distance). Running maxima keep ``LANES`` = 8
+lanes: a float compare takes one cycle, so 8 lanes at II = 1 are 8 elements a cycle.
 """
 from __future__ import annotations
 
@@ -21,23 +25,31 @@ from dsl import float32, int32
 from . import checks, mathf
 
 F = np.float32
-LANES = 8
+LANES = 8             # lanes of a running max (and elements a cycle of the row units' element-wise loops)
+SUM_LANES = 32        # interleaved partial sums of a row sum: LANES elements a cycle x the fadd latency (4)
 NEG_MAX = -mathf.FLT_MAX   # start of a running max: below every finite float
 
 
 # -- row reductions -------------------------------------------------------------------------------------
-def _lane_total(acc: "float32[LANES]") -> float32:
-    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
+def _lane_total(acc: "float32[SUM_LANES]") -> float32:
+    """The 32 partial sums combined: l + 16 into l, l + 8 into l, then a pairwise tree of the 8."""
+    h: float32[16]
+    q: float32[8]
+    for l in range(16, name="fold_half"):
+        h[l] = acc[l] + acc[l + 16]
+    for l2 in range(8, name="fold_quarter"):
+        q[l2] = h[l2] + h[l2 + 8]
+    return ((q[0] + q[1]) + (q[2] + q[3])) + ((q[4] + q[5]) + (q[6] + q[7]))
 
 
 @dsl.template("T", "D", check=checks.float_row)
 def row_sum(x: "T[D]", n: int32) -> "T":
-    """x[0] + ... + x[n-1] in LANES interleaved partial sums."""
-    acc: T[LANES] = 0.0
-    for j0 in range(n // LANES, name="sum_groups"):
-        for l in range(LANES, name="sum_lanes"):
-            acc[l] += x[j0 * LANES + l]
-    base: int32 = (n // LANES) * LANES
+    """x[0] + ... + x[n-1] in SUM_LANES interleaved partial sums."""
+    acc: T[SUM_LANES] = 0.0
+    for j0 in range(n // SUM_LANES, name="sum_groups"):
+        for l in range(SUM_LANES, name="sum_lanes"):
+            acc[l] += x[j0 * SUM_LANES + l]
+    base: int32 = (n // SUM_LANES) * SUM_LANES
     for l2 in range(n - base, name="sum_tail"):
         acc[l2] += x[base + l2]
     return _lane_total(acc)
@@ -56,17 +68,17 @@ def row_max(x: "T[D]", n: int32, scale: "T") -> "T":
     return max(max(max(acc[0], acc[1]), max(acc[2], acc[3])), max(max(acc[4], acc[5]), max(acc[6], acc[7])))
 
 
-def _lanes_ref(x, n, init, combine):
+def _lanes_ref(x, n, init, combine, lanes=LANES):
     """Lane accumulation of rows of ``x`` (shape [R, D]) over their first ``n`` columns (``n``: int or [R])."""
     x = np.asarray(x, dtype=F)
     rows, d = x.shape
     n = np.broadcast_to(np.asarray(n), (rows,))
-    groups = -(-d // LANES)
-    padded = np.full((rows, groups * LANES), F(init), dtype=F)
+    groups = -(-d // lanes)
+    padded = np.full((rows, groups * lanes), F(init), dtype=F)
     padded[:, :d] = x
-    padded[np.arange(groups * LANES)[None, :] >= n[:, None]] = F(init)
-    padded = padded.reshape(rows, groups, LANES)
-    acc = np.full((rows, LANES), F(init), dtype=F)
+    padded[np.arange(groups * lanes)[None, :] >= n[:, None]] = F(init)
+    padded = padded.reshape(rows, groups, lanes)
+    acc = np.full((rows, lanes), F(init), dtype=F)
     for g in range(groups):
         acc = combine(acc, padded[:, g, :])
     return acc
@@ -75,8 +87,10 @@ def _lanes_ref(x, n, init, combine):
 def row_sum_ref(x, n):
     """Row sums of ``x`` [R, D] over the first ``n`` columns, in the kernel's order (adding 0.0 for a masked
     element changes nothing: a lane that starts at +0.0 never becomes -0.0)."""
-    a = _lanes_ref(x, n, 0.0, np.add)
-    return ((a[:, 0] + a[:, 1]) + (a[:, 2] + a[:, 3])) + ((a[:, 4] + a[:, 5]) + (a[:, 6] + a[:, 7]))
+    a = _lanes_ref(x, n, 0.0, np.add, SUM_LANES)
+    h = a[:, :16] + a[:, 16:]
+    q = h[:, :8] + h[:, 8:]
+    return ((q[:, 0] + q[:, 1]) + (q[:, 2] + q[:, 3])) + ((q[:, 4] + q[:, 5]) + (q[:, 6] + q[:, 7]))
 
 
 def row_max_ref(x, n, scale=1.0):
@@ -182,6 +196,6 @@ def gelu_tanh_row(x: "T[D]", z: "T[D]"):
         z[j] = mathf.gelu_tanh(x[j])
 
 
-__all__ = ["LANES", "row_sum", "row_max", "softmax_row", "log_softmax_row", "layer_norm_row", "rms_norm_row",
+__all__ = ["LANES", "SUM_LANES", "row_sum", "row_max", "softmax_row", "log_softmax_row", "layer_norm_row", "rms_norm_row",
            "gelu_erf_row", "gelu_tanh_row", "row_sum_ref", "row_max_ref", "softmax_rows_ref",
            "log_softmax_rows_ref", "layer_norm_rows_ref", "rms_norm_rows_ref", "float32"]

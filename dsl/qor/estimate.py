@@ -175,9 +175,15 @@ class Estimator:
         ctx = F.FunctionContext(self, func, memories, label)
         ctx.env.update({func.args[k]: v for k, v in (values or {}).items()})
         fold(func, ctx.env)
+        tables = {}  # a constant global read in several places of the function is one ROM (one C++ array)
         for vid, buffer in func.buffers.items():
+            if buffer.constant and buffer.symbol and buffer.symbol in tables:
+                memories[vid] = tables[buffer.symbol]
+                continue
             memory = self.local_memory(func, vid, buffer)
             memories[vid] = memory
+            if buffer.constant and buffer.symbol:
+                tables[buffer.symbol] = memory
             self._buffer_cost(memory, label, ctx.costs)
         block = F.run_block(func.body, ctx)
         latency = block.latency + (0 if func.inline else 1)

@@ -130,6 +130,7 @@ class Buffer:
     stream_depth: int | None = None
     storage: tuple = ("auto", "auto")  # (type, impl)
     constant: bool = False
+    symbol: str = ""      # a constant global's symbol: its get_globals in one function are one ROM (one C++ array)
 
 
 def evaluate(form, env: dict):

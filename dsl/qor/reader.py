@@ -192,7 +192,8 @@ class Reader:
         self.buffers[rid] = Buffer(name, tuple(mt.shape), element_bits(mt.element_type), part, depth,
                                    storage_of(attrs), constant=op.name == "memref.get_global")
         if op.name == "memref.get_global":
-            self.buffers[rid].name = U.str_attr(op, "dsl.name") or ir.FlatSymbolRefAttr(attrs["name"]).value
+            self.buffers[rid].symbol = ir.FlatSymbolRefAttr(attrs["name"]).value
+            self.buffers[rid].name = U.str_attr(op, "dsl.name") or self.buffers[rid].symbol
 
     def copy(self, op):
         """``memref.copy`` as the HLS backend writes it: into or out of a stream of blocks, one FIFO access and

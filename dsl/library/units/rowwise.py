@@ -97,12 +97,15 @@ GELU_ROW = {0: rows.gelu_erf_row, 1: rows.gelu_tanh_row}
 
 @dsl.template("T", "R", "D", "CH", "FORM")
 def _gelu_rows(xs: "dsl.Stream[T[CH], 2]", zs: "dsl.Stream[T[CH], 2]"):
-    xb: T[D]
-    zb: T[D]
-    for r in range(R, name="rows"):
-        tokens.get_row[T, D, CH](xs, xb)
-        GELU_ROW[FORM][T, D](xb, zb)
-        tokens.put_row[T, D, CH](zb, zs)
+    """Element-wise, so token by token: each token's CH elements through the row kernel as they arrive
+    (the same code, hence the same bits, as on a whole row). Reading, computing and writing overlap in one
+    pipelined loop, where a row buffer would make every row wait for its last token and then for its
+    output to leave."""
+    zb: T[CH]
+    for t in range(R * (D // CH), name="tokens"):
+        xb: T[CH] = xs.get()
+        GELU_ROW[FORM][T, CH](xb, zb)
+        zs.put(zb)
 
 
 # -- the residual connection ----------------------------------------------------------------------------
