@@ -9,7 +9,7 @@ from mlir import ir
 
 import dsl
 from dsl import float32
-from dsl.library import nn, ref, registry, scheduled, schedules
+from dsl.library import nn, ref, registry, rows, scheduled, schedules
 
 ENTRIES = registry.KERNELS
 
@@ -103,3 +103,34 @@ def test_readme_has_one_row_per_kernel():
         qualified = f"`{entry.kernel.__module__.rsplit('.', 1)[-1]}.{entry.kernel.__name__}`"
         public = qualified.replace("`linalg.", "`nn.").replace("`attention.", "`nn.")
         assert any(public in line.split("|")[1] for line in rows), public
+
+
+def _row_sum_512(X: float32[512]) -> float32:
+    return rows.row_sum[float32, 512](X, 512)
+
+
+def _row_sum_estimate(group_ii=None):
+    from dsl.library.schedules import inline_math, pipeline_reduction
+
+    s = dsl.customize(_row_sum_512)
+    s.partition(s.X, dsl.Partition.Cyclic, dim=1, factor=32)  # copied on chip: 32 banks, no m_axi limit
+    pipeline_reduction(s, "row_sum")
+    inline_math(s)
+    if group_ii:
+        s.pipeline("row_sum:sum_groups:j0", group_ii)
+    return dsl.estimate(s)
+
+
+def test_row_sum_partial_sums_hide_the_fadd_latency():
+    # 512 elements in 16 groups of 32 partial sums. The library's schedule: a group every 32 cycles (one
+    # element a cycle): (16 - 1) * 32 + depth 6 = 486 cycles, one adder
+    one = _row_sum_estimate()
+    loop = one.loops["row_sum:sum_groups:j0"]
+    assert (loop.ii, loop.latency) == (32, 486)
+    # asked for II 1, the group loop reaches 4: a lane's sum is needed again one iteration later and the
+    # fadd takes 4 cycles (300 MHz); 32 elements every 4 cycles = 8 a cycle: (16 - 1) * 4 + 6 = 66 cycles
+    fast = _row_sum_estimate(1)
+    loop = fast.loops["row_sum:sum_groups:j0"]
+    assert (loop.ii, loop.latency) == (4, 66) and "fadd latency 4" in loop.ii_reason
+    # the 32 adds of an iteration share 32 / 4 = 8 adders (2 DSP each, full_dsp) instead of 1: 14 DSP more
+    assert fast.functions["row_sum"].resources["DSP"] - one.functions["row_sum"].resources["DSP"] == 7 * 2
