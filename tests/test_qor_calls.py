@@ -116,3 +116,25 @@ def test_the_ir_reader_keeps_its_old_import_path():
     assert model.Reader is reader.Reader and model.ARITH_CLASS is reader.ARITH_CLASS
     funcs = model.read_module(dsl.customize(call_48).module)
     assert set(funcs) >= {"call_48", "scaled"} and isinstance(funcs["scaled"], model.Function)
+
+
+def _tail_n(x: float32[64], n: int32):
+    base: int32 = (n // 24) * 24  # an integer divide by a constant that is not a power of two
+    for j in range(n - base, name="tail"):
+        x[j] = x[j] * 2.0
+
+
+def tail_50(A: float32[64]) -> float32[64]:
+    _tail_n(A, 50)
+    return A
+
+
+def test_arithmetic_on_passed_constants_is_a_constant():
+    # with n = 50 the callee Vitis builds has base = 48 and a loop of 2 iterations: the divide is folded
+    # away, not a 32-bit divider of 32 + 3 cycles (the idiv row) before the loop
+    r = estimate(dsl.customize(tail_50))
+    loop = r.loops["_tail_n:tail:j"]
+    assert loop.trip == 2
+    # the function: the store of base (one cycle), its loop, the function's own state; the divider would
+    # add its 35 cycles and the multiply its 3 (110 before the rule)
+    assert r.functions["_tail_n"].latency == 1 + loop.latency + 1

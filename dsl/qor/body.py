@@ -32,9 +32,12 @@ class Inst:
     ready: tuple = (0, 0.0)   # (cycle, ns into that cycle) when the result can be used
     latency: int = 0
     carried_use: list = field(default_factory=list)  # indices of the pipelined loop's carried values it reads
+    folded: bool = False      # its value is a constant (from the constants the caller passes): no operator
 
     @property
     def cls(self) -> str:
+        if self.folded:
+            return "free"
         return "call" if isinstance(self.op, Call) else self.op.cls
 
 
@@ -113,7 +116,10 @@ class Expander:
         if op.cls in ("load", "store"):
             return self.access(op, scope)
         deps, uses = self._deps(op.operands, scope)
-        index = self._emit(Inst(op, deps, carried_use=uses))
+        # an integer op whose value folds (``fold``: from constants, and scalars the caller passes as
+        # constants) is a constant in the specialised function Vitis builds: no operator, no cycle
+        folded = bool(op.results) and all(r in self.env for r in op.results)
+        index = self._emit(Inst(op, [] if folded else deps, carried_use=[] if folded else uses, folded=folded))
         for r in op.results:
             scope.map[r] = index
 

@@ -170,10 +170,23 @@ class Reader:
         if cls == "imul":
             result.info.update(self._mul_widths(op))
         if cls in ("ishift", "idiv"):
-            result.info["const_rhs"] = self.constants.get(operands[1]) if len(operands) > 1 else None
+            result.info["const_rhs"] = self._constant_through_casts(operands[1]) if len(operands) > 1 else None
         for r in results:
             self.defs[r] = result
         return result
+
+    def _constant_through_casts(self, vid):
+        """A constant, seen through sign/zero extensions and index casts (``n // 32`` on an index-cast n
+        divides by an extended constant: still a shift)."""
+        for _ in range(8):
+            if vid in self.constants:
+                return self.constants[vid]
+            op = self.defs.get(vid)
+            if op is None or op.name not in ("arith.extsi", "arith.extui", "arith.index_cast",
+                                             "arith.index_castui", "arith.trunci") or not op.operands:
+                return None
+            vid = op.operands[0]
+        return None
 
     def _constant(self, op, rid):
         attr = op.attributes["value"]
