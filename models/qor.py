@@ -20,7 +20,8 @@ from dsl.library.units import schedule_units
 from .design import CLOCK_MHZ, LayerDesign
 from .units import schedule_model_units
 
-GROUP_LANES = {"row_sum": SUM_LANES, "row_max": LANES}  # elements per group of each row reduction
+# elements per group of each row reduction
+GROUP_LANES = {"row_sum": SUM_LANES, "exp_sum": SUM_LANES, "square_sum": SUM_LANES, "row_max": LANES}
 
 
 @dataclass(frozen=True)

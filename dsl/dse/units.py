@@ -162,12 +162,13 @@ def _pe_local(s, f, loops):
 
 
 ROW_LOOPS = {  # the unit's process function and the reductions its row kernel calls
-    "softmax": ("_softmax_rows", ("row_max", "row_sum")),
-    "layer_norm": ("_layer_norm_rows", ("row_sum",)),
+    "softmax": ("_softmax_rows", ("row_max", "exp_sum")),
+    "layer_norm": ("_layer_norm_rows", ("row_sum", "square_sum")),
     "gelu": ("_gelu_rows", ()),
     "gelu_tanh": ("_gelu_rows", ()),
 }
-REDUCTION_GROUPS = {"row_sum": "sum_groups:j0", "row_max": "max_groups:j0"}
+REDUCTION_GROUPS = {"row_sum": "sum_groups:j0", "row_max": "max_groups:j0", "exp_sum": "sum_groups:j0",
+                    "square_sum": "sum_groups:j0"}
 
 
 def _row_lanes(kind):
@@ -246,6 +247,7 @@ def _dequantize_bias_instance(s, f):
 INSTANCE_STEPS = {"_aw_gemm": _aw_instance, "_qk_gemm": _qk_instance, "_pv_gemm": _pv_instance,
                   "_softmax_rows": _row_instance, "_layer_norm_rows": _row_instance, "_gelu_rows": _row_instance,
                   "row_sum": _reduction_instance, "row_max": _reduction_instance,
+                  "exp_sum": _reduction_instance, "square_sum": _reduction_instance,
                   "_smooth_quantize_rows": _smooth_quantize_instance,
                   "_dequantize_bias_rows": _dequantize_bias_instance}
 
@@ -287,9 +289,9 @@ def row_tripcount(kind: str, params: tuple, kept: int | None) -> dict:
     n = D if kept is None else kept
     from ..library.rows import LANES as MAX_LANES, SUM_LANES
 
-    return {"softmax_row:exp:j": n, "softmax_row:normalize:j2": n, "softmax_row:masked:j3": D - n,
+    return {"softmax_row:normalize:j2": n, "softmax_row:masked:j3": D - n,
             "row_max:max_groups:j0": n // MAX_LANES, "row_max:max_tail:l2": n % MAX_LANES,
-            "row_sum:sum_groups:j0": n // SUM_LANES, "row_sum:sum_tail:l2": n % SUM_LANES}
+            "exp_sum:sum_groups:j0": n // SUM_LANES, "exp_sum:sum_tail:l2": n % SUM_LANES}
 
 
 __all__ = ["KINDS", "build", "instantiation", "paper_schedule", "paper_steps", "row_tripcount"]

@@ -32,13 +32,11 @@ NEG_MAX = -mathf.FLT_MAX   # start of a running max: below every finite float
 
 # -- row reductions -------------------------------------------------------------------------------------
 def _lane_total(acc: "float32[SUM_LANES]") -> float32:
-    """The 32 partial sums combined: l + 16 into l, l + 8 into l, then a pairwise tree of the 8."""
-    h: float32[16]
+    """The 32 partial sums combined: l + 16 into l, l + 8 into l (one loop of 8: three adds each), then a
+    pairwise tree of the 8."""
     q: float32[8]
-    for l in range(16, name="fold_half"):
-        h[l] = acc[l] + acc[l + 16]
-    for l2 in range(8, name="fold_quarter"):
-        q[l2] = h[l2] + h[l2 + 8]
+    for l in range(8, name="fold"):
+        q[l] = (acc[l] + acc[l + 16]) + (acc[l + 8] + acc[l + 24])
     return ((q[0] + q[1]) + (q[2] + q[3])) + ((q[4] + q[5]) + (q[6] + q[7]))
 
 
@@ -66,6 +64,40 @@ def row_max(x: "T[D]", n: int32, scale: "T") -> "T":
     for l2 in range(n - base, name="max_tail"):
         acc[l2] = max(acc[l2], x[base + l2] * scale)
     return max(max(max(acc[0], acc[1]), max(acc[2], acc[3])), max(max(acc[4], acc[5]), max(acc[6], acc[7])))
+
+
+@dsl.template("T", "D", check=checks.float_row)
+def exp_sum(x: "T[D]", z: "T[D]", n: int32, scale: "T", m: "T") -> "T":
+    """z[j] = exp(x[j] * scale - m) for j < n, and their sum in row_sum's order: the exponentials and their
+    sum in one pass (each z[j] added to its partial sum as it is made), the same bits as the two passes."""
+    acc: T[SUM_LANES] = 0.0
+    for j0 in range(n // SUM_LANES, name="sum_groups"):
+        for l in range(SUM_LANES, name="sum_lanes"):
+            e: T = mathf.exp(x[j0 * SUM_LANES + l] * scale - m)
+            z[j0 * SUM_LANES + l] = e
+            acc[l] += e
+    base: int32 = (n // SUM_LANES) * SUM_LANES
+    for l2 in range(n - base, name="sum_tail"):
+        e2: T = mathf.exp(x[base + l2] * scale - m)
+        z[base + l2] = e2
+        acc[l2] += e2
+    return _lane_total(acc)
+
+
+@dsl.template("T", "D", check=checks.float_row)
+def square_sum(x: "T[D]", z: "T[D]", mean: "T") -> "T":
+    """z[j] = (x[j] - mean)^2 and their sum in row_sum's order, in one pass (the same bits as two)."""
+    acc: T[SUM_LANES] = 0.0
+    for j0 in range(D // SUM_LANES, name="sum_groups"):
+        for l in range(SUM_LANES, name="sum_lanes"):
+            d: T = x[j0 * SUM_LANES + l] - mean
+            z[j0 * SUM_LANES + l] = d * d
+            acc[l] += d * d
+    for l2 in range(D - (D // SUM_LANES) * SUM_LANES, name="sum_tail"):
+        d2: T = x[(D // SUM_LANES) * SUM_LANES + l2] - mean
+        z[(D // SUM_LANES) * SUM_LANES + l2] = d2 * d2
+        acc[l2] += d2 * d2
+    return _lane_total(acc)
 
 
 def _lanes_ref(x, n, init, combine, lanes=LANES):
@@ -105,9 +137,7 @@ def softmax_row(x: "T[D]", z: "T[D]", n: int32, scale: "T"):
     """z = softmax(x * scale) over the first n entries (the causal mask keeps n = past + i + 1 of row i);
     z[j] = 0 for j >= n. With scale = 1 the scaling is exact, so this is also the plain softmax."""
     m: T = row_max[T, D](x, n, scale)
-    for j in range(n, name="exp"):
-        z[j] = mathf.exp(x[j] * scale - m)
-    s: T = row_sum[T, D](z, n)
+    s: T = exp_sum[T, D](x, z, n, scale, m)
     for j2 in range(n, name="normalize"):
         z[j2] = z[j2] / s
     for j3 in range(n, D, name="masked"):
@@ -150,9 +180,7 @@ def log_softmax_rows_ref(x):
 def layer_norm_row(x: "T[D]", gamma: "T[D]", beta: "T[D]", z: "T[D]", eps: "T"):
     """z = (x - mean) / sqrt(var + eps) * gamma + beta, var the biased variance (two passes, as PyTorch)."""
     mean: T = row_sum[T, D](x, D) / D
-    for j in range(D, name="square"):
-        z[j] = (x[j] - mean) * (x[j] - mean)
-    rstd: T = 1.0 / dsl.sqrt(row_sum[T, D](z, D) / D + eps)
+    rstd: T = 1.0 / dsl.sqrt(square_sum[T, D](x, z, mean) / D + eps)
     for j2 in range(D, name="normalize"):
         z[j2] = ((x[j2] - mean) * rstd) * gamma[j2] + beta[j2]
 
@@ -196,6 +224,6 @@ def gelu_tanh_row(x: "T[D]", z: "T[D]"):
         z[j] = mathf.gelu_tanh(x[j])
 
 
-__all__ = ["LANES", "SUM_LANES", "row_sum", "row_max", "softmax_row", "log_softmax_row", "layer_norm_row", "rms_norm_row",
+__all__ = ["LANES", "SUM_LANES", "row_sum", "row_max", "exp_sum", "square_sum", "softmax_row", "log_softmax_row", "layer_norm_row", "rms_norm_row",
            "gelu_erf_row", "gelu_tanh_row", "row_sum_ref", "row_max_ref", "softmax_rows_ref",
            "log_softmax_rows_ref", "layer_norm_rows_ref", "rms_norm_rows_ref", "float32"]

@@ -6,7 +6,7 @@ replays them inside a caller: ``s.compose(library.scheduled(nn.softmax, [float32
 
 What the steps give Vitis: every innermost loop pipelined at II=1 (lane reductions one element a cycle: a
 row sum's group of SUM_LANES at II=SUM_LANES, a running max's group of LANES at II=LANES), the combination
-of the partial sums in two pipelined folds (one adder each, not 24), the lanes' initial values set at once
+of the partial sums in one pipelined fold of 8 (three adders, not 24), the lanes' initial values set at once
 (the init loop unrolled: constants into registers), small scalar functions inlined, and every
 top-level array read and written by sequential pipelined loops, so that the m_axi adapter bursts.
 
@@ -20,13 +20,15 @@ import os
 from .rows import LANES, SUM_LANES
 
 # reduction helpers of the row kernels: group loop (pipelined, lanes unrolled), tail loop, partial sums per group
-_REDUCTIONS = {"row_sum": ("sum_groups", "sum_lanes", "sum_tail"), "row_max": ("max_groups", "max_lanes", "max_tail")}
-GROUP_LANES = {"row_sum": SUM_LANES, "row_max": LANES}
+_SUM_LOOPS = ("sum_groups", "sum_lanes", "sum_tail")
+_REDUCTIONS = {"row_sum": _SUM_LOOPS, "exp_sum": _SUM_LOOPS, "square_sum": _SUM_LOOPS,
+               "row_max": ("max_groups", "max_lanes", "max_tail")}
+GROUP_LANES = {"row_sum": SUM_LANES, "exp_sum": SUM_LANES, "square_sum": SUM_LANES, "row_max": LANES}
 # the element-wise loops of each row kernel and the reductions it calls
 ROW_KERNELS = {
-    "softmax_row": (("exp", "normalize", "masked"), ("row_max", "row_sum")),
+    "softmax_row": (("normalize", "masked"), ("row_max", "exp_sum")),
     "log_softmax_row": (("exp", "normalize"), ("row_max", "row_sum")),
-    "layer_norm_row": (("square", "normalize"), ("row_sum",)),
+    "layer_norm_row": (("normalize",), ("row_sum", "square_sum")),
     "rms_norm_row": (("square", "normalize"), ("row_sum",)),
     "gelu_erf_row": (("gelu",), ()),
     "gelu_tanh_row": (("gelu",), ()),

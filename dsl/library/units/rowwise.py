@@ -32,11 +32,11 @@ def softmax_rows(xs: "dsl.Stream[T[chunk(T, D)], 2]", ns: "dsl.Stream[int32, 2]"
 def _softmax_rows(xs: "dsl.Stream[T[CH], 2]", ns: "dsl.Stream[int32, 2]", zs: "dsl.Stream[T[CH], 2]", scale: "T"):
     xb: T[D]
     zb: T[D]
-    for r in range(R, name="rows"):
-        tokens.get_row[T, D, CH](xs, xb)
-        n: int32 = ns.get()
-        rows.softmax_row[T, D](xb, zb, n, scale)
-        tokens.put_row[T, D, CH](zb, zs)
+    for r in range(R + 1, name="rows"):  # row r in while row r - 1 leaves, then row r computed
+        tokens.exchange_row[T, D, CH](xs, xb, zb, zs, min(R - r, 1), min(r, 1))
+        if r < R:
+            n: int32 = ns.get()
+            rows.softmax_row[T, D](xb, zb, n, scale)
 
 
 def _mask_check(LQ, LK, H, Mq, PASSES):
@@ -74,10 +74,10 @@ def _layer_norm_rows(xs: "dsl.Stream[T[CH], 2]", gamma: "T[D]", beta: "T[D]", zs
     for j in range(D, name="params"):
         g[j] = gamma[j]
         b[j] = beta[j]
-    for r in range(R, name="rows"):
-        tokens.get_row[T, D, CH](xs, xb)
-        rows.layer_norm_row[T, D](xb, g, b, zb, eps)
-        tokens.put_row[T, D, CH](zb, zs)
+    for r in range(R + 1, name="rows"):  # row r in while row r - 1 leaves, then row r computed
+        tokens.exchange_row[T, D, CH](xs, xb, zb, zs, min(R - r, 1), min(r, 1))
+        if r < R:
+            rows.layer_norm_row[T, D](xb, g, b, zb, eps)
 
 
 @dsl.template("T", "R", "D", check=_rows_check)

@@ -18,7 +18,8 @@ import dsl
 from mlir import ir
 
 from ...schedule import names as N
-from ..schedules import ROW_KERNELS, inline_math, pipeline_reduction
+from ..schedules import GROUP_LANES, ROW_KERNELS, inline_math, pipeline_reduction
+from ..schedules import _REDUCTIONS as REDUCTION_LOOPS
 
 CYCLIC, COMPLETE = dsl.Partition.Cyclic, dsl.Partition.Complete
 
@@ -143,7 +144,7 @@ def tables_in_registers(s):
 def row_lanes(s, func, lanes: int):
     """``lanes`` elements a cycle in the row unit ``func``: the element loops of its row kernel unrolled by
     ``lanes`` (whole-row units) or its token loop at II = CH / lanes (token-wise units); with more than one
-    lane the math tables in registers. The reductions' II is the schedule's own (``pipeline_reduction``)."""
+    lane the math tables in registers and each reduction's group loop at II = its partial sums / lanes."""
     if _base(func) == "_gelu_rows":
         _tokenwise_unit(s, func, lanes)
         return s
@@ -152,6 +153,9 @@ def row_lanes(s, func, lanes: int):
     if kernel is not None and lanes > 1:
         for loop in ROW_KERNELS[_base(kernel)][0]:
             s.unroll(f"{kernel}:{loop}", lanes)
+        for helper in sorted(_callees(s, kernel)):  # a group of G partial sums every G / lanes cycles
+            if _base(helper) in GROUP_LANES:
+                s.pipeline(f"{helper}:{REDUCTION_LOOPS[_base(helper)][0]}", max(1, GROUP_LANES[_base(helper)] // lanes))
         tables_in_registers(s)
     return s
 
@@ -179,6 +183,7 @@ UNIT_SCHEDULES = {
     "get_row": lambda s, f: (s.partition(f"{f}:blk", COMPLETE, dim=0), s.pipeline(f"{f}:tokens")),
     "put_row": lambda s, f: (s.partition(f"{f}:blk", COMPLETE, dim=0), s.pipeline(f"{f}:tokens")),
     "get_prefix": lambda s, f: (s.partition(f"{f}:blk", COMPLETE, dim=0), s.pipeline(f"{f}:tokens")),
+    "exchange_row": lambda s, f: (s.partition(f"{f}:blk", COMPLETE, dim=0), s.pipeline(f"{f}:tokens")),
     "put_prefix": lambda s, f: (s.partition(f"{f}:blk", COMPLETE, dim=0), s.pipeline(f"{f}:tokens")),
     "load_rows": _memory("xs", "read"), "store_rows": _memory("ys", "write"),
     "kv_write": _memory("rows", "write"), "kv_read": _memory("rows", "read"),
@@ -188,7 +193,8 @@ UNIT_SCHEDULES = {
     "_residual_add": _row_unit(extra=("tokens",)), "fork_rows": _row_unit(extra=("tokens",)),
     "causal_mask": lambda s, f: s.pipeline(f"{f}:rows:i"),
     "_dequantize_rows": lambda s, f: s.pipeline(f"{f}:scales"),
-    **{name: _row_kernel for name in ROW_KERNELS}, "row_sum": pipeline_reduction, "row_max": pipeline_reduction,
+    **{name: _row_kernel for name in ROW_KERNELS},
+    **{name: pipeline_reduction for name in ("row_sum", "row_max", "exp_sum", "square_sum")},
 }
 
 
