@@ -289,7 +289,7 @@ def row_tripcount(kind: str, params: tuple, kept: int | None) -> dict:
     n = D if kept is None else kept
     from ..library.rows import LANES as MAX_LANES, SUM_LANES
 
-    return {"softmax_row:normalize:j2": n, "softmax_row:masked:j3": D - n,
+    return {"softmax_exp_row:masked:j3": D - n,
             "row_max:max_groups:j0": n // MAX_LANES, "row_max:max_tail:l2": n % MAX_LANES,
             "exp_sum:sum_groups:j0": n // SUM_LANES, "exp_sum:sum_tail:l2": n % SUM_LANES}
 

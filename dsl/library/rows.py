@@ -144,6 +144,17 @@ def softmax_row(x: "T[D]", z: "T[D]", n: int32, scale: "T"):
         z[j3] = 0.0
 
 
+@dsl.template("T", "D", check=checks.float_row)
+def softmax_exp_row(x: "T[D]", z: "T[D]", n: int32, scale: "T") -> "T":
+    """``softmax_row`` before its division: z[j] = exp(x[j] * scale - max) for j < n, 0 beyond, and the
+    sum it divides by (a streaming unit divides z[j] by it, j < n, as the row leaves: the same bits)."""
+    m: T = row_max[T, D](x, n, scale)
+    s: T = exp_sum[T, D](x, z, n, scale, m)
+    for j3 in range(n, D, name="masked"):
+        z[j3] = 0.0
+    return s
+
+
 def softmax_rows_ref(x, n=None, scale=1.0):
     """softmax_row applied to every row of ``x`` [R, D]; ``n`` per row (int or [R]), default D."""
     x = np.asarray(x, dtype=F)
@@ -224,6 +235,6 @@ def gelu_tanh_row(x: "T[D]", z: "T[D]"):
         z[j] = mathf.gelu_tanh(x[j])
 
 
-__all__ = ["LANES", "SUM_LANES", "row_sum", "row_max", "exp_sum", "square_sum", "softmax_row", "log_softmax_row", "layer_norm_row", "rms_norm_row",
+__all__ = ["LANES", "SUM_LANES", "row_sum", "row_max", "exp_sum", "square_sum", "softmax_row", "softmax_exp_row", "log_softmax_row", "layer_norm_row", "rms_norm_row",
            "gelu_erf_row", "gelu_tanh_row", "row_sum_ref", "row_max_ref", "softmax_rows_ref",
            "log_softmax_rows_ref", "layer_norm_rows_ref", "rms_norm_rows_ref", "float32"]

@@ -27,6 +27,7 @@ GROUP_LANES = {"row_sum": SUM_LANES, "exp_sum": SUM_LANES, "square_sum": SUM_LAN
 # the element-wise loops of each row kernel and the reductions it calls
 ROW_KERNELS = {
     "softmax_row": (("normalize", "masked"), ("row_max", "exp_sum")),
+    "softmax_exp_row": (("masked",), ("row_max", "exp_sum")),
     "log_softmax_row": (("exp", "normalize"), ("row_max", "row_sum")),
     "layer_norm_row": (("normalize",), ("row_sum", "square_sum")),
     "rms_norm_row": (("square", "normalize"), ("row_sum",)),

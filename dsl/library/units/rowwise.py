@@ -32,11 +32,31 @@ def softmax_rows(xs: "dsl.Stream[T[chunk(T, D)], 2]", ns: "dsl.Stream[int32, 2]"
 def _softmax_rows(xs: "dsl.Stream[T[CH], 2]", ns: "dsl.Stream[int32, 2]", zs: "dsl.Stream[T[CH], 2]", scale: "T"):
     xb: T[D]
     zb: T[D]
-    for r in range(R + 1, name="rows"):  # row r in while row r - 1 leaves, then row r computed
-        tokens.exchange_row[T, D, CH](xs, xb, zb, zs, min(R - r, 1), min(r, 1))
+    s: T = 1.0
+    n: int32 = 0
+    for r in range(R + 1, name="rows"):  # row r in while row r - 1 leaves divided by its sum, then row r
+        _exchange_softmax[T, D, CH](xs, xb, zb, zs, min(R - r, 1), min(r, 1), s, n)
         if r < R:
-            n: int32 = ns.get()
-            rows.softmax_row[T, D](xb, zb, n, scale)
+            n = ns.get()
+            s = rows.softmax_exp_row[T, D](xb, zb, n, scale)
+
+
+@dsl.template("T", "D", "CH")
+def _exchange_softmax(xs: "dsl.Stream[T[CH], 2]", row_in: "T[D]", row_out: "T[D]", ys: "dsl.Stream[T[CH], 2]",
+                      take: int32, send: int32, s: "T", n: int32):
+    """``tokens.exchange_row`` with softmax's division on the way out: element j of the leaving row is
+    z[j] / s for j < n and stays z[j] (= 0) beyond, as ``rows.softmax_row`` computes it."""
+    blk: T[CH]
+    for c in range(D // CH, name="tokens"):
+        if take > 0:
+            got: T[CH] = xs.get()
+            for j in range(CH, name="unpack"):
+                row_in[c * CH + j] = got[j]
+        if send > 0:
+            for j2 in range(CH, name="normalize"):
+                v: T = row_out[c * CH + j2]
+                blk[j2] = v / s if c * CH + j2 < n else v
+            ys.put(blk)
 
 
 def _mask_check(LQ, LK, H, Mq, PASSES):
