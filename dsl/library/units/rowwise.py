@@ -2,6 +2,10 @@
 add with its bypass FIFO, and the fork that feeds it. Each consumes and produces one row per token, so the
 dataflow never waits for a whole tensor, and applies the row kernel of ``dsl.library.rows`` to each row:
 the same code as ``nn.softmax`` / ``nn.layer_norm`` / ``nn.gelu``, hence the same bits (float32 exactly).
+How they overlap (what Vitis gets): softmax and LayerNorm take row r in while row r - 1 leaves (one token
+of each a cycle; softmax divides by the row's sum on the way out), then compute row r in one pass per
+reduction (the exponentials with their sum, the squares with theirs); GeLU, element-wise, runs token by
+token in one pipelined loop.
 """
 from __future__ import annotations
 
@@ -167,7 +171,8 @@ def _residual_add(xs: "dsl.Stream[T[CH], 2]", bypass: "dsl.Stream[T[CH], 2]", zs
 
 def bypass_depth(D, T, *row_blocks: int, slack: int = 2) -> int:
     """Tokens the bypass FIFO must hold: every unit on the main path that collects a block of rows before
-    its first output (an ``aw_gemm`` collects Mt rows) holds that many rows back, each D / chunk tokens;
+    its first output (an ``aw_gemm`` collects Mt rows; softmax and LayerNorm send a row while they take
+    the next, so 2; GeLU streams, 0) holds that many rows back, each D / chunk tokens;
     ``slack`` rows cover the FIFOs between the units. The paper sizes this FIFO at l x d activations:
     ``bypass_depth(d, T, l)``."""
     return (sum(row_blocks) + slack) * (D // chunk(T, D))
