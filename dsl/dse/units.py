@@ -34,7 +34,7 @@ from ..library.units.schedules import row_lanes
 from ..library.units.tokens import WORD
 
 WEIGHT_TYPES = {4: int4, 8: int8}
-LANES = 8  # elements a cycle in the row units (the library's running maxima keep 8 lanes, its sums 32 = 8 x fadd latency)
+LANES = 8  # elements a cycle in the row units (running maxima keep 8 lanes, sums 32 = 8 x the fadd latency)
 CYCLIC = dsl.Partition.Cyclic
 
 

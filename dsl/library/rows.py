@@ -235,6 +235,7 @@ def gelu_tanh_row(x: "T[D]", z: "T[D]"):
         z[j] = mathf.gelu_tanh(x[j])
 
 
-__all__ = ["LANES", "SUM_LANES", "row_sum", "row_max", "exp_sum", "square_sum", "softmax_row", "softmax_exp_row", "log_softmax_row", "layer_norm_row", "rms_norm_row",
+__all__ = ["LANES", "SUM_LANES", "row_sum", "row_max", "exp_sum", "square_sum", "softmax_row", "softmax_exp_row",
+           "log_softmax_row", "layer_norm_row", "rms_norm_row",
            "gelu_erf_row", "gelu_tanh_row", "row_sum_ref", "row_max_ref", "softmax_rows_ref",
            "log_softmax_rows_ref", "layer_norm_rows_ref", "rms_norm_rows_ref", "float32"]
