@@ -14,12 +14,14 @@ import re
 from dataclasses import dataclass
 
 import dsl
+from dsl.library.rows import LANES, SUM_LANES  # a running max's lanes, a row sum's partial sums
 from dsl.library.units import schedule_units
 
 from .design import CLOCK_MHZ, LayerDesign
 from .units import schedule_model_units
 
-LANES = 8  # dsl.library.rows: a row reduction takes LANES elements per group
+# elements per group of each row reduction
+GROUP_LANES = {"row_sum": SUM_LANES, "exp_sum": SUM_LANES, "square_sum": SUM_LANES, "row_max": LANES}
 
 
 @dataclass(frozen=True)
@@ -52,9 +54,10 @@ def _base(label: str) -> str:
 
 def _count(func: str, loop: str, caller: str, c: Context) -> int | None:
     """Trip count of loop ``loop`` (its band name) of function ``func`` called from ``caller`` (bases)."""
-    if func in ("row_sum", "row_max"):
+    if func in GROUP_LANES:
         m = c.d if caller == "layer_norm_row" else c.cnt
-        return m // LANES if loop.endswith("groups") else m % LANES
+        lanes = GROUP_LANES[func]
+        return m // lanes if loop.endswith("groups") else m % lanes
     if func in ("get_prefix", "put_prefix"):
         width = c.cs if (caller, func) in (("_qk_gemm", "put_prefix"), ("_attention_probs", "get_prefix")) else c.cp
         return -(-c.n // width)

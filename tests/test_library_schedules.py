@@ -9,7 +9,7 @@ from mlir import ir
 
 import dsl
 from dsl import float32
-from dsl.library import nn, ref, registry, scheduled, schedules
+from dsl.library import nn, ref, registry, rows, scheduled, schedules
 
 ENTRIES = registry.KERNELS
 
@@ -72,7 +72,8 @@ def test_compose_into_a_caller_gives_the_kernels_own_directives():
     X, g, b = (rng.standard_normal(shape).astype(np.float32) for shape in ((L, D), (D,), (D,)))
     assert np.array_equal(s.build()(X, g, b), ref.gelu(ref.layer_norm(X, g, b)))
     code = dsl.build(s, target="vhls")
-    assert code.count("#pragma HLS pipeline II=8") == 1  # the lane loop of row_sum, shared by both passes
+    # the 32 partial sums of the mean's row_sum and of the variance's square_sum: one element a cycle
+    assert code.count("#pragma HLS pipeline II=32") == 2
     # the composed steps are recorded: the caller's YAML replays to the same module
     again = dsl.customize(layer, schedule=s.to_yaml())
     assert str(again.module) == str(s.module)
@@ -81,7 +82,8 @@ def test_compose_into_a_caller_gives_the_kernels_own_directives():
 def test_schedule_functions_record_what_vitis_needs():
     s = scheduled(nn.softmax, [float32, 16, 40])
     code = dsl.build(s, target="vhls")
-    assert code.count("#pragma HLS pipeline II=8") == 2          # the max and sum lane loops
+    assert code.count("#pragma HLS pipeline II=8") == 1          # the max's 8 lanes, one element a cycle
+    assert code.count("#pragma HLS pipeline II=32") == 1         # exp_sum's 32 partial sums
     assert "#pragma HLS array_partition variable=acc type=complete dim=1" in code
     assert "#pragma HLS inline" in code                           # the exp unit
     from dsl.library import systolic
@@ -123,3 +125,34 @@ def test_no_pipelined_loop_holds_a_long_loop(entry):
                     for inner in U.collect(loop, U.is_loop)[1:]:
                         trips = _trip_count(inner)
                         assert trips is not None and trips <= FULL_UNROLL_MAX, (name, N.qualified(loop), trips)
+
+
+def _row_sum_512(X: float32[512]) -> float32:
+    return rows.row_sum[float32, 512](X, 512)
+
+
+def _row_sum_estimate(group_ii=None):
+    from dsl.library.schedules import inline_math, pipeline_reduction
+
+    s = dsl.customize(_row_sum_512)
+    s.partition(s.X, dsl.Partition.Cyclic, dim=1, factor=32)  # copied on chip: 32 banks, no m_axi limit
+    pipeline_reduction(s, "row_sum")
+    inline_math(s)
+    if group_ii:
+        s.pipeline("row_sum:sum_groups:j0", group_ii)
+    return dsl.estimate(s)
+
+
+def test_row_sum_partial_sums_hide_the_fadd_latency():
+    # 512 elements in 16 groups of 32 partial sums. The library's schedule: a group every 32 cycles (one
+    # element a cycle): (16 - 1) * 32 + depth 6 = 486 cycles, one adder
+    one = _row_sum_estimate()
+    loop = one.loops["row_sum:sum_groups:j0"]
+    assert (loop.ii, loop.latency) == (32, 486)
+    # asked for II 1, the group loop reaches 4: a lane's sum is needed again one iteration later and the
+    # fadd takes 4 cycles (300 MHz); 32 elements every 4 cycles = 8 a cycle: (16 - 1) * 4 + 6 = 66 cycles
+    fast = _row_sum_estimate(1)
+    loop = fast.loops["row_sum:sum_groups:j0"]
+    assert (loop.ii, loop.latency) == (4, 66) and "fadd latency 4" in loop.ii_reason
+    # the 32 adds of an iteration share 32 / 4 = 8 adders (2 DSP each, full_dsp) instead of 1: 14 DSP more
+    assert fast.functions["row_sum"].resources["DSP"] - one.functions["row_sum"].resources["DSP"] == 7 * 2

@@ -79,3 +79,62 @@ def test_a_block_stream_moves_one_token_per_cycle():
     assert r.latency >= 511 + loop.depth
     fmul = load_tables("ultrascale_plus", 300).op("fmul")["dsp"]
     assert r.resources["DSP"].used == 16 * fmul
+
+
+def _inc_n(A: int32[64], Y: int32[64], n: int32):
+    for i in range(n, name="inc"):
+        Y[i] = A[i] + 1
+
+
+def _dbl_n(Y: int32[64], Z: int32[64], n: int32):
+    for i in range(n, name="dbl"):
+        Z[i] = Y[i] * 2
+
+
+def _stages_48(A: int32[64], Z: int32[64]):
+    Y: int32[64]
+    _inc_n(A, Y, 48)
+    _dbl_n(Y, Z, 48)
+
+
+def test_a_constant_argument_bounds_a_dataflow_process():
+    # the same constants reach the processes of a dataflow region (s.to / s.dataflow): each process's loop
+    # runs 48 times, as in the sequential function, instead of an unknown trip count (issue 12)
+    s = dsl.customize(_stages_48)
+    s.to("_stages_48:Y", "_dbl_n", depth=4)
+    s.dataflow("_stages_48")
+    r = estimate(s)
+    assert r.loops["_inc_n:inc:i"].trip == 48 and r.loops["_dbl_n:dbl:i"].trip == 48
+    assert not any("unknown trip count" in n for n in r.notes)
+    sequential = estimate(dsl.customize(_stages_48))
+    assert sequential.loops["_inc_n:inc:i"].trip == 48
+
+
+def test_the_ir_reader_keeps_its_old_import_path():
+    # dsl.qor.model was split (objects in model, the MLIR reader in dsl.qor.reader): the old names still work
+    from dsl.qor import model, reader
+    assert model.Reader is reader.Reader and model.ARITH_CLASS is reader.ARITH_CLASS
+    funcs = model.read_module(dsl.customize(call_48).module)
+    assert set(funcs) >= {"call_48", "scaled"} and isinstance(funcs["scaled"], model.Function)
+
+
+def _tail_n(x: float32[64], n: int32):
+    base: int32 = (n // 24) * 24  # an integer divide by a constant that is not a power of two
+    for j in range(n - base, name="tail"):
+        x[j] = x[j] * 2.0
+
+
+def tail_50(A: float32[64]) -> float32[64]:
+    _tail_n(A, 50)
+    return A
+
+
+def test_arithmetic_on_passed_constants_is_a_constant():
+    # with n = 50 the callee Vitis builds has base = 48 and a loop of 2 iterations: the divide is folded
+    # away, not a 32-bit divider of 32 + 3 cycles (the idiv row) before the loop
+    r = estimate(dsl.customize(tail_50))
+    loop = r.loops["_tail_n:tail:j"]
+    assert loop.trip == 2
+    # the function: the store of base (one cycle), its loop, the function's own state; the divider would
+    # add its 35 cycles and the multiply its 3 (110 before the rule)
+    assert r.functions["_tail_n"].latency == 1 + loop.latency + 1

@@ -315,3 +315,20 @@ def test_a_float_widening_is_one_fpext_at_any_width():
     # to a conversion) and the estimate failed; a conversion keeps its own table entry.
     r = estimate(dsl.customize(widen_select), clock_mhz=300)
     assert r.loops["rows:i"].trip == 16 and r.latency > 16
+
+
+# -- a divide by a power of two is a shift, through the sign extensions of the frontend ----------------
+def div_by_32(A: int32[8], n: int32):
+    A[0] = (n // 32) * 32
+
+
+def div_by_24(A: int32[8], n: int32):
+    A[0] = (n // 24) * 24
+
+
+def test_a_divide_by_a_power_of_two_is_a_shift():
+    # the frontend divides i33 extensions of n and of the constant (floor division without overflow);
+    # 32 is still a power of two: a shift, no divider. By 24, the radix-2 divider of the idiv row:
+    # 33 bits + 3 = 36 cycles. The difference between the two kernels is that divider.
+    fast, slow = estimate(dsl.customize(div_by_32)), estimate(dsl.customize(div_by_24))
+    assert slow.latency - fast.latency == 33 + 3

@@ -152,6 +152,26 @@ def gelu_residual_norm(L, D, eps, bypass):
     return blk
 
 
+def norm_residual(L, D, eps, bypass):
+    """Z = layer_norm(X) + X: a unit that holds a whole row (LayerNorm) inside a residual connection."""
+    c = chunk(float32, D)
+
+    @dsl.region()
+    def nres(X: float32[L, D], g: float32[D], b: float32[D], Z: float32[L, D]):
+        xs: dsl.Stream[float32[c], 2]
+        main: dsl.Stream[float32[c], 2]
+        byp: dsl.Stream[float32[c], bypass]
+        act: dsl.Stream[float32[c], 2]
+        res: dsl.Stream[float32[c], 2]
+        memory.load_rows[float32, L, D](X, xs)
+        rowwise.fork_rows[float32, L, D](xs, main, byp)
+        rowwise.layer_norm_rows[float32, L, D](main, g, b, act, eps)
+        rowwise.residual_add[float32, L, D](act, byp, res)
+        memory.store_rows[float32, L, D](res, Z)
+
+    return nres
+
+
 def kv_cache(LMAX, D, LN):
     """The K/V cache units: prefill writes LN rows of ``pre`` into ``cache_w`` at ``pos``; decode streams the
     ``pos`` past rows of ``cache`` and appends the LN rows of ``new`` (all pos + LN rows reach ``seen``);
@@ -347,22 +367,20 @@ def int8_attention_at_run_time(LQ, LK, D, H, Mq, Nk):
 
 
 def two_row_lengths():
-    """LayerNorm over rows of 64 and softmax over rows of 32: the row reduction helpers at two lengths."""
+    """LayerNorm over rows of 64 and over rows of 32: the row reduction helpers at two lengths."""
 
     @dsl.region()
-    def two(X: float32[4, 64], g: float32[64], b: float32[64], S: float32[4, 32], Z: float32[4, 64],
-            P: float32[4, 32]):
+    def two(X: float32[4, 64], g: float32[64], b: float32[64], S: float32[4, 32], g2: float32[32],
+            b2: float32[32], Z: float32[4, 64], P: float32[4, 32]):
         xs: dsl.Stream[float32[16], 2]
         zs: dsl.Stream[float32[16], 2]
         ss: dsl.Stream[float32[16], 2]
-        ns: dsl.Stream[int32, 2]
         ps: dsl.Stream[float32[16], 2]
         memory.load_rows[float32, 4, 64](X, xs)
         rowwise.layer_norm_rows[float32, 4, 64](xs, g, b, zs, 1e-5)
         memory.store_rows[float32, 4, 64](zs, Z)
         memory.load_rows[float32, 4, 32](S, ss)
-        rowwise.causal_mask[4, 32, 1, 1, 1](ns, 28)
-        rowwise.softmax_rows[float32, 4, 32](ss, ns, ps, 1.0)
+        rowwise.layer_norm_rows[float32, 4, 32](ss, g2, b2, ps, 1e-5)
         memory.store_rows[float32, 4, 32](ps, P)
 
     return two

@@ -30,10 +30,11 @@ import dsl
 from dsl import float32, int4, int8, int32
 
 from ..library.units import gemm, memory, quantize, rowwise, schedule_units
+from ..library.units.schedules import row_lanes
 from ..library.units.tokens import WORD
 
 WEIGHT_TYPES = {4: int4, 8: int8}
-LANES = 8  # elements a cycle in the row units (the library's lane count: its sums interleave 8 lanes)
+LANES = 8  # elements a cycle in the row units (running maxima keep 8 lanes, sums 32 = 8 x the fadd latency)
 CYCLIC = dsl.Partition.Cyclic
 
 
@@ -160,22 +161,20 @@ def _pe_local(s, f, loops):
         s.unroll(f"{f}:{loop}", 0)
 
 
-ROW_LOOPS = {
-    "softmax": ("softmax_row", ("exp:j", "normalize:j2", "masked:j3"), ("row_max", "row_sum")),
-    "layer_norm": ("layer_norm_row", ("square:j", "normalize:j2"), ("row_sum",)),
-    "gelu": ("gelu_erf_row", ("gelu:j",), ()),
-    "gelu_tanh": ("gelu_tanh_row", ("gelu:j",), ()),
+ROW_LOOPS = {  # the unit's process function and the reductions its row kernel calls
+    "softmax": ("_softmax_rows", ("row_max", "exp_sum")),
+    "layer_norm": ("_layer_norm_rows", ("row_sum", "square_sum")),
+    "gelu": ("_gelu_rows", ()),
+    "gelu_tanh": ("_gelu_rows", ()),
 }
-REDUCTION_GROUPS = {"row_sum": "sum_groups:j0", "row_max": "max_groups:j0"}
+REDUCTION_GROUPS = {"row_sum": "sum_groups:j0", "row_max": "max_groups:j0", "exp_sum": "sum_groups:j0",
+                    "square_sum": "sum_groups:j0"}
 
 
 def _row_lanes(kind):
     def steps(s, params):
-        lanes = lanes_of(kind, params)
-        row, loops, reductions = ROW_LOOPS[kind]
-        if lanes > 1:
-            for loop in loops:
-                s.unroll(f"{_func(s, row)}:{loop}", lanes)
+        unit, reductions = ROW_LOOPS[kind]
+        row_lanes(s, _func(s, unit), lanes_of(kind, params))
         for helper in reductions:
             s.pipeline(f"{_func(s, helper)}:{REDUCTION_GROUPS[helper]}", 1)
     return steps
@@ -220,11 +219,7 @@ def _pv_instance(s, f):
 
 
 def _row_instance(s, f):
-    from ..library.schedules import ROW_KERNELS
-
-    loops, _ = ROW_KERNELS[_base(f)]
-    for loop in loops:
-        s.unroll(f"{f}:{loop}:{ROW_IVS[loop]}", LANES)
+    row_lanes(s, f, LANES)
 
 
 def _reduction_instance(s, f):
@@ -250,8 +245,9 @@ def _dequantize_bias_instance(s, f):
 
 
 INSTANCE_STEPS = {"_aw_gemm": _aw_instance, "_qk_gemm": _qk_instance, "_pv_gemm": _pv_instance,
-                  "softmax_row": _row_instance, "layer_norm_row": _row_instance, "gelu_erf_row": _row_instance,
-                  "gelu_tanh_row": _row_instance, "row_sum": _reduction_instance, "row_max": _reduction_instance,
+                  "_softmax_rows": _row_instance, "_layer_norm_rows": _row_instance, "_gelu_rows": _row_instance,
+                  "row_sum": _reduction_instance, "row_max": _reduction_instance,
+                  "exp_sum": _reduction_instance, "square_sum": _reduction_instance,
                   "_smooth_quantize_rows": _smooth_quantize_instance,
                   "_dequantize_bias_rows": _dequantize_bias_instance}
 
@@ -260,9 +256,6 @@ def _base(func: str) -> str:
     import re
 
     return re.sub(r"_\d+$", "", func)
-
-
-ROW_IVS = {"exp": "j", "normalize": "j2", "masked": "j3", "square": "j", "gelu": "j"}
 
 
 def paper_schedule(s):
@@ -294,9 +287,11 @@ def row_tripcount(kind: str, params: tuple, kept: int | None) -> dict:
         return {}
     R, D = params[:2]
     n = D if kept is None else kept
-    return {"softmax_row:exp:j": n, "softmax_row:normalize:j2": n, "softmax_row:masked:j3": D - n,
-            "row_max:max_groups:j0": n // 8, "row_max:max_tail:l2": n % 8,
-            "row_sum:sum_groups:j0": n // 8, "row_sum:sum_tail:l2": n % 8}
+    from ..library.rows import LANES as MAX_LANES, SUM_LANES
+
+    return {"softmax_exp_row:masked:j3": D - n,
+            "row_max:max_groups:j0": n // MAX_LANES, "row_max:max_tail:l2": n % MAX_LANES,
+            "exp_sum:sum_groups:j0": n // SUM_LANES, "exp_sum:sum_tail:l2": n % SUM_LANES}
 
 
 __all__ = ["KINDS", "build", "instantiation", "paper_schedule", "paper_steps", "row_tripcount"]

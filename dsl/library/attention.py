@@ -68,7 +68,7 @@ def schedule_scaled_dot_product_attention(s):
             pipeline_loops(s, func, ["init", "mac", "store"])
     for loop in rows_loops():
         s.pipeline(f"softmax_row:{loop}")
-    for helper in ("row_max", "row_sum"):
+    for helper in softmax_reductions():
         pipeline_reduction(s, helper)
     return inline_math(s)
 
@@ -77,6 +77,12 @@ def rows_loops():
     from .schedules import ROW_KERNELS
 
     return ROW_KERNELS["softmax_row"][0]
+
+
+def softmax_reductions():  # the reductions softmax_row calls, from the one table
+    from .schedules import ROW_KERNELS
+
+    return ROW_KERNELS["softmax_row"][1]
 
 
 # -- rotary position embedding --------------------------------------------------------------------------

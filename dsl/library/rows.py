@@ -5,11 +5,15 @@ row of a matrix (``X[i]`` passes row i by reference), and the streaming units of
 them to each row read from a stream, so both compute exactly the same bits. A row kernel writes its result
 into the ``z`` argument.
 
-Float sums are taken in ``LANES`` interleaved partial sums: element j goes to lane j % LANES, each lane adds
-its elements in order, and the lanes are combined by a fixed pairwise tree. The order is part of the result
-(float addition is not associative), and the ``*_ref`` twins follow it exactly. It is also what hardware
-needs: each lane's running sum is used again only LANES elements later, so the loop keeps one element per
-cycle although a float adder takes several cycles (the loop over lane groups is pipelined at II = LANES).
+Float sums are taken in ``SUM_LANES`` = 32 interleaved partial sums: element j goes to lane j % 32, each lane
+adds its elements in order, and the lanes are combined in a fixed order (lane l + 16 into lane l, then l + 8
+into l, then the pairwise tree ((0+1)+(2+3))+((4+5)+(6+7))). The order is part of the result (float addition
+is not associative), and the ``*_ref`` twins follow it exactly. It is also what hardware needs: a lane's
+running sum is used again only 32 elements later, so ``ELEMENTS_PER_CYCLE`` elements a cycle (8, the row
+units' lanes) reach each lane once every 32 / 8 = 4 cycles, the float adder's latency at 300 MHz
+(dsl/qor/tables: fadd 4): the group loop runs at II = SUM_LANES / elements per cycle, its fadd recurrence
+hidden (UG1399 "loop-carried dependencies": II >= latency / distance). Running maxima keep ``LANES`` = 8
+lanes: a float compare takes one cycle, so 8 lanes at II = 1 are 8 elements a cycle.
 """
 from __future__ import annotations
 
@@ -21,23 +25,29 @@ from dsl import float32, int32
 from . import checks, mathf
 
 F = np.float32
-LANES = 8
+LANES = 8             # lanes of a running max (and elements a cycle of the row units' element-wise loops)
+SUM_LANES = 32        # interleaved partial sums of a row sum: LANES elements a cycle x the fadd latency (4)
 NEG_MAX = -mathf.FLT_MAX   # start of a running max: below every finite float
 
 
 # -- row reductions -------------------------------------------------------------------------------------
-def _lane_total(acc: "float32[LANES]") -> float32:
-    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
+def _lane_total(acc: "float32[SUM_LANES]") -> float32:
+    """The 32 partial sums combined: l + 16 into l, l + 8 into l (one loop of 8: three adds each), then a
+    pairwise tree of the 8."""
+    q: float32[8]
+    for l in range(8, name="fold"):
+        q[l] = (acc[l] + acc[l + 16]) + (acc[l + 8] + acc[l + 24])
+    return ((q[0] + q[1]) + (q[2] + q[3])) + ((q[4] + q[5]) + (q[6] + q[7]))
 
 
 @dsl.template("T", "D", check=checks.float_row)
 def row_sum(x: "T[D]", n: int32) -> "T":
-    """x[0] + ... + x[n-1] in LANES interleaved partial sums."""
-    acc: T[LANES] = 0.0
-    for j0 in range(n // LANES, name="sum_groups"):
-        for l in range(LANES, name="sum_lanes"):
-            acc[l] += x[j0 * LANES + l]
-    base: int32 = (n // LANES) * LANES
+    """x[0] + ... + x[n-1] in SUM_LANES interleaved partial sums."""
+    acc: T[SUM_LANES] = 0.0
+    for j0 in range(n // SUM_LANES, name="sum_groups"):
+        for l in range(SUM_LANES, name="sum_lanes"):
+            acc[l] += x[j0 * SUM_LANES + l]
+    base: int32 = (n // SUM_LANES) * SUM_LANES
     for l2 in range(n - base, name="sum_tail"):
         acc[l2] += x[base + l2]
     return _lane_total(acc)
@@ -56,17 +66,51 @@ def row_max(x: "T[D]", n: int32, scale: "T") -> "T":
     return max(max(max(acc[0], acc[1]), max(acc[2], acc[3])), max(max(acc[4], acc[5]), max(acc[6], acc[7])))
 
 
-def _lanes_ref(x, n, init, combine):
+@dsl.template("T", "D", check=checks.float_row)
+def exp_sum(x: "T[D]", z: "T[D]", n: int32, scale: "T", m: "T") -> "T":
+    """z[j] = exp(x[j] * scale - m) for j < n, and their sum in row_sum's order: the exponentials and their
+    sum in one pass (each z[j] added to its partial sum as it is made), the same bits as the two passes."""
+    acc: T[SUM_LANES] = 0.0
+    for j0 in range(n // SUM_LANES, name="sum_groups"):
+        for l in range(SUM_LANES, name="sum_lanes"):
+            e: T = mathf.exp(x[j0 * SUM_LANES + l] * scale - m)
+            z[j0 * SUM_LANES + l] = e
+            acc[l] += e
+    base: int32 = (n // SUM_LANES) * SUM_LANES
+    for l2 in range(n - base, name="sum_tail"):
+        e2: T = mathf.exp(x[base + l2] * scale - m)
+        z[base + l2] = e2
+        acc[l2] += e2
+    return _lane_total(acc)
+
+
+@dsl.template("T", "D", check=checks.float_row)
+def square_sum(x: "T[D]", z: "T[D]", mean: "T") -> "T":
+    """z[j] = (x[j] - mean)^2 and their sum in row_sum's order, in one pass (the same bits as two)."""
+    acc: T[SUM_LANES] = 0.0
+    for j0 in range(D // SUM_LANES, name="sum_groups"):
+        for l in range(SUM_LANES, name="sum_lanes"):
+            d: T = x[j0 * SUM_LANES + l] - mean
+            z[j0 * SUM_LANES + l] = d * d
+            acc[l] += d * d
+    for l2 in range(D - (D // SUM_LANES) * SUM_LANES, name="sum_tail"):
+        d2: T = x[(D // SUM_LANES) * SUM_LANES + l2] - mean
+        z[(D // SUM_LANES) * SUM_LANES + l2] = d2 * d2
+        acc[l2] += d2 * d2
+    return _lane_total(acc)
+
+
+def _lanes_ref(x, n, init, combine, lanes=LANES):
     """Lane accumulation of rows of ``x`` (shape [R, D]) over their first ``n`` columns (``n``: int or [R])."""
     x = np.asarray(x, dtype=F)
     rows, d = x.shape
     n = np.broadcast_to(np.asarray(n), (rows,))
-    groups = -(-d // LANES)
-    padded = np.full((rows, groups * LANES), F(init), dtype=F)
+    groups = -(-d // lanes)
+    padded = np.full((rows, groups * lanes), F(init), dtype=F)
     padded[:, :d] = x
-    padded[np.arange(groups * LANES)[None, :] >= n[:, None]] = F(init)
-    padded = padded.reshape(rows, groups, LANES)
-    acc = np.full((rows, LANES), F(init), dtype=F)
+    padded[np.arange(groups * lanes)[None, :] >= n[:, None]] = F(init)
+    padded = padded.reshape(rows, groups, lanes)
+    acc = np.full((rows, lanes), F(init), dtype=F)
     for g in range(groups):
         acc = combine(acc, padded[:, g, :])
     return acc
@@ -75,8 +119,10 @@ def _lanes_ref(x, n, init, combine):
 def row_sum_ref(x, n):
     """Row sums of ``x`` [R, D] over the first ``n`` columns, in the kernel's order (adding 0.0 for a masked
     element changes nothing: a lane that starts at +0.0 never becomes -0.0)."""
-    a = _lanes_ref(x, n, 0.0, np.add)
-    return ((a[:, 0] + a[:, 1]) + (a[:, 2] + a[:, 3])) + ((a[:, 4] + a[:, 5]) + (a[:, 6] + a[:, 7]))
+    a = _lanes_ref(x, n, 0.0, np.add, SUM_LANES)
+    h = a[:, :16] + a[:, 16:]
+    q = h[:, :8] + h[:, 8:]
+    return ((q[:, 0] + q[:, 1]) + (q[:, 2] + q[:, 3])) + ((q[:, 4] + q[:, 5]) + (q[:, 6] + q[:, 7]))
 
 
 def row_max_ref(x, n, scale=1.0):
@@ -91,13 +137,22 @@ def softmax_row(x: "T[D]", z: "T[D]", n: int32, scale: "T"):
     """z = softmax(x * scale) over the first n entries (the causal mask keeps n = past + i + 1 of row i);
     z[j] = 0 for j >= n. With scale = 1 the scaling is exact, so this is also the plain softmax."""
     m: T = row_max[T, D](x, n, scale)
-    for j in range(n, name="exp"):
-        z[j] = mathf.exp(x[j] * scale - m)
-    s: T = row_sum[T, D](z, n)
+    s: T = exp_sum[T, D](x, z, n, scale, m)
     for j2 in range(n, name="normalize"):
         z[j2] = z[j2] / s
     for j3 in range(n, D, name="masked"):
         z[j3] = 0.0
+
+
+@dsl.template("T", "D", check=checks.float_row)
+def softmax_exp_row(x: "T[D]", z: "T[D]", n: int32, scale: "T") -> "T":
+    """``softmax_row`` before its division: z[j] = exp(x[j] * scale - max) for j < n, 0 beyond, and the
+    sum it divides by (a streaming unit divides z[j] by it, j < n, as the row leaves: the same bits)."""
+    m: T = row_max[T, D](x, n, scale)
+    s: T = exp_sum[T, D](x, z, n, scale, m)
+    for j3 in range(n, D, name="masked"):
+        z[j3] = 0.0
+    return s
 
 
 def softmax_rows_ref(x, n=None, scale=1.0):
@@ -136,9 +191,7 @@ def log_softmax_rows_ref(x):
 def layer_norm_row(x: "T[D]", gamma: "T[D]", beta: "T[D]", z: "T[D]", eps: "T"):
     """z = (x - mean) / sqrt(var + eps) * gamma + beta, var the biased variance (two passes, as PyTorch)."""
     mean: T = row_sum[T, D](x, D) / D
-    for j in range(D, name="square"):
-        z[j] = (x[j] - mean) * (x[j] - mean)
-    rstd: T = 1.0 / dsl.sqrt(row_sum[T, D](z, D) / D + eps)
+    rstd: T = 1.0 / dsl.sqrt(square_sum[T, D](x, z, mean) / D + eps)
     for j2 in range(D, name="normalize"):
         z[j2] = ((x[j2] - mean) * rstd) * gamma[j2] + beta[j2]
 
@@ -182,6 +235,7 @@ def gelu_tanh_row(x: "T[D]", z: "T[D]"):
         z[j] = mathf.gelu_tanh(x[j])
 
 
-__all__ = ["LANES", "row_sum", "row_max", "softmax_row", "log_softmax_row", "layer_norm_row", "rms_norm_row",
+__all__ = ["LANES", "SUM_LANES", "row_sum", "row_max", "exp_sum", "square_sum", "softmax_row", "softmax_exp_row",
+           "log_softmax_row", "layer_norm_row", "rms_norm_row",
            "gelu_erf_row", "gelu_tanh_row", "row_sum_ref", "row_max_ref", "softmax_rows_ref",
            "log_softmax_rows_ref", "layer_norm_rows_ref", "rms_norm_rows_ref", "float32"]

@@ -4,8 +4,10 @@ A schedule function takes the Schedule of its kernel (``dsl.customize(nn.softmax
 applies recorded primitives and returns it; ``s.save(...)`` writes the same steps as YAML and ``compose``
 replays them inside a caller: ``s.compose(library.scheduled(nn.softmax, [float32, L, D]))``.
 
-What the steps give Vitis: every innermost loop pipelined at II=1 (lane reductions at II=LANES, the
-interval at which each lane's adder result is needed again), small scalar functions inlined, and every
+What the steps give Vitis: every innermost loop pipelined at II=1 (lane reductions one element a cycle: a
+row sum's group of SUM_LANES at II=SUM_LANES, a running max's group of LANES at II=LANES), the combination
+of the partial sums in one pipelined fold of 8 (three adders, not 24), the lanes' initial values set at once
+(the init loop unrolled: constants into registers), small scalar functions inlined, and every
 top-level array read and written by sequential pipelined loops, so that the m_axi adapter bursts.
 
 ``python -m dsl.library schedules`` rewrites ``schedules/library/*.yaml`` from the functions (at each
@@ -15,15 +17,19 @@ from __future__ import annotations
 
 import os
 
-from .rows import LANES
+from .rows import LANES, SUM_LANES
 
-# reduction helpers of the row kernels: group loop (pipelined at II=LANES, lanes unrolled) and tail loop
-_REDUCTIONS = {"row_sum": ("sum_groups", "sum_lanes", "sum_tail"), "row_max": ("max_groups", "max_lanes", "max_tail")}
+# reduction helpers of the row kernels: group loop (pipelined, lanes unrolled), tail loop, partial sums per group
+_SUM_LOOPS = ("sum_groups", "sum_lanes", "sum_tail")
+_REDUCTIONS = {"row_sum": _SUM_LOOPS, "exp_sum": _SUM_LOOPS, "square_sum": _SUM_LOOPS,
+               "row_max": ("max_groups", "max_lanes", "max_tail")}
+GROUP_LANES = {"row_sum": SUM_LANES, "exp_sum": SUM_LANES, "square_sum": SUM_LANES, "row_max": LANES}
 # the element-wise loops of each row kernel and the reductions it calls
 ROW_KERNELS = {
-    "softmax_row": (("exp", "normalize", "masked"), ("row_max", "row_sum")),
+    "softmax_row": (("normalize", "masked"), ("row_max", "exp_sum")),
+    "softmax_exp_row": (("masked",), ("row_max", "exp_sum")),
     "log_softmax_row": (("exp", "normalize"), ("row_max", "row_sum")),
-    "layer_norm_row": (("square", "normalize"), ("row_sum",)),
+    "layer_norm_row": (("normalize",), ("row_sum", "square_sum")),
     "rms_norm_row": (("square", "normalize"), ("row_sum",)),
     "gelu_erf_row": (("gelu",), ()),
     "gelu_tanh_row": (("gelu",), ()),
@@ -69,10 +75,12 @@ def pipeline_reduction(s, helper: str):
     import re
 
     # a helper called from two kernels is two functions (row_sum, row_sum_1): same loops, same steps
-    groups, lanes, tail = _REDUCTIONS[re.sub(r"_\d+$", "", helper)]
+    base = re.sub(r"_\d+$", "", helper)
+    groups, lanes, tail = _REDUCTIONS[base]
     s.partition(f"{helper}:acc", dsl.Partition.Complete, dim=1)   # one register per lane
     s.unroll(f"{helper}:{lanes}", 0)
-    s.pipeline(f"{helper}:{groups}", LANES)
+    s.unroll(f"{helper}:S_acc_init:i0", 0)                        # the lanes' initial values: one cycle
+    s.pipeline(f"{helper}:{groups}", GROUP_LANES[base])           # one element a cycle
     s.pipeline(f"{helper}:{tail}")
     return s
 

@@ -32,9 +32,12 @@ class Inst:
     ready: tuple = (0, 0.0)   # (cycle, ns into that cycle) when the result can be used
     latency: int = 0
     carried_use: list = field(default_factory=list)  # indices of the pipelined loop's carried values it reads
+    folded: bool = False      # its value is a constant (from the constants the caller passes): no operator
 
     @property
     def cls(self) -> str:
+        if self.folded:
+            return "free"
         return "call" if isinstance(self.op, Call) else self.op.cls
 
 
@@ -113,11 +116,17 @@ class Expander:
         if op.cls in ("load", "store"):
             return self.access(op, scope)
         deps, uses = self._deps(op.operands, scope)
-        index = self._emit(Inst(op, deps, carried_use=uses))
+        # an integer op whose value folds (``fold``: from constants, and scalars the caller passes as
+        # constants) is a constant in the specialised function Vitis builds: no operator, no cycle
+        folded = bool(op.results) and all(r in self.env for r in op.results)
+        index = self._emit(Inst(op, [] if folded else deps, carried_use=[] if folded else uses, folded=folded))
         for r in op.results:
             scope.map[r] = index
 
-    def _canonical(self, form):
+    def _canonical(self, form, scope=None):
+        """An index form with the known loop variables substituted. A value computed in this body (a table
+        index from data, ``POW2[k]``) stands for the op copy that computes it: two unrolled copies read
+        two addresses, not one, though both copies name the same value of the IR."""
         if form is None:
             return None
         coeffs, const = form
@@ -131,13 +140,15 @@ class Expander:
                 for w, k in inner.items():
                     rest[w] = rest.get(w, 0) + c * k
             else:
-                rest[v] = rest.get(v, 0) + c
+                ref = scope.get(v) if scope is not None else None
+                name = ("copy", ref) if isinstance(ref, int) else v
+                rest[name] = rest.get(name, 0) + c
         return {v: c for v, c in rest.items() if c}, const
 
     def access(self, op: Op, scope):
         acc = op.info["access"]
         memory = self.ctx.memories.get(acc.memref)
-        forms = [self._canonical(f) for f in acc.index]
+        forms = [self._canonical(f, scope) for f in acc.index]
         key = tuple((frozenset(f[0].items()), f[1]) if f is not None else ("?", id(op), len(self.out.insts))
                     for f in forms)
         value_operands = op.operands[:1] if acc.kind == "store" else []

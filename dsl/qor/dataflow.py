@@ -42,6 +42,24 @@ def process_memories(net, proc, top_memories: tuple, fifo_memories: dict, buffer
     return tuple(out)
 
 
+def process_values(proc, region_values: dict) -> tuple:
+    """The integer scalars a process is called with, where known: a constant of the region, or a scalar of
+    the region its own caller passed as a constant (``region_values``: argument position -> int). Vitis
+    propagates such constants into the process as into any sub-function (UG1399), so its loops bounded by
+    them have known trip counts."""
+    from mlir import ir
+
+    out = []
+    for kind, ref in proc.operands:
+        value = None
+        if kind == "const" and isinstance(ref, ir.IntegerAttr):
+            value = ir.IntegerAttr(ref).value
+        elif kind == "arg":
+            value = region_values.get(ref)
+        out.append(value)
+    return tuple(out)
+
+
 def roll_up(name: str, nodes: list, fifos: list, fifo_latency: int) -> RegionEstimate:
     """Start and finish of every process (in place) and the region's interval and latency."""
     producer = {}

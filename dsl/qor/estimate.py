@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from . import dataflow as D
 from . import function as F
 from . import memory as M
-from .model import read_module
+from .reader import read_module
 from .report import BufferEstimate, Estimate, FunctionEstimate, ResourceUse
 from .tables import EstimateError, check_clock, load_device, load_tables
 
@@ -162,7 +162,7 @@ class Estimator:
             count = self.instances.get(name, 0)
             self.instances[name] = count + 1
             label = name if count == 0 else f"{name}#{count}"  # the same function given other memories
-            self.memo[key] = (self._dataflow(func, arg_memories, label) if func.dataflow
+            self.memo[key] = (self._dataflow(func, arg_memories, label, dict(values)) if func.dataflow
                               else self._sequential(func, arg_memories, label, dict(values)))
         if self.memo[key] is None:
             raise EstimateError(f"{name!r} calls itself; hardware functions cannot recurse")
@@ -175,9 +175,15 @@ class Estimator:
         ctx = F.FunctionContext(self, func, memories, label)
         ctx.env.update({func.args[k]: v for k, v in (values or {}).items()})
         fold(func, ctx.env)
+        tables = {}  # a constant global read in several places of the function is one ROM (one C++ array)
         for vid, buffer in func.buffers.items():
+            if buffer.constant and buffer.symbol and buffer.symbol in tables:
+                memories[vid] = tables[buffer.symbol]
+                continue
             memory = self.local_memory(func, vid, buffer)
             memories[vid] = memory
+            if buffer.constant and buffer.symbol:
+                tables[buffer.symbol] = memory
             self._buffer_cost(memory, label, ctx.costs)
         block = F.run_block(func.body, ctx)
         latency = block.latency + (0 if func.inline else 1)
@@ -199,7 +205,7 @@ class Estimator:
                                            cost.banks, cost.bram18k * copies, cost.uram * copies, cost.lut * copies,
                                            cost.ff * copies))
 
-    def _dataflow(self, func, arg_memories: tuple, label: str) -> Instance:
+    def _dataflow(self, func, arg_memories: tuple, label: str, values: dict | None = None) -> Instance:
         from ..dataflow.netlist import extract
 
         with self.schedule.context:
@@ -221,7 +227,7 @@ class Estimator:
         nodes = []
         for proc in net.processes:
             memories = D.process_memories(net, proc, arg_memories, fifo_memories, buffer_memories)
-            instance = self.function(proc.callee, memories, label)
+            instance = self.function(proc.callee, memories, label, D.process_values(proc, values or {}))
             for kind_value in F.COST_KINDS:
                 costs[kind_value] += instance.costs.get(kind_value, 0)
             node = D.Node(proc.label, instance.name, instance, after=list(proc.deps))

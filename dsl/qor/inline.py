@@ -82,7 +82,8 @@ def _expand(callee: Function, call: Call, caller: Function) -> list:
         caller.constants[r(vid)] = value
     for vid, buffer in callee.buffers.items():
         caller.buffers[r(vid)] = Buffer(f"{callee.name}_{buffer.name}", buffer.shape, buffer.bits,
-                                        list(buffer.partition), buffer.stream_depth, buffer.storage, buffer.constant)
+                                        list(buffer.partition), buffer.stream_depth, buffer.storage, buffer.constant,
+                                        buffer.symbol)
     for vid, view in callee.views.items():
         caller.views[r(vid)] = View(r(view.source), [r.form(f) for f in view.offsets], list(view.strides),
                                     list(view.kept))

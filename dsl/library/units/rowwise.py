@@ -2,6 +2,10 @@
 add with its bypass FIFO, and the fork that feeds it. Each consumes and produces one row per token, so the
 dataflow never waits for a whole tensor, and applies the row kernel of ``dsl.library.rows`` to each row:
 the same code as ``nn.softmax`` / ``nn.layer_norm`` / ``nn.gelu``, hence the same bits (float32 exactly).
+How they overlap (what Vitis gets): softmax and LayerNorm take row r in while row r - 1 leaves (one token
+of each a cycle; softmax divides by the row's sum on the way out), then compute row r in one pass per
+reduction (the exponentials with their sum, the squares with theirs); GeLU, element-wise, runs token by
+token in one pipelined loop.
 """
 from __future__ import annotations
 
@@ -32,11 +36,31 @@ def softmax_rows(xs: "dsl.Stream[T[chunk(T, D)], 2]", ns: "dsl.Stream[int32, 2]"
 def _softmax_rows(xs: "dsl.Stream[T[CH], 2]", ns: "dsl.Stream[int32, 2]", zs: "dsl.Stream[T[CH], 2]", scale: "T"):
     xb: T[D]
     zb: T[D]
-    for r in range(R, name="rows"):
-        tokens.get_row[T, D, CH](xs, xb)
-        n: int32 = ns.get()
-        rows.softmax_row[T, D](xb, zb, n, scale)
-        tokens.put_row[T, D, CH](zb, zs)
+    s: T = 1.0
+    n: int32 = 0
+    for r in range(R + 1, name="rows"):  # row r in while row r - 1 leaves divided by its sum, then row r
+        _exchange_softmax[T, D, CH](xs, xb, zb, zs, min(R - r, 1), min(r, 1), s, n)
+        if r < R:
+            n = ns.get()
+            s = rows.softmax_exp_row[T, D](xb, zb, n, scale)
+
+
+@dsl.template("T", "D", "CH")
+def _exchange_softmax(xs: "dsl.Stream[T[CH], 2]", row_in: "T[D]", row_out: "T[D]", ys: "dsl.Stream[T[CH], 2]",
+                      take: int32, send: int32, s: "T", n: int32):
+    """``tokens.exchange_row`` with softmax's division on the way out: element j of the leaving row is
+    z[j] / s for j < n and stays z[j] (= 0) beyond, as ``rows.softmax_row`` computes it."""
+    blk: T[CH]
+    for c in range(D // CH, name="tokens"):
+        if take > 0:
+            got: T[CH] = xs.get()
+            for j in range(CH, name="unpack"):
+                row_in[c * CH + j] = got[j]
+        if send > 0:
+            for j2 in range(CH, name="normalize"):
+                v: T = row_out[c * CH + j2]
+                blk[j2] = v / s if c * CH + j2 < n else v
+            ys.put(blk)
 
 
 def _mask_check(LQ, LK, H, Mq, PASSES):
@@ -74,10 +98,10 @@ def _layer_norm_rows(xs: "dsl.Stream[T[CH], 2]", gamma: "T[D]", beta: "T[D]", zs
     for j in range(D, name="params"):
         g[j] = gamma[j]
         b[j] = beta[j]
-    for r in range(R, name="rows"):
-        tokens.get_row[T, D, CH](xs, xb)
-        rows.layer_norm_row[T, D](xb, g, b, zb, eps)
-        tokens.put_row[T, D, CH](zb, zs)
+    for r in range(R + 1, name="rows"):  # row r in while row r - 1 leaves, then row r computed
+        tokens.exchange_row[T, D, CH](xs, xb, zb, zs, min(R - r, 1), min(r, 1))
+        if r < R:
+            rows.layer_norm_row[T, D](xb, g, b, zb, eps)
 
 
 @dsl.template("T", "R", "D", check=_rows_check)
@@ -97,12 +121,15 @@ GELU_ROW = {0: rows.gelu_erf_row, 1: rows.gelu_tanh_row}
 
 @dsl.template("T", "R", "D", "CH", "FORM")
 def _gelu_rows(xs: "dsl.Stream[T[CH], 2]", zs: "dsl.Stream[T[CH], 2]"):
-    xb: T[D]
-    zb: T[D]
-    for r in range(R, name="rows"):
-        tokens.get_row[T, D, CH](xs, xb)
-        GELU_ROW[FORM][T, D](xb, zb)
-        tokens.put_row[T, D, CH](zb, zs)
+    """Element-wise, so token by token: each token's CH elements through the row kernel as they arrive
+    (the same code, hence the same bits, as on a whole row). Reading, computing and writing overlap in one
+    pipelined loop, where a row buffer would make every row wait for its last token and then for its
+    output to leave."""
+    zb: T[CH]
+    for t in range(R * (D // CH), name="tokens"):
+        xb: T[CH] = xs.get()
+        GELU_ROW[FORM][T, CH](xb, zb)
+        zs.put(zb)
 
 
 # -- the residual connection ----------------------------------------------------------------------------
@@ -144,7 +171,8 @@ def _residual_add(xs: "dsl.Stream[T[CH], 2]", bypass: "dsl.Stream[T[CH], 2]", zs
 
 def bypass_depth(D, T, *row_blocks: int, slack: int = 2) -> int:
     """Tokens the bypass FIFO must hold: every unit on the main path that collects a block of rows before
-    its first output (an ``aw_gemm`` collects Mt rows) holds that many rows back, each D / chunk tokens;
+    its first output (an ``aw_gemm`` collects Mt rows; softmax and LayerNorm send a row while they take
+    the next, so 2; GeLU streams, 0) holds that many rows back, each D / chunk tokens;
     ``slack`` rows cover the FIFOs between the units. The paper sizes this FIFO at l x d activations:
     ``bypass_depth(d, T, l)``."""
     return (sum(row_blocks) + slack) * (D // chunk(T, D))

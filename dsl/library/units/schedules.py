@@ -18,7 +18,8 @@ import dsl
 from mlir import ir
 
 from ...schedule import names as N
-from ..schedules import ROW_KERNELS, inline_math, pipeline_reduction
+from ..schedules import GROUP_LANES, ROW_KERNELS, inline_math, pipeline_reduction
+from ..schedules import _REDUCTIONS as REDUCTION_LOOPS
 
 CYCLIC, COMPLETE = dsl.Partition.Cyclic, dsl.Partition.Complete
 
@@ -102,9 +103,85 @@ def _row_unit(*buffers, extra=()):
     return schedule
 
 
+TOKENWISE = ("gelu_erf_row", "gelu_tanh_row")  # row kernels the units apply token by token (``_gelu_rows``)
+
+
 def _row_kernel(s, func):
+    if _base(func) in TOKENWISE:
+        return _tokenwise_kernel(s, func)
     for loop in ROW_KERNELS[_base(func)][0]:
         s.pipeline(f"{func}:{loop}")
+
+
+def _tokenwise_kernel(s, func):
+    """An element-wise kernel applied to each token (CH elements): inlined into its caller's token loop, its
+    element loop unrolled there (the caller's II then says how many elements a cycle share its operators)."""
+    for loop in ROW_KERNELS[_base(func)][0]:
+        s.unroll(f"{func}:{loop}", 0)
+    s.inline(func)
+
+
+def _exchange_softmax(s, func, lanes: int):
+    """Softmax's row transfer with its division: ``lanes`` divisions a cycle (a token every CH / lanes)."""
+    s.partition(f"{func}:blk", COMPLETE, dim=0)
+    s.pipeline(f"{func}:tokens", max(1, _token(s, func, "xs") // lanes))
+
+
+MATH_TABLES = ("mathf_exp:POW2",)  # constant tables of the inlined math functions
+
+
+def _tokenwise_unit(s, func, lanes: int = 1):
+    """``_gelu_rows``: one pipelined loop over the tokens; ``lanes`` elements a cycle (II = CH / lanes)."""
+    s.partition(f"{func}:zb", COMPLETE, dim=0)
+    s.pipeline(f"{func}:tokens", max(1, _token(s, func, "xs") // lanes))
+    tables_in_registers(s)  # the erf form reads the exp table 4 times an element: more than a ROM's 2 ports
+
+
+def tables_in_registers(s):
+    """The math functions' constant tables completely partitioned: read by several lanes (or several exps
+    of one element) in the same cycle, a table is constants in logic with as many read ports as the loop
+    needs, instead of a dual-port ROM that would limit the II (UG1399 ``array_partition complete``)."""
+    for table in MATH_TABLES:
+        if table.split(":")[0] in N.funcs(s.module):
+            s.partition(table, COMPLETE, dim=1)
+    return s
+
+
+def row_lanes(s, func, lanes: int):
+    """``lanes`` elements a cycle in the row unit ``func``: the element loops of its row kernel unrolled by
+    ``lanes`` (whole-row units) or its token loop at II = CH / lanes (token-wise units); with more than one
+    lane the math tables in registers and each reduction's group loop at II = its partial sums / lanes."""
+    if _base(func) == "_gelu_rows":
+        _tokenwise_unit(s, func, lanes)
+        return s
+    kernel = next((k for k in N.funcs(s.module) if _base(k) in ROW_KERNELS and _base(k) not in TOKENWISE
+                   and k in _callees(s, func)), None)
+    for helper in _callees(s, func):
+        if _base(helper) == "_exchange_softmax":
+            _exchange_softmax(s, helper, lanes)
+    if kernel is not None and lanes > 1:
+        for loop in ROW_KERNELS[_base(kernel)][0]:
+            s.unroll(f"{kernel}:{loop}", lanes)
+        for helper in sorted(_callees(s, kernel)):  # a group of G partial sums every G / lanes cycles
+            if _base(helper) in GROUP_LANES:
+                s.pipeline(f"{helper}:{REDUCTION_LOOPS[_base(helper)][0]}", max(1, GROUP_LANES[_base(helper)] // lanes))
+        tables_in_registers(s)
+    return s
+
+
+def _callees(s, func) -> set:
+    out = set()
+
+    def walk(op):
+        for region in op.regions:
+            for block in region.blocks:
+                for inner in block.operations:
+                    if inner.operation.name == "func.call":
+                        out.add(ir.FlatSymbolRefAttr(inner.operation.attributes["callee"]).value)
+                    walk(inner.operation)
+
+    walk(N.funcs(s.module)[func].operation)
+    return out
 
 
 UNIT_SCHEDULES = {
@@ -115,18 +192,21 @@ UNIT_SCHEDULES = {
     "get_row": lambda s, f: (s.partition(f"{f}:blk", COMPLETE, dim=0), s.pipeline(f"{f}:tokens")),
     "put_row": lambda s, f: (s.partition(f"{f}:blk", COMPLETE, dim=0), s.pipeline(f"{f}:tokens")),
     "get_prefix": lambda s, f: (s.partition(f"{f}:blk", COMPLETE, dim=0), s.pipeline(f"{f}:tokens")),
+    "exchange_row": lambda s, f: (s.partition(f"{f}:blk", COMPLETE, dim=0), s.pipeline(f"{f}:tokens")),
+    "_exchange_softmax": lambda s, f: _exchange_softmax(s, f, 1),
     "put_prefix": lambda s, f: (s.partition(f"{f}:blk", COMPLETE, dim=0), s.pipeline(f"{f}:tokens")),
     "load_rows": _memory("xs", "read"), "store_rows": _memory("ys", "write"),
     "kv_write": _memory("rows", "write"), "kv_read": _memory("rows", "read"),
     "kv_append": _memory("new", "read", "write"),
-    "_softmax_rows": _row_unit("xb", "zb"), "_gelu_rows": _row_unit("xb", "zb"),
+    "_softmax_rows": _row_unit("xb", "zb"), "_gelu_rows": _tokenwise_unit,
     "_int_gelu_rows": _row_unit("xb", "zb"), "_int_softmax_rows": _row_unit("xb", "zb"),
     "_int_layer_norm_rows": _row_unit("xb", "zb"),
     "_layer_norm_rows": _row_unit("xb", "zb", "g", "b", extra=("params",)),
     "_residual_add": _row_unit(extra=("tokens",)), "fork_rows": _row_unit(extra=("tokens",)),
     "causal_mask": lambda s, f: s.pipeline(f"{f}:rows:i"),
     "_dequantize_rows": lambda s, f: s.pipeline(f"{f}:scales"),
-    **{name: _row_kernel for name in ROW_KERNELS}, "row_sum": pipeline_reduction, "row_max": pipeline_reduction,
+    **{name: _row_kernel for name in ROW_KERNELS},
+    **{name: pipeline_reduction for name in ("row_sum", "row_max", "exp_sum", "square_sum")},
 }
 
 

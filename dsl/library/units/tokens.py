@@ -47,6 +47,24 @@ def put_row(row: "T[D]", ys: "dsl.Stream[T[CH], 2]"):
 
 
 @dsl.template("T", "D", "CH")
+def exchange_row(xs: "dsl.Stream[T[CH], 2]", row_in: "T[D]", row_out: "T[D]", ys: "dsl.Stream[T[CH], 2]",
+                 take: int32, send: int32):
+    """Take the next row into ``row_in`` (when ``take``) while ``row_out`` leaves (when ``send``), a token
+    of each a cycle: a row unit's output row overlaps its next input row (``get_row`` then ``put_row``
+    would take both passes one after the other)."""
+    blk: T[CH]
+    for c in range(D // CH, name="tokens"):
+        if take > 0:
+            got: T[CH] = xs.get()
+            for j in range(CH, name="unpack"):
+                row_in[c * CH + j] = got[j]
+        if send > 0:
+            for j2 in range(CH, name="pack"):
+                blk[j2] = row_out[c * CH + j2]
+            ys.put(blk)
+
+
+@dsl.template("T", "D", "CH")
 def get_prefix(xs: "dsl.Stream[T[CH], 2]", row: "T[D]", n: int32):
     """Take the first ceil(n / CH) tokens of a row (a row whose length is known at run time: n <= D valid
     elements, the rest of the last token padding); ``row`` beyond them is left as it was."""
