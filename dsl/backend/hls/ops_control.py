@@ -145,6 +145,7 @@ def _scf_while(fe, op):
     results = _result_vars(fe, op)
     fe.stmt(op, "while (true) {")
     fe.depth += 1
+    pragmas.while_pragmas(fe, op)
     fe.yield_targets.append(("condition", (results, list(after.arguments))))
     fe.emit_block(before)
     fe.yield_targets[-1] = ("assign", state)
