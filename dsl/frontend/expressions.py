@@ -10,7 +10,7 @@ from mlir.dialects import affine, arith, math, scf
 
 from ..errors import DSLSyntaxError, DSLTypeError, ShapeError
 from ..types import DSLType, Index, Int, TensorType, UInt, int32
-from . import access, bitops, builder, slices, structs, typing_rules
+from . import access, bitops, builder, index_ranges, slices, structs, typing_rules
 from .calls import CallMixin
 from .tensor_ops import TensorOpsMixin
 from .values import Literal, LoopVar, PyObject, Scalar, Tensor, TupleValue, Variable
@@ -96,6 +96,11 @@ class ExpressionMixin(CallMixin, TensorOpsMixin):
         raise DSLTypeError(f"expected a scalar of type {dtype!r}, got {_describe(v)}",
                            self.loc(node) if node is not None else None)
 
+    def stored(self, v, dtype: DSLType, node) -> ir.Value:
+        """``coerce`` for a store: an index value into an index place wraps to 32 bits, as HLS's ``int`` does."""
+        value = self.coerce(v, dtype, node)
+        return index_ranges.wrapped_for_store(value) if isinstance(dtype, Index) else value
+
     def as_index(self, v, node) -> ir.Value:
         if isinstance(v, Literal) and isinstance(v.value, int):
             return builder.index_const(builder.check_extent(v.value, "an index"))
@@ -155,6 +160,7 @@ class ExpressionMixin(CallMixin, TensorOpsMixin):
         if op in _DIVISIONS and isinstance(rhs, Literal) and rhs.value == 0 and not self.dtype_of(lhs).is_float:
             raise DSLTypeError(f"'{ast.unparse(node)}' divides by the constant 0: Python raises "
                                "ZeroDivisionError, the hardware leaves it undefined", self.loc(node))
+        lhs, rhs = index_ranges.as_mixed(lhs, rhs)
         lt = self.dtype_of(lhs, rhs.dtype if isinstance(rhs, Scalar) else None)
         rt = self.dtype_of(rhs, lhs.dtype if isinstance(lhs, Scalar) and not (
             op in ("LShift", "RShift") and lhs.dtype.is_fixed) else None)  # a shift amount stays an integer
@@ -275,6 +281,7 @@ class ExpressionMixin(CallMixin, TensorOpsMixin):
             raise DSLSyntaxError(f"comparison {op} is not supported", self.loc(node))
         if isinstance(lhs, Literal) and isinstance(rhs, Literal):
             return Literal(_PY_CMP[op](lhs.value, rhs.value))
+        lhs, rhs = index_ranges.as_mixed(lhs, rhs)
         lt = self.dtype_of(lhs, getattr(rhs, "dtype", None))
         rt = self.dtype_of(rhs, getattr(lhs, "dtype", None))
         t = typing_rules.common_type(lt, rt)
@@ -434,7 +441,7 @@ class ExpressionMixin(CallMixin, TensorOpsMixin):
                 raise DSLTypeError(f"cannot store tensor {value.ttype!r} into element of '{base.name}'",
                                    self.loc(value_node))
             self.check_writable(base, target)
-            return access.store(self, self.coerce(value, base.dtype, value_node), base, indices)
+            return access.store(self, self.stored(value, base.dtype, value_node), base, indices)
         if isinstance(base, structs.StructValue):  # p["x"] = v
             return structs.store_field(self, base, target.slice, value, value_node)
         if isinstance(base, (Variable, Scalar)) or isinstance(base_node, ast.Subscript):

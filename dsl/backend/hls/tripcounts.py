@@ -25,6 +25,7 @@ from mlir import ir
 from .quality import LOADS, STORES, _defining, _op
 
 _ENUMERATE_LIMIT = 1 << 16  # operand boxes up to this many points are enumerated, larger ones by corners
+_PRAGMA_MAX = (1 << 31) - 1  # the pragma takes C ints: a 64-bit bound (range(n), n: int64) is capped there
 _CASTS = {"arith.index_cast": True, "arith.index_castui": False}  # op -> the integer is read as signed
 
 
@@ -210,5 +211,5 @@ def tripcount_pragma(loop) -> str | None:
         counts = derived(loop)
     if counts is None:
         return None
-    low, high, avg = counts
+    low, high, avg = (min(c, _PRAGMA_MAX) for c in counts)
     return f"loop_tripcount min={low} max={high} avg={avg}"
