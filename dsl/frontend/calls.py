@@ -93,7 +93,7 @@ class CallMixin:
         if isinstance(value, Literal):
             return Scalar(builder.constant(value.value, dtype), dtype)
         if not isinstance(value, Scalar):
-            from .expressions import _describe
+            from .values import describe as _describe
 
             raise DSLTypeError(f"cannot cast {_describe(value)} to {dtype!r}: a cast takes a number, a scalar or "
                                "a tensor", self.loc(node))

@@ -134,7 +134,7 @@ class TensorOpsMixin:
     # -- named tensor operations -------------------------------------------------------------------
     def _tensor_arg(self, v, node, what):
         if not isinstance(v, Tensor):
-            from .expressions import _describe
+            from .values import describe as _describe
 
             raise DSLTypeError(f"{what} needs a tensor, got {_describe(v)}", self.loc(node))
         return v
