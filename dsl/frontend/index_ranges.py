@@ -1,4 +1,5 @@
-"""Which ``index`` values of a function can leave the C++ ``int`` that holds index values in HLS code.
+"""Which ``index`` values of a function can leave the C++ ``int`` that holds index values in HLS code
+(used by the HLS emitter, ``FunctionEmitter.ctype``, and by the frontend, ``as_mixed`` below).
 
 Loop counters, subscripts and index arithmetic print as ``int`` (the HLS convention, and what keeps the
 hardware narrow), while the CPU computes ``index`` in 64 bits. Where an index value can exceed 32 bits
@@ -19,7 +20,6 @@ from mlir import ir
 
 INT32 = (-(1 << 31), (1 << 31) - 1)
 INT64 = (-(1 << 63), (1 << 63) - 1)
-WIDE_CTYPE = "int64_t"  # what the CPU's 64-bit index is in C++
 
 
 def _clamp(lo, hi):
@@ -154,11 +154,6 @@ class IndexRanges:
         self.expr_range(expr, [self.range(v) for v in operands], n_dims,
                         lambda e, r: found.append(r[0] < INT32[0] or r[1] > INT32[1]))
         return any(found)
-
-
-def index_ctype(fe, value) -> str:
-    """The C++ type of an index value in the function ``fe`` emits."""
-    return WIDE_CTYPE if fe.index_ranges.wide(value) else "int"
 
 
 # -- the frontend: an index value that meets an integer ------------------------------------------------

@@ -37,29 +37,31 @@ def conflict(entries, entry):
     return None
 
 
-def explicit(ctx, value, entries_of):
-    """The partition entries the schedule's own ``partition`` steps gave the buffer ``value`` (in order)."""
-    out = []
+def explicit(ctx, entries_of) -> dict:
+    """Buffer value -> the partition entries the schedule's own ``partition`` steps gave it (in order)."""
+    out, resolved = {}, {}
     for step in ctx.sched.trace:
         if step["primitive"] != "partition":
             continue
         args = step["args"]
-        try:
-            named = ctx.buffer(args["buffer"])
-        except ScheduleError:  # a buffer a later rewrite removed
-            continue
-        if named.value == value:
-            out = entries_of(out, (args["kind"], args["dim"], args["factor"]))
+        if args["buffer"] not in resolved:
+            try:
+                resolved[args["buffer"]] = ctx.buffer(args["buffer"]).value
+            except ScheduleError:  # a buffer a later rewrite removed
+                resolved[args["buffer"]] = None
+        value = resolved[args["buffer"]]
+        if value is not None:
+            out[value] = entries_of(out.get(value, []), (args["kind"], args["dim"], args["factor"]))
     return out
 
 
 def check(ctx, buf, targets, entries_of):
     """Refuse when an entry carried to another buffer (``targets``: (value, entry) pairs) conflicts with a
     partition the schedule gave that buffer itself."""
-    for value, entry in targets:
-        if value == buf.value or _is_callee_arg(ctx, value):
-            continue
-        found = conflict(explicit(ctx, value, entries_of), entry)
+    others = [(v, e) for v, e in targets if v != buf.value and not _is_callee_arg(ctx, v)]
+    given = explicit(ctx, entries_of) if others else {}
+    for value, entry in others:
+        found = conflict(given.get(value, []), entry)
         if found is None:
             continue
         callees = sorted({_func_name(v) for v, _ in targets if _is_callee_arg(ctx, v)})
