@@ -95,3 +95,12 @@ def test_a_buffer_may_still_be_repartitioned_itself():
     code = dsl.build(s, target="vhls")
     assert partition_pragmas(code, "first", "P") == ["type=cyclic factor=4 dim=2"]
     assert partition_pragmas(code, "second", "Q") == ["type=cyclic factor=4 dim=2"]
+
+
+def test_a_composed_sub_schedules_partition_counts_as_the_schedules_own():
+    sub = dsl.customize(first)
+    sub.partition("P", dsl.Partition.Cyclic, dim=2, factor=2)
+    s = dsl.customize(top)
+    s.compose(sub)
+    with pytest.raises(dsl.ScheduleError, match="'first:P' is partitioned cyclic factor 2 on dimension 2"):
+        s.partition("second:Q", dsl.Partition.Cyclic, dim=2, factor=4)

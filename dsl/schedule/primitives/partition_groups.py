@@ -38,21 +38,39 @@ def conflict(entries, entry):
 
 
 def explicit(ctx, entries_of) -> dict:
-    """Buffer value -> the partition entries the schedule's own ``partition`` steps gave it (in order)."""
+    """Buffer value -> the partition entries the schedule's own ``partition`` steps gave it (in order), also
+    those of the sub-schedules it composed."""
     out, resolved = {}, {}
-    for step in ctx.sched.trace:
-        if step["primitive"] != "partition":
-            continue
-        args = step["args"]
-        if args["buffer"] not in resolved:
-            try:
-                resolved[args["buffer"]] = ctx.buffer(args["buffer"]).value
-            except ScheduleError:  # a buffer a later rewrite removed
-                resolved[args["buffer"]] = None
-        value = resolved[args["buffer"]]
+    for func, args in _partition_steps(ctx.sched.trace, ctx.sched.top):
+        key = (func, args["buffer"])
+        if key not in resolved:
+            resolved[key] = _resolve(ctx, func, args["buffer"])
+        value = resolved[key]
         if value is not None:
             out[value] = entries_of(out.get(value, []), (args["kind"], args["dim"], args["factor"]))
     return out
+
+
+def _partition_steps(steps, func):
+    """(function names default to, args) of every partition step, in order, through ``compose`` steps (which
+    replay a callee's steps on it, or on its instance ``<kernel>_<id>``)."""
+    for step in steps:
+        args = step["args"]
+        if step["primitive"] == "partition":
+            yield func, args
+        elif step["primitive"] == "compose":
+            sub = args["sub_schedule"]
+            target = sub["kernel"] if args.get("id") is None else f"{sub['kernel']}_{args['id']}"
+            yield from _partition_steps(sub["steps"], target)
+
+
+def _resolve(ctx, default_func, path):
+    func, name = N.split_func(ctx.module, path, default_func)
+    funcs = N.funcs(ctx.module)
+    if func not in funcs:
+        return None
+    buf = N.buffers_of(funcs[func], func).get(name)
+    return None if buf is None else buf.value  # None: a buffer a later rewrite removed
 
 
 def check(ctx, buf, targets, entries_of):
