@@ -20,7 +20,7 @@ from .errors import (  # noqa: F401
     BuildError, ToolNotFoundError, DeadlockError, StreamError, PerfModelError,
 )
 from .frontend.lang import (  # noqa: F401
-    grid, reduction, exp, exp2, log, log2, log10, sqrt, rsqrt, tanh, sin, cos, tan, erf, floor, ceil, atan,
+    grid, reduction, loop_tripcount, exp, exp2, log, log2, log10, sqrt, rsqrt, tanh, sin, cos, tan, erf, floor, ceil, atan,
     sinh, cosh, pow, abs, min, max, matmul, transpose, relu, sum, mean,
 )
 from .frontend.source import template  # noqa: F401

@@ -136,8 +136,8 @@ def test_variable_bound_loops_get_a_tripcount():
         k = next(k for k, line in enumerate(lines) if re.search(pattern, line))
         return lines[k + 1].strip()
 
-    assert after(r"for \(int j = 0; j < i \+ 1; \+\+j\)") == "#pragma HLS loop_tripcount min=1 max=8"
-    assert after(r"for \(int i1 = 0; i1 < n; \+\+i1\)") == "#pragma HLS loop_tripcount min=0 max=8"
+    assert after(r"for \(int j = 0; j < i \+ 1; \+\+j\)") == "#pragma HLS loop_tripcount min=1 max=8 avg=5"
+    assert after(r"for \(int i1 = 0; i1 < n; \+\+i1\)") == "#pragma HLS loop_tripcount min=0 max=8 avg=4"
     assert after(r"for \(int i2 = 2; i2 < 6; \+\+i2\)").startswith("int32_t")  # constant bounds: none
     assert code.count("loop_tripcount") == 2
     A = np.arange(64, dtype=np.int32).reshape(8, 8)

@@ -119,8 +119,8 @@ def _fail(spec, arr, bad, kernel, what, how):
 
 
 def _integer_range(t):
-    if isinstance(t, Index):
-        return -(1 << 63), (1 << 63) - 1
+    if isinstance(t, Index):  # HLS holds index values in a C++ int (the ports are `int` too)
+        return -(1 << 31), (1 << 31) - 1
     return (-(1 << (t.bits - 1)), (1 << (t.bits - 1)) - 1) if t.signed else (0, (1 << t.bits) - 1)
 
 
@@ -150,8 +150,9 @@ def _check_integer(spec, arr, kernel):
 
 
 def _convert_int(t, name, lo, hi, scalar=False) -> str:
+    bits = 32 if isinstance(t, Index) else t.bits
     if scalar:
-        wrap = f"({name} - {lo}) % 2**{t.bits} + {lo}" if lo else f"{name} % 2**{t.bits}"
+        wrap = f"({name} - {lo}) % 2**{bits} + {lo}" if lo else f"{name} % 2**{bits}"
         return f"convert it explicitly: min(max({name}, {lo}), {hi}) saturates, {wrap} wraps"
     clip = f"np.clip({name}, {lo}, {hi}) saturates"
     if isinstance(t, Index) or t.bits == 1 and not t.signed:

@@ -271,13 +271,8 @@ def paper_schedule(s):
     for func in list(N.funcs(s.module)):
         if _base(func) == "round_clamp":
             s.inline(func)
-    # The weight block in registers, last: a partition of a buffer passed to a shared callee (pe_step_packed)
-    # is carried to the other callers' buffers, so a later array's partition undoes an earlier one's.
-    for func in list(N.funcs(s.module)):
-        if _base(func) == "_aw_gemm":
-            for dim in (1, 2):
-                s.partition(f"{func}:wb", dsl.Partition.Complete, dim=dim)
-    return s
+    return s  # each weight block keeps schedule_units' complete partition (the schedule layer no longer
+    # lets another caller of the shared pe_step_packed cut it to one dimension)
 
 
 def row_tripcount(kind: str, params: tuple, kept: int | None) -> dict:

@@ -1,6 +1,6 @@
 """Bit-level operations on scalars (Allo's): ``x.bitcast()``, ``x.reverse()`` and the fields of a float
 (``f.exponent``, ``f.mantissa``, ``f.sign``). Bit slices with run-time bounds of a constant width
-(``x[i - 1:i]``, ``w[8 * k:8 * k + 8]``) are in expressions.py.
+(``x[i - 1:i]``, ``w[8 * k:8 * k + 8]``) are in subscripts.py.
 
 * ``x.bitcast()`` reinterprets the bits: an integer (or fixed-point) value of 16, 32 or 64 bits becomes the
   float of that width, a float becomes the signed integer of its width (store it into an unsigned

@@ -13,7 +13,7 @@ from mlir.dialects import arith, func, math
 
 from ..errors import CallError, DSLSyntaxError, DSLTypeError, ShapeError
 from ..types import MAX_INT_WIDTH, TYPE_CONSTRUCTORS, DSLType, Fixed, Index, Int, TensorType, float32, int32
-from . import builder, lang
+from . import builder, lang, loop_directives
 from .values import Literal, PyObject, Scalar, Tensor, TupleValue
 
 # name of a math intrinsic -> MLIR op builder on a float value
@@ -93,7 +93,7 @@ class CallMixin:
         if isinstance(value, Literal):
             return Scalar(builder.constant(value.value, dtype), dtype)
         if not isinstance(value, Scalar):
-            from .expressions import _describe
+            from .values import describe as _describe
 
             raise DSLTypeError(f"cannot cast {_describe(value)} to {dtype!r}: a cast takes a number, a scalar or "
                                "a tensor", self.loc(node))
@@ -295,7 +295,7 @@ INTRINSICS = {
     builtins.min: _minmax("Min"), builtins.max: _minmax("Max"), builtins.abs: _abs,
     builtins.float: _float, builtins.int: _int, builtins.len: _len,
     builtins.range: _loop_only("range"), lang.grid: _loop_only("dsl.grid"),
-    lang.reduction: _loop_only("dsl.reduction"),
+    lang.reduction: _loop_only("dsl.reduction"), lang.loop_tripcount: loop_directives.tripcount_statement,
     lang.min: _minmax("Min"), lang.max: _minmax("Max"), lang.pow: _pow, lang.abs: _abs,
     lang.matmul: _tensor_op("call_matmul"), lang.transpose: _tensor_op("call_transpose"),
     lang.relu: _tensor_op("call_relu"), lang.sum: _tensor_op("call_sum"), lang.mean: _tensor_op("call_mean"),

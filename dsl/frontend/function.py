@@ -345,7 +345,7 @@ class FunctionCompiler(ExpressionMixin, LoopMixin):
         if isinstance(value, Tensor):
             raise DSLTypeError(f"cannot assign tensor {value.ttype!r} to scalar '{var.name}' of type {var.dtype!r}",
                                self.loc(node))
-        access.store_var(self.coerce(value, var.dtype, node), var.ref)
+        access.store_var(self.stored(value, var.dtype, node), var.ref)
 
     def visit_AugAssign(self, node):
         op = type(node.op).__name__

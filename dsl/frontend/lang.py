@@ -21,6 +21,13 @@ def reduction(*extents, name: str | None = None):
     return grid(*extents, name=name)
 
 
+def loop_tripcount(max, min=0, avg=None):  # noqa: A002 - Vitis's names for the three counts
+    """The first statement of a loop's body may say how many times the loop runs, as
+    ``#pragma HLS loop_tripcount`` does in C++ (for the HLS latency report only; UG1399). The only way to
+    give it for a ``while`` loop; ``s.tripcount(loop, ...)`` does the same for a ``for`` loop. In plain
+    Python it does nothing."""
+
+
 def _unary(np_fn):
     def fn(x):
         return np_fn(x)

@@ -55,7 +55,7 @@ def static(fc, value):
 def tensor_arg(fc, value, node, what) -> Tensor:
     v = fc.expr(value) if isinstance(value, ast.AST) else value
     if not isinstance(v, Tensor):
-        from .expressions import _describe
+        from .values import describe as _describe
 
         raise DSLTypeError(f"{what} needs a tensor, got {_describe(v)}", fc.loc(node))
     return v

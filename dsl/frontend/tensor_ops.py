@@ -8,7 +8,7 @@ from mlir import ir
 
 from ..errors import DSLTypeError, ShapeError
 from ..types import Int, TensorType, UInt, float32
-from . import access, builder, typing_rules
+from . import access, builder, index_ranges, typing_rules
 from .values import Literal, Scalar, Tensor, TupleValue
 
 
@@ -124,6 +124,7 @@ class TensorOpsMixin:
     def scalar_minmax(self, which, a, b, node):
         if isinstance(a, Literal) and isinstance(b, Literal):
             return Literal(min(a.value, b.value) if which == "Min" else max(a.value, b.value))
+        a, b = index_ranges.as_mixed(a, b)
         at = self.dtype_of(a, getattr(b, "dtype", None))
         bt = self.dtype_of(b, getattr(a, "dtype", None))
         t = typing_rules.common_type(at, bt)
@@ -133,7 +134,7 @@ class TensorOpsMixin:
     # -- named tensor operations -------------------------------------------------------------------
     def _tensor_arg(self, v, node, what):
         if not isinstance(v, Tensor):
-            from .expressions import _describe
+            from .values import describe as _describe
 
             raise DSLTypeError(f"{what} needs a tensor, got {_describe(v)}", self.loc(node))
         return v

@@ -16,7 +16,7 @@ points the way ``ap_fixed`` does. Anything mixed with a float becomes that float
 | -x, abs(x)    | Int(a + 1) (signed x)       | Fixed(W1 + 1, F1)                                |
 Unsigned operands keep unsigned results where the math allows (``+``, ``*``, ``/``, ``%``, bitwise); mixing
 signed and unsigned gives a signed type one bit wider than the unsigned side. Loop variables (``index``)
-mixed with integers act as ``int32``. Intermediates grow up to ``INTERMEDIATE_WIDTH`` bits (512), or up to the
+mixed with integers act as ``int32`` (``int64`` when the value can leave 32 bits: ``index_ranges.py``). Intermediates grow up to ``INTERMEDIATE_WIDTH`` bits (512), or up to the
 widest operand when one is wider (types may have up to ``MAX_INT_WIDTH`` bits).
 
 Notes that make every result equal to what plain Python computes (then wrapped to the declared type):

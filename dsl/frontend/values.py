@@ -69,3 +69,29 @@ class PyObject:
 @dataclass
 class TupleValue:
     items: list = field(default_factory=list)
+
+
+def compile_time(value):
+    """The Python value of a compile-time constant (literal, Python object, tuple of those), else None."""
+    if isinstance(value, Literal):
+        return value.value
+    if isinstance(value, PyObject):
+        return value.obj
+    if isinstance(value, TupleValue):
+        items = [compile_time(v) for v in value.items]
+        return None if any(v is None for v in items) else tuple(items)
+    return None
+
+
+def describe(v) -> str:
+    if isinstance(v, Tensor):
+        return f"tensor {v.ttype!r}"
+    if isinstance(v, Scalar):
+        return f"scalar {v.dtype!r}"
+    if isinstance(v, Literal):
+        return f"constant {v.value!r}"
+    if isinstance(v, TupleValue):
+        return "a tuple"
+    if isinstance(v, PyObject):
+        return f"Python object {v.obj!r}"
+    return type(v).__name__

@@ -30,6 +30,11 @@ def set_i32(op, name: str, value: int):
     op.attributes[name] = ir.IntegerAttr.get(ir.IntegerType.get_signless(32), value)
 
 
+def set_i32_array(op, name: str, values):
+    i32 = ir.IntegerType.get_signless(32)
+    op.attributes[name] = ir.ArrayAttr.get([ir.IntegerAttr.get(i32, v) for v in values])
+
+
 def set_unit(op, name: str):
     op.attributes[name] = ir.UnitAttr.get()
 

@@ -249,6 +249,9 @@ def describe(loop) -> str:
         if attr in loop.attributes:
             a = loop.attributes[attr]
             tags.append(label + (str(ir.IntegerAttr(a).value) if isinstance(a, ir.IntegerAttr) else ""))
+    if "dsl.tripcount" in loop.attributes:
+        low, high, avg = (ir.IntegerAttr(a).value for a in ir.ArrayAttr(loop.attributes["dsl.tripcount"]))
+        tags.append(f"tripcount {low}..{high} avg {avg}")
     return rng + ("  [" + ", ".join(tags) + "]" if tags else "")
 
 

@@ -97,6 +97,7 @@ KINDS: dict[str, Callable[[Any], Any]] = {
     "pos_int": lambda v: _int(v, 1),
     "nat": lambda v: _int(v, 0),
     "opt_pos_int": lambda v: None if v is None else _int(v, 1),
+    "opt_nat": lambda v: None if v is None else _int(v, 0),
     "opt_str": lambda v: None if v is None else _name_like(v, "instance id"),
     "bool": lambda v: v if isinstance(v, bool) else (_ for _ in ()).throw(ValueError(f"expected True/False, got {v!r}")),
     "partition": _partition,

@@ -163,8 +163,9 @@ class Generator(ExprMixin):
         target = self.element(writable=True)
         if target is None:
             return self.scalar_update(indent)
-        value = self.value_for(target.t)
-        if self.rng.random() < 0.3 and not T.is_float(target.t) and _kind(value) == "int":
+        wide = self.wide_index() if T.is_int(target.t) and target.t.bits > 32 and self.rng.random() < 0.4 else None
+        value = wide or self.value_for(target.t)
+        if not wide and self.rng.random() < 0.3 and not T.is_float(target.t) and _kind(value) == "int":
             ops = AUG_OPS if T.is_int(target.t) else AUG_OPS[:3]
             self.emit(f"{target.text} {self.rng.choice(ops)}= {value.text}", indent)
         else:

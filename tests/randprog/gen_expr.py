@@ -66,6 +66,16 @@ class ExprMixin:
             return self.rng.choice(choices)
         return self.literal(kind)
 
+    def wide_index(self):
+        """Index arithmetic whose values leave 32 bits (``i * 2147483647 + j * 65536``): it stays ``index``
+        (64 bits on the CPU), so HLS must not compute it in ``int`` (issue 9, 7.7); None without a loop."""
+        loops = [lp for lp in self.st.loops if lp.lo >= 0]
+        if not loops:
+            return None
+        a, b = self.rng.choice(loops), self.rng.choice(loops)
+        k1, k2 = self.rng.choice([2147483647, 1 << 30, 65536]), self.rng.choice([65536, 2147483647, 7])
+        return Operand(f"({a.name} * {k1} + {b.name} * {k2} - {self.rng.choice([0, 2147483647])})", Index())
+
     def literal(self, kind):
         if kind == "float":
             v = self.rng.choice([0.5, 1.5, -2.25, 3.0, 0.1, 100.0])

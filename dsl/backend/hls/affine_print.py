@@ -3,6 +3,8 @@
 Affine ``floordiv``/``mod``/``ceildiv`` round toward -inf; C++ ``/`` and ``%`` truncate toward zero. They agree
 when the dividend is non-negative (the usual case: loop counters from 0), so the plain operators are used
 when that is provable and the ``dsl_floordiv``/``dsl_mod``/``dsl_ceildiv`` helpers otherwise.
+An expression any part of which can leave the 32-bit ``int`` (``(i * 2147483647) % 4``) is computed in
+``int64_t``, as the CPU computes index maps in 64 bits (``index_ranges.py``).
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ class AffinePrinter:
         self.n_dims = n_dims
 
     def text(self, expr) -> str:
+        self.ctype = "int64_t" if self.fe.index_ranges.map_is_wide(expr, self.operands, self.n_dims) else "int"
         return self._print(expr.maybe_downcast())[0]
 
     def nonneg(self, e) -> bool:
@@ -41,7 +44,8 @@ class AffinePrinter:
         if isinstance(e, ir.AffineConstantExpr):
             return str(e.value), (_ATOM if e.value >= 0 else _ADD)
         if isinstance(e, (ir.AffineDimExpr, ir.AffineSymbolExpr)):
-            return self.fe.expr(self._operand(e)), _ATOM
+            text = self.fe.expr(self._operand(e))
+            return (f"(int64_t){text}", _ATOM) if self.ctype != "int" else (text, _ATOM)
         if isinstance(e, ir.AffineAddExpr):
             return self._add(e)
         if isinstance(e, ir.AffineMulExpr):
@@ -84,12 +88,19 @@ class AffinePrinter:
 
     def _helper(self, name, e):
         self.fe.need(name)
-        return f"dsl_{name}<int>({self.text(e.lhs)}, {self.text(e.rhs)})", _ATOM
+        ctype = self.ctype
+        text = f"dsl_{name}<{ctype}>({self._print(e.lhs.maybe_downcast())[0]}, {self._print(e.rhs.maybe_downcast())[0]})"
+        return text, _ATOM
 
 
 def map_results(fe, amap, operands) -> list:
     printer = AffinePrinter(fe, operands, amap.n_dims)
     return [printer.text(e) for e in amap.results]
+
+
+def map_ctype(fe, amap, operands) -> str:
+    wide = any(fe.index_ranges.map_is_wide(e, operands, amap.n_dims) for e in amap.results)
+    return "int64_t" if wide else "int"
 
 
 def map_nonneg(fe, amap, operands) -> bool:

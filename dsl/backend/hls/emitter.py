@@ -17,6 +17,7 @@ from ...types import DSLType, parse_type
 from . import helpers, pragmas
 from .identifiers import is_legal, legal_base
 from .streams import VITIS_MACROS, stream_load_is_live
+from ...frontend.index_ranges import IndexRanges
 from .types import dsl_ctype, value_ctype
 
 _LOC = re.compile(r'loc\("([^"]*)":(\d+):(\d+)')
@@ -116,6 +117,7 @@ class FunctionEmitter:
     names: Names = field(default_factory=Names)
     band: list = field(default_factory=list)  # stack of enclosing band names
     epilogue: list = field(default_factory=list)  # callables emitting what runs before the function returns
+    index_ranges: IndexRanges = field(default_factory=IndexRanges)  # index values wider than `int` (index_ranges.py)
 
     # -- values ---------------------------------------------------------------------------------
     def expr(self, value) -> str:
@@ -130,9 +132,15 @@ class FunctionEmitter:
     def declare(self, op, value, rhs: str, hint: str | None = None) -> str:
         """``T name = rhs;`` for an op result; the name is bound to the value."""
         name = self.names.fresh(hint) if hint else self.names.temp()
-        self.stmt(op, f"{value_ctype(value.type)} {name} = {rhs};")
+        self.stmt(op, f"{self.ctype(value)} {name} = {rhs};")
         self.bind(value, name)
         return name
+
+    def ctype(self, value) -> str:
+        """The C++ type of an SSA value: an index value is ``int`` unless it can leave 32 bits."""
+        if isinstance(value.type, ir.IndexType):
+            return "int64_t" if self.index_ranges.wide(value) else "int"
+        return value_ctype(value.type)
 
     # -- output ---------------------------------------------------------------------------------
     def stmt(self, op, text: str):
@@ -180,7 +188,7 @@ def _reads(fe, owner) -> bool:
     from .ops_arith import known_cmpi
 
     owner = owner.operation if hasattr(owner, "operation") else owner
-    if owner.name == "arith.cmpi" and known_cmpi(owner) is not None:
+    if owner.name == "arith.cmpi" and known_cmpi(owner, fe) is not None:
         return False
     return not _is_dead(fe, owner)
 

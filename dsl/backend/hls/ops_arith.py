@@ -19,9 +19,20 @@ _ONE_BIT = {"+": "{a} ^ {b}", "-": "{a} ^ {b}", "*": "{a} & {b}", "<<": "{b} ? f
             ">>": "{b} ? false : {a}"}
 
 
+def _wide_index(fe, value) -> bool:
+    """An index value that needs ``int64_t`` (``index_ranges.py``)."""
+    return isinstance(value.type, ir.IndexType) and fe.index_ranges.wide(value)
+
+
+def _uctype(fe, value) -> str:
+    return "uint64_t" if _wide_index(fe, value) else unsigned_ctype(value.type)
+
+
 def _binary(symbol):
     def emit(fe, op):
         a, b = _operands(fe, op)
+        if _wide_index(fe, op.result) and not any(_wide_index(fe, v) for v in op.operands):
+            a = f"(int64_t){a}"  # computed in 64 bits, as on the CPU: `int` operands would overflow
         is_bit = isinstance(op.result.type, ir.IntegerType) and ir.IntegerType(op.result.type).width == 1
         text = _ONE_BIT.get(symbol, "{a} %s {b}" % symbol) if is_bit else f"{a} {symbol} {b}"
         fe.declare(op, op.result, text.format(a=a, b=b) if is_bit else text)
@@ -34,14 +45,14 @@ def _shift_left(fe, op):
     t = op.result.type
     if isinstance(t, ir.IntegerType) and ir.IntegerType(t).width == 1:
         return _binary("<<")(fe, op)
-    fe.declare(op, op.result, f"({value_ctype(t)}){a} << {b}")
+    fe.declare(op, op.result, f"({fe.ctype(op.result)}){a} << {b}")
 
 
 def _unsigned_binary(symbol):
     """Unsigned semantics: both operands viewed as unsigned, the result re-read as the signed view."""
     def emit(fe, op):
         a, b = _operands(fe, op)
-        u = unsigned_ctype(op.operands[0].type)
+        u = _uctype(fe, op.operands[0]) if not _wide_index(fe, op.operands[1]) else "uint64_t"
         if u == "bool" and symbol == ">>":
             fe.declare(op, op.result, f"{b} ? false : {a}")
             return
@@ -52,8 +63,9 @@ def _unsigned_binary(symbol):
 def _helper_call(helper, unsigned=False):
     def emit(fe, op):
         a, b = _operands(fe, op)
+        wide = any(_wide_index(fe, v) for v in (*op.operands, op.result))
         t = op.operands[0].type
-        ctype = unsigned_ctype(t) if unsigned else value_ctype(t)
+        ctype = ("uint64_t" if unsigned else "int64_t") if wide else unsigned_ctype(t) if unsigned else value_ctype(t)
         fe.need(helper)
         fe.declare(op, op.result, f"dsl_{helper}<{ctype}>(({ctype}){a}, ({ctype}){b})")
     return emit
@@ -66,7 +78,7 @@ def _select_by(symbol, unsigned=False):
         if isinstance(op.result.type, ir.IndexType) and not unsigned and _index_min_max(fe, op, symbol):
             return
         if unsigned:
-            u = unsigned_ctype(op.operands[0].type)
+            u = "uint64_t" if any(_wide_index(fe, v) for v in op.operands) else unsigned_ctype(op.result.type)
             fe.declare(op, op.result, f"({u}){a} {symbol} ({u}){b} ? {a} : {b}")
         else:
             fe.declare(op, op.result, f"{a} {symbol} {b} ? {a} : {b}")
@@ -101,7 +113,7 @@ def cast_expr(value_expr: str, src: ir.Type, dst_ctype: str) -> str:
 
 def _convert(fe, op):
     (a,) = _operands(fe, op)
-    fe.declare(op, op.result, cast_expr(a, op.operands[0].type, value_ctype(op.result.type)))
+    fe.declare(op, op.result, cast_expr(a, op.operands[0].type, fe.ctype(op.result)))
 
 
 def _extsi(fe, op):
@@ -139,7 +151,7 @@ def _from_unsigned(fe, op):
     src = op.operands[0].type
     u = unsigned_ctype(src)
     inner = f"({u}){a}"
-    dst = value_ctype(op.result.type)
+    dst = fe.ctype(op.result)
     if u.startswith("ap_") and int_width(src) > 64:
         inner = f"{inner}.to_double()" if dst in ("float", "double") else f"{inner}.to_uint64()"
     fe.declare(op, op.result, f"({dst}){inner}")
@@ -175,13 +187,14 @@ def _constant_int(value):
     return attr_int(op.attributes["value"])
 
 
-def _value_range(t, unsigned: bool) -> tuple:
-    """The values a C++ operand of MLIR type ``t`` can hold (index values are C++ ``int``)."""
-    width = 32 if isinstance(t, ir.IndexType) else int_width(t)
+def _value_range(t, unsigned: bool, wide: bool = False) -> tuple:
+    """The values a C++ operand of MLIR type ``t`` can hold (index values are C++ ``int``, or ``int64_t``
+    when ``wide``)."""
+    width = (64 if wide else 32) if isinstance(t, ir.IndexType) else int_width(t)
     return (0, (1 << width) - 1) if unsigned else (-(1 << (width - 1)), (1 << (width - 1)) - 1)
 
 
-def _known_comparison(op, symbol: str, unsigned: bool):
+def _known_comparison(op, symbol: str, unsigned: bool, fe=None):
     """True/False when the comparison's outcome does not depend on the operands' values: the same value on
     both sides (``i < i``), or a constant at or beyond the end of the other operand's range (``u < 0`` on an
     unsigned value, ``i < 2**40`` on an index). g++ warns about these (-Wtautological-compare,
@@ -191,7 +204,8 @@ def _known_comparison(op, symbol: str, unsigned: bool):
         return symbol in ("==", "<=", ">=")
     if unsigned and isinstance(x.type, ir.IndexType):
         return None
-    lo, hi = _value_range(x.type, unsigned)
+    wide = fe is None or any(_wide_index(fe, v) for v in (x, y))  # without the function: assume wide
+    lo, hi = _value_range(x.type, unsigned, wide)
     for const, other, flip in ((_constant_int(y), x, False), (_constant_int(x), y, True)):
         if const is None or _constant_int(other) is not None:
             continue
@@ -203,20 +217,20 @@ def _known_comparison(op, symbol: str, unsigned: bool):
     return None
 
 
-def known_cmpi(op):
+def known_cmpi(op, fe):
     """The outcome of an ``arith.cmpi`` known at emission (see ``_known_comparison``), or None."""
-    return _known_comparison(op, *_CMPI[ir.IntegerAttr(op.attributes["predicate"]).value])
+    return _known_comparison(op, *_CMPI[ir.IntegerAttr(op.attributes["predicate"]).value], fe)
 
 
 def _cmpi(fe, op):
     symbol, unsigned = _CMPI[ir.IntegerAttr(op.attributes["predicate"]).value]
-    known = _known_comparison(op, symbol, unsigned)
+    known = _known_comparison(op, symbol, unsigned, fe)
     if known is not None:
         fe.bind(op.result, "true" if known else "false")
         return
     a, b = _operands(fe, op)
     if unsigned:
-        u = unsigned_ctype(op.operands[0].type)
+        u = "uint64_t" if any(_wide_index(fe, v) for v in op.operands) else unsigned_ctype(op.operands[0].type)
         a, b = f"({u}){a}", f"({u}){b}"
     fe.declare(op, op.result, f"{a} {symbol} {b}")
 
@@ -298,7 +312,7 @@ def _absi(fe, op):
 def _index_min_max(fe, op, symbol: str) -> bool:
     """min/max of an index and a constant outside the C++ ``int`` that holds index values: the other operand
     wins (``min(i, 2**40)`` is ``i``); a constant that would win does not fit the HLS code's index."""
-    lo, hi = _value_range(op.result.type, False)
+    lo, hi = _value_range(op.result.type, False, _wide_index(fe, op.result))
     for const, other in ((_constant_int(op.operands[1]), op.operands[0]),
                          (_constant_int(op.operands[0]), op.operands[1])):
         if const is None or lo <= const <= hi:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from mlir import ir
 
 from . import pragmas, streams
-from .affine_print import AffinePrinter, map_nonneg, map_results
+from .affine_print import AffinePrinter, map_ctype, map_nonneg, map_results
 from .emitter import attr_str, c_function_name, op_error
 from .ops_memref import fold_min_max
 from .types import value_ctype
@@ -26,7 +26,7 @@ def _loop_header(fe, op, iv, lower: str, upper: str, step: int | str):
     name = fe.names.fresh(loop_name)
     fe.bind(iv, name)
     increment = f"++{name}" if step == 1 else f"{name} += {step}"
-    fe.stmt(op, f"{label}: for (int {name} = {lower}; {name} < {upper}; {increment}) {{")
+    fe.stmt(op, f"{label}: for ({fe.ctype(iv)} {name} = {lower}; {name} < {upper}; {increment}) {{")
     fe.depth += 1
     pragmas.loop_pragmas(fe, op)
     return band is not None
@@ -59,7 +59,7 @@ def _bound(fe, op, map_attr, operands, kind):
     texts = map_results(fe, amap, operands)
     if len(texts) > 1:
         fe.module.includes.add("#include <algorithm>")
-    return fold_min_max(kind, texts), map_nonneg(fe, amap, operands)
+    return fold_min_max(kind, texts, map_ctype(fe, amap, operands)), map_nonneg(fe, amap, operands)
 
 
 def _affine_for(fe, op):
@@ -145,6 +145,7 @@ def _scf_while(fe, op):
     results = _result_vars(fe, op)
     fe.stmt(op, "while (true) {")
     fe.depth += 1
+    pragmas.while_pragmas(fe, op)
     fe.yield_targets.append(("condition", (results, list(after.arguments))))
     fe.emit_block(before)
     fe.yield_targets[-1] = ("assign", state)

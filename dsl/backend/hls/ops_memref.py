@@ -9,7 +9,7 @@ from mlir import ir
 from ...types import parse_type
 from ..dense import dense_ints
 from . import pragmas, streams
-from .affine_print import map_nonneg, map_results
+from .affine_print import map_ctype, map_nonneg, map_results
 from .emitter import Buffer, attr_str, element_ctype, op_error
 from .types import dsl_ctype, float_literal, int_literal, needs_cmath, value_ctype
 
@@ -243,15 +243,15 @@ def _affine_min_max(kind):
         amap = ir.AffineMapAttr(op.attributes["map"]).value
         texts = map_results(fe, amap, list(op.operands))
         fe.module.includes.add("#include <algorithm>")
-        fe.declare(op, op.result, fold_min_max(kind, texts))
+        fe.declare(op, op.result, fold_min_max(kind, texts, map_ctype(fe, amap, list(op.operands))))
     return emit
 
 
-def fold_min_max(kind: str, texts: list) -> str:
-    """``std::min``/``std::max`` need one type: everything here is ``int``."""
+def fold_min_max(kind: str, texts: list, ctype: str = "int") -> str:
+    """``std::min``/``std::max`` need one type: ``int``, or ``int64_t`` for a wide map (index_ranges.py)."""
     out = texts[0]
     for t in texts[1:]:
-        out = f"std::{kind}<int>({out}, {t})"
+        out = f"std::{kind}<{ctype}>({out}, {t})"
     return out
 
 

@@ -29,17 +29,26 @@ FUNC_PRAGMAS = [_dataflow, lambda attrs: "inline" if "dsl.inline" in attrs else 
 
 
 def loop_pragmas(fe, op):
-    from . import quality
+    from . import quality, tripcounts
 
     texts = [text for text in (rule(op.attributes) for rule in LOOP_PRAGMAS) if text]
     loop = op.operation
     if not texts and quality.in_region_kernel(fe.func) and quality.is_innermost(loop):
         texts.append("pipeline II=1")  # a PE takes a token per cycle (quality.py)
-    tripcount = quality.tripcount_pragma(loop)
+    tripcount = tripcounts.tripcount_pragma(loop)
     for text in texts + ([tripcount] if tripcount else []):
         fe.pragma(text)
     if "dsl.pipeline_ii" in op.attributes and ir.IntegerAttr(op.attributes["dsl.pipeline_ii"]).value == 1:
         _warn_float_recurrence(fe, loop)  # asked for II=1
+
+
+def while_pragmas(fe, op):
+    """A ``while`` loop's only pragma: the trip count the user gave (``tripcounts.py``)."""
+    from . import tripcounts
+
+    text = tripcounts.tripcount_pragma(op.operation)
+    if text:
+        fe.pragma(text)
 
 
 def _warn_float_recurrence(fe, loop):

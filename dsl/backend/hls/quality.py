@@ -8,13 +8,9 @@
 * The innermost loops of a region's kernels are pipelined at II=1 unless the schedule says otherwise:
   a PE should take a token per cycle, and without the pragma it depends on Vitis's automatic pipelining
   of loops (a default of the tool's configuration, ``config_compile -pipeline_loops``).
-* A loop whose bounds are not constants gets ``loop_tripcount min max`` (UG1399: Vitis cannot compute the
-  latency without it): from the ranges of the enclosing loops, or else from the extents of the arrays the
-  loop indexes with its variable (a valid kernel indexes in range).
+* A loop whose bounds are not constants gets ``loop_tripcount`` (``tripcounts.py``).
 """
 from __future__ import annotations
-
-import itertools
 
 from mlir import ir
 
@@ -22,7 +18,6 @@ LOADS = ("affine.load", "memref.load")
 STORES = ("affine.store", "memref.store")
 LOOPS = ("affine.for", "scf.for")
 FLOAT_OPS = ("arith.addf", "arith.subf", "arith.mulf", "arith.divf")
-_ENUMERATE_LIMIT = 1 << 16  # operand boxes up to this many points are enumerated, larger ones by corners
 
 
 class HLSQualityWarning(UserWarning):
@@ -160,141 +155,3 @@ def is_innermost(loop) -> bool:
 
 def in_region_kernel(func) -> bool:
     return "dsl.kernel" in func.attributes
-
-
-# -- trip counts ----------------------------------------------------------------------------------------
-
-def _eval(expr, dims, syms) -> int:
-    e = expr.maybe_downcast() if hasattr(expr, "maybe_downcast") else expr
-    if isinstance(e, ir.AffineConstantExpr):
-        return e.value
-    if isinstance(e, ir.AffineDimExpr):
-        return dims[e.position]
-    if isinstance(e, ir.AffineSymbolExpr):
-        return syms[e.position]
-    a, b = _eval(e.lhs, dims, syms), _eval(e.rhs, dims, syms)
-    if isinstance(e, ir.AffineAddExpr):
-        return a + b
-    if isinstance(e, ir.AffineMulExpr):
-        return a * b
-    if isinstance(e, ir.AffineFloorDivExpr):
-        return a // b
-    if isinstance(e, ir.AffineCeilDivExpr):
-        return -((-a) // b)
-    return a % b
-
-
-def _bound_fn(loop, which: str):
-    """(operands, f) where f(values of the operands) is the loop's lower or upper bound."""
-    loop = loop.opview if hasattr(loop, "opview") else loop
-    amap = ir.AffineMapAttr(loop.attributes[f"{which}BoundMap"]).value
-    operands = list(loop.lowerBoundOperands if which == "lower" else loop.upperBoundOperands)
-    pick = max if which == "lower" else min
-
-    def f(values):
-        dims, syms = values[:amap.n_dims], values[amap.n_dims:]
-        return pick(_eval(e, dims, syms) for e in amap.results)
-    return operands, f
-
-
-def _iv_range(value):
-    """[lo, hi] of an enclosing affine loop's induction variable, or of a constant; None when unknown."""
-    if isinstance(value, ir.BlockArgument):
-        owner = _op(value.owner.owner)
-        if owner is not None and owner.name == "affine.for" and value.arg_number == 0:
-            trips = affine_range(owner)
-            return None if trips is None else (trips[2], trips[3])
-        return None
-    op = _defining(value)
-    if op is not None and op.name == "arith.constant":
-        v = ir.IntegerAttr(op.attributes["value"]).value
-        return v, v
-    return None
-
-
-def affine_range(loop):
-    """(min trips, max trips, min value, max value of the induction variable) of an affine loop whose
-    bound operands have known ranges; None otherwise."""
-    lower_ops, lower = _bound_fn(loop, "lower")
-    upper_ops, upper = _bound_fn(loop, "upper")
-    operands = list(dict.fromkeys([*lower_ops, *upper_ops]))
-    ranges = [_iv_range(v) for v in operands]
-    if any(r is None for r in ranges):
-        return None
-    step = ir.IntegerAttr(loop.attributes["step"]).value
-    size = 1
-    for lo, hi in ranges:
-        size *= hi - lo + 1
-    points = itertools.product(*[range(lo, hi + 1) for lo, hi in ranges]) if size <= _ENUMERATE_LIMIT else \
-        itertools.product(*[sorted({lo, hi}) for lo, hi in ranges])
-    trips, lows, highs = [], [], []
-    for point in points:
-        env = dict(zip(operands, point))
-        lb, ub = lower([env[v] for v in lower_ops]), upper([env[v] for v in upper_ops])
-        n = max(0, -(-(ub - lb) // step))
-        trips.append(n)
-        if n:
-            lows.append(lb)
-            highs.append(lb + (n - 1) * step)
-    if not trips:
-        return None
-    return min(trips), max(trips), min(lows, default=0), max(highs, default=0)
-
-
-def _constant_bounds(loop) -> bool:
-    if loop.name == "affine.for":
-        view = loop.opview if hasattr(loop, "opview") else loop
-        return not list(view.lowerBoundOperands) and not list(view.upperBoundOperands)
-    return all(_defining(v) is not None and _defining(v).name == "arith.constant" for v in list(loop.operands)[:3])
-
-
-def _extent_bound(loop):
-    """The largest trip count that keeps every access indexed by the loop variable (``B[i + c]``) in range."""
-    iv = loop.regions[0].blocks[0].arguments[0]
-    best = []
-
-    def visit(op):
-        op = _op(op)
-        if op.name in LOADS + STORES:
-            first = 2 if op.name in STORES else 1
-            indices = list(op.operands)[first:]
-            shape = ir.MemRefType(op.operands[first - 1].type).shape
-            if "map" in op.attributes:
-                amap = ir.AffineMapAttr(op.attributes["map"]).value
-                for dim, e in enumerate(amap.results):
-                    offset = _offset_of(e, indices, iv, amap.n_dims)
-                    if offset is not None:
-                        best.append(shape[dim] - offset)
-            else:
-                best.extend(shape[dim] for dim, v in enumerate(indices) if v == iv)
-        return ir.WalkResult.ADVANCE
-
-    loop.walk(visit)
-    return min(best) if best else None
-
-
-def _offset_of(expr, operands, iv, n_dims):
-    """c when ``expr`` is ``iv + c`` (iv one of the map's operands), else None."""
-    e = expr.maybe_downcast()
-    if isinstance(e, ir.AffineDimExpr) and operands[e.position] == iv:
-        return 0
-    if isinstance(e, ir.AffineSymbolExpr) and operands[n_dims + e.position] == iv:
-        return 0
-    if isinstance(e, ir.AffineAddExpr):
-        rhs = e.rhs.maybe_downcast()
-        if isinstance(rhs, ir.AffineConstantExpr):
-            inner = _offset_of(e.lhs, operands, iv, n_dims)
-            return None if inner is None else inner + rhs.value
-    return None
-
-
-def tripcount_pragma(loop) -> str | None:
-    """``loop_tripcount min=.. max=..`` for a loop with variable bounds (None for constant bounds, or when
-    nothing bounds it)."""
-    if _constant_bounds(loop):
-        return None
-    known = affine_range(loop) if loop.name == "affine.for" else None
-    if known is not None:
-        return f"loop_tripcount min={known[0]} max={known[1]}"
-    bound = _extent_bound(loop)  # with a lower bound >= 0, as loop variables used as indices have
-    return None if bound is None else f"loop_tripcount min=0 max={max(bound, 0)}"

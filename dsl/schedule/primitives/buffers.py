@@ -7,6 +7,7 @@ from mlir.dialects import affine, arith, memref, scf
 from .. import irutil as U
 from .. import names as N
 from ..registry import Param, primitive
+from . import partition_groups as groups
 from .access import Pattern, copy_nest, entry_alloc, set_access, unique_name
 
 
@@ -101,6 +102,19 @@ def _encode(entries):
                                                ir.IntegerAttr.get(i64, f)]) for k, d, f in entries])
 
 
+def _current(value):
+    """The partition entries a buffer (alloc or function argument) holds now."""
+    owner = value.owner
+    if isinstance(owner, ir.Block):
+        func = owner.owner.operation
+        if "arg_attrs" not in func.attributes:
+            return []
+        d = ir.DictAttr(list(ir.ArrayAttr(func.attributes["arg_attrs"]))[value.arg_number])
+        return _entries(d["dsl.partition"]) if "dsl.partition" in d else []
+    op = owner.operation
+    return _entries(op.attributes["dsl.partition"] if "dsl.partition" in op.attributes else None)
+
+
 def _set_partition(value, entry):
     owner = value.owner
     if isinstance(owner, ir.Block):
@@ -142,12 +156,17 @@ def partition(ctx, buffer, kind, dim, factor):
         raise ctx.error("factor", f"factor {factor} exceeds dimension {dim} of '{buf.name}' "
                                   f"(extent {buf.shape[dim - 1]})", f"1..{buf.shape[dim - 1]}")
     rank_dims = list(range(1, rank + 1))
+    targets = []
     for value, dims in _connected(ctx, buf):
         if dims == rank_dims and len(ir.MemRefType(value.type).shape) == rank:
-            _set_partition(value, (kind, dim, factor))  # the buffer itself, or passed whole
+            targets.append((value, (kind, dim, factor)))  # the buffer itself, or passed whole
             continue
         for shown in sorted({dims[d - 1] for d in (rank_dims if dim == 0 else [dim])} - {None}):
-            _set_partition(value, (kind, shown, factor))
+            targets.append((value, (kind, shown, factor)))
+    groups.check(ctx, buf, targets, _merge)  # another caller's own, different partition: refused
+    for value, entry in targets:
+        if value == buf.value or not groups.implied(_current(value), entry):
+            _set_partition(value, entry)  # a carried entry its broader layout already gives: left alone
 
 
 # -- reshape ----------------------------------------------------------------------------------------------

@@ -242,3 +242,21 @@ def pipeline(ctx, loop, initiation_interval, rewind):
         U.set_unit(op, "dsl.rewind")
     else:
         U.del_attr(op, "dsl.rewind")
+
+
+@primitive(Param("loop", "loop"), Param("max", "nat"), Param("min", "nat", 0), Param("avg", "opt_nat", None))
+def tripcount(ctx, loop, max, min, avg):  # noqa: A002 - Vitis's names for the three counts
+    """Tell HLS how many times ``loop`` runs (for its latency report only: UG1399 loop_tripcount does not
+    change the hardware): records ``dsl.tripcount = [min, max, avg]`` (avg defaults to the midpoint);
+    the CPU result is unchanged. Loops with variable bounds get counts derived from their bounds without it
+    (``dsl/backend/hls/tripcounts.py``); this replaces them, e.g. when the data bound a loop more tightly.
+
+    Before: ``for i in range(n): ...``     After ``s.tripcount("i", max=64)``: the loop with
+    ``{dsl.tripcount = [0, 64, 32]}``, emitted as ``#pragma HLS loop_tripcount min=0 max=64 avg=32``.
+    """
+    op = ctx.loop(loop)
+    avg = (min + max) // 2 if avg is None else avg
+    if not min <= avg <= max:
+        raise ctx.error("min" if min > max else "avg", f"the counts must satisfy min <= avg <= max, got "
+                        f"min={min}, max={max}, avg={avg}", "0 <= min <= avg <= max")
+    U.set_i32_array(op, "dsl.tripcount", [min, max, avg])
