@@ -237,8 +237,9 @@ def _smooth_quantize_instance(s, f):
 
     _rows_by_token(s, f, "xs", "xb")
     _rows_by_token(s, f, "qs", "qb")
-    s.pipeline(f"{f}:smooth:j2")
+    s.pipeline(f"{f}:smooth:j2")  # one element a cycle: the row's max-abs is a recurrence through it
     s.pipeline(f"{f}:quantize:j3")
+    s.unroll(f"{f}:quantize:j3", LANES)  # independent elements: LANES a cycle, as in the row units
 
 
 def _dequantize_bias_instance(s, f):
@@ -246,7 +247,10 @@ def _dequantize_bias_instance(s, f):
 
     _rows_by_token(s, f, "accs", "ab")
     _rows_by_token(s, f, "ys", "yb")
+    for buffer in ("sw", "bias"):  # LANES reads a cycle of the per-column parameters
+        s.partition(f"{f}:{buffer}", CYCLIC, dim=1, factor=LANES)
     s.pipeline(f"{f}:dequantize:j2")
+    s.unroll(f"{f}:dequantize:j2", LANES)
 
 
 INSTANCE_STEPS = {"_aw_gemm": _aw_instance, "_qk_gemm": _qk_instance, "_pv_gemm": _pv_instance,
