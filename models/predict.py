@@ -110,7 +110,7 @@ def perf_design(design: LayerDesign, clock_mhz: float | None = None, channels: d
     clock = clock_mhz or CLOCK_MHZ[design.config.kind]
     macs = {op: s.macs_per_cycle for op, s in design.linears.items()}
     macs["a1"] = macs["a2"] = design.attention["Mq"] * design.attention["Nk"]
-    loaders = {op: float(design.linears[op].loaders) for op in LINEARS}
+    loaders = {op: float(design.linears[op].loaders * design.linears[op].arrays) for op in LINEARS}
     if design.config.is_decoder:
         loaders.update(a1=1.0, a2=1.0)
     spec = design.linears["q"]

@@ -237,9 +237,12 @@ def _smooth_quantize_instance(s, f):
 
     _rows_by_token(s, f, "xs", "xb")
     _rows_by_token(s, f, "qs", "qb")
-    s.pipeline(f"{f}:smooth:j2")  # one element a cycle: the row's max-abs is a recurrence through it
+    s.partition(f"{f}:smv", CYCLIC, dim=1, factor=LANES)  # LANES smoothing factors a cycle
+    s.pipeline(f"{f}:smooth:j2")
     s.pipeline(f"{f}:quantize:j3")
-    s.unroll(f"{f}:quantize:j3", LANES)  # independent elements: LANES a cycle, as in the row units
+    for loop in ("smooth:j2", "quantize:j3"):  # LANES elements a cycle, as in the row units
+        s.unroll(f"{f}:{loop}", LANES)
+    s.pipeline(f"{f}:absmax:g")  # a group of 8 lanes a cycle (the lanes in registers: schedule_model_units)
 
 
 def _dequantize_bias_instance(s, f):
