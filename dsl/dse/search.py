@@ -29,9 +29,9 @@ from .evaluate import DEFAULT_BUILDER, ExplorationError, Job, run_job
 
 TIMING = Path(__file__).resolve().parent / "timing.yaml"
 GROUPS = {"qkv": ("q", "k", "v"), "p": ("p",), "f1": ("f1",), "f2": ("f2",)}
-PREFILL_SHAPES = ((8, 16), (8, 32), (4, 32), (16, 16))   # Mt x Nt PEs (packed: Mt x Nt / 2 DSPs)
+PREFILL_SHAPES = ((8, 16), (8, 32))                       # Mt x Nt PEs (packed: Mt x Nt / 2 DSPs)
 DECODE_ARRAYS = (1, 2, 4)                                  # 1 x 128 arrays (a weight word per cycle each)
-LOADERS = (1, 2, 4)                                        # decode: HBM channels per array (a loader each)
+LOADERS = (1, 2)   # decode: HBM channels per array, a loader each (2 carry a word a cycle at 250 MHz)
 WEIGHT_DEPTHS = (16, 64)
 DECODE_NT = 128                                            # int4: one 512-bit weight word per k step
 
@@ -143,7 +143,7 @@ class Explorer:
         for choice in choices:
             for v in self.variant_names:
                 spec = self.spec(choice, v)
-                if spec not in self.cache and spec not in wanted and not self._timing(choice):
+                if spec not in self.cache and spec not in wanted and not self.pruned(choice):
                     wanted.append(spec)
         results = self.executor.map(run_job, [Job(spec, self.builder) for spec in wanted])
         for spec, result in zip(wanted, results):
@@ -173,7 +173,7 @@ class Explorer:
     def evaluate(self, choice: Choice) -> Evaluated:
         self.evaluations += 1
         ev = Evaluated(choice)
-        ev.violations += self._timing(choice)
+        ev.violations += self.pruned(choice)
         if ev.violations:
             return ev
         for v in self.variant_names:
@@ -206,6 +206,45 @@ class Explorer:
                 if dsps > rule["max_array_dsps"]:
                     out.append(f"{group} {what}: an array of {dsps} DSPs exceeds {rule['max_array_dsps']} at "
                                f"{choice.clock_mhz:g} MHz ({rule['source']})")
+        return out
+
+    def planned_dsps(self, choice: Choice) -> float:
+        """Array DSPs of both variants as ``choice`` asks for them (before any build: what the arrays of
+        ``models.design`` take), to skip candidates whose arrays cannot fit the timing rule anywhere."""
+        total = 0.0
+        head = self.model.hidden // self.model.heads
+        for group, ops in GROUPS.items():
+            mt, nt = choice.get("prefill", group)
+            total += len(ops) * mt * nt // 2
+            if "decode" in self.variant_names:
+                arrays = choice.get("decode", group)
+                total += len(ops) * arrays * decode_nt(min(self.cols[op] for op in ops) // arrays) // 2
+        mq = _divisor(self.prompt, 8)
+        total += 2 * mq * _divisor(math.gcd(self.prompt, head), 8)
+        if "decode" in self.variant_names:
+            total += 2 * _divisor(math.gcd(self.lmax, head), 8)
+        return total
+
+    def planned_channels(self, choice: Choice) -> int:
+        """Weight loaders (each on an HBM channel of its own) of both variants."""
+        spec = dict(self.spec(choice, self.variant_names[0]))["linears"]
+        count = sum(dict(f)["loaders"] * dict(f)["arrays"] for _, f in spec)
+        if "decode" in self.variant_names:
+            count += sum(len(ops) * choice.get("decode", g) * choice.get("loaders", g) for g, ops in GROUPS.items())
+        return count
+
+    def pruned(self, choice: Choice) -> list:
+        """Why ``choice`` cannot be feasible, from the choice alone (no build needed)."""
+        out = self._timing(choice)
+        rule = self.rule(choice.clock_mhz)
+        if rule:
+            cap = rule["max_arrays_per_slr"] * rule["max_array_dsps"] * self.device.slrs
+            if self.planned_dsps(choice) > cap:
+                out.append(f"arrays of {self.planned_dsps(choice):,.0f} DSPs in all; the timing rule allows {cap:,} "
+                           f"on the device's {self.device.slrs} SLRs at {choice.clock_mhz:g} MHz")
+        if self.planned_channels(choice) > self.device.channels:
+            out.append(f"{self.planned_channels(choice)} weight loaders, the device has {self.device.channels} "
+                       "HBM channels")
         return out
 
     def _resources(self, choice: Choice, ev: Evaluated):
@@ -278,45 +317,87 @@ def _mt(explorer: Explorer) -> int:
     return max(t for t in (1, 2, 4, 8, 16) if explorer.prompt % t == 0)
 
 
+def _divisor(n: int, cap: int) -> int:
+    return max(t for t in range(1, cap + 1) if n % t == 0)
+
+
 def neighbours(explorer: Explorer, current: Choice) -> list:
-    """Every choice that changes one coordinate of ``current``."""
-    out = [replace(current, clock_mhz=r["clock_mhz"]) for r in explorer.rules if r["clock_mhz"] != current.clock_mhz]
-    out += [replace(current, weight_depth=d) for d in WEIGHT_DEPTHS if d != current.weight_depth]
+    """Every choice that changes one coordinate of ``current`` (decode arrays, prefill arrays, loaders,
+    then the clock and the weight FIFO depth)."""
+    out = []
+    for group in GROUPS:
+        if "decode" in explorer.variant_names:
+            out += [current.set("decode", group, a) for a in DECODE_ARRAYS if a != current.get("decode", group)]
     for group in GROUPS:
         out += [current.set("prefill", group, s) for s in PREFILL_SHAPES
                 if s != current.get("prefill", group) and explorer.prompt % s[0] == 0]
-        if "decode" in explorer.variant_names:
-            out += [current.set("decode", group, a) for a in DECODE_ARRAYS if a != current.get("decode", group)]
-        out += [current.set("loaders", group, n) for n in LOADERS if n != current.get("loaders", group)]
+    if "decode" in explorer.variant_names:
+        for group in GROUPS:
+            out += [current.set("loaders", group, n) for n in LOADERS if n != current.get("loaders", group)]
+    out += [replace(current, clock_mhz=r["clock_mhz"]) for r in explorer.rules if r["clock_mhz"] != current.clock_mhz]
+    out += [replace(current, weight_depth=d) for d in WEIGHT_DEPTHS if d != current.weight_depth]
     return out
 
 
-def explore(explorer: Explorer, rounds: int = 3, progress=None, budget_s: float | None = None) -> tuple:
-    """Coordinate descent from ``start_choice``: every round estimates each one-coordinate change of the best
-    design (in one batch through the executor) and keeps the best feasible one; it stops when a round brings
-    no improvement, after ``rounds``, or when ``budget_s`` seconds have passed (the report says which)."""
+def explore(explorer: Explorer, rounds: int = 3, progress=None, budget_s: float | None = None,
+            chunk: int | None = None) -> tuple:
+    """Coordinate descent from ``start_choice``: every round estimates the one-coordinate changes of the best
+    design (``chunk`` at a time through the executor; those the rules exclude without a build are skipped)
+    and moves to the best feasible one; it stops when a round brings no improvement, after ``rounds``, or
+    when ``budget_s`` seconds have passed (``explorer.stop_reason`` says which)."""
     started = time.time()
+    chunk = chunk or max(1, getattr(explorer.executor, "workers", 1) or 1)
     current = start_choice(explorer)
     explorer.prefetch([current])
     best = explorer.evaluate(current)
-    history, stop = [best], "converged"
+    history, seen, stop = [best], {current}, None
     for k in range(rounds):
-        if budget_s is not None and time.time() - started > budget_s:
-            stop = f"time budget of {budget_s:g} s spent after {k} round(s)"
-            break
-        candidates = neighbours(explorer, best.choice)
-        explorer.prefetch(candidates)
-        improved = False
-        for cand in candidates:
-            ev = explorer.evaluate(cand)
-            history.append(ev)
-            if ev.feasible and (not best.feasible or ev.objective < best.objective):
-                best, improved = ev, True
+        center, improved = best, False
+        todo = [c for c in neighbours(explorer, center.choice) if c not in seen]
+        seen.update(todo)
+        history += [explorer.evaluate(c) for c in todo if explorer.pruned(c)]  # no build: the rules say no
+        todo = [c for c in todo if not explorer.pruned(c)]
+        for i in range(0, len(todo), chunk):
+            if budget_s is not None and time.time() - started > budget_s:
+                stop = f"time budget of {budget_s:g} s spent in round {k + 1}"
+                break
+            part = todo[i:i + chunk]
+            explorer.prefetch(part)
+            for cand in part:
+                ev = explorer.evaluate(cand)
+                history.append(ev)
+                if ev.feasible and (not best.feasible or ev.objective < best.objective):
+                    best, improved = ev, True
+        if improved and not stop:  # every coordinate that improved on its own, together
+            merged = _merge(center.choice, [h for h in history if h.feasible and h.objective < center.objective])
+            if merged not in seen and not explorer.pruned(merged):
+                seen.add(merged)
+                explorer.prefetch([merged])
+                ev = explorer.evaluate(merged)
+                history.append(ev)
+                if ev.feasible and ev.objective < best.objective:
+                    best = ev
         if progress:
             progress(best)
-        if not improved:
+        if stop or not improved:
+            stop = stop or f"converged after {k + 1} round(s)"
             break
-    else:
-        stop = f"{rounds} round(s) done"
-    explorer.stop_reason = stop
+    explorer.stop_reason = stop or f"{rounds} round(s) done"
     return best, history, history[0]
+
+
+def _merge(center: Choice, better: list) -> Choice:
+    """``center`` with, for every coordinate some design in ``better`` changed (each one coordinate away
+    from it), the value of the best such design."""
+    out = center
+    for ev in sorted(better, key=lambda e: -e.objective):  # the best last: its values win
+        c = ev.choice
+        for what in ("prefill", "decode", "loaders"):
+            for group, value in getattr(c, what):
+                if value != center.get(what, group):
+                    out = out.set(what, group, value)
+        if c.clock_mhz != center.clock_mhz:
+            out = replace(out, clock_mhz=c.clock_mhz)
+        if c.weight_depth != center.weight_depth:
+            out = replace(out, weight_depth=c.weight_depth)
+    return out
