@@ -148,3 +148,38 @@ def test_a_process_works_before_its_first_read_while_it_waits():
     arrival = 65  # load's first put (cycle 64) + the FIFO's read latency
     assert p["use"].start < arrival - 60  # its table load overlaps the wait
     assert r.latency < p["load"].latency + p["use"].latency  # not one after the other
+
+
+def test_a_held_up_producer_writes_its_last_token_late():
+    """Regression: a process its input holds up (mid, behind a producer with a float recurrence) finished late,
+    but its consumer was timed from mid's start plus mid's own last write, so it "finished" before mid did."""
+    from dsl import float32
+
+    @dsl.region()
+    def held(A: float32[N], B: float32[N]):
+        p1: dsl.Stream[float32, 4]
+        p2: dsl.Stream[float32, 4]
+
+        @dsl.kernel(mapping=[1])
+        def slow(A: float32[N]):
+            acc: float32 = 0.0
+            for i in range(N):
+                acc = acc * 0.5 + A[i]  # a float recurrence: II of the fmul + fadd latency
+                p1.put(acc)
+
+        @dsl.kernel(mapping=[1])
+        def mid():
+            for i in range(N):
+                p2.put(p1.get() + 1.0)
+
+        @dsl.kernel(mapping=[1])
+        def store(B: float32[N]):
+            for i in range(N):
+                B[i] = p2.get()
+
+    r = estimate(dsl.customize(held))
+    p = {x.name: x for x in r.regions["held"].processes}
+    assert p["slow"].latency > 4 * N  # the recurrence makes it slow
+    assert p["mid"].finish > p["mid"].start + p["mid"].latency  # held up by slow
+    assert p["store"].finish > p["mid"].finish  # its last read comes after mid's last write
+    assert r.latency > p["mid"].finish
