@@ -79,3 +79,28 @@ def run_variant(spec) -> dict:
             "linears": {op: {"Mt": s.Mt, "Nt": s.Nt, "arrays": s.arrays, "loaders": s.loaders, "pack": s.pack}
                         for op, s in design.linears.items()},
             "depths": dict(design.depths), "schedule": s.to_yaml()}
+
+
+SEARCHED_DEPTHS = ("weights",)  # the FIFO roles dsl.dse chooses (the others follow from the request's rows)
+
+
+def load_explored(path) -> dict:
+    """variant -> {"linears": overrides, "depths": overrides} from a design file ``python -m dsl.dse`` wrote
+    (its ``accelerator`` section), for ``build_layer`` (and ``Accelerator(..., design=path)``)."""
+    import yaml
+
+    from .errors import ModelError
+
+    try:
+        data = yaml.safe_load(open(path))
+        variants = data["accelerator"]["variants"]
+    except (OSError, yaml.YAMLError, KeyError, TypeError) as exc:
+        raise ModelError(f"{path}: not a design file of python -m dsl.dse (an accelerator: variants: section): "
+                         f"{exc}") from None
+    out = {}
+    for name, v in variants.items():
+        linears = {op: {k: x for k, x in fields.items() if k in ("Mt", "Nt", "arrays", "loaders")}
+                   for op, fields in v.get("linears", {}).items()}
+        depths = {k: x for k, x in v.get("fifo_depths", {}).items() if k in SEARCHED_DEPTHS}
+        out[name] = {"linears": linears, "depths": depths}
+    return out

@@ -118,6 +118,16 @@ def test_small_exploration_writes_a_design(tmp_path):
     replayed = dsl.customize(layer.region, schedule=str(tmp_path / "out" / dec["schedule"]))
     assert str(replayed.module) == str(paper_schedule(dsl.customize(layer.region)).module)
     assert "first-order" in open(files["report.txt"]).read()
+    # models builds the accelerator the file describes
+    from models.accelerator import Accelerator
+    from models.quant import QuantConfig, quantize_model
+    from models.weights import random_weights
+
+    qm = quantize_model(random_weights(load_config("gpt2-tiny"), 0), QuantConfig(4))
+    built_acc = Accelerator(qm, 16, 16, design=files["tiny-u280.yaml"])
+    for variant, built in (("prefill", built_acc.prefill), ("decode", built_acc.decode)):
+        for op, spec in data["accelerator"]["variants"][variant]["linears"].items():
+            assert (built.linears[op].Nt, built.linears[op].arrays) == (spec["Nt"], spec["arrays"])
     again = _explorer(cache_file=tmp_path / "cache.pickle")  # the cache makes a second run free of builds
     assert len(again.cache) == len(ex.cache)
 
