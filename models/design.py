@@ -134,6 +134,9 @@ def _override(spec: LinearSpec, given: dict, rows: int) -> LinearSpec:
     unknown = set(given) - set(SPEC_FIELDS)
     if unknown:
         raise ModelError(f"linear {spec.op}: unknown field(s) {sorted(unknown)}; allowed: {', '.join(SPEC_FIELDS)}")
+    bad = {k: v for k, v in given.items() if isinstance(v, bool) or not isinstance(v, int) or v < 1}
+    if bad:
+        raise ModelError(f"linear {spec.op}: {bad} must be positive integers")
     out = replace(spec, **given)
     bits = out.weight_bits
     if rows % out.Mt or out.N % (out.arrays * out.Nt) or WORD % (out.Nt * bits) or out.K % out.kpw:

@@ -139,3 +139,21 @@ def test_cli_refuses_bad_input(tmp_path, capsys):
     assert main(["no-such-model", "--out", str(tmp_path / "o")]) == 2
     assert "unknown model" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def test_improving_moves_are_merged_by_gain_per_dsp_within_the_rule():
+    """The round's improving one-coordinate moves, best gain per added array DSP first, each kept only while
+    the rules allow the combination: two cheap decode moves (+64 DSPs each) beat one dear one (+192) that the
+    paper's rule (1,152 array DSPs on the U280) would not let them join. No build: the plan alone."""
+    from dsl.dse.search import Evaluated, _merge
+
+    ex = Explorer("gpt2-medium", "u280", 32, 32, SerialExecutor())
+    center = Evaluated(start_choice(ex), estimate=object(), objective=100.0)
+    moves = {"dear": ("f1", 4, 80.0), "cheap1": ("f1", 2, 88.0), "cheap2": ("f2", 2, 89.0)}
+    evs = {k: Evaluated(center.choice.set("decode", g, a), estimate=object(), objective=o)
+           for k, (g, a, o) in moves.items()}
+    base = ex.planned_dsps(center.choice)
+    assert [ex.planned_dsps(evs[k].choice) - base for k in moves] == [192, 64, 64]
+    assert ex.pruned(evs["dear"].choice.set("decode", "f2", 2))  # the dear move and another do not fit
+    merged = _merge(ex, center, list(evs.values()))
+    assert (merged.get("decode", "f1"), merged.get("decode", "f2")) == (2, 2) and not ex.pruned(merged)

@@ -47,5 +47,7 @@ def test_bad_overrides_are_refused(qm):
         build_layer(CFG, qm.qcfg, "prefill", 16, 32, linears={"q": {"arrays": 3}})
     with pytest.raises(ModelError, match="loaders"):
         build_layer(CFG, qm.qcfg, "prefill", 16, 32, linears={"q": {"loaders": 3}})
+    with pytest.raises(ModelError, match="positive integers"):
+        build_layer(CFG, qm.qcfg, "prefill", 16, 32, linears={"q": {"arrays": "2"}})
     with pytest.raises(ModelError, match="linear operators are"):
         build_layer(CFG, qm.qcfg, "prefill", 16, 32, linears={"x": {"arrays": 2}})

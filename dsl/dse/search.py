@@ -33,6 +33,9 @@ PREFILL_SHAPES = ((8, 16), (8, 32))                       # Mt x Nt PEs (packed:
 DECODE_ARRAYS = (1, 2, 4)                                  # 1 x 128 arrays (a weight word per cycle each)
 LOADERS = (1, 2)   # decode: HBM channels per array, a loader each (2 carry a word a cycle at 250 MHz)
 WEIGHT_DEPTHS = (16, 64)
+# groups whose prefill arrays change together: prefill streams rows through every operator at once, so
+# making one FFN array faster gains nothing while the other bounds the layer
+COUPLED = (("f1", "f2"), ("f1", "f2", "p", "qkv"))
 DECODE_NT = 128                                            # int4: one 512-bit weight word per k step
 
 
@@ -328,9 +331,14 @@ def neighbours(explorer: Explorer, current: Choice) -> list:
     for group in GROUPS:
         if "decode" in explorer.variant_names:
             out += [current.set("decode", group, a) for a in DECODE_ARRAYS if a != current.get("decode", group)]
-    for group in GROUPS:
-        out += [current.set("prefill", group, s) for s in PREFILL_SHAPES
-                if s != current.get("prefill", group) and explorer.prompt % s[0] == 0]
+    for groups in [(g,) for g in GROUPS] + list(COUPLED):  # in prefill the slowest array of a chain bounds it
+        for shape in PREFILL_SHAPES:
+            if explorer.prompt % shape[0] or all(current.get("prefill", g) == shape for g in groups):
+                continue
+            cand = current
+            for g in groups:
+                cand = cand.set("prefill", g, shape)
+            out.append(cand)
     if "decode" in explorer.variant_names:
         for group in GROUPS:
             out += [current.set("loaders", group, n) for n in LOADERS if n != current.get("loaders", group)]
@@ -369,7 +377,8 @@ def explore(explorer: Explorer, rounds: int = 3, progress=None, budget_s: float 
                 if ev.feasible and (not best.feasible or ev.objective < best.objective):
                     best, improved = ev, True
         if improved and not stop:  # every coordinate that improved on its own, together
-            merged = _merge(center.choice, [h for h in history if h.feasible and h.objective < center.objective])
+            merged = _merge(explorer, center, [h for h in history[-len(todo) - 1:]
+                                               if h.feasible and h.objective < center.objective])
             if merged not in seen and not explorer.pruned(merged):
                 seen.add(merged)
                 explorer.prefetch([merged])
@@ -386,18 +395,36 @@ def explore(explorer: Explorer, rounds: int = 3, progress=None, budget_s: float 
     return best, history, history[0]
 
 
-def _merge(center: Choice, better: list) -> Choice:
-    """``center`` with, for every coordinate some design in ``better`` changed (each one coordinate away
-    from it), the value of the best such design."""
-    out = center
-    for ev in sorted(better, key=lambda e: -e.objective):  # the best last: its values win
-        c = ev.choice
-        for what in ("prefill", "decode", "loaders"):
-            for group, value in getattr(c, what):
-                if value != center.get(what, group):
-                    out = out.set(what, group, value)
-        if c.clock_mhz != center.clock_mhz:
-            out = replace(out, clock_mhz=c.clock_mhz)
-        if c.weight_depth != center.weight_depth:
-            out = replace(out, weight_depth=c.weight_depth)
+def _merge(explorer: Explorer, center: Evaluated, better: list) -> Choice:
+    """``center`` with the coordinates that improved on their own, added greedily by gain per added array DSP
+    while the rules still allow the result (each design in ``better`` is one move from ``center``)."""
+    base = explorer.planned_dsps(center.choice)
+
+    def efficiency(ev):
+        return (center.objective - ev.objective) / max(explorer.planned_dsps(ev.choice) - base, 1.0)
+
+    out, taken = center.choice, set()
+    for ev in sorted(better, key=efficiency, reverse=True):
+        changes = _changes(center.choice, ev.choice)
+        if not changes or any(key in taken for key, _ in changes):
+            continue
+        trial = out
+        for key, value in changes:
+            trial = _apply(trial, key, value)
+        if not explorer.pruned(trial):
+            out = trial
+            taken.update(key for key, _ in changes)
     return out
+
+
+def _changes(a: Choice, b: Choice) -> list:
+    """((what, group), value) for every coordinate where ``b`` differs from ``a``."""
+    out = [((what, group), value) for what in ("prefill", "decode", "loaders")
+           for group, value in getattr(b, what) if value != a.get(what, group)]
+    out += [((what, ""), getattr(b, what)) for what in ("clock_mhz", "weight_depth") if getattr(b, what) != getattr(a, what)]
+    return out
+
+
+def _apply(choice: Choice, key: tuple, value) -> Choice:
+    what, group = key
+    return choice.set(what, group, value) if group else replace(choice, **{what: value})
