@@ -72,6 +72,26 @@ def test_ray_executor_runs_the_same_jobs():
     assert got[0]["latency"] == run_job(_start_job(ex))["latency"]
 
 
+@pytest.mark.slow
+def test_ray_executor_connects_to_a_cluster_by_address():
+    """``--executor ray:ADDRESS``: a local Ray cluster (head started by the test), reached by its address."""
+    pytest.importorskip("ray")
+    from ray.cluster_utils import Cluster
+
+    from dsl.dse import RayExecutor
+
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
+    try:
+        ray_ex = make_executor(f"ray:{cluster.address}")
+        assert isinstance(ray_ex, RayExecutor) and ray_ex.started
+        try:
+            assert ray_ex.map(_square, [2, 3]) == [4, 9]
+        finally:
+            ray_ex.close()
+    finally:
+        cluster.shutdown()
+
+
 def test_timing_rule_and_resources_refuse_without_a_build():
     ex = _explorer()
     start = start_choice(ex)

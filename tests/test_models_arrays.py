@@ -29,7 +29,7 @@ def _run(qm, variant, rows, linears):
     return design, out
 
 
-@pytest.mark.parametrize("variant,rows", [("prefill", 16), ("decode", 1)])
+@pytest.mark.parametrize("variant,rows", [pytest.param("prefill", 16, marks=pytest.mark.slow), ("decode", 1)])
 def test_arrays_sharing_the_columns_give_the_same_bits(qm, variant, rows):
     _, one = _run(qm, variant, rows, None)
     design, two = _run(qm, variant, rows, {op: {"arrays": 2} for op in ALL})
