@@ -96,7 +96,7 @@ def region_cycles(design: LayerDesign, keys: int | None = None) -> dict:
     out = {0: {}, 1: {}, 2: {}}
     for op, s in design.linears.items():
         slr = 0 if op in "qkv" else 1 if op == "p" else 2
-        out[slr][op] = (L // s.Mt) * (s.N // s.Nt) * s.K
+        out[slr][op] = (L // s.Mt) * (s.cols // s.Nt) * s.K  # its arrays work on their columns at once
     dh, H, Mq, Nk = cfg.head_dim, cfg.heads, att["Mq"], att["Nk"]
     n = keys or att["LK"]
     out[1]["a1 (QK^T)"] = (L // Mq) * H * -(-n // Nk) * dh

@@ -19,7 +19,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("model", help="model name (python -m dsl.perf --list) or a model .yaml file")
     p.add_argument("--device", default="u280", help="board: u280, u55c, u250")
     p.add_argument("--quant", default="w4a8", help="precision (the explored designs are w4a8)")
-    p.add_argument("--out", required=True, help="folder for the schedules and the dsl.perf design file")
+    p.add_argument("--out", default=None, help="folder for the schedules and the dsl.perf design file (default "
+                   "build/dse/MODEL-DEVICE)")
     p.add_argument("--prompt", type=int, default=32, help="prompt tokens of the request the design is ranked on")
     p.add_argument("--gen", type=int, default=32, help="generated tokens of that request")
     p.add_argument("--executor", default="local",
@@ -45,6 +46,8 @@ def run(argv) -> str:
     from .search import Explorer, explore
 
     args = _parser().parse_args(argv)
+    if args.out is None:
+        args.out = os.path.join("build", "dse", f"{os.path.basename(args.model)}-{args.device}")
     if args.quant.lower() != "w4a8":
         raise ExplorationError(f"the explored layer designs are W4A8 (int4 weights packed two per DSP, int8 "
                                f"activations); --quant {args.quant} is not available")
