@@ -59,8 +59,20 @@ class RunResult:
 class Accelerator:
     """The layer designs of one model and request, built for ``target`` ('sim' or 'csim')."""
 
-    def __init__(self, qm: QuantModel, prompt: int, gen: int = 0, target: str = "sim", pack: bool = True):
+    def __init__(self, qm: QuantModel, prompt: int, gen: int = 0, target: str = "sim", pack: bool = True,
+                 design=None):
+        """``design``: a design file of ``python -m dsl.dse`` (its PE arrays, loaders and weight FIFOs per
+        variant); default the shapes ``models.design`` chooses."""
+        from .explore import load_explored
+
         cfg = qm.config
+        chosen = load_explored(design) if design is not None else {}
+
+        def layer(variant, rows, lmax):
+            given = chosen.get(variant, {})
+            return build_layer(cfg, qm.qcfg, variant, rows, lmax, pack, given.get("depths") or None,
+                               given.get("linears") or None)
+
         self.qm, self.target, self.cfg = qm, target, cfg
         if prompt < 1:
             raise ModelError("the prompt needs at least one token")
@@ -70,13 +82,13 @@ class Accelerator:
             if self.lmax > cfg.max_positions:
                 raise ModelError(f"prompt {prompt} + gen {gen} (cache {self.lmax}) exceeds {cfg.name}'s context of "
                                  f"{cfg.max_positions} positions")
-            self.prefill = build_layer(cfg, qm.qcfg, "prefill", self.rows, self.lmax, pack)
-            self.decode = build_layer(cfg, qm.qcfg, "decode", 1, self.lmax, pack) if gen > 1 else None
+            self.prefill = layer("prefill", self.rows, self.lmax)
+            self.decode = layer("decode", 1, self.lmax) if gen > 1 else None
         else:
             if prompt > cfg.max_positions:
                 raise ModelError(f"sequence {prompt} exceeds {cfg.name}'s {cfg.max_positions} positions")
             self.rows, self.lmax = prompt, 0
-            self.prefill = build_layer(cfg, qm.qcfg, "encoder", prompt, 0, pack)
+            self.prefill = layer("encoder", prompt, 0)
             self.decode = None
         self._modules: dict = {}
 

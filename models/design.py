@@ -46,16 +46,24 @@ class LinearSpec:
     Nt: int
     pack: int
     weight_bits: int
-    loaders: int = 1  # weight loaders, each on its own HBM pseudo-channel (``loaders_needed``)
+    loaders: int = 1  # weight loaders per array, each on its own HBM pseudo-channel (``loaders_needed``)
     prefix: str = "W"  # of the weight arguments: ``WEIGHT_PREFIX`` of the variant (its own packed layout)
+    arrays: int = 1   # PE arrays sharing the N output columns (array a computes columns a*N/A .. (a+1)*N/A)
 
     @property
     def weight_args(self) -> list:
-        """The operator's packed-weight arguments: W_op, or W_op_0 .. W_op_{P-1} (one per loader); decode's
-        are Wd_op...: its 1 x 128 array reads another tiling of the same weights than prefill's 8 x 32."""
+        """The operator's packed-weight arguments: W_op, or W_op_0 .. W_op_{P-1} (one per loader); with A
+        arrays, W_op_c{a} (or W_op_c{a}_{i}) for each array's columns. Decode's are Wd_op...: its 1 x 128
+        array reads another tiling of the same weights than prefill's 8 x 32."""
+        arrays = [""] if self.arrays == 1 else [f"_c{a}" for a in range(self.arrays)]
         if self.loaders == 1:
-            return [f"{self.prefix}_{self.op}"]
-        return [f"{self.prefix}_{self.op}_{i}" for i in range(self.loaders)]
+            return [f"{self.prefix}_{self.op}{c}" for c in arrays]
+        return [f"{self.prefix}_{self.op}{c}_{i}" for c in arrays for i in range(self.loaders)]
+
+    @property
+    def cols(self) -> int:
+        """Output columns of one array."""
+        return self.N // self.arrays
 
     @property
     def kpw(self) -> int:
@@ -67,7 +75,7 @@ class LinearSpec:
 
     @property
     def macs_per_cycle(self) -> int:
-        return self.Mt * self.Nt
+        return self.Mt * self.Nt * self.arrays
 
 
 @dataclass
@@ -121,8 +129,33 @@ def _tile(N: int, K: int, wide: int, bits: int) -> int:
     return next(n for n in (wide, 32, 16, 8, 4, 2) if N % n == 0 and K % (WORD // (n * bits)) == 0)
 
 
+SPEC_FIELDS = ("Mt", "Nt", "loaders", "arrays")
+
+
+def _override(spec: LinearSpec, given: dict, rows: int) -> LinearSpec:
+    """``spec`` with the array shape, loaders or arrays ``given`` (a design-space exploration's choice)."""
+    from dataclasses import replace
+
+    unknown = set(given) - set(SPEC_FIELDS)
+    if unknown:
+        raise ModelError(f"linear {spec.op}: unknown field(s) {sorted(unknown)}; allowed: {', '.join(SPEC_FIELDS)}")
+    bad = {k: v for k, v in given.items() if isinstance(v, bool) or not isinstance(v, int) or v < 1}
+    if bad:
+        raise ModelError(f"linear {spec.op}: {bad} must be positive integers")
+    out = replace(spec, **given)
+    bits = out.weight_bits
+    if rows % out.Mt or out.N % (out.arrays * out.Nt) or WORD % (out.Nt * bits) or out.K % out.kpw:
+        raise ModelError(f"linear {spec.op}: {out.arrays} array(s) of {out.Mt} x {out.Nt} do not tile {rows} rows x "
+                         f"{out.N} columns with {bits}-bit weight words of 512 bits (Mt | rows, arrays x Nt | N, "
+                         f"Nt x {bits} | 512, KPW | K)")
+    if out.loaders not in (1, 2, 4) or (out.words // out.arrays) % out.loaders:
+        raise ModelError(f"linear {spec.op}: loaders = {out.loaders} must be 1, 2 or 4 and divide each array's "
+                         f"{out.words // out.arrays} weight words")
+    return replace(out, pack=int(bool(spec.pack) and out.Nt % 2 == 0))
+
+
 def linear_specs(cfg: ModelConfig, qcfg: QuantConfig, rows: int, pack: bool = True,
-                 variant: str = "prefill") -> dict:
+                 variant: str = "prefill", overrides: dict | None = None) -> dict:
     """Per operator its PE array (prefill 8 x 32, decode 1 x one weight word) and its loaders: as many as
     the array's word rate needs (each variant has its own weight buffers, in its own layout)."""
     d, f, bits = cfg.hidden, cfg.ffn, qcfg.weight_bits
@@ -137,13 +170,17 @@ def linear_specs(cfg: ModelConfig, qcfg: QuantConfig, rows: int, pack: bool = Tr
         while words % loaders:
             loaders //= 2
         specs[op] = LinearSpec(op, K, N, Mt, Nt, int(pack and Nt % 2 == 0), bits, loaders, WEIGHT_PREFIX[variant])
+    for op, given in (overrides or {}).items():
+        if op not in specs:
+            raise ModelError(f"linear {op!r}: the layer's linear operators are {', '.join(specs)}")
+        specs[op] = _override(specs[op], dict(given), rows)
     return specs
 
 
 def build_layer(cfg: ModelConfig, qcfg: QuantConfig, variant: str, rows: int, lmax: int = 0,
-                pack: bool = True, depths: dict | None = None) -> LayerDesign:
+                pack: bool = True, depths: dict | None = None, linears: dict | None = None) -> LayerDesign:
     """``depths`` overrides FIFO depths by role (see ``_depths``): the simulator then shows what a shallower
-    FIFO does."""
+    FIFO does. ``linears``: op -> {Mt, Nt, loaders, arrays} overriding the chosen PE arrays (``dsl.dse``)."""
     if variant not in ("prefill", "decode", "encoder"):
         raise ModelError(f"variant {variant!r}: prefill, decode (GPT2) or encoder (BERT)")
     for what, n in (("d", cfg.hidden), ("d_FFN", cfg.ffn)):
@@ -158,7 +195,8 @@ def build_layer(cfg: ModelConfig, qcfg: QuantConfig, variant: str, rows: int, lm
         check_rows(rows, "the sequence length")
     lk = lmax if variant == "decode" else rows
     att = {"Mq": _rows_divisor(rows, 8), "Nk": _rows_divisor(math.gcd(lk, cfg.head_dim), 8), "LK": lk}
-    design = LayerDesign(cfg, qcfg, variant, rows, lmax, linear_specs(cfg, qcfg, rows, pack, variant), att, [], {})
+    design = LayerDesign(cfg, qcfg, variant, rows, lmax, linear_specs(cfg, qcfg, rows, pack, variant, linears), att,
+                         [], {})
     _arguments(design)
     _depths(design)
     design.depths.update(depths or {})
@@ -181,7 +219,7 @@ def _arguments(design: LayerDesign) -> None:
     for op in LINEARS:
         s = design.linears[op]
         slr = 0 if op in "qkv" else 1 if op == "p" else 2
-        args += [(w, "words", (s.words // s.loaders,), slr) for w in s.weight_args]
+        args += [(w, "words", (s.words // (s.loaders * s.arrays),), slr) for w in s.weight_args]
         args += [(f"D_{op}", "vector", (2, s.N), slr),
                  (f"S_{op}", "vector", (s.K,), slr), (f"t_{op}", "scalar", (), slr)]
         if op == "p":

@@ -47,25 +47,63 @@ class _Writer:
         acc = self.rows(f"acc_{op}", s.N, kind="int32")
         self.rows(dst, s.N, dst_depth)
         self.call(f"units.smooth_quantize_rows[{R}, {s.K}, {mode}]({src}, S_{op}, t_{op}, {x8}, {sc})", slr)
-        self._loaders(s, tw, ws, R // s.Mt, slr)
-        self.call(f"gemm.aw_gemm[int8, {tw}, int32, {R}, {s.K}, {s.N}, {s.Mt}, {s.Nt}, {s.pack}]({x8}, {ws}, {acc})",
-                  slr)
+        if s.arrays == 1:
+            self._loaders(s, tw, ws, s.weight_args, R // s.Mt, slr)
+            self.call(f"gemm.aw_gemm[int8, {tw}, int32, {R}, {s.K}, {s.N}, {s.Mt}, {s.Nt}, {s.pack}]({x8}, {ws}, "
+                      f"{acc})", slr)
+        else:
+            self._arrays(s, tw, x8, ws, acc, R, slr)
         self.call(f"units.dequantize_bias_rows[{R}, {s.N}]({acc}, {sc}, D_{op}, {dst})", slr)
 
+    def _arrays(self, s, tw, x8, ws, acc, R, slr):
+        """A arrays over the output columns: the int8 rows forked to each (a tree of ``fork_rows``), each
+        with its own loaders, their rows joined by a tree of ``units.concat_rows`` (array a's columns a-th)."""
+        ins = self._tree(x8, s.arrays, f"x8_{s.op}", s.K, R, slr)
+        outs = [self.rows(f"acc_{s.op}_c{a}", s.cols, kind="int32") for a in range(s.arrays)]
+        per = len(s.weight_args) // s.arrays
+        for a in range(s.arrays):
+            wa = self.stream(f"{ws}_c{a}", f"{tw}[{s.kpw}, {s.Nt}]", self.d.depths["weights"])
+            self._loaders(s, tw, wa, s.weight_args[a * per:(a + 1) * per], R // s.Mt, slr, s.cols)
+            self.call(f"gemm.aw_gemm[int8, {tw}, int32, {R}, {s.K}, {s.cols}, {s.Mt}, {s.Nt}, {s.pack}]({ins[a]}, "
+                      f"{wa}, {outs[a]})", slr)
+        level, width = outs, s.cols
+        while len(level) > 1:  # join neighbours: (0, 1), (2, 3), ... keeps the columns in order
+            width *= 2
+            nxt = [acc if len(level) == 2 else self.rows(f"acc_{s.op}_j{width}_{i}", width, kind="int32")
+                   for i in range(len(level) // 2)]
+            for i in range(len(level) // 2):
+                self.call(f"units.concat_rows[int32, {R}, {width // 2}]({level[2 * i]}, {level[2 * i + 1]}, "
+                          f"{nxt[i]})", slr)
+            level = nxt
 
-    def _loaders(self, s, tw, ws, passes, slr):
+    def _tree(self, src, n, name, width, R, slr):
+        """``n`` copies of the int8 row stream ``src`` (a binary tree of ``fork_rows``) and the ``n`` int32
+        output streams of the arrays."""
+        level = [src]
+        while len(level) < n:
+            nxt = []
+            for i, x in enumerate(level):
+                a = self.rows(f"{name}_f{len(level)}_{2 * i}", width, kind="int8")
+                b = self.rows(f"{name}_f{len(level)}_{2 * i + 1}", width, kind="int8")
+                self.call(f"rowwise.fork_rows[int8, {R}, {width}]({x}, {a}, {b})", slr)
+                nxt += [a, b]
+            level = nxt
+        return level
+
+    def _loaders(self, s, tw, ws, args, passes, slr, cols=None):
         """One ``load_weights``, or P ``load_weight_share`` loaders merged two by two (a tree of
-        ``merge_words``: loader i's words are i, i + P, ...)."""
+        ``merge_words``: loader i's words are i, i + P, ...), for ``cols`` output columns (default all)."""
         blk = f"{tw}[{s.kpw}, {s.Nt}]"
+        N = cols or s.N
         if s.loaders == 1:
-            self.call(f"memory.load_weights[{tw}, {s.N}, {s.K}, {s.Nt}, {passes}]({s.weight_args[0]}, {ws})", slr)
+            self.call(f"memory.load_weights[{tw}, {N}, {s.K}, {s.Nt}, {passes}]({args[0]}, {ws})", slr)
             return
         level = []
-        for i, arg in enumerate(s.weight_args):
+        for i, arg in enumerate(args):
             level.append(self.stream(f"{ws}_{i}", blk, self.d.depths["weights"]))
-            self.call(f"memory.load_weight_share[{tw}, {s.N}, {s.K}, {s.Nt}, {passes}, {s.loaders}, {i}]({arg}, "
+            self.call(f"memory.load_weight_share[{tw}, {N}, {s.K}, {s.Nt}, {passes}, {s.loaders}, {i}]({arg}, "
                       f"{level[-1]})", slr)
-        words = s.words * passes // s.loaders
+        words = s.words * N // s.N * passes // s.loaders
         while len(level) > 1:  # merge streams i and i + half: the order i, i + half, ... of the level above
             half, words = len(level) // 2, words * 2
             nxt = [ws if half == 1 else self.stream(f"{ws}_m{half}_{i}", blk, self.d.depths["weights"])

@@ -98,7 +98,7 @@ def region_cycles(design: LayerDesign, keys: int | None = None) -> dict:
     out = {0: {}, 1: {}, 2: {}}
     for op, s in design.linears.items():
         slr = 0 if op in "qkv" else 1 if op == "p" else 2
-        out[slr][op] = (L // s.Mt) * (s.N // s.Nt) * s.K
+        out[slr][op] = (L // s.Mt) * (s.cols // s.Nt) * s.K  # its arrays work on their columns at once
     dh, H, Mq, Nk = cfg.head_dim, cfg.heads, att["Mq"], att["Nk"]
     n = keys or att["LK"]
     out[1]["a1 (QK^T)"] = (L // Mq) * H * -(-n // Nk) * dh
@@ -112,7 +112,7 @@ def perf_design(design: LayerDesign, clock_mhz: float | None = None, channels: d
     clock = clock_mhz or CLOCK_MHZ[design.config.kind]
     macs = {op: s.macs_per_cycle for op, s in design.linears.items()}
     macs["a1"] = macs["a2"] = design.attention["Mq"] * design.attention["Nk"]
-    loaders = {op: float(design.linears[op].loaders) for op in LINEARS}
+    loaders = {op: float(design.linears[op].loaders * design.linears[op].arrays) for op in LINEARS}
     if design.config.is_decoder:
         loaders.update(a1=1.0, a2=1.0)
     spec = design.linears["q"]

@@ -49,7 +49,12 @@ def layer_arguments(design: LayerDesign, qm, layer: int, X, cache=None, pos: int
         if key not in q.packed:
             q.packed[key] = pack_words(q.Wq, spec.weight_bits, spec.Nt) if words == "raw" else \
                 memory.pack_weight_tiles(q.Wq, spec.weight_bits, spec.Nt)
-        for arg, share in zip(spec.weight_args, memory.split_words(q.packed[key], spec.loaders)):
+        words_all, per = q.packed[key], len(q.packed[key]) // spec.arrays
+        # array a computes the a-th N / A columns: the blocks of Nt columns are word-major by column block,
+        # so its words are the a-th contiguous share; its loaders then split those
+        shares = [share for a in range(spec.arrays)
+                  for share in memory.split_words(words_all[a * per:(a + 1) * per], spec.loaders)]
+        for arg, share in zip(spec.weight_args, shares):
             vals[arg] = np.ascontiguousarray(share)
         vals[f"D_{op}"] = np.ascontiguousarray(np.stack([q.sw, q.b]), F)
         vals[f"S_{op}"] = q.sm

@@ -24,6 +24,9 @@ def _quant_check(R, D, MODE):
     checks.sizes(R=R)
     need_row("D", float32, D, "smooth_quantize_rows")
     need_row("D", int8, D, "smooth_quantize_rows")
+    if D % 8:
+        raise dsl.ShapeError(f"smooth_quantize_rows: D = {D} must be a multiple of 8 (the row's max is kept in 8 "
+                             "interleaved lanes)")
     if MODE not in (PER_TOKEN, PER_TENSOR):
         raise dsl.DSLTypeError(f"smooth_quantize_rows: MODE = {MODE!r} must be 0 (per token) or 1 (per tensor)")
 
@@ -46,10 +49,16 @@ def _smooth_quantize_rows(xs: "dsl.Stream[float32[CF], 2]", sm: "float32[D]", st
         smv[j] = sm[j]
     for r in range(R, name="rows"):
         tokens.get_row[float32, D, CF](xs, xb)
-        m: float32 = 0.0
         for j2 in range(D, name="smooth"):
             xb[j2] = xb[j2] / smv[j2]
-            m = max(m, abs(xb[j2]))
+        lane: float32[8]  # max |x'| of 8 interleaved lanes (max is exact: any order gives the row's max)
+        for l0 in range(8, name="absmax_init"):
+            lane[l0] = 0.0
+        for g in range(D // 8, name="absmax"):
+            for l in range(8, name="absmax_lanes"):
+                lane[l] = max(lane[l], abs(xb[g * 8 + l]))
+        m: float32 = max(max(max(lane[0], lane[1]), max(lane[2], lane[3])),
+                         max(max(lane[4], lane[5]), max(lane[6], lane[7])))
         sc: float32 = st
         if MODE == 0:
             sc = m / 127.0 if m > 0.0 else 1.0
@@ -232,8 +241,34 @@ def _dequantize_heads(accs: "dsl.Stream[int32[C], 2]", psc: "dsl.Stream[float32,
             tokens.put_row[float32, D, C](yb, ys)
 
 
+def _concat_check(T, R, D):
+    checks.sizes(R=R, D=D)
+    if D % min(D, WORD // T.bits) or (D < WORD // T.bits):
+        raise dsl.ShapeError(f"concat_rows: a half row of D = {D} {T!r} must be whole {WORD}-bit tokens (a multiple "
+                             f"of {WORD // T.bits}), so that the two halves join token by token")
+
+
+@dsl.template("T", "R", "D", check=_concat_check)
+def concat_rows(a: "dsl.Stream[T[chunk(T, D)], 2]", b: "dsl.Stream[T[chunk(T, D)], 2]",
+                ys: "dsl.Stream[T[chunk(T, 2 * D)], 2]"):
+    """Each of the R rows of ``a`` followed by the same row of ``b`` (D values each): the columns of two PE
+    arrays that share a GEMM's outputs, as one row of 2 D. One token a cycle."""
+    _concat_rows[T, R, D, min(D, WORD // T.bits)](a, b, ys)
+
+
+@dsl.template("T", "R", "D", "C")
+def _concat_rows(a: "dsl.Stream[T[C], 2]", b: "dsl.Stream[T[C], 2]", ys: "dsl.Stream[T[C], 2]"):
+    for r in range(R, name="rows"):
+        for t in range(D // C, name="first"):
+            x: T[C] = a.get()
+            ys.put(x)
+        for t2 in range(D // C, name="second"):
+            y: T[C] = b.get()
+            ys.put(y)
+
+
 UNIT_LOOPS = {  # loops pipelined by ``schedule_model_units`` (the row loops at II=1)
-    "_smooth_quantize_rows": ("params", "smooth", "quantize"),
+    "_smooth_quantize_rows": ("params", "smooth", "absmax", "quantize"),
     "_dequantize_bias_rows": ("params", "dequantize"),
     "_kv_append_q": (("read", 2), ("write", 2)),  # a 512-bit word every 2 cycles: 8 GB/s, within one channel
     "_attention_probs": ("kv_scales", "dequantize", "exp", "fold", "quantize", "masked"),
@@ -241,7 +276,7 @@ UNIT_LOOPS = {  # loops pipelined by ``schedule_model_units`` (the row loops at 
 }
 
 
-UNIT_REGISTERS = {"_kv_append_q": ("blk", "blk2")}  # a token's bytes in registers: (un)packing is wiring
+UNIT_REGISTERS = {"_kv_append_q": ("blk", "blk2"), "_smooth_quantize_rows": ("lane",)}  # a token's bytes in registers: (un)packing is wiring
 
 
 def schedule_model_units(s):

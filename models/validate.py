@@ -4,8 +4,10 @@ estimate (``dsl.estimate``) of the library's kernels built as the paper describe
 Kernel rows (the paper's HLS reports at 300 MHz): the library's streaming units (``dsl.library.units``) at
 BERT-base sizes, scheduled by ``dsl.dse.units`` (PE arrays that clear and drain in one cycle, 8 lanes in the
 row units). Board rows: the layer accelerator of ``models.design`` (the library's units in three SLR regions,
-W4A8 linear operators on 8 x 32 packed arrays = 256 MACs/cycle and 128 DSPs each, 8 x 8 attention arrays),
-estimated as one dataflow region and rolled up over the layers and the host loop by ``dsl.qor.design``.
+W4A8 linear operators on 8 x 32 packed arrays = 256 MACs/cycle and 128 DSPs each, 8 x 8 attention arrays; in
+decode two 1 x 128 arrays per operator, ``PAPER_DECODE``), estimated as one dataflow region by
+``models.explore.estimate_layer`` (what ``python -m dsl.dse`` ranks by) and rolled up over the layers and the
+host loop by ``dsl.qor.design``.
 
 Every figure is computed; nothing is fitted. ``rows(board=...)`` returns the table; ``python -m
 models.validate`` prints it (see dsl/perf/README.md, "Validation").
@@ -16,13 +18,11 @@ import sys
 from dataclasses import dataclass
 
 import dsl
-from dsl.dse.units import build, paper_schedule, row_tripcount
+from dsl.dse.units import build, row_tripcount
 from dsl.perf import evaluate
 from dsl.qor.design import KernelRun, design_estimate
 
-from .config import load_config
-from .design import build_layer
-from .quant import parse_quant
+from .explore import VariantJob, estimate_layer
 
 
 TOLERANCE = 0.10  # the issue's acceptance: every row within 10% of the published figure
@@ -70,20 +70,17 @@ def kernel_rows() -> list:
     return out
 
 
-def _mean_kept(variant: str, L: int, lk: int, past: int = 0) -> int:
-    """Keys a score row keeps: all of them (encoder), i + 1 on average over a causal prompt, past + 1 in decode."""
-    return {"encoder": lk, "prefill": (L + 1) // 2, "decode": past + 1}[variant]
+# The paper's decode: 256 MACs/cycle for every linear operator (its 8 x 16 DSP arrays with packing) on one
+# token. The library's aw_gemm takes one 512-bit weight word per k step (Nt x 4 bits <= 512), so one token
+# row reaches 128 MACs/cycle per array (1 x 128, 64 DSPs): two arrays share the output columns, 128 DSPs and
+# 256 MACs/cycle together, as the paper's array; each with two loaders (a word a cycle is 16 GB/s, over one
+# HBM channel's 12.2).
+PAPER_DECODE = tuple((op, (("arrays", 2),)) for op in ("f1", "f2", "k", "p", "q", "v"))
 
 
-def layer_estimate(model: str, variant: str, rows: int, lmax: int, clock: float, past: int = 0):
+def layer_estimate(model: str, variant: str, rows: int, lmax: int, clock: float, past: int = 0, linears=()):
     """``dsl.estimate`` of one layer accelerator of ``models.design`` (one dataflow region)."""
-    cfg = load_config(model)
-    design = build_layer(cfg, parse_quant("w4a8"), variant, rows, lmax)
-    s = paper_schedule(dsl.customize(design.region))
-    lk = design.attention["LK"]
-    trips = {f"softmax_row:{k.split(':', 1)[1]}": v for k, v in
-             row_tripcount("softmax", (rows * cfg.heads, lk), _mean_kept(variant, rows, lk, past)).items()}
-    return dsl.estimate(s, clock_mhz=clock, tripcount=trips)
+    return estimate_layer(VariantJob(model, variant, rows, lmax, past, clock, tuple(linears)))[2]
 
 
 def board_rows(prompts=(32,)) -> list:
@@ -94,7 +91,8 @@ def board_rows(prompts=(32,)) -> list:
     published = {32: 81.5, 64: 163.0, 128: 326.0, 256: 652.0}
     gen = 32
     first = min(prompts)  # decode: the paper's 4.90 ms/token, here after a prompt of 32 with 32 tokens generated
-    decode = layer_estimate("gpt2-medium", "decode", 1, first + gen, 250.0, past=first + gen // 2)
+    decode = layer_estimate("gpt2-medium", "decode", 1, first + gen, 250.0, past=first + gen // 2,
+                            linears=PAPER_DECODE)
     for prompt in prompts:
         fo = evaluate("gpt2-medium", "u280", prompt=prompt, gen=gen, gpu=None, design="gpt2-medium-u280")
         pre = layer_estimate("gpt2-medium", "prefill", prompt, prompt + gen, 250.0)

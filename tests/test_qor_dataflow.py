@@ -120,3 +120,66 @@ def test_systolic_array_region():
 def test_diamond_region_estimates():
     r = estimate(dsl.customize(diamond(16, 16)))
     assert r.regions["dia"].critical[-1] == "sink"
+
+
+def test_a_process_works_before_its_first_read_while_it_waits():
+    """Vitis starts a region's processes together: a consumer that loads a table (64 cycles) before its first
+    read of the FIFO does so while the producer fills it, so only the rest of its work waits for the token
+    (its effective start is the token's arrival less those cycles); before, the whole process waited."""
+    @dsl.region()
+    def prep(A: int32[N], C: int32[N], B: int32[N]):
+        p1: dsl.Stream[int32, 4]
+
+        @dsl.kernel(mapping=[1])
+        def load(A: int32[N]):
+            for i in range(N):
+                p1.put(A[i])
+
+        @dsl.kernel(mapping=[1])
+        def use(C: int32[N], B: int32[N]):
+            table: int32[N]
+            for j in range(N):
+                table[j] = C[j]
+            for i in range(N):
+                B[i] = p1.get() + table[i]
+
+    r = estimate(dsl.customize(prep))
+    p = {x.name: x for x in r.regions["prep"].processes}
+    arrival = 65  # load's first put (cycle 64) + the FIFO's read latency
+    assert p["use"].start < arrival - 60  # its table load overlaps the wait
+    assert r.latency < p["load"].latency + p["use"].latency  # not one after the other
+
+
+def test_a_held_up_producer_writes_its_last_token_late():
+    """Regression: a process its input holds up (mid, behind a producer with a float recurrence) finished late,
+    but its consumer was timed from mid's start plus mid's own last write, so it "finished" before mid did."""
+    from dsl import float32
+
+    @dsl.region()
+    def held(A: float32[N], B: float32[N]):
+        p1: dsl.Stream[float32, 4]
+        p2: dsl.Stream[float32, 4]
+
+        @dsl.kernel(mapping=[1])
+        def slow(A: float32[N]):
+            acc: float32 = 0.0
+            for i in range(N):
+                acc = acc * 0.5 + A[i]  # a float recurrence: II of the fmul + fadd latency
+                p1.put(acc)
+
+        @dsl.kernel(mapping=[1])
+        def mid():
+            for i in range(N):
+                p2.put(p1.get() + 1.0)
+
+        @dsl.kernel(mapping=[1])
+        def store(B: float32[N]):
+            for i in range(N):
+                B[i] = p2.get()
+
+    r = estimate(dsl.customize(held))
+    p = {x.name: x for x in r.regions["held"].processes}
+    assert p["slow"].latency > 4 * N  # the recurrence makes it slow
+    assert p["mid"].finish > p["mid"].start + p["mid"].latency  # held up by slow
+    assert p["store"].finish > p["mid"].finish  # its last read comes after mid's last write
+    assert r.latency > p["mid"].finish

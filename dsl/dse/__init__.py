@@ -2,9 +2,10 @@
 
     python -m dsl.dse gpt2-medium --device u280 --quant w4a8 --out schedules/gpt2-medium-u280/
 
-Operators are built from the templates in ``templates.py`` (to be replaced by ``dsl.library`` kernels
-registered under the same kinds), estimated by ``dsl.estimate`` through a pluggable executor (``evaluate``:
-local processes, a Ray cluster) and rolled up per layer (``search``).
+Candidates are layer accelerators built by a builder module (``models.explore`` by default: ``models.design``
+of the ``dsl.library`` units, scheduled as the paper's kernels by ``units.paper_schedule``), estimated by
+``dsl.estimate`` through a pluggable executor (``evaluate``: local processes, a Ray cluster) and rolled up over
+the layers and the host loop by ``dsl.qor.design`` (``search``).
 """
 from .evaluate import ExplorationError, LocalExecutor, RayExecutor, SerialExecutor, make_executor
 from .search import Choice, Explorer, explore

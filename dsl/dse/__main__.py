@@ -18,32 +18,39 @@ def _parser() -> argparse.ArgumentParser:
                                 description="Design-space exploration of a spatial Transformer accelerator.")
     p.add_argument("model", help="model name (python -m dsl.perf --list) or a model .yaml file")
     p.add_argument("--device", default="u280", help="board: u280, u55c, u250")
-    p.add_argument("--quant", default="w4a8", help="precision (the operator templates build w4a8)")
-    p.add_argument("--out", required=True, help="folder for the schedules and the dsl.perf design file")
+    p.add_argument("--quant", default="w4a8", help="precision (the explored designs are w4a8)")
+    p.add_argument("--out", default=None, help="folder for the schedules and the dsl.perf design file (default "
+                   "build/dse/MODEL-DEVICE)")
     p.add_argument("--prompt", type=int, default=32, help="prompt tokens of the request the design is ranked on")
     p.add_argument("--gen", type=int, default=32, help="generated tokens of that request")
     p.add_argument("--executor", default="local",
                    help="local (processes, default), local:N, serial, ray (a local Ray instance) or ray:ADDRESS")
     p.add_argument("--workers", type=int, default=None, help="worker processes of the local executor")
     p.add_argument("--rounds", type=int, default=3, help="rounds of coordinate descent")
+    p.add_argument("--budget-s", type=float, default=240.0,
+                   help="no new round starts after this many seconds (default 240)")
+    p.add_argument("--builder", default=None,
+                   help="module whose run_variant(spec) builds and estimates a layer variant (default models.explore)")
     p.add_argument("--kernel-invocation-us", type=float, default=10.0,
                    help="host time of one kernel invocation (XRT start/wait), microseconds")
     p.add_argument("--no-cache", action="store_true",
-                   help="do not reuse (or keep) the operator estimates of earlier runs in OUT/.dse-cache.pickle")
+                   help="do not reuse (or keep) the layer estimates of earlier runs in OUT/.dse-cache.pickle")
     p.add_argument("--json", action="store_true", help="print the chosen design's figures as JSON")
     return p
 
 
 def run(argv) -> str:
     from ..qor.design import HostParameters
-    from .evaluate import ExplorationError, make_executor
+    from .evaluate import DEFAULT_BUILDER, ExplorationError, make_executor
     from .output import figures, write
     from .search import Explorer, explore
 
     args = _parser().parse_args(argv)
+    if args.out is None:
+        args.out = os.path.join("build", "dse", f"{os.path.basename(args.model)}-{args.device}")
     if args.quant.lower() != "w4a8":
-        raise ExplorationError(f"the operator templates build W4A8 designs (int4 weights packed two per DSP, "
-                               f"int8 activations); --quant {args.quant} is not available")
+        raise ExplorationError(f"the explored layer designs are W4A8 (int4 weights packed two per DSP, int8 "
+                               f"activations); --quant {args.quant} is not available")
     for name in ("prompt", "gen", "rounds"):
         if getattr(args, name) < (1 if name != "gen" else 0):
             raise ExplorationError(f"--{name} must be a positive integer, got {getattr(args, name)}")
@@ -55,7 +62,8 @@ def run(argv) -> str:
     started = time.time()
     try:
         cache = None if args.no_cache else os.path.join(args.out, ".dse-cache.pickle")
-        explorer = Explorer(args.model, args.device, args.prompt, args.gen, executor, host, cache)
+        explorer = Explorer(args.model, args.device, args.prompt, args.gen, executor, host, cache,
+                            args.builder or DEFAULT_BUILDER)
         if args.prompt + args.gen > explorer.model.max_seq:
             raise ExplorationError(f"prompt + gen exceeds {explorer.model.name}'s maximum sequence length "
                                    f"{explorer.model.max_seq}")
@@ -66,7 +74,7 @@ def run(argv) -> str:
                 bar.update()
                 bar.note(f"best {ev.objective:.4g} ms")
 
-            best, history, start = explore(explorer, rounds=args.rounds, progress=advance)
+            best, history, start = explore(explorer, rounds=args.rounds, progress=advance, budget_s=args.budget_s)
     finally:
         executor.close()
     if not best.feasible:

@@ -1,8 +1,8 @@
 """Estimating operator candidates, in parallel through a pluggable executor.
 
-A ``Job`` is one template build (one tile at full depth) and the variants to estimate it at (clock, trip
-counts, the memories behind its arguments); ``run_job`` builds it once and estimates every variant, returning
-plain data. Executors map ``run_job`` over jobs: ``LocalExecutor`` (processes on this machine, the default),
+A ``Job`` is one layer variant (prefill or decode) of a candidate accelerator, built by the builder module it
+names (``models.explore`` by default: the library's units as ``models.design`` composes them) and estimated by
+``dsl.estimate``; ``run_job`` returns plain data. Executors map ``run_job`` over jobs: ``LocalExecutor`` (processes on this machine, the default),
 ``RayExecutor`` (a Ray cluster: ``address="auto"`` or ``"ray://host:10001"``, or a local Ray instance when no
 address is given), ``SerialExecutor`` (in this process, for tests and debugging).
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from ..errors import DSLError
 
@@ -19,83 +19,29 @@ class ExplorationError(DSLError):
     """Invalid input to the design-space exploration."""
 
 
-@dataclass(frozen=True)
-class Variant:
-    clock_mhz: float
-    tripcount: tuple              # sorted (loop, trips) pairs
-    memories: tuple               # per argument: ("stream", depth) | ("maxi", channels) | ("ram",) | ("rom",)
+DEFAULT_BUILDER = "models.explore"  # the layer accelerators of models.design, built from dsl.library units
 
 
 @dataclass(frozen=True)
 class Job:
-    kind: str
-    params: tuple
-    variants: tuple
-    device: str = "u280"
+    """One layer variant to build and estimate: ``spec`` is the builder's job (plain, picklable data);
+    ``builder`` names the module whose ``run_variant(spec) -> dict`` does it (imported in the worker, so that
+    ``dsl`` does not import the model library it explores)."""
+
+    spec: object
+    builder: str = DEFAULT_BUILDER
 
 
-@dataclass
-class Result:
-    """One variant's estimate, as plain data."""
+def run_job(job: Job) -> dict:
+    """Build and estimate one variant (runs in a worker process or a Ray task)."""
+    import importlib
 
-    latency: int
-    interval: int
-    first: dict                   # argument position -> cycle of the first access
-    last: dict
-    costs: dict                   # DSP, BRAM18K, URAM, LUT, FF
-    loops: list = field(default_factory=list)  # (key, ii, ii_target, reason) of pipelined loops
-    notes: list = field(default_factory=list)
-
-
-def _memories(func, spec: tuple) -> tuple:
-    """The memories behind the top function's arguments, as ``spec`` describes them."""
-    from ..qor import memory as M
-
-    out = []
-    for k, entry in enumerate(spec):
-        name, bits, shape = func.arg_names[k], func.arg_bits[k], func.arg_shapes[k]
-        attrs = func.arg_attrs[k]
-        if entry[0] == "stream":
-            out.append(M.Memory("stream", name, bits, shape, depth=entry[1]))
-        elif entry[0] == "maxi":
-            out.append(M.Memory("maxi", name, bits, shape, bundle=f"gmem{k}", channels=float(entry[1])))
-        else:
-            memory = M.Memory("rom" if entry[0] == "rom" else "ram", name, bits, shape,
-                              list(attrs.get("partition", [])))
-            if memory.fully_partitioned:
-                memory.kind = "reg"
-            out.append(memory)
-    return tuple(out)
-
-
-def run_job(job: Job) -> list:
-    """Build ``job`` once and estimate each of its variants (runs in a worker process)."""
-    from ..backend.hls.streams import prepare_streams
-    from ..qor.estimate import Estimator
-    from ..qor.model import read_module
-    from .templates import build
-
-    schedule = build(job.kind, *job.params)
-    with schedule.context:
-        prepare_streams(schedule.module)
-        funcs = read_module(schedule.module)
-    results = []
-    for v in job.variants:
-        est = Estimator(schedule, job.device, v.clock_mhz, None, None, 0.85, dict(v.tripcount), funcs=funcs)
-        memories = _memories(funcs[schedule.top], v.memories)
-        inst = est.function(est.top, memories)
-        loops = [(l.key, l.ii, l.ii_target, l.ii_reason) for l in est.loops.values() if l.pipelined]
-        results.append(Result(inst.latency or 0, inst.interval or 0, dict(inst.stream_first), dict(inst.stream_last),
-                              {k: float(inst.costs.get(k, 0)) for k in ("DSP", "BRAM18K", "URAM", "LUT", "FF")},
-                              loops, list(est.notes)))
-    return results
-
-
-def schedule_steps(kind: str, params: tuple) -> str:
-    """The YAML schedule of a template build (what the exploration writes for each operator)."""
-    from .templates import build
-
-    return build(kind, *params).to_yaml()
+    try:
+        module = importlib.import_module(job.builder)
+    except ImportError as exc:
+        raise ExplorationError(f"the exploration's builder {job.builder!r} cannot be imported ({exc}); it must be "
+                               "a module with run_variant(spec) -> dict") from None
+    return module.run_variant(job.spec)
 
 
 # -- executors -------------------------------------------------------------------------------------------

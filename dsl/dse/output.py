@@ -1,5 +1,7 @@
-"""What the exploration writes: one schedule file per operator, the ``dsl.perf`` design file (with the
-accelerator it describes and its design-level figures), and a text report."""
+"""What the exploration writes: the ``dsl.perf`` design file (the first-order model's view of the chosen
+accelerator, the accelerator itself as ``models.design`` overrides per variant, and its design-level figures),
+one schedule file per variant (the scheduled layer region, replayable with ``dsl.customize(..., schedule=)``)
+and a text report."""
 from __future__ import annotations
 
 import os
@@ -9,45 +11,40 @@ from pathlib import Path
 import yaml
 
 from ..qor.design import compare
-from .evaluate import schedule_steps
-from .layer import ARRAY_KINDS, Shape, linear_ops
 
 
 def perf_design(explorer, ev, quant: str) -> dict:
-    """The dsl.perf design of the chosen accelerator: MACs/cycle per linear operator (2 per PE with DSP
-    packing for the int4 weights, 1 for the int8 x int8 attention arrays), clock, channels per loader."""
-    choice = ev.choice
+    """The dsl.perf design of the chosen accelerator (its prefill arrays: the first-order model has one set of
+    MACs/cycle per operator), with the HBM channels each operator's loaders use in decode."""
+    pre = ev.variants[explorer.variant_names[0]]
+    dec = ev.variants.get("decode")
     macs, channels = {}, {}
-    for op in explorer.ops:
-        if op.name not in linear_ops():
-            continue
-        mt, nt = choice.tile(op.group)
-        per_pe = 2 if op.kind == "linear" else 1
-        macs[op.name] = per_pe * mt * nt * choice.split(op.group)
-        if op.kind == "linear":
-            channels[op.name] = 2 * choice.channel(op.group) * choice.split(op.group)  # two loaders per array
-    reuse = min(choice.tile(g)[0] for g in ("qkv", "p", "f1", "f2"))
+    for op, spec in pre["linears"].items():
+        macs[op] = spec["Mt"] * spec["Nt"] * spec["arrays"]
+        source = dec["linears"][op] if dec else spec
+        channels[op] = source["loaders"] * source["arrays"]
+    for op, _, _, m in pre["arrays"]:
+        if op in ("a1", "a2"):
+            macs[op] = m
+    reuse = min(s["Mt"] for s in pre["linears"].values())
     return {"name": f"{explorer.model.name}-{explorer.device.name}-explored", "model": explorer.model.name,
-            "device": explorer.device.name, "quant": quant, "clock_mhz": choice.clock_mhz,
+            "device": explorer.device.name, "quant": quant, "clock_mhz": ev.choice.clock_mhz,
             "macs_per_cycle": macs, "layers_per_device": 1, "weight_reuse": max(1, reuse), "memory_packing": True,
-            "weight_tile_depth": 256, "weights_on_chip": False, "kv_on_chip": True,
+            "weight_tile_depth": 256, "weights_on_chip": False, "kv_on_chip": False,
             "channels_per_loader": channels,
             "notes": "written by python -m dsl.dse from the design-level estimate of the explored accelerator"}
 
 
 def accelerator(explorer, ev) -> dict:
-    choice = ev.choice
-    shape = Shape(explorer.prompt, explorer.prompt)
-    builds = explorer._builds(choice, shape)
-    ops = []
-    for op in explorer.ops:
-        b = builds[op.name]
-        ops.append({"name": op.name, "template": b.kind, "build": list(b.params), "tripcount": dict(b.tripcount),
-                    "tile": list(choice.tile(op.group)), "arrays": choice.split(op.group) if b.kind in ARRAY_KINDS else 1,
-                    "slr": ev.placement.get(op.name, op.slr), "schedule": f"schedules/{op.name}.yaml"})
-    return {"clock_mhz": choice.clock_mhz, "hbm_channels_per_loader": dict(choice.channels), "operators": ops,
-            "fifo_depths": dict(ev.fifo_depths), "hbm_channels_used": ev.channels_used,
-            "slr_resources": [{k: round(v) for k, v in u.items()} for u in ev.slr_use]}
+    """The accelerator as models.design builds it: per variant its linear overrides and FIFO depths."""
+    variants = {}
+    for v, res in ev.variants.items():
+        variants[v] = {"linears": res["linears"], "fifo_depths": res["depths"], "layer_cycles": res["latency"],
+                       "critical_path": res["critical"], "schedule": f"schedules/{v}.yaml",
+                       "resources": {k: round(x) for k, x in res["resources"].items()}}
+    return {"builder": explorer.builder, "clock_mhz": ev.choice.clock_mhz, "variants": variants,
+            "placement": dict(sorted(ev.placement.items())), "slr_array_dsps": [round(x) for x in ev.slr_dsps],
+            "placement_moves": list(ev.moves), "hbm_weight_channels": ev.channels_used}
 
 
 def figures(est) -> dict:
@@ -63,15 +60,12 @@ def write(out_dir, explorer, best, start, quant: str, history: list) -> dict:
     out.parent.mkdir(parents=True, exist_ok=True)
     design = perf_design(explorer, best, quant)
     compare(best.estimate, _to_design(design), explorer.model, explorer.perf_device)
-    compare(start.estimate, _to_design(perf_design(explorer, start, quant)), explorer.model, explorer.perf_device)
     data = dict(design)
     data["accelerator"] = accelerator(explorer, best)
     data["design_level"] = figures(best.estimate)
     files = {f"{explorer.model.name}-{explorer.device.name}.yaml": yaml.safe_dump(data, sort_keys=False)}
-    builds = explorer._builds(best.choice, Shape(explorer.prompt, explorer.prompt))
-    for op in explorer.ops:
-        b = builds[op.name]
-        files[f"schedules/{op.name}.yaml"] = schedule_steps(b.kind, b.params)
+    for v, res in best.variants.items():
+        files[f"schedules/{v}.yaml"] = res["schedule"]
     files["report.txt"] = report(explorer, best, start, history)
     tmp = Path(tempfile.mkdtemp(prefix=".dse-", dir=out.parent))
     for name, text in files.items():
@@ -101,20 +95,30 @@ def _to_design(data: dict):
         os.unlink(path)
 
 
-def report(explorer, best, start, history: list) -> str:
-    lines = [f"design-space exploration of {explorer.model.name} on {explorer.device.name}, prompt "
-             f"{explorer.prompt}, gen {explorer.gen}: {explorer.evaluations} designs evaluated, "
-             f"{sum(1 for h in history if h.feasible)} feasible", ""]
-    for title, ev in (("chosen design", best), ("starting point (the paper's design as the templates build it)",
-                                                start)):
-        c = ev.choice
-        lines.append(f"{title}: {c.clock_mhz:g} MHz, HBM channels per weight loader {dict(c.channels)}, "
-                     f"arrays {dict(c.tiles)}, arrays per operator {dict(c.splits) or 'one each'}")
+def _describe(ev) -> list:
+    c = ev.choice
+    lines = [f"{c.clock_mhz:g} MHz, prefill arrays {dict(c.prefill)}, decode 1x128 arrays per operator "
+             f"{dict(c.decode)}, HBM channels per decode array {dict(c.loaders)}, weight FIFOs {c.weight_depth}"]
+    if ev.estimate is not None:
         lines.append(str(ev.estimate))
-        for s, use in enumerate(ev.slr_use):
-            lines.append(f"  SLR{s}: " + ", ".join(f"{k} {v:,.0f}" for k, v in use.items()))
-        if ev.violations:
-            lines.append("  violates: " + "; ".join(ev.violations))
+    if ev.slr_dsps:
+        lines.append("  array DSPs per SLR: " + ", ".join(f"SLR{s} {d:,.0f}" for s, d in enumerate(ev.slr_dsps)))
+    for v, res in ev.variants.items():
+        lines.append(f"  {v} kernel: {res['latency']:,} cycles a layer; " +
+                     ", ".join(f"{k} {x:,.0f}" for k, x in res["resources"].items()))
+    if ev.moves:
+        lines.append("  placement moves: " + "; ".join(ev.moves))
+    if ev.violations:
+        lines.append("  violates: " + "; ".join(ev.violations))
+    return lines
+
+
+def report(explorer, best, start, history: list) -> str:
+    feasible = sum(1 for h in history if h.feasible)
+    lines = [f"design-space exploration of {explorer.model.name} on {explorer.device.name}, prompt "
+             f"{explorer.prompt}, gen {explorer.gen}: {explorer.evaluations} designs evaluated, {feasible} feasible, "
+             f"{len(explorer.cache)} layer variants estimated; search: {getattr(explorer, 'stop_reason', '')}", ""]
+    for title, ev in (("chosen design", best), ("starting point", start)):
+        lines.append(f"{title}: " + "\n".join(_describe(ev)))
         lines.append("")
-    lines.append("FIFO depths (words): " + ", ".join(f"{k} {v}" for k, v in best.fifo_depths.items()))
     return "\n".join(lines) + "\n"

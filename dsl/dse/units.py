@@ -232,8 +232,12 @@ def _smooth_quantize_instance(s, f):
 
     _rows_by_token(s, f, "xs", "xb")
     _rows_by_token(s, f, "qs", "qb")
+    s.partition(f"{f}:smv", CYCLIC, dim=1, factor=LANES)  # LANES smoothing factors a cycle
     s.pipeline(f"{f}:smooth:j2")
     s.pipeline(f"{f}:quantize:j3")
+    for loop in ("smooth:j2", "quantize:j3"):  # LANES elements a cycle, as in the row units
+        s.unroll(f"{f}:{loop}", LANES)
+    s.pipeline(f"{f}:absmax:g")  # a group of 8 lanes a cycle (the lanes in registers: schedule_model_units)
 
 
 def _dequantize_bias_instance(s, f):
@@ -241,7 +245,10 @@ def _dequantize_bias_instance(s, f):
 
     _rows_by_token(s, f, "accs", "ab")
     _rows_by_token(s, f, "ys", "yb")
+    for buffer in ("sw", "bias"):  # LANES reads a cycle of the per-column parameters
+        s.partition(f"{f}:{buffer}", CYCLIC, dim=1, factor=LANES)
     s.pipeline(f"{f}:dequantize:j2")
+    s.unroll(f"{f}:dequantize:j2", LANES)
 
 
 INSTANCE_STEPS = {"_aw_gemm": _aw_instance, "_qk_gemm": _qk_instance, "_pv_gemm": _pv_instance,

@@ -2,10 +2,14 @@
 ``s.to``/``s.dataflow`` compositions alike, read through the same netlist the simulator uses).
 
 - Interval: a region accepts a new invocation when its slowest process can (the largest process interval).
-- Latency: a process starts when every FIFO it reads has its first token (the producer's start, plus the
-  cycle of its first write, plus the FIFO's read latency) and every ping-pong buffer it reads is complete (the
-  writer's finish); it finishes no earlier than its own latency after its start, and no earlier than its
-  producers' last writes plus the time it needs after its last read. The region's latency is the last finish.
+- Latency: every process starts with the region (Vitis starts a dataflow region's processes together) and
+  stalls at its first read of a FIFO until the first token is there (the producer's start, plus the cycle of
+  its first write, plus the FIFO's read latency): its effective start is that time less the cycles it runs
+  before that read (its own first access of the FIFO). It waits for every ping-pong buffer it reads to be
+  complete (the writer's finish); it finishes no earlier than its own latency after its start, and no earlier
+  than its producers' last writes plus the time it needs after its last read. A producer that its own inputs
+  held up (it finished later than its start plus its latency) writes its last token as late: its finish less
+  the cycles it runs after that write. The region's latency is the last finish.
 """
 from __future__ import annotations
 
@@ -76,6 +80,9 @@ def roll_up(name: str, nodes: list, fifos: list, fifo_latency: int) -> RegionEst
                 p, ppos = producer[f]
                 src = nodes[p]
                 first = src.start + src.instance.stream_first.get(ppos, 0) + fifo_latency
+                # the process runs from the region's start up to its own first read of this FIFO: only
+                # the rest of its work waits for the token (a parameter load before the row loop does not)
+                first -= node.instance.stream_first.get(pos, 0)
                 if first > start:
                     start, via = first, p
             for p in node.after:
@@ -89,7 +96,11 @@ def roll_up(name: str, nodes: list, fifos: list, fifo_latency: int) -> RegionEst
                 p, ppos = producer[f]
                 src = nodes[p]
                 tail = latency - node.instance.stream_last.get(pos, latency)
-                last = src.start + src.instance.stream_last.get(ppos, src.instance.latency or 0) + fifo_latency
+                src_latency = src.instance.latency or 0
+                written = src.instance.stream_last.get(ppos, src_latency)
+                # a producer its own inputs held up writes its last token that much later: no earlier than
+                # its finish less the cycles it runs after that write
+                last = max(src.start + written, src.finish - (src_latency - written)) + fifo_latency
                 if last + tail > finish:
                     finish, via = last + tail, p
             if (start, finish) != (node.start, node.finish):

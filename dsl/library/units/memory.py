@@ -96,14 +96,16 @@ def load_weight_share(Wp: "UInt(WORD)[N // Nt * (K // (WORD // (Nt * TyW.bits)))
 @dsl.template("TyW", "KPW", "Nt", "NW")
 def merge_words(a: "dsl.Stream[TyW[KPW, Nt], 2]", b: "dsl.Stream[TyW[KPW, Nt], 2]",
                 ws: "dsl.Stream[TyW[KPW, Nt], 2]"):
-    """NW blocks, alternately from ``a`` and ``b`` (one per cycle): two loaders' shares as one stream."""
+    """NW blocks, alternately from ``a`` and ``b`` (one per cycle): two loaders' shares as one stream. One
+    write of ``ws`` per iteration (the block taken from either input), so that the loop runs at II=1 (a FIFO
+    takes one write a cycle)."""
+    blk: TyW[KPW, Nt]
     for w in range(NW, name="words"):
         if w % 2 == 0:
-            blk: TyW[KPW, Nt] = a.get()
-            ws.put(blk)
+            blk = a.get()
         else:
-            blk2: TyW[KPW, Nt] = b.get()
-            ws.put(blk2)
+            blk = b.get()
+        ws.put(blk)
 
 
 def split_words(words, P: int) -> list:
