@@ -2,8 +2,8 @@
 add with its bypass FIFO, and the fork that feeds it. Each consumes and produces one row per token, so the
 dataflow never waits for a whole tensor, and applies the row kernel of ``dsl.library.rows`` to each row:
 the same code as ``nn.softmax`` / ``nn.layer_norm`` / ``nn.gelu``, hence the same bits (float32 exactly).
-How they overlap (what Vitis gets): softmax and LayerNorm take row r in while row r - 1 leaves (one token
-of each a cycle; softmax divides by the row's sum on the way out), then compute row r in one pass per
+How they overlap (what Vitis gets): softmax and LayerNorm take row r + 1 in while row r leaves (one token
+of each a cycle; softmax divides by the row's sum on the way out), after computing row r in one pass per
 reduction (the exponentials with their sum, the squares with theirs); GeLU, element-wise, runs token by
 token in one pipelined loop.
 """
@@ -38,29 +38,41 @@ def _softmax_rows(xs: "dsl.Stream[T[CH], 2]", ns: "dsl.Stream[int32, 2]", zs: "d
     zb: T[D]
     s: T = 1.0
     n: int32 = 0
-    for r in range(R + 1, name="rows"):  # row r in while row r - 1 leaves divided by its sum, then row r
-        _exchange_softmax[T, D, CH](xs, xb, zb, zs, min(R - r, 1), min(r, 1), s, n)
-        if r < R:
-            n = ns.get()
-            s = rows.softmax_exp_row[T, D](xb, zb, n, scale)
+    tokens.get_row[T, D, CH](xs, xb)
+    for r in range(R - 1, name="rows"):  # row r computed, then row r + 1 in while row r leaves divided by its sum
+        n = ns.get()
+        s = rows.softmax_exp_row[T, D](xb, zb, n, scale)
+        _exchange_softmax[T, D, CH](xs, xb, zb, zs, s, n)
+    n = ns.get()
+    s = rows.softmax_exp_row[T, D](xb, zb, n, scale)
+    _send_softmax[T, D, CH](zb, zs, s, n)
 
 
 @dsl.template("T", "D", "CH")
 def _exchange_softmax(xs: "dsl.Stream[T[CH], 2]", row_in: "T[D]", row_out: "T[D]", ys: "dsl.Stream[T[CH], 2]",
-                      take: int32, send: int32, s: "T", n: int32):
+                      s: "T", n: int32):
     """``tokens.exchange_row`` with softmax's division on the way out: element j of the leaving row is
     z[j] / s for j < n and stays z[j] (= 0) beyond, as ``rows.softmax_row`` computes it."""
     blk: T[CH]
     for c in range(D // CH, name="tokens"):
-        if take > 0:
-            got: T[CH] = xs.get()
-            for j in range(CH, name="unpack"):
-                row_in[c * CH + j] = got[j]
-        if send > 0:
-            for j2 in range(CH, name="normalize"):
-                v: T = row_out[c * CH + j2]
-                blk[j2] = v / s if c * CH + j2 < n else v
-            ys.put(blk)
+        got: T[CH] = xs.get()
+        for j in range(CH, name="unpack"):
+            row_in[c * CH + j] = got[j]
+        for j2 in range(CH, name="normalize"):
+            v: T = row_out[c * CH + j2]
+            blk[j2] = v / s if c * CH + j2 < n else v
+        ys.put(blk)
+
+
+@dsl.template("T", "D", "CH")
+def _send_softmax(row_out: "T[D]", ys: "dsl.Stream[T[CH], 2]", s: "T", n: int32):
+    """The last row's ``_exchange_softmax``: it leaves divided by its sum, and no row comes in."""
+    blk: T[CH]
+    for c in range(D // CH, name="tokens"):
+        for j2 in range(CH, name="normalize"):
+            v: T = row_out[c * CH + j2]
+            blk[j2] = v / s if c * CH + j2 < n else v
+        ys.put(blk)
 
 
 def _mask_check(LQ, LK, H, Mq, PASSES):
@@ -98,10 +110,12 @@ def _layer_norm_rows(xs: "dsl.Stream[T[CH], 2]", gamma: "T[D]", beta: "T[D]", zs
     for j in range(D, name="params"):
         g[j] = gamma[j]
         b[j] = beta[j]
-    for r in range(R + 1, name="rows"):  # row r in while row r - 1 leaves, then row r computed
-        tokens.exchange_row[T, D, CH](xs, xb, zb, zs, min(R - r, 1), min(r, 1))
-        if r < R:
-            rows.layer_norm_row[T, D](xb, g, b, zb, eps)
+    tokens.get_row[T, D, CH](xs, xb)
+    for r in range(R - 1, name="rows"):  # row r computed, then row r + 1 in while row r leaves
+        rows.layer_norm_row[T, D](xb, g, b, zb, eps)
+        tokens.exchange_row[T, D, CH](xs, xb, zb, zs)
+    rows.layer_norm_row[T, D](xb, g, b, zb, eps)
+    tokens.put_row[T, D, CH](zb, zs)
 
 
 @dsl.template("T", "R", "D", check=_rows_check)

@@ -124,7 +124,7 @@ def _tokenwise_kernel(s, func):
 def _exchange_softmax(s, func, lanes: int):
     """Softmax's row transfer with its division: ``lanes`` divisions a cycle (a token every CH / lanes)."""
     s.partition(f"{func}:blk", COMPLETE, dim=0)
-    s.pipeline(f"{func}:tokens", max(1, _token(s, func, "xs") // lanes))
+    s.pipeline(f"{func}:tokens", max(1, _token(s, func, "ys") // lanes))
 
 
 MATH_TABLES = ("mathf_exp:POW2",)  # constant tables of the inlined math functions
@@ -157,7 +157,7 @@ def row_lanes(s, func, lanes: int):
     kernel = next((k for k in N.funcs(s.module) if _base(k) in ROW_KERNELS and _base(k) not in TOKENWISE
                    and k in _callees(s, func)), None)
     for helper in _callees(s, func):
-        if _base(helper) == "_exchange_softmax":
+        if _base(helper) in ("_exchange_softmax", "_send_softmax"):
             _exchange_softmax(s, helper, lanes)
     if kernel is not None and lanes > 1:
         for loop in ROW_KERNELS[_base(kernel)][0]:
@@ -194,6 +194,7 @@ UNIT_SCHEDULES = {
     "get_prefix": lambda s, f: (s.partition(f"{f}:blk", COMPLETE, dim=0), s.pipeline(f"{f}:tokens")),
     "exchange_row": lambda s, f: (s.partition(f"{f}:blk", COMPLETE, dim=0), s.pipeline(f"{f}:tokens")),
     "_exchange_softmax": lambda s, f: _exchange_softmax(s, f, 1),
+    "_send_softmax": lambda s, f: _exchange_softmax(s, f, 1),
     "put_prefix": lambda s, f: (s.partition(f"{f}:blk", COMPLETE, dim=0), s.pipeline(f"{f}:tokens")),
     "load_rows": _memory("xs", "read"), "store_rows": _memory("ys", "write"),
     "kv_write": _memory("rows", "write"), "kv_read": _memory("rows", "read"),

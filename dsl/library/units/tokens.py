@@ -47,21 +47,20 @@ def put_row(row: "T[D]", ys: "dsl.Stream[T[CH], 2]"):
 
 
 @dsl.template("T", "D", "CH")
-def exchange_row(xs: "dsl.Stream[T[CH], 2]", row_in: "T[D]", row_out: "T[D]", ys: "dsl.Stream[T[CH], 2]",
-                 take: int32, send: int32):
-    """Take the next row into ``row_in`` (when ``take``) while ``row_out`` leaves (when ``send``), a token
-    of each a cycle: a row unit's output row overlaps its next input row (``get_row`` then ``put_row``
-    would take both passes one after the other)."""
+def exchange_row(xs: "dsl.Stream[T[CH], 2]", row_in: "T[D]", row_out: "T[D]", ys: "dsl.Stream[T[CH], 2]"):
+    """Take the next row into ``row_in`` while ``row_out`` leaves, a token of each a cycle: a row unit's
+    output row overlaps its next input row (``get_row`` then ``put_row`` would take both passes one after
+    the other). A unit calls it between its rows, ``get_row`` before the first and ``put_row`` after the
+    last, so that no transfer sits under a branch: every stream's token count stays static, which an
+    SLR-crossing stream needs (``dsl.dataflow.check.static_tokens``)."""
     blk: T[CH]
     for c in range(D // CH, name="tokens"):
-        if take > 0:
-            got: T[CH] = xs.get()
-            for j in range(CH, name="unpack"):
-                row_in[c * CH + j] = got[j]
-        if send > 0:
-            for j2 in range(CH, name="pack"):
-                blk[j2] = row_out[c * CH + j2]
-            ys.put(blk)
+        got: T[CH] = xs.get()
+        for j in range(CH, name="unpack"):
+            row_in[c * CH + j] = got[j]
+        for j2 in range(CH, name="pack"):
+            blk[j2] = row_out[c * CH + j2]
+        ys.put(blk)
 
 
 @dsl.template("T", "D", "CH")
