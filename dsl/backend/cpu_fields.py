@@ -1,12 +1,15 @@
-"""Constant bit fields of wide integers read from one limb (CPU code only: the JIT's private copy).
+"""Constant bit fields of wide integers read without i512 arithmetic (CPU code only: the JIT's private copy).
 
 ``word[c:c + w]`` of a ``UInt(512)`` is ``trunci(shrui(word, c))`` on an i512. LLVM's x86 backend keeps
 the i512 in eight registers and builds every field from them with double shifts, so unpacking a weight word
-into 128 int4 fields took about 250 instructions, a third of a decode layer's time on the simulator. A field
-that lies inside one 8-, 16-, 32- or 64-bit limb of the word is the same bits of that limb: bitcast the word
-to a vector of limbs (element k = bits [kL, (k+1)L): LLVM's bitcast is the memory layout, little-endian on
-the hosts the JIT runs on), extract the limb, shift and truncate it. LLVM then loads the limbs straight from
-memory and vectorises the fields. Fields that cross a 64-bit limb keep the wide arithmetic.
+into 128 int4 fields took about 250 instructions, a third of a decode layer's time on the simulator.
+* A word copied from an array element (``word = Wp[w]``, the weight loaders' form): each field is a narrow
+  load of its bytes from that element (``_rewrite_from_memory``), three instructions a nibble.
+* Any other word: a field inside one 8-, 16-, 32- or 64-bit limb is the same bits of that limb: bitcast the
+  word to a vector of limbs (element k = bits [kL, (k+1)L): LLVM's bitcast is the memory layout,
+  little-endian on the hosts the JIT runs on), extract the limb, shift and truncate it.
+Fields that cross a 64-bit limb of a computed word keep the wide arithmetic. The bits are the same either
+way (tests/test_sim_speed.py compares both forms with Python integers).
 """
 from __future__ import annotations
 
