@@ -45,17 +45,8 @@ def layer_arguments(design: LayerDesign, qm, layer: int, X, cache=None, pos: int
         vals[key] = lw[key]
     for op, spec in design.linears.items():
         q = ql[op]
-        key = (words, spec.Nt)
-        if key not in q.packed:
-            q.packed[key] = pack_words(q.Wq, spec.weight_bits, spec.Nt) if words == "raw" else \
-                memory.pack_weight_tiles(q.Wq, spec.weight_bits, spec.Nt)
-        words_all, per = q.packed[key], len(q.packed[key]) // spec.arrays
-        # array a computes the a-th N / A columns: the blocks of Nt columns are word-major by column block,
-        # so its words are the a-th contiguous share; its loaders then split those
-        shares = [share for a in range(spec.arrays)
-                  for share in memory.split_words(words_all[a * per:(a + 1) * per], spec.loaders)]
-        for arg, share in zip(spec.weight_args, shares):
-            vals[arg] = np.ascontiguousarray(share)
+        for arg, share in zip(spec.weight_args, _weight_shares(q, words, spec)):
+            vals[arg] = share
         vals[f"D_{op}"] = np.ascontiguousarray(np.stack([q.sw, q.b]), F)
         vals[f"S_{op}"] = q.sm
         vals[f"t_{op}"] = F(q.st)
@@ -63,6 +54,21 @@ def layer_arguments(design: LayerDesign, qm, layer: int, X, cache=None, pos: int
         vals.update(Kc=cache_words(cache.k, words), Ks=cache.ks, Vc=cache_words(cache.v, words), Vs=cache.vs,
                     pos=np.int32(pos), nk=np.int32(pos + design.rows))
     return vals
+
+
+def _weight_shares(q, words: str, spec) -> list:
+    """The loaders' shares of an operator's packed words, made once per quantised layer and kept (every
+    token's call passes the same arrays: no copy of the weights per call)."""
+    key = (words, spec.Nt, spec.loaders, spec.arrays)
+    if key not in q.packed:
+        packed = pack_words(q.Wq, spec.weight_bits, spec.Nt) if words == "raw" else \
+            memory.pack_weight_tiles(q.Wq, spec.weight_bits, spec.Nt)
+        # array a computes the a-th N / A columns: the blocks of Nt columns are word-major by column block,
+        # so its words are the a-th contiguous share; its loaders then split those
+        per = len(packed) // spec.arrays
+        q.packed[key] = [np.ascontiguousarray(share) for a in range(spec.arrays)
+                         for share in memory.split_words(packed[a * per:(a + 1) * per], spec.loaders)]
+    return q.packed[key]
 
 
 def cache_words(rows8, words: str = "raw"):

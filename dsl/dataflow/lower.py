@@ -12,8 +12,9 @@ from mlir.dialects import arith, func, memref
 from mlir.passmanager import PassManager
 
 from ..backend.cpu_bounds import insert_checks
+from ..backend.cpu_fields import read_fields_from_limbs
 from ..backend.cpu_floats import expand_sixteen_bit_floats
-from ..backend.cpu_interrupt import insert_polls
+from ..backend.cpu_interrupt import CPU_BUDGET, insert_polls
 from ..backend.cpu_narrow import pad_storage
 from ..backend.llvm import LOWERING, _runtime_libs
 from ..errors import BuildError, StreamError
@@ -36,21 +37,29 @@ def build_engine(schedule, runtime_path: str, opt_level: int = 3, checks=None):
     from mlir.execution_engine import ExecutionEngine
 
     with schedule.context:
-        module = ir.Module.parse(schedule.module.operation.get_asm(enable_debug_info=True))
-        net = extract(module, schedule.top)
-        _specialise(module, net)
-        sites = []
-        _declare_runtime(module)
-        for proc in net.processes:
-            for fop, pos, fifo in _endpoints(module, proc):
-                _rewrite_endpoint(fop, pos, fifo, proc, sites)
-        _drop_unused(module, net)
-        pad_storage(module, entries=[process_symbol(p) for p in net.processes])
-        insert_polls(module, POLL)  # an endless kernel ends at the timeout (runtime.c: dsl_sim_poll)
-        _lower(module, schedule.top, checks)
+        module, sites = lowered_module(schedule, checks)
         # libgcc too, as on the CPU path: division of integers wider than 64 bits calls its helpers
         engine = ExecutionEngine(module, opt_level=opt_level, shared_libs=[runtime_path, *_runtime_libs()])
-    return engine, [(p.index, f.index, is_put, loc) for p, f, is_put, loc in sites]
+    return engine, sites
+
+
+def lowered_module(schedule, checks=None):
+    """(the LLVM-dialect module the simulator compiles, its stream access sites); within the context."""
+    module = ir.Module.parse(schedule.module.operation.get_asm(enable_debug_info=True))
+    net = extract(module, schedule.top)
+    _specialise(module, net)
+    sites = []
+    _declare_runtime(module)
+    for proc in net.processes:
+        for fop, pos, fifo in _endpoints(module, proc):
+            _rewrite_endpoint(fop, pos, fifo, proc, sites)
+    _drop_unused(module, net)
+    pad_storage(module, entries=[process_symbol(p) for p in net.processes])
+    # an endless kernel ends at the timeout (runtime.c: dsl_sim_poll); a nest known to end within the
+    # CPU backend's budget needs no poll (one per PE step was a third of a decode layer's time)
+    insert_polls(module, POLL, budget=CPU_BUDGET)
+    _lower(module, schedule.top, checks)
+    return module, [(p.index, f.index, is_put, loc) for p, f, is_put, loc in sites]
 
 
 def token_bytes(fifo) -> int:
@@ -272,6 +281,7 @@ def _lower(module, top, checks=None):
         if checks is not None:  # the runtime library defines the failure hook (dsl_bounds_fail)
             insert_checks(module, checks)
         expand_sixteen_bit_floats(module)
+        read_fields_from_limbs(module)  # unpacking a weight word: limb reads, not i512 shifts
         PassManager.parse(f"builtin.module({LOWERING})").run(module.operation)
     except Exception as exc:
         raise BuildError(f"lowering the dataflow design {top!r} for the simulator failed: {exc}") from None

@@ -35,8 +35,10 @@ typedef struct proc {
   size_t stack_size;
   void (*fn)(void **);
   void **args;
-  int state, blocked_fifo, blocked_full, blocked_site, pending, ndependents;
+  int state, blocked_fifo, blocked_full, blocked_site, pending, ndeps, ndependents;
   int *dependents;
+  void *uc;   /* the portable fallback's ucontext */
+  int started; /* its coroutine exists (set up on its first schedule, until it finishes) */
 } proc;
 
 typedef struct sim {
@@ -52,7 +54,9 @@ typedef struct sim {
   int64_t oob_site; /* first out-of-range access (check_bounds builds), -1 if none */
 } sim;
 
-static __thread sim *g_sim;
+/* initial-exec: the kernels reach the running simulation with one load, not a __tls_get_addr call per
+ * stream access (one pointer of static TLS; glibc keeps room for that in libraries loaded later) */
+static __thread sim *g_sim __attribute__((tls_model("initial-exec")));
 
 /* ---- context switch ------------------------------------------------------------------------- */
 #if defined(__x86_64__)
@@ -271,7 +275,7 @@ void dsl_sim_proc(sim *s, int idx, void *fn, void **args, int ndeps, const int *
   proc *p = &s->procs[idx];
   p->fn = (void (*)(void **))fn;
   p->args = args;
-  p->pending = ndeps;
+  p->pending = p->ndeps = ndeps;
   p->blocked_fifo = -1;
   for (int k = 0; k < ndeps; k++) {
     proc *d = &s->procs[deps[k]];
@@ -283,17 +287,21 @@ void dsl_sim_proc(sim *s, int idx, void *fn, void **args, int ndeps, const int *
 static int start_process(sim *s, int idx) {
   proc *p = &s->procs[idx];
   long page = sysconf(_SC_PAGESIZE);
-  p->stack_size = s->stack_size + (size_t)page;
-  p->stack = mmap(0, p->stack_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (p->stack == MAP_FAILED) {
-    p->stack = 0;
-    return -1;
+  if (!p->stack) { /* kept from an earlier run of this simulation (dsl_sim_reset) otherwise */
+    p->stack_size = s->stack_size + (size_t)page;
+    p->stack = mmap(0, p->stack_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p->stack == MAP_FAILED) {
+      p->stack = 0;
+      return -1;
+    }
+    mprotect(p->stack, (size_t)page, PROT_NONE); /* guard page: a stack overflow faults */
   }
-  mprotect(p->stack, (size_t)page, PROT_NONE); /* guard page: a stack overflow faults */
+  p->started = 1;
 #if defined(__x86_64__)
   p->sp = initial_sp(p->stack, p->stack_size);
 #else
-  ucontext_t *uc = calloc(1, sizeof(ucontext_t));
+  free(p->uc);
+  ucontext_t *uc = p->uc = calloc(1, sizeof(ucontext_t));
   getcontext(uc);
   uc->uc_stack.ss_sp = p->stack + page;
   uc->uc_stack.ss_size = s->stack_size;
@@ -307,8 +315,7 @@ static int start_process(sim *s, int idx) {
 static void finish(sim *s, int idx) {
   proc *p = &s->procs[idx];
   s->done++;
-  munmap(p->stack, p->stack_size);
-  p->stack = 0;
+  p->started = 0; /* its stack stays mapped for the next run (dsl_sim_reset), freed by dsl_sim_free */
   for (int k = 0; k < p->ndependents; k++) {
     proc *d = &s->procs[p->dependents[k]];
     if (--d->pending == 0) make_ready(s, p->dependents[k]);
@@ -331,7 +338,7 @@ int dsl_sim_run(sim *s, double timeout_s) {
     s->rhead = (s->rhead + 1) % s->nproc;
     s->rcount--;
     proc *p = &s->procs[i];
-    if (!p->stack && start_process(s, i) != 0) {
+    if (!p->started && start_process(s, i) != 0) {
       status = SIM_ERROR;
       break;
     }
@@ -357,6 +364,29 @@ int dsl_sim_run(sim *s, double timeout_s) {
   return status;
 }
 
+/* Back to the state before the first run, keeping what the runs allocated (the process stacks, the
+ * FIFOs' rings), so that a design called many times (a layer, once per token) sets up once: every FIFO
+ * empty with its statistics cleared (same depths), every process not started, waiting for its
+ * predecessors again. Processes left suspended by a deadlock are dropped, as dsl_sim_free drops them. */
+void dsl_sim_reset(sim *s) {
+  for (int i = 0; i < s->nproc; i++) {
+    proc *p = &s->procs[i];
+    p->state = WAITING;
+    p->started = 0;
+    p->pending = p->ndeps;
+    p->blocked_fifo = -1;
+    p->blocked_full = p->blocked_site = 0;
+  }
+  for (int j = 0; j < s->nfifo; j++) {
+    fifo *f = &s->fifos[j];
+    f->count = f->head = f->tail = f->max_occ = f->total = 0;
+    f->writer_wait = f->reader_wait = -1;
+  }
+  s->done = s->aborted = s->current = s->rhead = s->rcount = s->stop = 0;
+  s->ops = s->polls = 0;
+  s->oob_site = -1;
+}
+
 /* state, fifo index, 1 = blocked on a full FIFO, site of the access; pending = unfinished predecessors */
 void dsl_sim_proc_info(sim *s, int idx, int *out) {
   proc *p = &s->procs[idx];
@@ -374,6 +404,12 @@ void dsl_sim_fifo_info(sim *s, int idx, int64_t *out) {
   out[1] = f->max_occ;
   out[2] = f->total;
   out[3] = f->cap;
+}
+
+/* dsl_sim_proc_info and dsl_sim_fifo_info of every process / FIFO at once (5 ints / 4 int64 each). */
+void dsl_sim_info_all(sim *s, int *procs, int64_t *fifos) {
+  for (int i = 0; i < s->nproc; i++) dsl_sim_proc_info(s, i, procs + 5 * i);
+  for (int j = 0; j < s->nfifo; j++) dsl_sim_fifo_info(s, j, fifos + 4 * j);
 }
 
 int dsl_sim_current(sim *s) { return s->current; }
@@ -398,6 +434,7 @@ void dsl_sim_free(sim *s) {
     proc *p = &s->procs[i];
     if (p->stack) munmap(p->stack, p->stack_size);
     free(p->dependents);
+    free(p->uc);
   }
   for (int j = 0; j < s->nfifo; j++) free(s->fifos[j].buf);
   free(s->procs);

@@ -80,6 +80,8 @@ def _declare(lib):
         "dsl_sim_stop": (None, [vp]),
         "dsl_sim_oob": (i64, [vp]),
         "dsl_sim_free": (None, [vp]),
+        "dsl_sim_reset": (None, [vp]),
+        "dsl_sim_info_all": (None, [vp, ctypes.POINTER(i32), ctypes.POINTER(i64)]),
     }
     for name, (restype, argtypes) in table.items():
         fn = getattr(lib, name)

@@ -72,6 +72,7 @@ class SimModule:
         self.stats: dict = {}
         self.elapsed = 0.0
         self.deadlock: DeadlockError | None = None  # the last call's deadlock (dsl.report draws it)
+        self._prepared, self._lock = None, threading.Lock()  # see ``run``
         counts = [static_tokens(f) for f in net.fifos]
         self.expected_tokens = None if None in counts else sum(counts)  # per run, for the progress line
         self._fn = [resolve(engine, process_symbol(p), f"building {schedule.top!r} for the simulator")
@@ -136,7 +137,28 @@ class SimModule:
 
     # -- one simulation ---------------------------------------------------------------------------
     def run(self, values, depths) -> "RunResult":
+        """One simulation of the design on ``values`` (its arguments in the JIT's layout) with FIFOs of
+        ``depths``. At the design's own depths the simulation set up by the first call is reset and reused
+        (``_Prepared``): a layer called once per token pays for its FIFOs, stacks and argument descriptors
+        once. Other depths (the depth search), or a call while another thread runs it, set up their own."""
         lib, _ = runtime.load()
+        if depths == self.depths and self._lock.acquire(blocking=False):
+            try:
+                return self._run_prepared(lib, values)
+            finally:
+                self._lock.release()
+        return self._run_fresh(lib, values, depths)
+
+    def _run_prepared(self, lib, values):
+        prep = self._prepared
+        if prep is None or prep.depths != self.depths or not prep.bind(values):
+            prep = self._prepared = _Prepared(self, lib, values)
+        self._prepared = None  # until the run has ended: a run abandoned under a thread is never reused
+        status = _run_guarded(lib, prep.sim, self.timeout, self, (prep, values))
+        self._prepared = prep
+        return self._finish(lib, prep.sim, status)
+
+    def _run_fresh(self, lib, values, depths):
         net = self.net
         sim = lib.dsl_sim_new(len(net.processes), len(net.fifos), STACK_BYTES)
         keep = []
@@ -148,9 +170,14 @@ class SimModule:
             keep.append(deps)
             lib.dsl_sim_proc(sim, proc.index, self._fn[proc.index], packed, len(proc.deps), deps)
         status = _run_guarded(lib, sim, self.timeout, self, (keep, buffers, values))
-        result = RunResult(status, self._proc_info(lib, sim), self._fifo_info(lib, sim))
+        try:
+            return self._finish(lib, sim, status)
+        finally:
+            lib.dsl_sim_free(sim)
+
+    def _finish(self, lib, sim, status):
+        result = RunResult(status, *self._info(lib, sim))
         oob = lib.dsl_sim_oob(sim)
-        lib.dsl_sim_free(sim)
         if self.checks is not None and oob >= 0:  # before anything else: the run went wrong there
             self.checks.hits.append(oob)
             self.checks.raise_if_hit(self.name)
@@ -161,10 +188,14 @@ class SimModule:
             raise BuildError(f"simulation of '{self.name}': could not allocate process stacks")
         return result
 
-    def _pack(self, proc, values, buffers, handles, keep):
+    def _pack(self, proc, values, buffers, handles, keep, bind=None):
+        """The argument array of one process. ``bind`` (a ``_Prepared``): arguments are only placeholders,
+        recorded there to be pointed at each call's values."""
         ptrs = []
         for pos, (kind, ref) in enumerate(proc.operands):
-            if kind == "arg":
+            if kind == "arg" and bind is not None:
+                ptrs.append(bind.slot(ref, self._arg_kinds[ref], self.sig.args[ref].shape, keep))
+            elif kind == "arg":
                 arr = values[ref]
                 ptrs.append(_memref(arr, self.sig.args[ref].shape, keep) if self._arg_kinds[ref]
                             else _scalar(arr, keep))
@@ -178,23 +209,74 @@ class SimModule:
         keep.append(packed)
         return packed
 
-    def _proc_info(self, lib, sim):
-        out = (ctypes.c_int * 5)()
-        info = []
-        for p in self.net.processes:
-            lib.dsl_sim_proc_info(sim, p.index, out)
-            info.append({"state": STATES[out[0]], "fifo": out[1], "full": bool(out[2]), "site": out[3],
-                         "pending": out[4]})
-        return info
+    def _info(self, lib, sim):
+        """(per process: state, blocked FIFO and site, pending predecessors; per FIFO: its statistics)."""
+        procs = np.zeros((max(1, len(self.net.processes)), 5), np.int32)
+        fifos = np.zeros((max(1, len(self.net.fifos)), 4), np.int64)
+        lib.dsl_sim_info_all(sim, procs.ctypes.data_as(ctypes.POINTER(ctypes.c_int)),
+                             fifos.ctypes.data_as(ctypes.POINTER(ctypes.c_int64)))
+        info = [{"state": STATES[int(r[0])], "fifo": int(r[1]), "full": bool(r[2]), "site": int(r[3]),
+                 "pending": int(r[4])} for r in procs[:len(self.net.processes)].tolist()]
+        stats = {f.name: {"label": f.label, "depth": r[3], "max_occupancy": r[1], "tokens": r[2], "left": r[0]}
+                 for f, r in zip(self.net.fifos, fifos.tolist())}
+        return info, stats
 
-    def _fifo_info(self, lib, sim):
-        out = (ctypes.c_int64 * 4)()
-        stats = {}
-        for f in self.net.fifos:
-            lib.dsl_sim_fifo_info(sim, f.index, out)
-            stats[f.name] = {"label": f.label, "depth": out[3], "max_occupancy": out[1], "tokens": out[2],
-                             "left": out[0]}
-        return stats
+
+class _Prepared:
+    """A simulation of one design at its own depths, set up once and reset before each further run
+    (``dsl_sim_reset``): FIFOs, process stacks, local buffers (zeroed each run, as a fresh set up had them)
+    and argument descriptors stay; each call only points the descriptors at its arrays and copies its
+    scalars in."""
+
+    def __init__(self, module, lib, values):
+        net = module.net
+        self.lib, self.runs, self.depths = lib, 0, dict(module.depths)
+        self.sim = lib.dsl_sim_new(len(net.processes), len(net.fifos), STACK_BYTES)
+        self.keep, self.memrefs, self.scalars = [], [], []
+        handles = [lib.dsl_sim_fifo(self.sim, f.index, module.depths[f.name], module._token_bytes[f.index])
+                   for f in net.fifos]
+        self.buffers = [np.zeros(shape + row, dtype=dt) for shape, dt, row in module._buffer_types]
+        self._values = values  # for the scalars' storage form
+        for proc in net.processes:
+            packed = module._pack(proc, values, self.buffers, handles, self.keep, bind=self)
+            deps = (ctypes.c_int * max(1, len(proc.deps)))(*proc.deps)
+            self.keep.append(deps)
+            lib.dsl_sim_proc(self.sim, proc.index, module._fn[proc.index], packed, len(proc.deps), deps)
+        del self._values
+        self.bind(values, first=True)
+
+    def slot(self, ref, is_memref, shape, keep):
+        if is_memref:
+            desc_ptr = _memref(None, shape, keep, address=0)
+            self.memrefs.append((desc_ptr.contents.contents, ref))
+            return desc_ptr
+        store = np.array(np.asarray(self._values[ref]).reshape(-1))  # the scalar's storage, rewritten per call
+        self.scalars.append((store, ref))
+        keep.append(store)
+        return ctypes.c_void_p(store.ctypes.data)
+
+    def bind(self, values, first=False) -> bool:
+        """Point the run at ``values``; False when a scalar's storage form changed (set up anew)."""
+        for store, ref in self.scalars:
+            v = np.asarray(values[ref]).reshape(-1)
+            if v.shape != store.shape or v.dtype != store.dtype:
+                return False
+        for store, ref in self.scalars:
+            store[...] = np.asarray(values[ref]).reshape(-1)
+        for desc, ref in self.memrefs:
+            desc.allocated = desc.aligned = values[ref].ctypes.data
+        if not first:
+            for b in self.buffers:
+                b.fill(0)
+            self.lib.dsl_sim_reset(self.sim)
+        self.runs += 1
+        return True
+
+    def __del__(self):
+        try:
+            self.lib.dsl_sim_free(self.sim)
+        except Exception:  # interpreter shutdown: the library may be gone already
+            pass
 
 
 class RunResult:
