@@ -10,8 +10,9 @@ so results are the same bits; the schedule's module and the HLS code are untouch
 own copy).
 
 A loop is kept rolled when it is innermost (no loop or call inside), has a constant trip count in
-[MIN_TRIP, MAX_TRIP] and step 1, and every memory access in it either ignores its variable or has it, with
-coefficient 1, in the last subscript only (unit stride), at least one access being of the second kind.
+[MIN_TRIP, MAX_TRIP] and step 1, every memory access in it either ignores its variable or has it, with
+coefficient 1, in the last subscript only (unit stride), at least one access being of the second kind, and
+unrolling it would make its parent the loop LLVM vectorises (``_parent_would_gather``).
 """
 from __future__ import annotations
 
@@ -58,7 +59,22 @@ def _keep_rolled(loop) -> bool:
     strides = [_stride(op, iv) for op in inner if op.name in _ACCESSES]
     if any(op.name in ("memref.load", "memref.store") for op in inner):
         return False  # subscripts the affine maps do not describe
-    return all(s in ("invariant", "unit") for s in strides) and "unit" in strides
+    return all(s in ("invariant", "unit") for s in strides) and "unit" in strides and _parent_would_gather(loop)
+
+
+def _parent_would_gather(loop) -> bool:
+    """Whether unrolling ``loop`` would hand LLVM's vectoriser its parent instead: the parent holds no other
+    loop (so it becomes innermost) and each of its iterations writes other elements (so it is vectorisable,
+    along a non-unit stride). A parent that writes the same elements again (``acc[j] += a * B[k, j]`` under
+    ``k``) is a recurrence: there unrolling lets LLVM keep the row in registers, which it does well."""
+    parent = loop.operation.parent
+    if parent is None or parent.name != "affine.for":
+        return False
+    if [op for op in walk_ops(parent) if op.name in _LOOPS] != [loop.operation]:
+        return False
+    piv = parent.regions[0].blocks[0].arguments[0]
+    stores = [op for op in walk_ops(loop.operation) if op.name in ("affine.store", "affine.vector_store")]
+    return bool(stores) and all(any(_coefficients(op, piv) or ()) for op in stores)
 
 
 def _trip_count(loop):
@@ -77,18 +93,23 @@ def _trip_count(loop):
 def _stride(op, iv) -> str:
     """'invariant' (the access ignores ``iv``), 'unit' (``iv`` + constant, only in the last subscript) or
     'other'."""
-    from .cpu_deps import _linear, _map_operands
+    from .cpu_deps import _map_operands
 
-    amap = ir.AffineMapAttr(op.attributes["map"]).value
-    positions = [p for p, v in enumerate(_map_operands(op)) if v == iv]
-    if not positions:
+    if not any(v == iv for v in _map_operands(op)):
         return "invariant"
-    coefficients = []
-    for expr in amap.results:
-        form = _linear(expr, amap.n_dims)
-        if form is None:
-            return "other"
-        coefficients.append(sum(form.get(p, 0) for p in positions))
+    coefficients = _coefficients(op, iv)
     if not coefficients or any(coefficients[:-1]) or coefficients[-1] != 1:
         return "other"
     return "unit"
+
+
+def _coefficients(op, value):
+    """The coefficient of ``value`` in each subscript of an affine access, or None if one is not linear."""
+    from .cpu_deps import _linear, _map_operands
+
+    amap = ir.AffineMapAttr(op.attributes["map"]).value
+    positions = [p for p, v in enumerate(_map_operands(op)) if v == value]
+    forms = [_linear(expr, amap.n_dims) for expr in amap.results]
+    if any(form is None for form in forms):
+        return None
+    return [sum(form.get(p, 0) for p in positions) for form in forms]

@@ -18,7 +18,8 @@ import os
 from .rows import LANES
 
 # reduction helpers of the row kernels: group loop (pipelined at II=LANES, lanes unrolled) and tail loop
-_REDUCTIONS = {"row_sum": ("sum_groups", "sum_lanes", "sum_tail"), "row_max": ("max_groups", "max_lanes", "max_tail")}
+_REDUCTIONS = {"row_sum": ("sum_groups", "sum_lanes", "sum_tail"), "row_max": ("max_groups", "max_lanes", "max_tail"),
+               "row_absmax": ("absmax_groups", "absmax_lanes", "absmax_tail")}
 # the element-wise loops of each row kernel and the reductions it calls
 ROW_KERNELS = {
     "softmax_row": (("exp", "normalize", "masked"), ("row_max", "row_sum")),
