@@ -123,3 +123,15 @@ def test_no_pipelined_loop_holds_a_long_loop(entry):
                     for inner in U.collect(loop, U.is_loop)[1:]:
                         trips = _trip_count(inner)
                         assert trips is not None and trips <= FULL_UNROLL_MAX, (name, N.qualified(loop), trips)
+
+
+def test_quantize_per_token_absmax_is_a_lane_reduction_in_hls():
+    """Its absmax was one float max recurrence at II=1 over a row (the max's latency bounds such a loop);
+    now eight lanes, unrolled, the group loop at II=LANES: one element per cycle, as the row kernels'
+    reductions (UG1399: a pipelined loop's inner loops are unrolled)."""
+    entry = registry.BY_NAME["quantize_per_token"]
+    code = dsl.build(scheduled(entry.kernel, entry.bert_base), target="vhls")
+    groups = code.split("l_absmax_groups_j0:")[1]
+    assert groups.index("#pragma HLS pipeline II=8") < groups.index("l_absmax_lanes_l:")
+    assert "#pragma HLS unroll" in groups.split("l_absmax_lanes_l:")[1].split("}")[0]
+    assert "#pragma HLS array_partition variable=acc type=complete dim=1" in code
