@@ -154,8 +154,9 @@ def smooth_weight(W: "T[M, N]", s: "T[N]") -> "T[M, N]":
 
 def schedule_quant(s):
     """The element loop of each band pipelined at II=1 (the inner loop of a grid band). Never a loop that
-    holds other loops (quantize_per_token's row loop holds its absmax and quantize loops): Vitis would unroll
-    every loop below a pipelined one (UG1399, pipeline pragma), a row of N elements at once."""
+    holds other loops (quantize_per_token's row loop holds its quantize loop): Vitis would unroll every loop
+    below a pipelined one (UG1399, pipeline pragma), a row of N elements at once. quantize_per_token's
+    absmax (``rows.row_absmax``) is scheduled as the row kernels' lane reductions."""
     for helper in functions(s):
         if helper.startswith("row_absmax"):   # quantize_per_token's lane reduction: II=LANES, lanes unrolled
             pipeline_reduction(s, helper)
