@@ -7,7 +7,7 @@ import pytest
 
 import dsl
 from dsl import float32, int4, int8, int32
-from dsl.library import gemv, nn, quant, ref, registry, systolic
+from dsl.library import gemv, nn, quant, ref, registry, rows, systolic
 
 ENTRIES = registry.KERNELS
 BERT_BASE = ["softmax", "masked_softmax", "log_softmax", "layer_norm", "gelu", "gelu_tanh",
@@ -120,6 +120,34 @@ def test_quantize_rounds_half_to_even_and_clamps_symmetrically():
     assert q.tolist() == [[0, 2, 2, 0, -2, 0, 127, -127, 0, 126]]
     q4 = dsl.customize(quant.quantize, instantiate=[float32, int4, 1, 10]).build()(x, np.float32(1.0))
     assert q4.tolist() == [[0, 2, 2, 0, -2, 0, 7, -7, 0, 7]]
+
+
+def test_quantize_per_token_absmax_lanes_give_the_bits_of_one_sequential_max():
+    """The absmax is an 8-lane reduction (rows.row_absmax): max is exact, so the lanes agree with
+    np.abs(x).max() on every row, whatever lane holds the maximum, including rows of -0.0, infinities,
+    subnormals and ties between +m and -m."""
+    X = np.array([
+        [-0.0] * 19 + [0.0],
+        [1e-45, -2e-45] + [0.0] * 18,
+        [3.0, -3.0] * 10,
+        [np.inf] + [1.0] * 19,
+        [1.0] * 19 + [-np.inf],
+        list(np.linspace(-5, 4, 20)),
+    ], dtype=np.float32)
+    q, s = dsl.customize(quant.quantize_per_token, instantiate=[float32, int8, 6, 20]).build()(X)
+    want_q, want_s = ref.quantize_per_token(X)
+    assert np.array_equal(s.view(np.int32), want_s.view(np.int32))
+    finite = [0, 2, 5]   # the other scales are 0 (a subnormal max / 127) or inf: x / s has no integer
+    assert np.array_equal(q[finite], want_q[finite])
+    for n in (0, 1, 7, 8, 9, 17, 20):   # the tail loop: lengths that are not a multiple of the lanes
+        x = np.random.default_rng(n).standard_normal(20).astype(np.float32)
+        got = dsl.customize(_absmax_of_first, instantiate=[n]).build()(x)
+        assert np.float32(got).view(np.int32) == np.abs(x[:n]).max(initial=np.float32(0)).view(np.int32)
+
+
+@dsl.template("N")
+def _absmax_of_first(x: float32[20]) -> float32:
+    return rows.row_absmax[float32, 20](x, N)
 
 
 def test_requantize_is_a_rounding_fixed_point_multiply():

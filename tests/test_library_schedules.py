@@ -156,3 +156,15 @@ def test_row_sum_partial_sums_hide_the_fadd_latency():
     assert (loop.ii, loop.latency) == (4, 66) and "fadd latency 4" in loop.ii_reason
     # the 32 adds of an iteration share 32 / 4 = 8 adders (2 DSP each, full_dsp) instead of 1: 14 DSP more
     assert fast.functions["row_sum"].resources["DSP"] - one.functions["row_sum"].resources["DSP"] == 7 * 2
+
+
+def test_quantize_per_token_absmax_is_a_lane_reduction_in_hls():
+    """Its absmax was one float max recurrence at II=1 over a row (the max's latency bounds such a loop);
+    now eight lanes, unrolled, the group loop at II=LANES: one element per cycle, as the row kernels'
+    reductions (UG1399: a pipelined loop's inner loops are unrolled)."""
+    entry = registry.BY_NAME["quantize_per_token"]
+    code = dsl.build(scheduled(entry.kernel, entry.bert_base), target="vhls")
+    groups = code.split("l_absmax_groups_j0:")[1]
+    assert groups.index("#pragma HLS pipeline II=8") < groups.index("l_absmax_lanes_l:")
+    assert "#pragma HLS unroll" in groups.split("l_absmax_lanes_l:")[1].split("}")[0]
+    assert "#pragma HLS array_partition variable=acc type=complete dim=1" in code

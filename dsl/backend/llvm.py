@@ -18,7 +18,7 @@ from mlir.passmanager import PassManager
 
 from ..errors import BuildError, user_facing
 from ..types import Float, Index, storage_bytes
-from . import cpu_bounds, cpu_entry, cpu_floats, cpu_interrupt, cpu_narrow, cpu_opt, cpu_outputs
+from . import cpu_bounds, cpu_entry, cpu_floats, cpu_interrupt, cpu_narrow, cpu_noalias, cpu_opt, cpu_outputs, cpu_rolled
 from . import cpu_run, jit_symbols
 from .interface import bind_args, check_args, copies_before, from_storage, signature_of_func, write_back_changed
 
@@ -30,12 +30,15 @@ FREE_LOCALS = [
     "func.func(buffer-loop-hoisting)",
     "buffer-deallocation-pipeline",
 ]
-TO_CFG = FREE_LOCALS + [
+TO_SCF = FREE_LOCALS + [
     "expand-strided-metadata",
     "lower-affine",
+]
+SCF_TO_CFG = [
     "arith-expand",
     "convert-scf-to-cf",
 ]
+TO_CFG = TO_SCF + SCF_TO_CFG
 FROM_CFG = [
     "convert-math-to-llvm",
     "convert-math-to-libm",
@@ -62,6 +65,8 @@ def lower_to_llvm(module_text: str, top: str, context: ir.Context, extra_passes=
             if op.operation.name == "func.func":
                 op.attributes["llvm.emit_c_interface"] = ir.UnitAttr.get()
         cpu_opt.optimize_for_cpu(module)
+        cpu_opt.inline_scheduled_functions(module)
+        distinct = cpu_noalias.distinct_arguments(module)
         cpu_entry.results_to_buffers(module, top)
         cpu_narrow.pad_storage(module, entries=[top])
         quick = cpu_interrupt.runs_at_most(module, top, cpu_interrupt.CPU_BUDGET)
@@ -71,9 +76,13 @@ def lower_to_llvm(module_text: str, top: str, context: ir.Context, extra_passes=
             if checks is not None:
                 cpu_bounds.insert_checks(module, checks)
             cpu_floats.expand_sixteen_bit_floats(module)
-            PassManager.parse(f"builtin.module({','.join(list(extra_passes) + TO_CFG)})").run(module.operation)
+            rolled = cpu_rolled.loops_to_keep_rolled(module)
+            PassManager.parse(f"builtin.module({','.join(list(extra_passes) + TO_SCF)})").run(module.operation)
+            cpu_rolled.annotate(module, rolled)
+            PassManager.parse(f"builtin.module({','.join(SCF_TO_CFG)})").run(module.operation)
             cpu_interrupt.lower_early_returns(module)
             PassManager.parse(f"builtin.module({','.join(FROM_CFG)})").run(module.operation)
+            cpu_noalias.mark(module, distinct)
         except Exception as exc:  # MLIR reports diagnostics as exceptions with its own text
             raise BuildError(f"lowering {top!r} for the CPU failed: {exc}") from None
     return module, quick

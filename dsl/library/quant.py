@@ -19,7 +19,8 @@ import numpy as np
 import dsl
 from dsl import float32, int32, int64
 
-from . import checks
+from . import checks, rows
+from .schedules import functions, pipeline_reduction
 
 F = np.float32
 QMAX = {dsl.int8: 127, dsl.int4: 7}
@@ -74,9 +75,7 @@ def quantize_per_token(X: "TF[M, N]") -> ("TQ[M, N]", "TF[M]"):
     Z: TQ[M, N]
     s: TF[M]
     for i in range(M):
-        m: TF = 0.0
-        for j in range(N, name="absmax"):
-            m = max(m, abs(X[i, j]))
+        m: TF = rows.row_absmax[TF, N](X[i], N)
         sc: TF = m / QMAX[TQ] if m > 0.0 else 1.0
         s[i] = sc
         for j2 in range(N, name="quantize"):
@@ -155,8 +154,12 @@ def smooth_weight(W: "T[M, N]", s: "T[N]") -> "T[M, N]":
 
 def schedule_quant(s):
     """The element loop of each band pipelined at II=1 (the inner loop of a grid band). Never a loop that
-    holds other loops (quantize_per_token's row loop holds its absmax and quantize loops): Vitis would unroll
-    every loop below a pipelined one (UG1399, pipeline pragma), a row of N elements at once."""
+    holds other loops (quantize_per_token's row loop holds its quantize loop): Vitis would unroll every loop
+    below a pipelined one (UG1399, pipeline pragma), a row of N elements at once. quantize_per_token's
+    absmax (``rows.row_absmax``) is scheduled as the row kernels' lane reductions."""
+    for helper in functions(s):
+        if helper.startswith("row_absmax"):   # quantize_per_token's lane reduction: II=LANES, lanes unrolled
+            pipeline_reduction(s, helper)
     holders = _loops_holding_loops(s)
     for band, loops in s.get_loops().items():
         for loop in list(loops.values())[1:] or list(loops.values()):

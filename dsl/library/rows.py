@@ -100,6 +100,21 @@ def square_sum(x: "T[D]", z: "T[D]", mean: "T") -> "T":
     return _lane_total(acc)
 
 
+@dsl.template("T", "D", check=checks.float_row)
+def row_absmax(x: "T[D]", n: int32) -> "T":
+    """max(|x[j]| for j < n), 0 when n <= 0. In lanes as ``row_max``: max is exact, so this is also the bits of
+    one sequential max over the row (what ``np.abs(x).max()`` gives), and the lanes keep the loop at one
+    element per cycle on the hardware and vectorised on the CPU."""
+    acc: T[LANES] = 0.0
+    for j0 in range(n // LANES, name="absmax_groups"):
+        for l in range(LANES, name="absmax_lanes"):
+            acc[l] = max(acc[l], abs(x[j0 * LANES + l]))
+    base: int32 = (n // LANES) * LANES
+    for l2 in range(n - base, name="absmax_tail"):
+        acc[l2] = max(acc[l2], abs(x[base + l2]))
+    return max(max(max(acc[0], acc[1]), max(acc[2], acc[3])), max(max(acc[4], acc[5]), max(acc[6], acc[7])))
+
+
 def _lanes_ref(x, n, init, combine, lanes=LANES):
     """Lane accumulation of rows of ``x`` (shape [R, D]) over their first ``n`` columns (``n``: int or [R])."""
     x = np.asarray(x, dtype=F)

@@ -22,8 +22,10 @@ from .rows import LANES, SUM_LANES
 # reduction helpers of the row kernels: group loop (pipelined, lanes unrolled), tail loop, partial sums per group
 _SUM_LOOPS = ("sum_groups", "sum_lanes", "sum_tail")
 _REDUCTIONS = {"row_sum": _SUM_LOOPS, "exp_sum": _SUM_LOOPS, "square_sum": _SUM_LOOPS,
-               "row_max": ("max_groups", "max_lanes", "max_tail")}
-GROUP_LANES = {"row_sum": SUM_LANES, "exp_sum": SUM_LANES, "square_sum": SUM_LANES, "row_max": LANES}
+               "row_max": ("max_groups", "max_lanes", "max_tail"),
+               "row_absmax": ("absmax_groups", "absmax_lanes", "absmax_tail")}
+GROUP_LANES = {"row_sum": SUM_LANES, "exp_sum": SUM_LANES, "square_sum": SUM_LANES, "row_max": LANES,
+               "row_absmax": LANES}
 # the element-wise loops of each row kernel and the reductions it calls
 ROW_KERNELS = {
     "softmax_row": (("normalize", "masked"), ("row_max", "exp_sum")),
