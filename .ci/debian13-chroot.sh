@@ -5,18 +5,19 @@
 # Not part of the normal CI (.ci/run never calls it); run it by hand, as root, from a clone:
 #
 #   apt-get install -y debootstrap
-#   .ci/debian13-chroot.sh /work/deb13root          # ROOT: where the rootfs lives (about 2 GB + the venv)
-#   .ci/debian13-chroot.sh /work/deb13root -- python -m pytest -q tests/test_x.py   # a command instead
+#   .ci/debian13-chroot.sh /work/deb13root        # ROOT: where the rootfs lives (about 2 GB, 8 GB with the venv)
+#   .ci/debian13-chroot.sh /work/deb13root -- .venv/bin/python -m pytest -q tests/test_x.py   # after a full run
 #
-# What it does: debootstrap (minbase) when ROOT holds no system yet; the host's DNS and local CA
-# certificates (an HTTPS proxy's CA) copied in; the packages .ci/run wants installed with apt; the host's
-# pip configuration copied and every local directory it names (find-links, file:// indexes) bind-mounted
-# read-only; the committed HEAD cloned to ROOT/root/ci with ../shared beside it; then CI=true .ci/run there
-# (or the command after --, run in the clone) with a clean environment. Mounts are undone on exit.
+# What it does: debootstrap (minbase) when ROOT holds no system yet; the host's DNS and local CA certificates
+# (an HTTPS proxy's CA) copied in; the packages the suite needs installed with apt; the host's pip
+# configuration copied and every local folder it names (find-links, file:// indexes) bind-mounted read-only;
+# then, with a clean environment, either CI=true .ci/run in a fresh clone of the committed HEAD at
+# ROOT/root/ci (../shared beside it), or the command after -- in that clone moved to HEAD (its .venv kept).
+# Mounts are undone on exit.
 set -euo pipefail
 ROOT=${1:?usage: $0 ROOT [-- command...]}
 shift
-[ "${1:-}" = "--" ] && shift
+if [ "${1:-}" = "--" ]; then shift; fi
 [ "$(id -u)" = 0 ] || { echo "$0: needs root (debootstrap, chroot, mount)" >&2; exit 2; }
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
