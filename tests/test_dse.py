@@ -1,5 +1,7 @@
 """Design-space exploration: executors, the timing rule, a small exploration of the library's layer designs
 (models.explore builds them) end to end, what it writes."""
+import threading
+
 import pytest
 import yaml
 
@@ -26,6 +28,38 @@ def test_local_executor_maps_like_a_loop():
     finally:
         ex.close()
     assert SerialExecutor().map(_square, [3]) == [9]
+
+
+_HELD_BY_A_PARENT_THREAD = threading.Lock()
+
+
+def _square_if_the_lock_is_free(x):
+    """A forked worker inherits the lock in the state the parent's other thread left it (held): it would
+    wait forever (Python 3.12+ warns of exactly this when a multi-threaded process forks)."""
+    if not _HELD_BY_A_PARENT_THREAD.acquire(timeout=5):
+        return None
+    _HELD_BY_A_PARENT_THREAD.release()
+    return x * x
+
+
+def test_local_workers_do_not_inherit_the_parents_thread_state():
+    holding, done = threading.Event(), threading.Event()
+
+    def hold():
+        with _HELD_BY_A_PARENT_THREAD:
+            holding.set()
+            done.wait(60)
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    holding.wait(10)
+    ex = LocalExecutor(2)
+    try:
+        assert ex.map(_square_if_the_lock_is_free, range(3)) == [0, 1, 4]
+    finally:
+        done.set()
+        thread.join()
+        ex.close()
 
 
 def test_executor_names():

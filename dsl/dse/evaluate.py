@@ -8,6 +8,7 @@ address is given), ``SerialExecutor`` (in this process, for tests and debugging)
 """
 from __future__ import annotations
 
+import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -56,7 +57,12 @@ class SerialExecutor:
 
 
 class LocalExecutor:
-    """Worker processes on this machine (``workers``: default the CPU count)."""
+    """Worker processes on this machine (``workers``: default the CPU count).
+
+    Workers start from a fork server, never by forking the caller: a caller with other threads (the CPU
+    backend's calls, MLIR's, a progress bar's) would hand each forked child their locks in whatever state
+    they were, and a child waiting on one never returns (Python 3.12+ warns of this; 3.14 makes the fork
+    server Linux's default). ``fn`` and the items must be picklable, as for any process pool."""
 
     name = "local"
 
@@ -69,7 +75,8 @@ class LocalExecutor:
         if self.workers <= 1 or len(items) <= 1:
             return [fn(item) for item in items]
         if self.pool is None:
-            self.pool = ProcessPoolExecutor(max_workers=self.workers)
+            self.pool = ProcessPoolExecutor(max_workers=self.workers,
+                                            mp_context=multiprocessing.get_context("forkserver"))
         return list(self.pool.map(fn, items))
 
     def close(self):
