@@ -11,10 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import dsl
-from dsl.dse.units import paper_schedule, row_tripcount
+from dsl.dse.units import paper_schedule
 
 from .config import load_config
 from .design import build_layer
+from .qor import Context, tripcounts
 from .quant import parse_quant
 
 # the paper's placement (models.design): q/k/v | attention, projection | FFN
@@ -46,11 +47,12 @@ def estimate_layer(job: VariantJob):
     design = build_layer(cfg, parse_quant(job.quant), job.variant, job.rows, job.lmax,
                          depths=dict(job.depths) or None, linears=linears or None)
     s = paper_schedule(dsl.customize(design.region))
-    lk = design.attention["LK"]
-    kept = mean_kept(job.variant, design.rows, lk, job.past)
-    trips = {f"softmax_row:{k.split(':', 1)[1]}": v for k, v in
-             row_tripcount("softmax", (design.rows * cfg.heads, lk), kept).items()}
-    return design, s, dsl.estimate(s, clock_mhz=job.clock_mhz, tripcount=trips)
+    # the loops bounded by run-time lengths (a score row's kept keys, the cached context) get the counts
+    # Vitis's loop_tripcount would give them (``models.qor.tripcounts``); uncounted, each would count as one
+    # iteration and the attention would look almost free
+    first = dsl.estimate(s, clock_mhz=job.clock_mhz)
+    given, _ = tripcounts(first, Context.of(design, job.past if job.variant == "decode" else None))
+    return design, s, dsl.estimate(s, clock_mhz=job.clock_mhz, tripcount=given) if given else first
 
 
 def arrays_of(design) -> list:

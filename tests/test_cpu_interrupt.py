@@ -44,7 +44,9 @@ def long_nest(A: int32[N]) -> int32:
     for i in range(1 << 30):  # 2**40 outer iterations, each bound within the 32 bits loops may count
         for k in range(1 << 10):
             for j in range(4):
-                x = x + A[j]
+                # not x + A[j]: LLVM sums that in closed form once it knows A is not written (noalias), and
+                # the 2**40 iterations left are a few hundred million, which may end before the timeout
+                x = x * 3 + A[j]
     return x
 
 

@@ -381,9 +381,10 @@ def combine_figures(records: list) -> dict:
     out: dict = {}
     for rec in records:
         for key, value in rec.items():
-            if value is None:
+            if value is None:  # kept as None (the node still says "II: None") unless an instance has a value
+                out.setdefault(key, None)
                 continue
-            out[key] = value if key not in out else COMBINE.get(key, lambda a, b: a + b)(out[key], value)
+            out[key] = value if out.get(key) is None else COMBINE.get(key, lambda a, b: a + b)(out[key], value)
     return out
 
 

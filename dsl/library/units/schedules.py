@@ -97,7 +97,11 @@ def _memory(stream, *loops):
 
 def _row_unit(*buffers, extra=()):
     def schedule(s, func):
-        _rows_by_token(s, func, "xs", *buffers)
+        # the output row is packed by the output stream's token (an integer unit's int64 results: 8 a token
+        # where its int16 / int32 input has 32 / 16), the rest by the input's
+        _rows_by_token(s, func, "xs", *[b for b in buffers if b != "zb"])
+        if "zb" in buffers:
+            _rows_by_token(s, func, "zs", "zb")
         for loop in extra:
             s.pipeline(f"{func}:{loop}")
     return schedule
