@@ -58,7 +58,7 @@ def long_nest_calling(A: int32[N]) -> int32:
     x: int32 = 0
     for i in range(1 << 30):
         for j in range(4):
-            x = x + _plus1(A[j])
+            x = x * 3 + _plus1(A[j])  # a recurrence, as in long_nest: no closed form once _plus1 is inlined
     return x
 
 
