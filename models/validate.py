@@ -3,7 +3,8 @@ estimate (``dsl.estimate``) of the library's kernels built as the paper describe
 
 Kernel rows (the paper's HLS reports at 300 MHz): the library's streaming units (``dsl.library.units``) at
 BERT-base sizes, scheduled by ``dsl.dse.units`` (PE arrays that clear and drain in one cycle, 8 lanes in the
-row units). Board rows: the layer accelerator of ``models.design`` (the library's units in three SLR regions,
+row units), the row units also on the vendor's exp / erf cores (``mathf.VENDOR``), and the memory-to-memory
+``systolic.gemm`` with its predefined schedule. Board rows: the layer accelerator of ``models.design`` (the library's units in three SLR regions,
 W4A8 linear operators on 8 x 32 packed arrays = 256 MACs/cycle and 128 DSPs each, 8 x 8 attention arrays; in
 decode two 1 x 128 arrays per operator, ``PAPER_DECODE``), estimated as one dataflow region by
 ``models.explore.estimate_layer`` (what ``python -m dsl.dse`` ranks by) and rolled up over the layers and the
@@ -52,12 +53,25 @@ def _kernel(kind, params, clock=300.0):
     return r.latency_ms, r.resources["DSP"].used, r.resources["BRAM18K"].used
 
 
+def _memory_gemm(clock=300.0):
+    """The library's memory-to-memory ``systolic.gemm`` with its predefined schedule (``schedule_gemm``)."""
+    from dsl import int8, int32
+    from dsl.library import schedules, systolic
+
+    s = schedules.scheduled(systolic.gemm, [int8, int8, int32, 512, 768, 3072, 16, 16])
+    r = dsl.estimate(s, clock_mhz=clock)
+    return r.latency_ms, r.resources["DSP"].used, r.resources["BRAM18K"].used
+
+
 def kernel_rows() -> list:
     ideal = 512 * 768 * 3072 / 256 / 300e3  # ms: the first-order model's MACs / (MACs per cycle · f)
     out = []
     ms, dsp, bram = _kernel("linear", (8, 512, 768, 3072, 16, 16, 0))
     out += [Row("16x16 int8 GEMM, BERT FFN1 512x768·768x3072, ms", 15.73, ideal, ms),
             Row("16x16 GEMM: DSP", 256, 256, dsp), Row("16x16 GEMM: BRAM18K", 0, None, bram)]
+    ms, dsp, bram = _memory_gemm()
+    out += [Row("memory-to-memory systolic.gemm 16x16, predefined schedule, ms", 15.73, ideal, ms),
+            Row("systolic.gemm: DSP", 256, 256, dsp), Row("systolic.gemm: BRAM18K", 0, None, bram)]
     ms, dsp, _ = _kernel("linear", (4, 512, 768, 3072, 8, 32, 1))
     out += [Row("packed W4A8 8x32 GEMM (two int4 weights per DSP), ms", 15.73, ideal, ms),
             Row("packed GEMM: DSP", 128, 128, dsp)]
@@ -67,6 +81,12 @@ def kernel_rows() -> list:
         rows, width = params[:2]
         ms, dsp, _ = _kernel(kind, params)
         out += [Row(f"{name}, {rows} rows of {width}, ms", ms_pub, None, ms), Row(f"{name}: DSP", dsp_pub, None, dsp)]
+    # the same units on the vendor's exp / erf cores (MATH = mathf.VENDOR); LayerNorm calls neither
+    for name, kind, params, ms_pub, dsp_pub in (("softmax", "softmax_vendor", (12 * 512, 512, 8), 6.67, 38),
+                                                ("GeLU", "gelu_vendor", (512, 3072, 8), 0.67, 256)):
+        ms, dsp, _ = _kernel(kind, params)
+        out += [Row(f"{name} on the vendor's cores, ms", ms_pub, None, ms),
+                Row(f"{name} on the vendor's cores: DSP", dsp_pub, None, dsp)]
     return out
 
 

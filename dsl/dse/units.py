@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import dsl
 from dsl import float32, int4, int8, int32
 
+from ..library.mathf import VENDOR
 from ..library.units import gemm, memory, quantize, rowwise, schedule_units
 from ..library.units.schedules import row_lanes
 from ..library.units.tokens import WORD
@@ -56,6 +57,10 @@ KINDS = {
     "layer_norm": Kind(rowwise.layer_norm_rows, (0,), (3,), (1, 2)),
     "gelu": Kind(rowwise.gelu_rows, (0,), (1,)),
     "gelu_tanh": Kind(rowwise.gelu_tanh_rows, (0,), (1,)),
+    # the row units on the vendor's exp / erf / tanh cores (MATH = mathf.VENDOR): same streams, same params
+    "softmax_vendor": Kind(rowwise.softmax_rows_math, (0, 1), (2,)),
+    "gelu_vendor": Kind(rowwise.gelu_rows_math, (0,), (1,)),
+    "gelu_tanh_vendor": Kind(rowwise.gelu_tanh_rows_math, (0,), (1,)),
     "residual": Kind(rowwise.residual_add, (0, 1), (2,)),
     "fork": Kind(rowwise.fork_rows, (0,), (1, 2)),
     "quantize": Kind(quantize.quantize_rows, (0,), (1, 2)),
@@ -67,8 +72,14 @@ KINDS = {
 }
 
 
+VENDOR_KINDS = {"softmax_vendor": "softmax", "gelu_vendor": "gelu", "gelu_tanh_vendor": "gelu_tanh"}
+ROW_KINDS = ("softmax", "layer_norm", "gelu", "gelu_tanh", *VENDOR_KINDS)
+
+
 def instantiation(kind: str, params: tuple) -> list:
     """The unit's template arguments for ``params`` (plain numbers, so that jobs pickle)."""
+    if kind in VENDOR_KINDS:
+        return [*instantiation(VENDOR_KINDS[kind], params), VENDOR]
     if kind == "weights":
         bits, N, K, Nt, passes = params
         return [WEIGHT_TYPES[bits], N, K, Nt, passes]
@@ -100,7 +111,7 @@ def instantiation(kind: str, params: tuple) -> list:
 
 
 def lanes_of(kind: str, params: tuple) -> int:
-    return params[2] if kind in ("softmax", "layer_norm", "gelu", "gelu_tanh") and len(params) > 2 else 1
+    return params[2] if kind in ROW_KINDS and len(params) > 2 else 1
 
 
 def build(kind: str, *params):
@@ -187,7 +198,8 @@ def _quantize(s, params):
 
 PAPER_STEPS = {"linear": _aw_gemm, "qk": _qk_gemm, "pv": _pv_gemm,
                "softmax": _row_lanes("softmax"), "layer_norm": _row_lanes("layer_norm"),
-               "gelu": _row_lanes("gelu"), "gelu_tanh": _row_lanes("gelu_tanh"), "quantize": _quantize}
+               "gelu": _row_lanes("gelu"), "gelu_tanh": _row_lanes("gelu_tanh"), "quantize": _quantize,
+               **{kind: _row_lanes(base) for kind, base in VENDOR_KINDS.items()}}
 
 
 # -- the same configuration on every instance of a whole design (``models.design`` layers) ----------------
@@ -285,7 +297,7 @@ def paper_schedule(s):
 def row_tripcount(kind: str, params: tuple, kept: int | None) -> dict:
     """Loops whose bounds come from a stream (softmax's kept row length): Vitis's ``loop_tripcount`` for
     the mean row ``kept`` long (the whole row when None)."""
-    if kind != "softmax":
+    if VENDOR_KINDS.get(kind, kind) != "softmax":
         return {}
     R, D = params[:2]
     n = D if kept is None else kept

@@ -331,3 +331,59 @@ def relu_ref(x):
 
 GELU = {"erf": gelu_erf, "tanh": gelu_tanh}
 GELU_REF = {"erf": gelu_erf_ref, "tanh": gelu_tanh_ref}
+
+
+# -- the vendor's cores (the MATH = VENDOR option of the row units) -------------------------------------
+# ``dsl.exp`` / ``dsl.erf`` / ``dsl.tanh`` are emitted as ``hls::exp`` / ``hls::erf`` / ``hls::tanh``
+# (hls_math.h: Vitis builds its floating-point exponential core and the library's erf / tanh datapaths,
+# UG1399 "HLS Math Library"); the CPU JIT and csim call the C library (std::exp / erf / tanh, through the
+# csim shim of hls_math.h). They are not bit-exact: UG1399 ("HLS Math Library Accuracy") gives the hls::
+# functions as typically 1-4 ulp from the C library, so csim and the board may differ by a few ulp, and
+# the numpy twins below are the C library's functions in float64 rounded once to float32.
+# Tolerance against float64 (tests/test_library_mathf_vendor.py): exp relative 1e-6, the GeLU forms
+# |err| <= 1e-6 * max(1, |x|) (the 1 + erf / 1 + tanh of their textbook forms cancels for x << 0).
+LIBRARY, VENDOR = 0, 1  # MATH: the library's bit-exact polynomials above / the vendor's cores
+
+
+@_symbol
+def vendor_exp(x: float32) -> float32:
+    return dsl.exp(x)
+
+
+@_symbol
+def vendor_gelu_erf(x: float32) -> float32:
+    """0.5 x (1 + erf(x / sqrt 2)) on the vendor's erf."""
+    return (0.5 * x) * (1.0 + dsl.erf(x * INV_SQRT2))
+
+
+@_symbol
+def vendor_gelu_tanh(x: float32) -> float32:
+    """0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) on the vendor's tanh."""
+    u: float32 = GELU_TANH_C * (x + GELU_TANH_A * ((x * x) * x))
+    return (0.5 * x) * (1.0 + dsl.tanh(u))
+
+
+def _libm(fn, x):
+    return np.vectorize(fn, otypes=[np.float64])(np.asarray(x, dtype=np.float64))
+
+
+def vendor_exp_ref(x):
+    with np.errstate(over="ignore"):
+        return np.exp(np.asarray(x, dtype=np.float64)).astype(F)
+
+
+def vendor_gelu_erf_ref(x):
+    import math
+
+    x = np.asarray(x, dtype=np.float64)
+    return (0.5 * x * (1.0 + _libm(math.erf, x * INV_SQRT2))).astype(F)
+
+
+def vendor_gelu_tanh_ref(x):
+    x = np.asarray(x, dtype=np.float64)
+    return (0.5 * x * (1.0 + np.tanh(GELU_TANH_C * (x + GELU_TANH_A * x ** 3)))).astype(F)
+
+
+EXP = {LIBRARY: exp, VENDOR: vendor_exp}                 # MATH -> the exp a row kernel calls
+GELU_FORMS = {LIBRARY: GELU, VENDOR: {"erf": vendor_gelu_erf, "tanh": vendor_gelu_tanh}}
+GELU_FORMS_REF = {LIBRARY: GELU_REF, VENDOR: {"erf": vendor_gelu_erf_ref, "tanh": vendor_gelu_tanh_ref}}

@@ -66,19 +66,27 @@ def row_max(x: "T[D]", n: int32, scale: "T") -> "T":
     return max(max(max(acc[0], acc[1]), max(acc[2], acc[3])), max(max(acc[4], acc[5]), max(acc[6], acc[7])))
 
 
-@dsl.template("T", "D", check=checks.float_row)
+def _math_row(T, D, MATH):
+    checks.float_row(T, D)
+    if MATH not in mathf.EXP:
+        raise dsl.DSLTypeError(f"MATH = {MATH!r} must be mathf.LIBRARY (0: the library's bit-exact polynomials) "
+                               "or mathf.VENDOR (1: the vendor's hls::exp / hls::erf / hls::tanh cores)")
+
+
+@dsl.template("T", "D", "MATH", check=_math_row)
 def exp_sum(x: "T[D]", z: "T[D]", n: int32, scale: "T", m: "T") -> "T":
     """z[j] = exp(x[j] * scale - m) for j < n, and their sum in row_sum's order: the exponentials and their
-    sum in one pass (each z[j] added to its partial sum as it is made), the same bits as the two passes."""
+    sum in one pass (each z[j] added to its partial sum as it is made), the same bits as the two passes.
+    The exp is ``mathf.EXP[MATH]``: the library's polynomial or the vendor's core."""
     acc: T[SUM_LANES] = 0.0
     for j0 in range(n // SUM_LANES, name="sum_groups"):
         for l in range(SUM_LANES, name="sum_lanes"):
-            e: T = mathf.exp(x[j0 * SUM_LANES + l] * scale - m)
+            e: T = mathf.EXP[MATH](x[j0 * SUM_LANES + l] * scale - m)
             z[j0 * SUM_LANES + l] = e
             acc[l] += e
     base: int32 = (n // SUM_LANES) * SUM_LANES
     for l2 in range(n - base, name="sum_tail"):
-        e2: T = mathf.exp(x[base + l2] * scale - m)
+        e2: T = mathf.EXP[MATH](x[base + l2] * scale - m)
         z[base + l2] = e2
         acc[l2] += e2
     return _lane_total(acc)
@@ -152,32 +160,35 @@ def softmax_row(x: "T[D]", z: "T[D]", n: int32, scale: "T"):
     """z = softmax(x * scale) over the first n entries (the causal mask keeps n = past + i + 1 of row i);
     z[j] = 0 for j >= n. With scale = 1 the scaling is exact, so this is also the plain softmax."""
     m: T = row_max[T, D](x, n, scale)
-    s: T = exp_sum[T, D](x, z, n, scale, m)
+    s: T = exp_sum[T, D, mathf.LIBRARY](x, z, n, scale, m)
     for j2 in range(n, name="normalize"):
         z[j2] = z[j2] / s
     for j3 in range(n, D, name="masked"):
         z[j3] = 0.0
 
 
-@dsl.template("T", "D", check=checks.float_row)
+@dsl.template("T", "D", "MATH", check=_math_row)
 def softmax_exp_row(x: "T[D]", z: "T[D]", n: int32, scale: "T") -> "T":
     """``softmax_row`` before its division: z[j] = exp(x[j] * scale - max) for j < n, 0 beyond, and the
-    sum it divides by (a streaming unit divides z[j] by it, j < n, as the row leaves: the same bits)."""
+    sum it divides by (a streaming unit divides z[j] by it, j < n, as the row leaves: the same bits with
+    MATH = mathf.LIBRARY)."""
     m: T = row_max[T, D](x, n, scale)
-    s: T = exp_sum[T, D](x, z, n, scale, m)
+    s: T = exp_sum[T, D, MATH](x, z, n, scale, m)
     for j3 in range(n, D, name="masked"):
         z[j3] = 0.0
     return s
 
 
-def softmax_rows_ref(x, n=None, scale=1.0):
-    """softmax_row applied to every row of ``x`` [R, D]; ``n`` per row (int or [R]), default D."""
+def softmax_rows_ref(x, n=None, scale=1.0, math=mathf.LIBRARY):
+    """softmax_row applied to every row of ``x`` [R, D]; ``n`` per row (int or [R]), default D; ``math``:
+    whose exp (``mathf.VENDOR``: the C library's, as csim computes it)."""
     x = np.asarray(x, dtype=F)
     rows, d = x.shape
     n = np.broadcast_to(np.asarray(d if n is None else n), (rows,))
     keep = np.arange(d)[None, :] < n[:, None]
     m = row_max_ref(x, n, scale)
-    e = np.where(keep, mathf.exp_ref(x * F(scale) - m[:, None]), F(0.0))
+    exp_ref = mathf.exp_ref if math == mathf.LIBRARY else mathf.vendor_exp_ref
+    e = np.where(keep, exp_ref(x * F(scale) - m[:, None]), F(0.0))
     s = row_sum_ref(e, n)
     return np.where(keep, e / s[:, None], F(0.0))
 
@@ -250,7 +261,21 @@ def gelu_tanh_row(x: "T[D]", z: "T[D]"):
         z[j] = mathf.gelu_tanh(x[j])
 
 
+@dsl.template("T", "D", check=checks.float_row)
+def vendor_gelu_erf_row(x: "T[D]", z: "T[D]"):
+    """``gelu_erf_row`` on the vendor's erf core (``mathf.vendor_gelu_erf``)."""
+    for j in range(D, name="gelu"):
+        z[j] = mathf.vendor_gelu_erf(x[j])
+
+
+@dsl.template("T", "D", check=checks.float_row)
+def vendor_gelu_tanh_row(x: "T[D]", z: "T[D]"):
+    """``gelu_tanh_row`` on the vendor's tanh core (``mathf.vendor_gelu_tanh``)."""
+    for j in range(D, name="gelu"):
+        z[j] = mathf.vendor_gelu_tanh(x[j])
+
+
 __all__ = ["LANES", "SUM_LANES", "row_sum", "row_max", "exp_sum", "square_sum", "softmax_row", "softmax_exp_row",
            "log_softmax_row", "layer_norm_row", "rms_norm_row",
-           "gelu_erf_row", "gelu_tanh_row", "row_sum_ref", "row_max_ref", "softmax_rows_ref",
+           "gelu_erf_row", "gelu_tanh_row", "vendor_gelu_erf_row", "vendor_gelu_tanh_row", "row_sum_ref", "row_max_ref", "softmax_rows_ref",
            "log_softmax_rows_ref", "layer_norm_rows_ref", "rms_norm_rows_ref", "float32"]

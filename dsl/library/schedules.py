@@ -35,6 +35,8 @@ ROW_KERNELS = {
     "rms_norm_row": (("square", "normalize"), ("row_sum",)),
     "gelu_erf_row": (("gelu",), ()),
     "gelu_tanh_row": (("gelu",), ()),
+    "vendor_gelu_erf_row": (("gelu",), ()),
+    "vendor_gelu_tanh_row": (("gelu",), ()),
     # the integer-only rows (intops): integer recurrences close in one cycle, all II=1; the square root's
     # Newton steps (through a divider) stay sequential
     "int_gelu_row": (("gelu",), ()),

@@ -351,7 +351,8 @@ class Reader:
                   if hasattr(u, "name") and u.name == "arith.trunci"]
         if users and len(truncs) == len(users):
             result_bits = max(truncs)
-        const = [self.constants.get(self.vid(v)) for v in op.operands]
+        # a constant seen through casts: ``(n // 8) * 8`` multiplies by trunci(8 : i33), a shift in Vitis
+        const = [self._constant_through_casts(self.vid(v)) for v in op.operands]
         return {"a_bits": widths[0], "b_bits": widths[1], "result_bits": result_bits,
                 "const": next((c for c in const if c is not None), None)}
 
@@ -425,14 +426,14 @@ class Reader:
 def _effective_bits(value, reader: Reader) -> int:
     """Bits a multiplier operand really has: the source width of a sign/zero extension, a constant's
     two's-complement width, else the value's own width."""
+    const = reader._constant_through_casts(reader.vid(value))  # trunci(24 : i33) is the constant 24
+    if isinstance(const, int):
+        return max(2, (abs(const) if const >= 0 else abs(const) - 1).bit_length() + 1)
     owner = value.owner
     op = owner.operation if isinstance(owner, (ir.Operation, ir.OpView)) else None
     if op is not None and op.name in ("arith.extsi", "arith.extui"):
         src = element_bits(op.operands[0].type)
         return src + (1 if op.name == "arith.extui" else 0)
-    const = reader.constants.get(reader.vid(value))
-    if isinstance(const, int):
-        return max(2, (abs(const) if const >= 0 else abs(const) - 1).bit_length() + 1)
     return element_bits(value.type)
 
 

@@ -2,6 +2,9 @@
 add with its bypass FIFO, and the fork that feeds it. Each consumes and produces one row per token, so the
 dataflow never waits for a whole tensor, and applies the row kernel of ``dsl.library.rows`` to each row:
 the same code as ``nn.softmax`` / ``nn.layer_norm`` / ``nn.gelu``, hence the same bits (float32 exactly).
+MATH (the ``*_math`` forms): ``mathf.LIBRARY`` (the default of the plain forms) computes exp / erf with the
+library's bit-exact polynomials; ``mathf.VENDOR`` calls the vendor's cores (``hls::exp``, ``hls::erf``,
+``hls::tanh`` in the HLS code, the C library on the CPU and in csim), within the tolerance ``mathf`` states.
 How they overlap (what Vitis gets): softmax and LayerNorm take row r + 1 in while row r leaves (one token
 of each a cycle; softmax divides by the row's sum on the way out), after computing row r in one pass per
 reduction (the exponentials with their sum, the squares with theirs); GeLU, element-wise, runs token by
@@ -29,10 +32,22 @@ def softmax_rows(xs: "dsl.Stream[T[chunk(T, D)], 2]", ns: "dsl.Stream[int32, 2]"
                  zs: "dsl.Stream[T[chunk(T, D)], 2]", scale: "T"):
     """z = softmax(x * scale) over the first n entries of each of R rows (n from ``ns``, one per row: the
     causal mask's row lengths); z[j] = 0 for j >= n."""
-    _softmax_rows[T, R, D, min(D, WORD // T.bits)](xs, ns, zs, scale)
+    _softmax_rows[T, R, D, min(D, WORD // T.bits), mathf.LIBRARY](xs, ns, zs, scale)
 
 
-@dsl.template("T", "R", "D", "CH")
+def _math_rows_check(T, R, D, MATH):
+    _rows_check(T, R, D)
+    rows._math_row(T, D, MATH)
+
+
+@dsl.template("T", "R", "D", "MATH", check=_math_rows_check)
+def softmax_rows_math(xs: "dsl.Stream[T[chunk(T, D)], 2]", ns: "dsl.Stream[int32, 2]",
+                      zs: "dsl.Stream[T[chunk(T, D)], 2]", scale: "T"):
+    """``softmax_rows`` with the exp of ``MATH`` (``mathf.VENDOR``: the vendor's exponential core)."""
+    _softmax_rows[T, R, D, min(D, WORD // T.bits), MATH](xs, ns, zs, scale)
+
+
+@dsl.template("T", "R", "D", "CH", "MATH")
 def _softmax_rows(xs: "dsl.Stream[T[CH], 2]", ns: "dsl.Stream[int32, 2]", zs: "dsl.Stream[T[CH], 2]", scale: "T"):
     xb: T[D]
     zb: T[D]
@@ -41,10 +56,10 @@ def _softmax_rows(xs: "dsl.Stream[T[CH], 2]", ns: "dsl.Stream[int32, 2]", zs: "d
     tokens.get_row[T, D, CH](xs, xb)
     for r in range(R - 1, name="rows"):  # row r computed, then row r + 1 in while row r leaves divided by its sum
         n = ns.get()
-        s = rows.softmax_exp_row[T, D](xb, zb, n, scale)
+        s = rows.softmax_exp_row[T, D, MATH](xb, zb, n, scale)
         _exchange_softmax[T, D, CH](xs, xb, zb, zs, s, n)
     n = ns.get()
-    s = rows.softmax_exp_row[T, D](xb, zb, n, scale)
+    s = rows.softmax_exp_row[T, D, MATH](xb, zb, n, scale)
     _send_softmax[T, D, CH](zb, zs, s, n)
 
 
@@ -121,19 +136,32 @@ def _layer_norm_rows(xs: "dsl.Stream[T[CH], 2]", gamma: "T[D]", beta: "T[D]", zs
 @dsl.template("T", "R", "D", check=_rows_check)
 def gelu_rows(xs: "dsl.Stream[T[chunk(T, D)], 2]", zs: "dsl.Stream[T[chunk(T, D)], 2]"):
     """GeLU, exact (erf) form, of each row (BERT's "gelu")."""
-    _gelu_rows[T, R, D, min(D, WORD // T.bits), 0](xs, zs)
+    _gelu_rows[T, R, D, min(D, WORD // T.bits), 0, mathf.LIBRARY](xs, zs)
 
 
 @dsl.template("T", "R", "D", check=_rows_check)
 def gelu_tanh_rows(xs: "dsl.Stream[T[chunk(T, D)], 2]", zs: "dsl.Stream[T[chunk(T, D)], 2]"):
     """GeLU, tanh approximation, of each row (GPT2's "gelu_new")."""
-    _gelu_rows[T, R, D, min(D, WORD // T.bits), 1](xs, zs)
+    _gelu_rows[T, R, D, min(D, WORD // T.bits), 1, mathf.LIBRARY](xs, zs)
 
 
-GELU_ROW = {0: rows.gelu_erf_row, 1: rows.gelu_tanh_row}
+@dsl.template("T", "R", "D", "MATH", check=_math_rows_check)
+def gelu_rows_math(xs: "dsl.Stream[T[chunk(T, D)], 2]", zs: "dsl.Stream[T[chunk(T, D)], 2]"):
+    """``gelu_rows`` with the erf of ``MATH`` (``mathf.VENDOR``: the vendor's ``hls::erf``)."""
+    _gelu_rows[T, R, D, min(D, WORD // T.bits), 0, MATH](xs, zs)
 
 
-@dsl.template("T", "R", "D", "CH", "FORM")
+@dsl.template("T", "R", "D", "MATH", check=_math_rows_check)
+def gelu_tanh_rows_math(xs: "dsl.Stream[T[chunk(T, D)], 2]", zs: "dsl.Stream[T[chunk(T, D)], 2]"):
+    """``gelu_tanh_rows`` with the tanh form of ``MATH`` (``mathf.VENDOR``: ``hls::tanh``)."""
+    _gelu_rows[T, R, D, min(D, WORD // T.bits), 1, MATH](xs, zs)
+
+
+GELU_ROW = {mathf.LIBRARY: {0: rows.gelu_erf_row, 1: rows.gelu_tanh_row},  # MATH -> FORM -> row kernel
+            mathf.VENDOR: {0: rows.vendor_gelu_erf_row, 1: rows.vendor_gelu_tanh_row}}
+
+
+@dsl.template("T", "R", "D", "CH", "FORM", "MATH")
 def _gelu_rows(xs: "dsl.Stream[T[CH], 2]", zs: "dsl.Stream[T[CH], 2]"):
     """Element-wise, so token by token: each token's CH elements through the row kernel as they arrive
     (the same code, hence the same bits, as on a whole row). Reading, computing and writing overlap in one
@@ -142,7 +170,7 @@ def _gelu_rows(xs: "dsl.Stream[T[CH], 2]", zs: "dsl.Stream[T[CH], 2]"):
     zb: T[CH]
     for t in range(R * (D // CH), name="tokens"):
         xb: T[CH] = xs.get()
-        GELU_ROW[FORM][T, CH](xb, zb)
+        GELU_ROW[MATH][FORM][T, CH](xb, zb)
         zs.put(zb)
 
 
@@ -193,4 +221,5 @@ def bypass_depth(D, T, *row_blocks: int, slack: int = 2) -> int:
 
 
 __all__ = ["softmax_rows", "causal_mask", "layer_norm_rows", "gelu_rows", "gelu_tanh_rows", "fork_rows",
+           "softmax_rows_math", "gelu_rows_math", "gelu_tanh_rows_math",
            "residual_add", "bypass_depth", "mathf"]

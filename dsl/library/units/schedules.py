@@ -107,7 +107,8 @@ def _row_unit(*buffers, extra=()):
     return schedule
 
 
-TOKENWISE = ("gelu_erf_row", "gelu_tanh_row")  # row kernels the units apply token by token (``_gelu_rows``)
+# row kernels the units apply token by token (``_gelu_rows``)
+TOKENWISE = ("gelu_erf_row", "gelu_tanh_row", "vendor_gelu_erf_row", "vendor_gelu_tanh_row")
 
 
 def _row_kernel(s, func):
