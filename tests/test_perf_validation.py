@@ -45,3 +45,28 @@ def test_kernel_rows_are_the_tables():
 @pytest.mark.slow
 def test_board_rows_are_the_tables():
     _check(validate.board_rows((32,)))
+
+
+def test_memory_to_memory_gemm_buffers_by_hand():
+    """The memory-to-memory systolic.gemm row: its BRAM18K are its operand tiles, At and Bt (768 x 16 int8,
+    16 banks each of 768 x 8 = 6,144 bits: above the 1,024-bit LUTRAM bound, one BRAM18K of 2048 x 9 each),
+    32 in all; partitioned by 8 along k as well, 128 banks of 96 x 8 bits each are LUTRAM (2 LUT6 deep x 8
+    bits: 16 LUTs a bank), 0 BRAM18K and the same 256 DSPs and cycles."""
+    import dsl
+    from dsl import int8, int32
+    from dsl.library import schedules, systolic
+
+    def est(extra=False):
+        s = schedules.scheduled(systolic.gemm, [int8, int8, int32, 512, 768, 3072, 16, 16])
+        if extra:
+            for tile in ("At", "Bt"):
+                s.partition(tile, dsl.Partition.Cyclic, dim=1, factor=8)
+        return dsl.estimate(s, clock_mhz=300)
+
+    base, lutram = est(), est(True)
+    tiles = {b.name: b for b in base.buffers if b.name in ("At", "Bt")}
+    assert {n: (b.banks, b.bram18k) for n, b in tiles.items()} == {"At": (16, 16), "Bt": (16, 16)}
+    assert base.resources["BRAM18K"].used == 32 and base.resources["DSP"].used == 256
+    moved = {b.name: b for b in lutram.buffers if b.name in ("At", "Bt")}
+    assert {n: (b.banks, b.bram18k, b.lut) for n, b in moved.items()} == {"At": (128, 0, 2048), "Bt": (128, 0, 2048)}
+    assert lutram.resources["BRAM18K"].used == 0 and lutram.latency == base.latency
