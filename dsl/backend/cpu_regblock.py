@@ -50,10 +50,13 @@ _SCALARS = {"f32": 32, "f64": 64, "i1": 1, "i8": 8, "i16": 16, "i32": 32, "i64":
 class _Plan:
     """What the rewrite of one k loop needs."""
 
-    def __init__(self, kloop, prefix, iloop, jloop, store, acc_load, lanes, rows, vectors, block):
+    def __init__(self, kloop, prefix, iloop, jloop, store, acc_loads, lanes, rows, vectors, block):
         self.kloop, self.prefix, self.iloop, self.jloop = kloop, prefix, iloop, jloop
-        self.store, self.acc_load, self.lanes = store, acc_load, lanes
+        self.store, self.acc_loads, self.lanes = store, acc_loads, lanes
         self.rows, self.vectors, self.block = rows, vectors, block   # MT, NT // L, (IB, NB)
+
+    def reads_acc(self, op) -> bool:
+        return any(op.operation == load.operation for load in self.acc_loads)
 
 
 def register_block(module: ir.Module) -> int:
@@ -233,17 +236,20 @@ def _contiguous_last(memref) -> bool:
 
 
 def _accumulator(store, jops, roles, has_i):
-    """The load of C[i, j] that the store updates, if the tile qualifies: indices made of i, j and values
+    """The loads of C[i, j] that the store updates, if the tile qualifies: indices made of i, j and values
     fixed during the k loop, each (i, j) its own element, the last dimension contiguous."""
     subs = roles.coefficients(store)
     if subs is None or not _unit_in_j(subs) or subs[-1].get("i") or not _contiguous_last(store.operands[1]):
         return None
     if any(set(s) - {"i", "j", "outside"} for s in subs) or has_i and not any(s.get("i") for s in subs):
         return None
-    loads = [op for op in jops if op.operation.name == "affine.load" and op.operands[0] == store.operands[1]]
-    if len(loads) != 1 or not _same_access(loads[0], store):
+    position = [op.operation for op in jops].index(store.operation)
+    loads = [(n, op) for n, op in enumerate(jops) if op.operation.name == "affine.load"
+             and op.operands[0] == store.operands[1]]
+    # every load of C reads C[i, j] before the store (so all of them read the accumulator)
+    if not loads or any(n > position or not _same_access(op, store) for n, op in loads):
         return None
-    return loads[0]
+    return [op for _, op in loads]
 
 
 def _others_ok(kloop, store, acc, jops, roles, roots) -> bool:
@@ -252,8 +258,9 @@ def _others_ok(kloop, store, acc, jops, roles, roots) -> bool:
     mine = roots.of(store.operands[1])
     if not mine:
         return False
+    pair = [store.operation] + [op.operation for op in acc]
     for op in walk_ops(kloop.operation):
-        if op == store.operation or op == acc.operation:
+        if any(op == mine_op for mine_op in pair):
             continue
         for v in op.operands:
             if isinstance(v.type, ir.MemRefType):
@@ -261,7 +268,7 @@ def _others_ok(kloop, store, acc, jops, roles, roots) -> bool:
                 if theirs is None or theirs & mine:
                     return False
     for op in jops:
-        if op.operation.name == "affine.load" and op.operation != acc.operation:
+        if op.operation.name == "affine.load" and not any(op.operation == a.operation for a in acc):
             subs = roles.coefficients(op)
             if subs is None:
                 return False

@@ -137,7 +137,7 @@ class _Step:
         for n, op in enumerate(self.jops):
             uses_i, uses_j = self.deps[n]
             key = (n, r if uses_i else None, c if uses_j else None)
-            if op.operation == self.p.acc_load.operation:
+            if self.p.reads_acc(op):
                 got = ("vec", acc)
             elif op.operation == self.p.store.operation:
                 return self._as_vector(self._operand(op.operands[0], values))
@@ -199,11 +199,11 @@ def _dependences(p, jops):
     roles = _Roles(p.kloop, p.prefix, p.iloop, p.jloop)
     deps, results = [], []
     for op in jops:
-        if op.operation.name in ("affine.load", "affine.store") and op.operation != p.acc_load.operation:
+        if p.reads_acc(op):
+            dep = (True, True)
+        elif op.operation.name in ("affine.load", "affine.store"):
             names = {roles.of(v) for v in _map_operands(op)}
             dep = ("i" in names, "j" in names)
-        elif op.operation == p.acc_load.operation:
-            dep = (True, True)
         else:
             dep = (False, False)
         for v in op.operation.operands:
