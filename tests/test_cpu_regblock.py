@@ -35,6 +35,12 @@ def _rewritten(schedule):
         return marks
 
 
+def _mark(rows: int, columns: int, lanes: int = cpu_regblock.VECTOR_BITS // 32) -> str:
+    """The block the host's registers give a rows x columns float32 tile (16 x 1 x 16 with AVX-512)."""
+    ib, nb = cpu_regblock._block(rows, columns // lanes)
+    return f"{ib}x{nb}x{lanes}"
+
+
 def _bits(a):
     return np.asarray(a).view(np.int32 if np.asarray(a).dtype.itemsize == 4 else np.int64)
 
@@ -44,7 +50,7 @@ def test_linear2d_keeps_its_tile_in_registers_and_its_bits():
     s = scheduled(nn.linear2d, inst)
     marks = _rewritten(s)
     # the 16 x 16 PE tile: 16 rows x 1 vector of 16 lanes; At and Bt copied as 16 x 16 blocks
-    assert marks[cpu_regblock.MARK] == ["16x1x16"]
+    assert marks[cpu_regblock.MARK] == [_mark(16, 16)]
     assert marks[cpu_transpose.MARK] == ["16x16", "16x16"]
     before, hls = str(s.module), str(dsl.build(s, target="vhls"))
     X, W, b = (RNG.standard_normal(shape).astype(np.float32) for shape in ((32, 64), (48, 64), (48,)))
@@ -56,7 +62,7 @@ def test_linear2d_keeps_its_tile_in_registers_and_its_bits():
 def test_matmul_rows_are_blocked_in_sixteen_vectors_and_keep_their_bits():
     inst = [float32, float32, float32, 8, 24, 512]
     s = scheduled(nn.matmul, inst)
-    assert _rewritten(s)[cpu_regblock.MARK] == ["1x16x16"]   # 32 vectors a row: two blocks of 16
+    assert _rewritten(s)[cpu_regblock.MARK] == [_mark(1, 512)]   # AVX-512: 32 vectors a row, two blocks of 16
     A, B = RNG.standard_normal((8, 24)).astype(np.float32), RNG.standard_normal((24, 512)).astype(np.float32)
     assert np.array_equal(_bits(s.build()(A, B)), _bits(ref.matmul(A, B)))
 
@@ -118,7 +124,7 @@ def test_nests_that_are_not_a_private_tile_are_left_alone(kernel, args, python):
 
 def test_one_load_of_the_accumulator_is_blocked_and_exact():
     s = dsl.customize(reads_its_accumulator_twice)
-    assert _rewritten(s)[cpu_regblock.MARK] == ["1x1x16"]
+    assert _rewritten(s)[cpu_regblock.MARK] == [_mark(1, 16)]
     A = RNG.standard_normal((8, 16)).astype(np.float32)
     acc = np.ones(16, np.float32)
     for k in range(8):

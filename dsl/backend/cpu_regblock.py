@@ -31,9 +31,22 @@ from ..frontend.narrow import walk_ops
 from .cpu_deps import _defined_outside, _linear, _map_operands, _same_access
 from .cpu_noalias import module_roots
 
-VECTOR_BITS = 512        # one AVX-512 register (the hosts this runs on: the JIT targets the host CPU)
-MIN_LANES = 4            # a narrower vector is not worth the rewrite
-MAX_ACCUMULATORS = 16    # vector registers that hold the tile, of the 32: the rest hold operands and products
+
+
+def _host_registers() -> tuple[int, int]:
+    """(bits, count) of the host's vector registers (the JIT compiles for the host CPU): AVX-512 has 32
+    of 512 bits, AVX2 16 of 256. Read from Linux's CPU flags; elsewhere assume AVX2."""
+    try:
+        with open("/proc/cpuinfo") as info:
+            flags = next((line.split() for line in info if line.startswith("flags")), [])
+    except OSError:
+        flags = []
+    return (512, 32) if "avx512f" in flags else (256, 16)
+
+
+VECTOR_BITS, VECTOR_REGISTERS = _host_registers()
+MIN_LANES = 4                              # a narrower vector is not worth the rewrite
+MAX_ACCUMULATORS = VECTOR_REGISTERS // 2   # registers holding the tile: the rest hold operands and products
 MARK = "dsl.cpu_register_block"   # "IBxNBxL" on the rewritten k loop (tests read it)
 _LOOP_ATTRS = ("lowerBoundMap", "upperBoundMap", "step", "operandSegmentSizes")
 # j-body operations that act lane by lane on vectors exactly as on scalars (integer division is excluded:
