@@ -59,10 +59,11 @@ def test_linear2d_keeps_its_tile_in_registers_and_its_bits():
     assert str(s.module) == before and str(dsl.build(s, target="vhls")) == hls
 
 
-def test_matmul_rows_are_blocked_in_sixteen_vectors_and_keep_their_bits():
+def test_matmul_blocks_rows_and_vectors_together_and_keeps_its_bits():
     inst = [float32, float32, float32, 8, 24, 512]
     s = scheduled(nn.matmul, inst)
-    assert _rewritten(s)[cpu_regblock.MARK] == [_mark(1, 512)]   # AVX-512: 32 vectors a row, two blocks of 16
+    # whole rows of the i loop (init, accumulation, store): AVX-512: 4 rows x 4 vectors of 16
+    assert _rewritten(s)[cpu_regblock.MARK] == [_mark(8, 512)]
     A, B = RNG.standard_normal((8, 24)).astype(np.float32), RNG.standard_normal((24, 512)).astype(np.float32)
     assert np.array_equal(_bits(s.build()(A, B)), _bits(ref.matmul(A, B)))
 
@@ -130,6 +131,33 @@ def test_one_load_of_the_accumulator_is_blocked_and_exact():
     for k in range(8):
         acc = acc * A[k] + acc
     assert np.array_equal(_bits(s.build()(A)), _bits(acc))
+
+
+def every_row_into_one(A: float32[4, 16], B: float32[16, 16]) -> float32[2, 16]:
+    Z: float32[2, 16] = 0.0
+    acc: float32[16]
+    for i in range(4):
+        for j0 in range(16):
+            acc[j0] = 0.0
+        for k in range(16):
+            a: float32 = A[i, k]
+            for j in range(16):
+                acc[j] += a * B[k, j]
+        for j1 in range(16):
+            Z[1, j1] = acc[j1]   # not row i: the rows may not be computed side by side
+    return Z
+
+
+def test_rows_that_share_an_output_row_keep_the_last_row():
+    s = dsl.customize(every_row_into_one)
+    assert _rewritten(s)[cpu_regblock.MARK] == [_mark(1, 16)]   # the k loop alone
+    A, B = RNG.standard_normal((4, 16)).astype(np.float32), RNG.standard_normal((16, 16)).astype(np.float32)
+    acc = np.zeros(16, np.float32)
+    for k in range(16):
+        acc = acc + A[3, k] * B[k]
+    want = np.zeros((2, 16), np.float32)
+    want[1] = acc
+    assert np.array_equal(_bits(s.build()(A, B)), _bits(want))
 
 
 def test_calls_from_several_threads_each_get_their_own_arguments():

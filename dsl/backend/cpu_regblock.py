@@ -68,21 +68,27 @@ class _Plan:
         self.store, self.acc_loads, self.lanes = store, acc_loads, lanes
         self.rows, self.vectors, self.block = rows, vectors, block   # MT, NT // L, (IB, NB)
 
+        self.outer = self.init_value = self.out_store = self.out_jloop = None   # (rows of an outer loop)
+
     def reads_acc(self, op) -> bool:
         return any(op.operation == load.operation for load in self.acc_loads)
 
 
 def register_block(module: ir.Module) -> int:
-    """Rewrite every qualifying k loop of ``module``; returns how many."""
-    inline_steps(module)
-    roots = module_roots(module)
-    plans = [p for p in (plan(op.opview, roots) for op in walk_ops(module.operation) if op.name == "affine.for")
-             if p is not None]
+    """Rewrite every qualifying nest of ``module`` (whole rows of an outer loop first, then k loops);
+    returns how many."""
     from .cpu_regblock_emit import rewrite
 
-    for p in plans:  # (a planned nest holds no other planned loop: its inner loops fail ``plan``)
-        rewrite(p)
-    return len(plans)
+    inline_steps(module)
+    done = 0
+    for planner in (plan_rows, plan):
+        roots = module_roots(module)
+        plans = [p for p in (planner(op.opview, roots) for op in walk_ops(module.operation)
+                             if op.name == "affine.for") if p is not None]
+        for p in plans:  # (a planned nest holds no other planned loop: its inner loops fail the planner)
+            rewrite(p)
+        done += len(plans)
+    return done
 
 
 # -- the PE step inlined where a loop calls it --------------------------------------------------------
@@ -316,4 +322,128 @@ def _prefix_ok(prefix, jops, roots) -> bool:
             in_body = any(ld.operation == op.operation for op in jops)
             if theirs & target and not (in_body and ld.operands[0] == st.operands[1] and _same_access(ld, st)):
                 return False
+    return True
+
+
+# -- whole rows: an outer loop whose iterations each fill, accumulate and store one row ---------------
+
+def plan_rows(outer, roots):
+    """``for i: acc[:] = c; for k: (a row's accumulation, ``plan``); Z[i, :] = acc[:]`` (matmul's rows):
+    several rows i are blocked together as well, so that each vector of B loaded at a k step serves IB
+    rows (one row alone streams all of B from the L2 cache for each row). Legal because each iteration
+    starts ``acc`` afresh and leaves its result only in its own row of Z: ``acc`` and the step's scalar
+    locals are used nowhere else (their values are forwarded in registers), and Z is no buffer the nest
+    reads."""
+    ops = _body(outer)
+    if len(ops) != 3 or any(op.operation.name != "affine.for" for op in ops) or outer.results \
+            or _trip(outer) is None:
+        return None
+    init, kloop, out = ops
+    p = plan(kloop, roots)
+    if p is None or p.iloop is not None or _trip(init) != _trip(p.jloop) or _trip(out) != _trip(p.jloop):
+        return None
+    i_iv = outer.regions[0].blocks[0].arguments[0]
+    acc = p.store.operands[1]
+    if any(not _defined_outside(v, outer) for v in _map_operands(p.store) if v != _iv(p.jloop)):
+        return None
+    value = _init_value(init, p.store, outer)
+    out_store = _row_store(out, p.store, outer, i_iv, roots)
+    scratch = [acc] + [op.operands[1] for op in p.prefix if op.operation.name == "affine.store"]
+    if value is None or out_store is None or not all(_private_to(m, outer) for m in scratch):
+        return None
+    p.outer, p.iloop, p.init_value, p.out_store, p.out_jloop = outer, outer, value, out_store, out
+    p.rows = _trip(outer)
+    p.block = _block(p.rows, p.vectors)
+    return p
+
+
+def _iv(loop):
+    return loop.regions[0].blocks[0].arguments[0]
+
+
+def _same_but(op, ref, mine, theirs) -> bool:
+    """``op`` accesses what ``ref`` does with loop variable ``mine`` in place of ``theirs``."""
+    a, b = _map_operands(op), _map_operands(ref)
+    return str(op.attributes["map"]) == str(ref.attributes["map"]) and len(a) == len(b) and \
+        all(x == y or (x == mine and y == theirs) for x, y in zip(a, b))
+
+
+def _init_value(init, acc_store, outer):
+    """The value the init loop stores into every accumulator (a constant or a value fixed in ``outer``)."""
+    ops = _body(init)
+    stores = [op for op in ops if op.operation.name == "affine.store"]
+    if len(stores) != 1 or any(op.operation.name not in ("affine.store", "arith.constant") for op in ops):
+        return None
+    st = stores[0]
+    if st.operands[1] != acc_store.operands[1] or not _same_but(st, acc_store, _iv(init), _iv_of_store(acc_store)):
+        return None
+    v = st.operands[0]
+    owner = v.owner
+    if isinstance(owner, ir.Block):
+        return v if _defined_outside(v, outer) else None
+    return v if _defined_outside(v, outer) or owner.operation.name == "arith.constant" else None
+
+
+def _iv_of_store(acc_store):
+    """The j loop variable of the accumulation's store (its operand moving in the last subscript)."""
+    op = acc_store.operation
+    while op.name != "affine.for":
+        op = op.parent
+    return op.regions[0].blocks[0].arguments[0]
+
+
+def _row_store(out, acc_store, outer, i_iv, roots):
+    """The store of the copy loop ``Z[f(i), j] = acc[j]`` if it writes row i of a buffer the nest never
+    reads, at unit stride in j."""
+    ops = _body(out)
+    if [op.operation.name for op in ops] != ["affine.load", "affine.store"]:
+        return None
+    ld, st = ops
+    if ld.operands[0] != acc_store.operands[1] or not _same_but(ld, acc_store, _iv(out), _iv_of_store(acc_store)) \
+            or st.operands[0] != ld.results[0] or not _contiguous_last(st.operands[1]):
+        return None
+    names = []
+    for v in _map_operands(st):
+        names.append("i" if v == i_iv else "j" if v == _iv(out) else "outside" if _defined_outside(v, outer) else None)
+    if None in names:
+        return None
+    amap = ir.AffineMapAttr(st.attributes["map"]).value
+    forms = [_linear(e, amap.n_dims) for e in amap.results]
+    if any(f is None for f in forms):
+        return None
+    subs = [{names[q]: c for q, c in f.items() if q is not None and c and names[q] != "outside"} for f in forms]
+    if not _unit_in_j(subs) or subs[-1].get("i") or not any(s.get("i") for s in subs[:-1]):
+        return None
+    mine = roots.of(st.operands[1])
+    if not mine:
+        return None
+    for op in walk_ops(outer.operation):
+        if op == st.operation:
+            continue
+        for v in op.operands:
+            if isinstance(v.type, ir.MemRefType):
+                theirs = roots.of(v)
+                if theirs is None or theirs & mine:
+                    return None
+    return st
+
+
+def _private_to(memref, outer) -> bool:
+    """``memref`` is a local allocation used only inside ``outer`` (and freed)."""
+    owner = memref.owner
+    if isinstance(owner, ir.Block) or owner.operation.name not in ("memref.alloc", "memref.alloca"):
+        return False
+    for use in memref.uses:
+        user = use.owner
+        user = user.operation if hasattr(user, "operation") else user
+        if user.name == "memref.dealloc":
+            continue
+        inside, op = False, user
+        while op is not None:
+            if op == outer.operation:
+                inside = True
+                break
+            op = op.parent.operation if op.parent is not None and hasattr(op.parent, "operation") else op.parent
+        if not inside:
+            return False
     return True
