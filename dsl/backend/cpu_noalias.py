@@ -28,16 +28,8 @@ _VIEWS = ("memref.subview", "memref.cast", "memref.reinterpret_cast", "memref.co
 def distinct_arguments(module: ir.Module) -> dict:
     """{private function: [(argument index, buffer rank or None for a scalar), ...] of all its arguments,
     and the set of provably distinct buffer arguments}: what ``mark`` needs after lowering."""
-    funcs = {ir.StringAttr(op.attributes["sym_name"]).value: op for op in module.body.operations
-             if op.operation.name == "func.func" and len(op.regions[0].blocks)}
-    calls = {name: [] for name in funcs}
-    for fop in funcs.values():
-        for op in walk_ops(fop.operation):
-            if op.name == "func.call":
-                callee = ir.FlatSymbolRefAttr(op.attributes["callee"]).value
-                if callee in calls:
-                    calls[callee].append(op)
-    roots = _Roots(funcs, calls)
+    roots = module_roots(module)
+    funcs, calls = roots.funcs, roots.calls
     plan = {}
     for name, fop in funcs.items():
         if "dsl.top" in fop.attributes or not calls[name]:
@@ -49,6 +41,20 @@ def distinct_arguments(module: ir.Module) -> dict:
                      for a in fop.arguments]
             plan[name] = (ranks, distinct)
     return plan
+
+
+def module_roots(module: ir.Module) -> "_Roots":
+    """What each memref value of ``module`` may be a view of (``_Roots.of``), from its functions' calls."""
+    funcs = {ir.StringAttr(op.attributes["sym_name"]).value: op for op in module.body.operations
+             if op.operation.name == "func.func" and len(op.regions[0].blocks)}
+    calls = {name: [] for name in funcs}
+    for fop in funcs.values():
+        for op in walk_ops(fop.operation):
+            if op.name == "func.call":
+                callee = ir.FlatSymbolRefAttr(op.attributes["callee"]).value
+                if callee in calls:
+                    calls[callee].append(op)
+    return _Roots(funcs, calls)
 
 
 def mark(llvm_module: ir.Module, plan: dict) -> int:

@@ -24,6 +24,8 @@ MIN_TRIP = 16    # one AVX-512 vector of float32 (shorter loops: LLVM's unrollin
 MAX_TRIP = 64    # longer loops are not fully unrolled by LLVM anyway
 ROLLED = "#llvm.loop_annotation<unroll = <disable = true>>"
 _LOOPS = ("affine.for", "scf.for")
+KEEP = "dsl.cpu_keep_rolled"
+
 _ACCESSES = ("affine.load", "affine.store", "affine.vector_load", "affine.vector_store")
 
 
@@ -50,6 +52,8 @@ def annotate(module: ir.Module, plan: tuple[int, list[int]]) -> int:
 
 
 def _keep_rolled(loop) -> bool:
+    if KEEP in loop.attributes:  # a loop a CPU pass built already vectorised (cpu_transpose)
+        return True
     if loop.results or _trip_count(loop) is None or not MIN_TRIP <= _trip_count(loop) <= MAX_TRIP:
         return False
     inner = list(walk_ops(loop.operation))

@@ -18,8 +18,8 @@ from mlir.passmanager import PassManager
 
 from ..errors import BuildError, user_facing
 from ..types import Float, Index, storage_bytes
-from . import cpu_bounds, cpu_entry, cpu_floats, cpu_interrupt, cpu_narrow, cpu_noalias, cpu_opt, cpu_outputs, cpu_rolled
-from . import cpu_run, jit_symbols
+from . import cpu_bounds, cpu_call, cpu_entry, cpu_floats, cpu_interrupt, cpu_narrow, cpu_noalias, cpu_opt, cpu_outputs, cpu_regblock, cpu_rolled
+from . import cpu_run, cpu_transpose, jit_symbols
 from .interface import bind_args, check_args, copies_before, from_storage, signature_of_func, write_back_changed
 
 # Local tensors live from their allocation to the end of its scope: allocations of a static size move out of
@@ -40,6 +40,7 @@ SCF_TO_CFG = [
 ]
 TO_CFG = TO_SCF + SCF_TO_CFG
 FROM_CFG = [
+    "convert-vector-to-llvm",   # the vectors of cpu_regblock and cpu_transpose
     "convert-math-to-llvm",
     "convert-math-to-libm",
     "finalize-memref-to-llvm",
@@ -65,6 +66,9 @@ def lower_to_llvm(module_text: str, top: str, context: ir.Context, extra_passes=
             if op.operation.name == "func.func":
                 op.attributes["llvm.emit_c_interface"] = ir.UnitAttr.get()
         cpu_opt.optimize_for_cpu(module)
+        if checks is None:  # (a bounds check tests scalar accesses: a debugging build keeps them)
+            cpu_regblock.register_block(module)
+            cpu_transpose.vectorize_transposes(module)
         cpu_opt.inline_scheduled_functions(module)
         distinct = cpu_noalias.distinct_arguments(module)
         cpu_entry.results_to_buffers(module, top)
@@ -175,6 +179,9 @@ class LLVMModule:
         # outputs the kernel provably writes in full before reading (cpu_outputs): not zero-filled
         self.filled = filled
         self._entry = None  # the compiled function, looked up on the first call
+        # calls in the caller's thread reuse their marshalling (cpu_call); not with bounds checks
+        self._marshal = cpu_call.PerThread(lambda: cpu_call.Marshal(sig, _descriptor, _size, _scalar_value)) \
+            if checks is None and cpu_call.eligible(sig) else None
 
     def __repr__(self):
         return f"<dsl.LLVMModule {self.name}({', '.join(a.name for a in self.sig.inputs)})>"
@@ -191,29 +198,38 @@ class LLVMModule:
                              bound=True)
         before = copies_before(self.sig, storage, args)
         outputs = [_new_output(spec, spec.name in self.filled) for spec in self.sig.outputs]
-        storage_iter = iter(storage + outputs)
-        keep, packed = [], []
-        for spec in self.sig.args:
-            packed.append(_pack(spec, next(storage_iter), keep))
-        scalars = cpu_run.run_stoppable(lambda: self._invoke(packed), timeout, self.stop, self.name,
-                                        (self.engine, keep, packed))
-        if self.checks is not None:
-            self.checks.raise_if_hit(self.name)
-        returned = [from_storage(spec, _view_back(spec, buf)) for spec, buf in zip(self.sig.outputs, keep[len(storage):])]
-        after = [_view_back(spec, buf) if old is not None else None
-                 for spec, buf, old in zip(self.sig.inputs, keep, before)]
+        arrays = storage + outputs
+        marshal = self._marshal.get() if self._marshal is not None and timeout is None else None
+        if marshal is not None and cpu_call.fits(marshal, arrays):   # in this thread: reuse the marshalling
+            scalars = marshal.run(self._function(), arrays)
+            buffers, back = arrays, _wrap_odd_width
+        else:
+            keep, packed = [], []
+            for spec, arr in zip(self.sig.args, arrays):
+                packed.append(_pack(spec, arr, keep))
+            scalars = cpu_run.run_stoppable(lambda: self._invoke(packed), timeout, self.stop, self.name,
+                                            (self.engine, keep, packed))
+            if self.checks is not None:
+                self.checks.raise_if_hit(self.name)
+            buffers, back = keep, _view_back
+        # read back the outputs and the inputs the kernel may have written (others: no conversion)
+        returned = [from_storage(spec, back(spec, buf)) for spec, buf in zip(self.sig.outputs, buffers[len(storage):])]
+        after = [back(spec, buf) if old is not None else None for spec, buf, old in zip(self.sig.inputs, buffers, before)]
         write_back_changed(self.sig, args, before, after)
         return self.sig.returned(returned, scalars)
+
+    def _function(self):
+        if self._entry is None:  # the engine's invoke() looks the function up and makes its ctypes type each time
+            self._entry = self.engine.lookup(self.name)
+        return self._entry
 
     def _invoke(self, packed) -> list:
         """Run the kernel; return its scalar results, which come back through one-element buffers after
         the arguments (``cpu_entry.results_to_buffers``)."""
         slots = [np.zeros(max(8, _size(t)), dtype=np.uint8) for t in self.sig.results]
         buffers = [ctypes.pointer(ctypes.pointer(_descriptor(slot, (1,)))) for slot in slots]
-        if self._entry is None:  # the engine's invoke() looks the function up and makes its ctypes type each time
-            self._entry = self.engine.lookup(self.name)
         pointers = [*packed, *buffers]
-        self._entry((ctypes.c_void_p * len(pointers))(*[ctypes.addressof(p.contents) for p in pointers]))
+        self._function()((ctypes.c_void_p * len(pointers))(*[ctypes.addressof(p.contents) for p in pointers]))
         return [_scalar_value(t, slot.tobytes()) for t, slot in zip(self.sig.results, slots)]
 
 
