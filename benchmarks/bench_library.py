@@ -9,12 +9,13 @@ CPU columns: the compiled module's call (numpy in, numpy out, the call boundary 
 alone (the JIT-compiled function on arguments converted once), numpy on the same data (float32 numpy as a
 user would write it; for kernels numpy has no function for, the library's own numpy reference, marked *),
 call / numpy (< 1: faster than numpy); best of --repeat samples, a sample of a call under 20 ms being the
-mean over repeated calls. Target: the float kernels within 3x of numpy (`ok` / `MISS`).
+mean over repeated calls. Target: the float kernels within 3x of numpy (`cpu ok` / `cpu MISS`).
 Streaming columns (``library_streams``): the design built (customize, unit schedules, build) and run
 (best of --repeat) on the simulator at the CPU's instantiation, with the same data; csim compiled (HLS
 emission and g++, in an empty cache) and run at the instantiation shown (fewer rows where the full size
 would take too long); exact: every result equals the kernel's numpy reference bit for bit (the script
-exits 1 otherwise). Target: the systolic GEMM 512 x 768 x 3072 int8 on the simulator under 5 s.
+exits 1 otherwise). Target: the systolic GEMM 512 x 768 x 3072 int8 on the simulator under 5 s (its run;
+`sim ok` / `sim MISS`).
 """
 from __future__ import annotations
 
@@ -156,7 +157,7 @@ def _stream_cols(case_of, args) -> tuple:
 
 
 COLUMNS = (f"{'kernel':28s} {'CPU instantiation':36s} {'call ms':>9s} {'kern ms':>9s} {'numpy ms':>9s} "
-           f"{'call/np':>7s} {'target':6s} | {'sim build':>9s} {'sim run':>8s} {'procs':>5s} | "
+           f"{'call/np':>7s} {'target':8s} | {'sim build':>9s} {'sim run':>8s} {'procs':>5s} | "
            f"{'csim instantiation':36s} {'compile':>8s} {'run':>8s} | exact")
 
 
@@ -173,14 +174,14 @@ def _row(name, inst, cpu, sim, csim_what, csim, target) -> str:
         exact = "yes" if sim["exact"] and (csim is None or csim["exact"]) else "NO"
     else:
         st, cs, exact = f"{'-':>9s} {'-':>8s} {'-':>5s}", f"{'-':36s} {'-':>8s} {'-':>8s}", "-"
-    return f"{name[:28]:28s} {inst[:36]:36s} {c} {target:6s} | {st} | {cs} | {exact}"
+    return f"{name[:28]:28s} {inst[:36]:36s} {c} {target:8s} | {st} | {cs} | {exact}"
 
 
 def kernel_row(entry, args) -> tuple:
     inst = entry.small if args.quick else entry.bert_base
     cpu = bench_cpu(entry, inst, args.repeat)
     floaty = any(t is registry.float32 for t in inst if not isinstance(t, int))
-    target = ("ok" if cpu[1] / cpu[3] <= CPU_TARGET else "MISS") if floaty else "-"
+    target = ("cpu ok" if cpu[1] / cpu[3] <= CPU_TARGET else "cpu MISS") if floaty else "-"
     stream = streams.STREAMS.get(entry.name)
     if stream is None:
         return _row(entry.name, _inst(inst), cpu, None, None, None, target), True
@@ -194,7 +195,7 @@ def kernel_row(entry, args) -> tuple:
 
     sim, what, csim = _stream_cols(case_of, args)
     if entry.name in SIM_TARGET:
-        target = "ok" if sim["run"] < SIM_TARGET[entry.name] else "MISS"
+        target = "sim ok" if sim["run"] < SIM_TARGET[entry.name] else "sim MISS"
     row = _row(entry.name, _inst(inst), cpu, sim, what, csim, target)
     return row, sim["exact"] and (csim is None or csim["exact"])
 
