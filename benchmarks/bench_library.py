@@ -1,23 +1,36 @@
-"""Library kernels on the CPU backend at BERT-base sizes (L=512, D=768, D_FFN=3072, 12 heads) against numpy.
+"""Every library kernel at BERT-base sizes (L=512, D=768, D_FFN=3072, 12 heads): CPU time against numpy's on
+the same data, and the simulator's and csim's time for the kernels with a streaming form.
 
-    python benchmarks/bench_library.py                 # every kernel
-    python benchmarks/bench_library.py softmax gemm    # some
+    python benchmarks/bench_library.py                          # every kernel, then the multi-unit designs
+    python benchmarks/bench_library.py --only softmax,gemm --skip-csim --repeat 5
+    python benchmarks/bench_library.py --only gelu --quick      # small sizes (a smoke run)
 
-For each kernel: the call of the compiled module (numpy in, numpy out, the call boundary included), the
-kernel alone (the JIT-compiled function, without the boundary's argument conversion and copies), numpy on the
-same data (float32 numpy as a user would write it; for kernels numpy has no function for, the library's own
-numpy reference, marked *), and the ratios (< 1: faster than numpy). Figures are the best of a few runs.
+CPU columns: the compiled module's call (numpy in, numpy out, the call boundary included), the kernel
+alone (the JIT-compiled function on arguments converted once), numpy on the same data (float32 numpy as a
+user would write it; for kernels numpy has no function for, the library's own numpy reference, marked *),
+call / numpy (< 1: faster than numpy); best of --repeat samples, a sample of a call under 20 ms being the
+mean over repeated calls. Target: the float kernels within 3x of numpy (`cpu ok` / `cpu MISS`).
+Streaming columns (``library_streams``): the design built (customize, unit schedules, build) and run
+(best of --repeat) on the simulator at the CPU's instantiation, with the same data; csim compiled (HLS
+emission and g++, in an empty cache) and run at the instantiation shown (fewer rows where the full size
+would take too long); exact: every result equals the kernel's numpy reference bit for bit (the script
+exits 1 otherwise). Target: the systolic GEMM 512 x 768 x 3072 int8 on the simulator under 5 s (its run;
+`sim ok` / `sim MISS`).
 """
 from __future__ import annotations
 
-import ctypes
+import argparse
+import os
+import subprocess
 import sys
 import time
 
 import numpy as np
 
-import dsl
-from dsl.library import ref, registry, scheduled
+from dsl.library import registry, scheduled
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import library_streams as streams  # noqa: E402
 
 F = np.float32
 
@@ -109,10 +122,11 @@ def kernel_only(mod, args):
     return lambda: (keep, mod._invoke(packed))  # keep: the buffers must outlive the call
 
 
-def bench(entry, repeat):
-    args = entry.inputs(entry.bert_base, np.random.default_rng(0))
+def bench_cpu(entry, inst, repeat):
+    """(compile s, call s, kernel-alone s, numpy s, '*' when numpy is the library's reference)."""
+    args = entry.inputs(inst, np.random.default_rng(0))
     t0 = time.perf_counter()
-    mod = scheduled(entry.kernel, entry.bert_base, entry.schedule).build()
+    mod = scheduled(entry.kernel, inst, entry.schedule).build()
     mod(*args)  # the first call finishes the JIT compilation
     compile_s = time.perf_counter() - t0
     call = best_of(lambda: mod(*args), repeat)
@@ -120,22 +134,122 @@ def bench(entry, repeat):
     np_fn = NUMPY.get(entry.name)
     star = "" if np_fn else "*"
     np_fn = np_fn or (lambda i, *a: entry.reference(i, *a))
-    numpy_s = best_of(lambda: np_fn(entry.bert_base, *args), repeat)
+    numpy_s = best_of(lambda: np_fn(inst, *args), repeat)
     return compile_s, call, alone, numpy_s, star
 
 
-def main(names):
-    entries = [registry.BY_NAME[n] for n in names] if names else registry.KERNELS
-    print(f"{'kernel':30s} {'instantiation':44s} {'compile':>8s} {'call':>9s} {'kernel':>9s} {'numpy':>9s} "
-          f"{'call/np':>8s} {'kern/np':>8s}")
-    for entry in entries:
-        repeat = 2 if entry.name in ("packed_gemm", "linear2d", "linear3d") else 3
-        compile_s, call, alone, numpy_s, star = bench(entry, repeat)
-        inst = ", ".join(map(repr, entry.bert_base))
-        print(f"{entry.name:30s} {inst[:44]:44s} {compile_s:7.2f}s {call * 1e3:7.2f}ms {alone * 1e3:7.2f}ms "
-              f"{numpy_s * 1e3:7.2f}ms{star:1s} {call / numpy_s:7.2f}x {alone / numpy_s:7.2f}x", flush=True)
+CPU_TARGET = 3.0   # float kernels: call / numpy at most this
+SIM_TARGET = {"gemm": 5.0}   # kernel -> simulator run time (s) it must stay under
+
+
+def _inst(inst) -> str:
+    return ",".join(map(repr, inst))
+
+
+def _stream_cols(case_of, args) -> tuple:
+    """(sim build, sim run, processes, csim instantiation, csim compile, csim run, exact) columns."""
+    sim = streams.measure(case_of(None), "sim", args.repeat)
+    csim, what = None, "-"
+    if not args.skip_csim:
+        what, case = case_of(args.csim_rows if args.csim_rows else "csim")
+        csim = streams.measure(case, "csim", 1)
+    return sim, what, csim
+
+
+COLUMNS = (f"{'kernel':28s} {'CPU instantiation':36s} {'call ms':>9s} {'kern ms':>9s} {'numpy ms':>9s} "
+           f"{'call/np':>7s} {'target':8s} | {'sim build':>9s} {'sim run':>8s} {'procs':>5s} | "
+           f"{'csim instantiation':36s} {'compile':>8s} {'run':>8s} | exact")
+
+
+def _row(name, inst, cpu, sim, csim_what, csim, target) -> str:
+    if cpu:
+        _, call, alone, numpy_s, star = cpu
+        c = f"{call * 1e3:9.2f} {alone * 1e3:9.2f} {numpy_s * 1e3:8.2f}{star:1s} {call / numpy_s:6.2f}x"
+    else:
+        c = f"{'-':>9s} {'-':>9s} {'-':>9s} {'-':>7s}"
+    if sim:
+        st = f"{sim['build']:8.2f}s {sim['run']:7.3f}s {sim['processes']:5d}"
+        cs = (f"{csim_what[:36]:36s} {csim['build']:7.2f}s {csim['run']:7.3f}s" if csim else
+              f"{'(skipped)':36s} {'-':>8s} {'-':>8s}")
+        exact = "yes" if sim["exact"] and (csim is None or csim["exact"]) else "NO"
+    else:
+        st, cs, exact = f"{'-':>9s} {'-':>8s} {'-':>5s}", f"{'-':36s} {'-':>8s} {'-':>8s}", "-"
+    return f"{name[:28]:28s} {inst[:36]:36s} {c} {target:8s} | {st} | {cs} | {exact}"
+
+
+def kernel_row(entry, args) -> tuple:
+    inst = entry.small if args.quick else entry.bert_base
+    cpu = bench_cpu(entry, inst, args.repeat)
+    floaty = any(t is registry.float32 for t in inst if not isinstance(t, int))
+    target = ("cpu ok" if cpu[1] / cpu[3] <= CPU_TARGET else "cpu MISS") if floaty else "-"
+    stream = streams.STREAMS.get(entry.name)
+    if stream is None:
+        return _row(entry.name, _inst(inst), cpu, None, None, None, target), True
+
+    def case_of(rows):
+        if rows is None:   # the simulator: the CPU's instantiation (--quick: BERT widths, 8 rows)
+            return streams.kernel_case(entry, streams.resized(entry.bert_base, stream, 8 if args.quick else None))
+        n = 8 if args.quick else stream.csim_rows if rows == "csim" else rows
+        small = streams.resized(entry.bert_base, stream, n)
+        return _inst(small), streams.kernel_case(entry, small)
+
+    sim, what, csim = _stream_cols(case_of, args)
+    if entry.name in SIM_TARGET:
+        target = "sim ok" if sim["run"] < SIM_TARGET[entry.name] else "sim MISS"
+    row = _row(entry.name, _inst(inst), cpu, sim, what, csim, target)
+    return row, sim["exact"] and (csim is None or csim["exact"])
+
+
+def design_row(name, args) -> tuple:
+    what, case, csim_rows = streams.DESIGNS[name]
+
+    def case_of(rows):
+        if rows is None:
+            return case(8 if args.quick else streams.L)
+        n = 8 if args.quick else csim_rows if rows == "csim" else rows
+        return f"L={n}", case(n)
+
+    sim, csim_what, csim = _stream_cols(case_of, args)
+    row = _row(name, what, None, sim, csim_what, csim, "-")
+    return row, sim["exact"] and (csim is None or csim["exact"])
+
+
+def _load() -> str:
+    try:
+        return subprocess.run(["uptime"], capture_output=True, text=True, timeout=5).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "load average %.2f, %.2f, %.2f" % os.getloadavg()
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--only", default="", help="kernels and designs (comma-separated; default: all)")
+    ap.add_argument("--skip-csim", action="store_true", help="no csim columns")
+    ap.add_argument("--repeat", type=int, default=3, help="samples per CPU figure and simulator runs (best)")
+    ap.add_argument("--quick", action="store_true", help="small sizes (a smoke run): the CPU at the kernel's "
+                    "csim instantiation, the streaming forms at BERT widths with 8 rows (simulator and csim)")
+    ap.add_argument("--csim-rows", type=int, default=0, help="rows in csim (default: per kernel)")
+    args = ap.parse_args(argv)
+    known = [e.name for e in registry.KERNELS] + list(streams.DESIGNS)
+    names = [n for n in args.only.split(",") if n] or known
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        ap.error(f"unknown kernel(s) {', '.join(unknown)}; known: {', '.join(known)}")
+    print(f"bench_library {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} cores; "
+          f"{_load()}", flush=True)
+    print(COLUMNS, flush=True)
+    ok = True
+    for name in names:
+        row, exact = design_row(name, args) if name in streams.DESIGNS else \
+            kernel_row(registry.BY_NAME[name], args)
+        ok &= exact
+        print(row, flush=True)
     print("* numpy has no such function: the library's numpy reference (same float32 operations) is timed")
+    print(f"targets: float kernels call/numpy <= {CPU_TARGET:g}x; "
+          + ", ".join(f"{k} simulator run < {v:g} s" for k, v in SIM_TARGET.items()))
+    print(f"end: {_load()}", flush=True)
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    sys.exit(main())

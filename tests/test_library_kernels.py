@@ -137,12 +137,33 @@ def test_quantize_per_token_absmax_lanes_give_the_bits_of_one_sequential_max():
     q, s = dsl.customize(quant.quantize_per_token, instantiate=[float32, int8, 6, 20]).build()(X)
     want_q, want_s = ref.quantize_per_token(X)
     assert np.array_equal(s.view(np.int32), want_s.view(np.int32))
-    finite = [0, 2, 5]   # the other scales are 0 (a subnormal max / 127) or inf: x / s has no integer
+    finite = [0, 1, 2, 5]   # the other scales are inf: x / s has no integer
     assert np.array_equal(q[finite], want_q[finite])
     for n in (0, 1, 7, 8, 9, 17, 20):   # the tail loop: lengths that are not a multiple of the lanes
         x = np.random.default_rng(n).standard_normal(20).astype(np.float32)
         got = dsl.customize(_absmax_of_first, instantiate=[n]).build()(x)
         assert np.float32(got).view(np.int32) == np.abs(x[:n]).max(initial=np.float32(0)).view(np.int32)
+
+
+def _tiny_rows(qmax):
+    """Rows whose absmax is subnormal (1e-45, 1e-43: the scale m / qmax was 0 and x / 0 gave inf and NaN),
+    normal but just under qmax * 2^-126 (the scale would be subnormal), at and just above it."""
+    edge = np.float32(qmax * 2.0 ** -126)
+    below, above = np.nextafter(edge, np.float32(0)), np.nextafter(edge, np.float32(1))
+    rows_ = [[1e-45, -1e-45], [1e-43, -5e-44], [np.float32(2.0 ** -126), 0.0], [below, -below / 2],
+             [edge, -edge / 4], [-above, above / 3]]
+    return np.array([r + [0.0] * 18 for r in rows_], dtype=np.float32), edge
+
+
+@pytest.mark.parametrize("TQ, qmax", [(int8, 127), (int4, 7)])
+def test_quantize_per_token_rows_too_small_for_a_normal_scale_quantise_as_zero_rows(TQ, qmax):
+    X, edge = _tiny_rows(qmax)
+    q, s = dsl.customize(quant.quantize_per_token, instantiate=[float32, TQ, 6, 20]).build()(X)
+    want_q, want_s = ref.quantize_per_token(X, TQ.bits)
+    assert np.array_equal(s.view(np.int32), want_s.view(np.int32)) and np.array_equal(q, want_q)
+    assert s[:4].tolist() == [1.0] * 4 and not q[:4].any()           # under the edge: an all-zero row
+    assert (s[4:] >= np.float32(2.0 ** -126)).all() and s[4] == np.float32(2.0 ** -126)  # normal scales
+    assert q[4, :2].tolist() == [qmax, round(-qmax / 4)] and q[5, 0] == -qmax
 
 
 @dsl.template("N")

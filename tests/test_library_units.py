@@ -205,6 +205,8 @@ def test_quantisation_units(target):
     R, D = 4, 64
     X = (RNG.standard_normal((R, D)) * 3).astype(np.float32)
     X[2] = 0.0  # an all-zero row has scale 1
+    X[3] = 0.0
+    X[3, :2] = 1e-43, -5e-44  # a subnormal absmax too (its scale m / 127 would be 0: x / 0)
     ACC = RNG.integers(-(1 << 20), 1 << 20, (R, D)).astype(np.int32)
     Srow, Scol = (RNG.uniform(0.001, 0.1, n).astype(np.float32) for n in (R, D))
     mult, shift = ref.fixed_point_multiplier(0.0123)
@@ -212,6 +214,7 @@ def test_quantisation_units(target):
             np.zeros((R, D), np.float32), np.zeros((R, D), np.int8), mult, shift]
     _, out = _run(U.quantization(R, D), args, target, schedule=True)
     q, s = ref.quantize_per_token(X)
+    assert s[2] == s[3] == 1.0 and not q[2:].any()
     np.testing.assert_array_equal(out[1], q)
     np.testing.assert_array_equal(out[2], s)
     np.testing.assert_array_equal(out[6], ref.dequantize_rows(ACC, Srow, Scol))

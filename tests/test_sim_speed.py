@@ -159,3 +159,49 @@ def test_fields_of_a_wide_word_are_read_from_limbs_exactly():
         mixed = value ^ words[(w + 1) % 4]
         assert Y4[w].tolist() == [_bits(value, 4 * p, 4) for p in range(64)]
         assert Y8[w].tolist() == [_bits(mixed, 8 * q + 3, 8) for q in range(31)] + [_bits(mixed, 248, 8)]
+
+
+# -- the call boundary: inputs the design only reads are not copied --------------------------------------
+
+@dsl.region()
+def stuck(A: int32[N], B: int32[N]):
+    first: dsl.Stream[int32, 2]
+    second: dsl.Stream[int32, 2]
+
+    @dsl.kernel(mapping=[1])
+    def producer(A: int32[N]):
+        for i in range(N):  # N > 2 tokens into a FIFO of 2 nobody reads yet: blocks
+            first.put(A[i])
+        for i2 in range(N):
+            second.put(A[i2])
+
+    @dsl.kernel(mapping=[1])
+    def consumer(B: int32[N]):
+        B[0] = 5  # written before the deadlock
+        for i in range(N):
+            B[i] = second.get() + first.get()
+
+
+def _bound_addresses(sim) -> set:
+    return {desc.aligned for desc, _ in sim._prepared.memrefs}
+
+
+def test_an_input_the_design_only_reads_is_the_callers_array_and_a_written_one_a_copy():
+    sim = dsl.build(scaled, target="sim")
+    assert sim.sig.written == {"B"}
+    A, B = RNG.integers(-100, 100, N).astype(np.int32), np.zeros(N, np.int32)
+    sim(A, 3, B)
+    np.testing.assert_array_equal(B, A * 3)  # B written back into the caller's array
+    assert A.ctypes.data in _bound_addresses(sim) and B.ctypes.data not in _bound_addresses(sim)
+    A64 = A.astype(np.int64)  # not its storage form (int32): converted, so a copy, with the same result
+    sim(A64, 2, B)
+    np.testing.assert_array_equal(B, A * 2)
+    assert A64.ctypes.data not in _bound_addresses(sim)
+
+
+def test_a_design_that_stops_half_way_leaves_the_callers_written_arrays_as_they_were():
+    sim = dsl.build(stuck, target="sim")
+    A, B = np.arange(N, dtype=np.int32), np.full(N, -1, np.int32)
+    with pytest.raises(dsl.DeadlockError):
+        sim(A, B)
+    assert B.tolist() == [-1] * N and A.tolist() == list(range(N))

@@ -1,5 +1,5 @@
 """Designs assembled from the streaming units of ``dsl.library.units``, shared by the tests and
-``benchmarks/bench_units.py`` (factories: sizes are parameters). Each top-level argument has one process
+``benchmarks/library_streams.py`` (factories: sizes are parameters). Each top-level argument has one process
 reading or writing it, as Vitis requires of a dataflow region's m_axi ports."""
 import math
 

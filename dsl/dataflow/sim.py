@@ -17,7 +17,8 @@ import warnings
 import numpy as np
 from mlir import ir
 
-from ..backend.interface import bind_args, check_args, from_storage, parse_carrier, signature, write_back_changed
+from ..backend.interface import (bind_args, check_args, copies_before, from_storage, parse_carrier, signature,
+                                 write_back_changed)
 from ..backend.cpu_bounds import BoundsChecks
 from ..backend.cpu_run import abandon, check_timeout
 from ..backend.jit_symbols import resolve
@@ -90,8 +91,12 @@ class SimModule:
     @user_facing
     def __call__(self, *args, **kwargs):
         args = bind_args(self.sig, args, kwargs)
-        storage = check_args(self.sig, args)  # fresh copies in storage form: never the caller's arrays
-        before = [np.copy(a) for a in storage]
+        # an input the design never writes (sig.written), already in its storage form, is passed as the
+        # caller's array (only read: no copy); a written input is a copy, compared afterwards and copied
+        # back only if it changed, so a run that stops (deadlock, timeout, Ctrl-C) leaves the caller's
+        # arrays as they were (what the CPU path does for a call that can stop half-way)
+        storage = check_args(self.sig, args, borrow=True, bound=True)
+        before = copies_before(self.sig, storage, args)
         outputs = [np.zeros(a.shape, dtype=_carrier(a)) for a in self.sig.outputs]
         # memory as the JIT lays it out (integers wider than 64 bits: little-endian byte rows)
         buffers = [_Buffer(spec, v) for spec, v in zip(self.sig.inputs + self.sig.outputs, storage + outputs)]
@@ -114,7 +119,8 @@ class SimModule:
                 warnings.warn(StreamWarning(f"stream '{s['label']}' holds {s['left']} token(s) at the end of "
                                             f"the simulation of '{self.name}' (written {s['tokens']}, read "
                                             f"{s['tokens'] - s['left']})"), stacklevel=3)
-        after = [_view_back(s, b) if s.shape is not None else None for s, b in zip(self.sig.inputs, buffers)]
+        after = [_view_back(s, b) if old is not None else None
+                 for s, b, old in zip(self.sig.inputs, buffers, before)]
         write_back_changed(self.sig, args, before, after)
         returned = [from_storage(spec, _view_back(spec, buffers[len(storage) + k]))
                     for k, spec in enumerate(self.sig.outputs)]

@@ -25,6 +25,11 @@ from .schedules import functions, pipeline_reduction
 F = np.float32
 QMAX = {dsl.int8: 127, dsl.int4: 7}
 QUANT_TYPES = tuple(QMAX)
+# the smallest absmax a per-token scale m / QMAX is taken from: below it m / QMAX would be subnormal (zero
+# for m under ~1.8e-43, then x / 0), and float operators that flush subnormals (FPGA floating-point cores
+# usually do) would not give the CPU's bits; such a row quantises as an all-zero row (scale 1, q = 0).
+# QMAX * 2^-126 is exact in float32, and m / QMAX >= 2^-126 (the smallest normal) from it on
+MIN_ABSMAX = {t: q * 2.0 ** -126 for t, q in QMAX.items()}
 
 
 def _quant_check(TF, TQ, M, N):
@@ -71,12 +76,13 @@ def quantize_rows(X: "TF[M, N]", s: "TF[M]") -> "TQ[M, N]":
 
 @dsl.template("TF", "TQ", "M", "N", check=_quant_check)
 def quantize_per_token(X: "TF[M, N]") -> ("TQ[M, N]", "TF[M]"):
-    """Dynamic per-row quantisation: s[i] = max|X[i]| / QMAX (1 for an all-zero row), then quantize_rows."""
+    """Dynamic per-row quantisation: s[i] = max|X[i]| / QMAX, then quantize_rows; s[i] = 1 (and row i all
+    zeros) for a row whose max |x| is under MIN_ABSMAX (all zeros, or so small its scale would be subnormal)."""
     Z: TQ[M, N]
     s: TF[M]
     for i in range(M):
         m: TF = rows.row_absmax[TF, N](X[i], N)
-        sc: TF = m / QMAX[TQ] if m > 0.0 else 1.0
+        sc: TF = m / QMAX[TQ] if m >= MIN_ABSMAX[TQ] else 1.0
         s[i] = sc
         for j2 in range(N, name="quantize"):
             Z[i, j2] = round_clamp[QMAX[TQ]](X[i, j2] / sc)
@@ -205,7 +211,7 @@ def quantize_rows_ref(X, s, bits=8):
 def quantize_per_token_ref(X, bits=8):
     X = np.asarray(X, dtype=F)
     m = np.abs(X).max(axis=1)
-    s = np.where(m > 0, m / F(_qmax(bits)), F(1.0)).astype(F)
+    s = np.where(m >= F(_qmax(bits) * 2.0 ** -126), m / F(_qmax(bits)), F(1.0)).astype(F)  # MIN_ABSMAX
     return _round_clamp(X / s[:, None], _qmax(bits)), s
 
 
