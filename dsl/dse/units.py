@@ -17,7 +17,9 @@ same schedule primitives (``paper_steps``):
 
 ``paper_schedule(s)`` applies the same configuration to every unit instance of a whole design (the layers of
 ``models.design``, estimated by ``models.validate``): ``schedule_units`` first, then these steps per instance,
-and the quantiser / dequantiser of ``models.units`` with their row buffers by token and element loops pipelined.
+the quantiser / dequantiser of ``models.units`` with their row buffers by token and element loops pipelined,
+and its attention probabilities with LANES elements a cycle in every pass (dequantisation, max, exp with its
+sum, fold, and the quantised row leaving while the next comes in).
 
 ``build(kind, *params)`` returns the scheduled unit; ``KINDS`` says, per kind, which argument positions are
 input and output streams and which are off-chip arrays (``evaluate`` gives those their memories).
@@ -251,12 +253,41 @@ def _dequantize_bias_instance(s, f):
     s.unroll(f"{f}:dequantize:j2", LANES)
 
 
+def _attention_probs_instance(s, f):
+    """``models.units``' attention probabilities with LANES elements a cycle, as the row units: the score row
+    buffers by the ss token (16 int32: LANES reads and writes a cycle in every pass), the K/V scales by
+    LANES, the dequantisation unrolled by LANES (the reductions: ``_reduction_instance``; the fold and the
+    quantising exchange: below), the exp table in registers for the LANES exponentials a cycle."""
+    from ..library.units.schedules import _rows_by_token, tables_in_registers
+
+    _rows_by_token(s, f, "ss", "acc", "x", "z")
+    for buffer in ("sk", "sv"):
+        s.partition(f"{f}:{buffer}", CYCLIC, dim=1, factor=LANES)
+    s.pipeline(f"{f}:dequantize:j2")
+    s.unroll(f"{f}:dequantize:j2", LANES)
+    tables_in_registers(s)
+
+
+def _fold_probs_instance(s, f):
+    s.partition(f"{f}:lane", dsl.Partition.Complete, dim=0)  # one register per lane
+    s.pipeline(f"{f}:fold_groups:g", 1)  # a group of LANES a cycle (a compare closes in one cycle)
+
+
+def _exchange_probs_instance(s, f):
+    """A probability token of CP int8 every CP / LANES cycles (LANES divisions and roundings a cycle), the
+    next row's int32 tokens of the same elements taken in the same iteration."""
+    s.partition(f"{f}:blk", dsl.Partition.Complete, dim=0)
+    s.pipeline(f"{f}:tokens:c", max(1, _token_of(s, f, "ps") // LANES))
+
+
 INSTANCE_STEPS = {"_aw_gemm": _aw_instance, "_qk_gemm": _qk_instance, "_pv_gemm": _pv_instance,
                   "_softmax_rows": _row_instance, "_layer_norm_rows": _row_instance, "_gelu_rows": _row_instance,
                   "row_sum": _reduction_instance, "row_max": _reduction_instance,
                   "exp_sum": _reduction_instance, "square_sum": _reduction_instance,
                   "_smooth_quantize_rows": _smooth_quantize_instance,
-                  "_dequantize_bias_rows": _dequantize_bias_instance}
+                  "_dequantize_bias_rows": _dequantize_bias_instance,
+                  "_attention_probs": _attention_probs_instance, "_fold_probs": _fold_probs_instance,
+                  "_exchange_probs": _exchange_probs_instance}
 
 
 def _base(func: str) -> str:
