@@ -244,10 +244,9 @@ def _exchange_probs(ss: "dsl.Stream[int32[CS], 2]", acc: "int32[LK]", nin: int32
                 for j in range(CS, name="unpack"):
                     acc[(c * (CP // CS) + k) * CS + j] = got[j]
         for j2 in range(CP, name="quantize"):
-            q: int8 = 0
+            blk[j2] = 0
             if c * CP + j2 < cnt:
-                q = int8(round_clamp[127](z[c * CP + j2] / sp))
-            blk[j2] = q
+                blk[j2] = int8(round_clamp[127](z[c * CP + j2] / sp))
         ps.put(blk)
 
 

@@ -78,6 +78,24 @@ def test_decode_layer_in_csim_is_bit_exact(tiny):
     assert cache.equals(ref_cache)
 
 
+@pytest.mark.skipif(shutil.which("g++") is None, reason="csim needs g++")
+def test_decode_layer_with_the_papers_lanes_in_csim_is_bit_exact(tiny):
+    """The decode layer as the estimate sees it (``paper_schedule``: attention_probs at 8 elements a cycle,
+    each head's score row coming in while the previous head's probabilities leave, 17 and 18 keys: partial
+    tokens) in csim: the reference's bits, and the emitted HLS has the lanes."""
+    from dsl.dse.units import paper_schedule
+
+    cfg, qm = tiny
+    dec, mod, got, want, cache, ref_cache = _prefill_then_decode(
+        cfg, qm, lambda d: LayerModule(d, "csim", schedule=paper_schedule), 32, 2)
+    for g, w in zip(got, want):
+        np.testing.assert_array_equal(g, w)
+    assert cache.equals(ref_cache)
+    hls = str(dsl.build(paper_schedule(dsl.customize(dec.region)), target="vhls"))
+    body = hls[hls.index("void _exchange_probs"):]
+    assert "#pragma HLS pipeline II=4" in body[:body.index("\n}")]  # a token of 32 int8 (LK = 32) every 32 / 8
+
+
 def test_a_long_prefill_streams_without_deadlock_and_is_bit_exact(tmp_path):
     """64 rows of d = 256 (a row is 16 float32 tokens): the attention takes K's and V's row scales in step,
     as the fork of SLR0 sends them. (Taking all of K's first left V's path to hold every row beyond a
