@@ -19,7 +19,8 @@ same schedule primitives (``paper_steps``):
 ``models.design``, estimated by ``models.validate``): ``schedule_units`` first, then these steps per instance,
 the quantiser / dequantiser of ``models.units`` with their row buffers by token and element loops pipelined,
 and its attention probabilities with LANES elements a cycle in every pass (dequantisation, max, exp with its
-sum, fold, and the quantised row leaving while the next comes in).
+sum, fold, and the quantised row leaving while the next comes in) where Q·Kᵀ sends it tiles of several query
+rows, one in decode (``probs_lanes``).
 
 ``build(kind, *params)`` returns the scheduled unit; ``KINDS`` says, per kind, which argument positions are
 input and output streams and which are off-chip arrays (``evaluate`` gives those their memories).
