@@ -67,11 +67,10 @@ def _count(func: str, loop: str, caller: str, c: Context) -> int | None:
         ("_qk_gemm", "first_keys"): c.n, ("_qk_gemm", "key_tiles"): keys, ("_qk_gemm", "next_keys"): 0,
         ("_pv_gemm", "first_values"): c.n, ("_pv_gemm", "transpose"): c.n, ("_pv_gemm", "split_v"): c.n,
         ("_pv_gemm", "k"): c.n, ("_pv_gemm", "next_values"): 0,
-        ("_attention_probs", "kv_scales"): c.n,
-        ("_attention_probs", "masked"): -(-c.n // c.cp) * c.cp - c.cnt,
+        ("_attention_probs", "kv_scales"): c.n, ("_attention_probs", "dequantize"): c.cnt,
+        ("_fold_probs", "fold_groups"): c.cnt // LANES, ("_fold_probs", "fold_tail"): c.cnt % LANES,
+        ("_exchange_probs", "tokens"): -(-c.n // c.cp),
     }
-    for name in ("dequantize", "exp", "fold", "quantize"):
-        table[("_attention_probs", name)] = c.cnt
     return table.get((func, loop))
 
 

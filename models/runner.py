@@ -96,16 +96,23 @@ def copy_back_caches(vals: dict, cache) -> None:
         cache_from_words(vals["Vc"], cache.v)
 
 
+def _project_schedule(s):
+    schedule_units(s)
+    return schedule_model_units(s)
+
+
 class LayerModule:
     """A layer design built for ``target`` ('sim' or 'csim'); call with the dict of ``layer_arguments``."""
 
-    def __init__(self, design: LayerDesign, target: str = "sim", project=None):
+    def __init__(self, design: LayerDesign, target: str = "sim", project=None, schedule=None):
+        """``schedule``: csim's schedule function of the region's Schedule (default: ``schedule_units`` and
+        ``schedule_model_units``, what the Vitis project emits; ``dsl.dse.units.paper_schedule``: the
+        design the estimate and the exploration describe)."""
         self.design, self.target = design, target
         start = time.perf_counter()
         self.schedule = dsl.customize(design.region)
         if target == "csim":
-            schedule_units(self.schedule)
-            schedule_model_units(self.schedule)
+            (schedule or _project_schedule)(self.schedule)
             self.module = dsl.build(self.schedule, target="vitis_hls", mode="csim", project=project)
         else:
             self.module = dsl.build(self.schedule, target="sim")

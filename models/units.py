@@ -14,6 +14,7 @@ import dsl
 from dsl import UInt, float32, int8, int32
 from dsl.library import checks, mathf, rows
 from dsl.library.quant import round_clamp
+from dsl.library.rows import LANES
 from dsl.library.units import tokens
 from dsl.library.units.tokens import WORD, chunk, need_row  # noqa: F401  (chunk: used in the annotations)
 
@@ -172,42 +173,81 @@ def attention_probs(ss: "dsl.Stream[int32[chunk(int32, LK)], 2]", qsc: "dsl.Stre
 def _attention_probs(ss: "dsl.Stream[int32[CS], 2]", qsc: "dsl.Stream[float32, 2]", ksc: "dsl.Stream[float32, 2]",
                      vsc: "dsl.Stream[float32, 2]", ns: "dsl.Stream[int32, 2]", ps: "dsl.Stream[int8[CP], 2]",
                      psc: "dsl.Stream[float32, 2]", n: int32, scale: float32):
+    """Per score row: dequantise, the running max (``rows.row_max``), the exponentials with their sum in one
+    pass (``rows.exp_sum``: the separate exp loop and ``row_sum``'s bits), the fold with its max, then the
+    row leaves quantised while the next row comes in (``_exchange_probs``), as the library's row units
+    overlap their rows (``tokens.exchange_row``). Every element loop can take LANES elements a cycle
+    (``dsl.dse.units`` sets the lanes)."""
     sk: float32[LK]
     sv: float32[LK]
     sq: float32[Mq]
     acc: int32[LK]
     x: float32[LK]
     z: float32[LK]
-    q8: int8[LK]
     for j in range(n, name="kv_scales"):  # K's and V's in step: the two come from one fork of SLR0's rows
         sk[j] = ksc.get()
         sv[j] = vsc.get()
+    tokens.get_prefix[int32, LK, CS](ss, acc, n)  # the first row; each later one comes in as its predecessor leaves
+    nin: int32 = (n + CS - 1) // CS
     for mi in range(LQ // Mq, name="query_tiles"):
         for i in range(Mq, name="query_scales"):
             sq[i] = qsc.get()
         for h in range(H, name="heads"):
             for i2 in range(Mq, name="rows"):
-                tokens.get_prefix[int32, LK, CS](ss, acc, n)
                 cnt: int32 = ns.get()
                 for j2 in range(cnt, name="dequantize"):
                     x[j2] = (float32(acc[j2]) * sq[i2]) * sk[j2]
                 m: float32 = rows.row_max[float32, LK](x, cnt, scale)
-                for j3 in range(cnt, name="exp"):
-                    z[j3] = mathf.exp(x[j3] * scale - m)
-                total: float32 = rows.row_sum[float32, LK](z, cnt)
-                pm: float32 = 0.0
-                for j4 in range(cnt, name="fold"):
-                    z[j4] = (z[j4] / total) * sv[j4]
-                    pm = max(pm, z[j4])
+                total: float32 = rows.exp_sum[float32, LK](x, z, cnt, scale, m)
+                pm: float32 = _fold_probs[LK](z, sv, total, cnt)
                 sp: float32 = 1.0  # (an if, not a conditional expression: that one is typed float64)
                 if pm > 0.0:
                     sp = pm / 127.0
-                for j5 in range(cnt, name="quantize"):
-                    q8[j5] = int8(round_clamp[127](z[j5] / sp))
-                for j6 in range(cnt, (n + CP - 1) // CP * CP, name="masked"):
-                    q8[j6] = 0
-                tokens.put_prefix[int8, LK, CP](q8, ps, n)
+                more: int32 = nin  # tokens of the next row: none after the last row of the pass
+                if mi == LQ // Mq - 1 and h == H - 1 and i2 == Mq - 1:
+                    more = 0
+                _exchange_probs[LK, CS, CP](ss, acc, more, z, cnt, sp, ps, n)
                 psc.put(sp)
+
+
+@dsl.template("LK")
+def _fold_probs(z: "float32[LK]", sv: "float32[LK]", total: float32, cnt: int32) -> float32:
+    """z[j] = (z[j] / total) * sv[j] for j < cnt and max(0, max z): the max in LANES interleaved lanes, as
+    ``rows.row_max`` keeps it (max is exact: any order gives the row's max, the sequential loop's bits), so
+    that LANES elements a cycle meet no compare chain."""
+    lane: float32[LANES] = 0.0
+    for g in range(cnt // LANES, name="fold_groups"):
+        for l in range(LANES, name="fold_lanes"):
+            v: float32 = (z[g * LANES + l] / total) * sv[g * LANES + l]
+            z[g * LANES + l] = v
+            lane[l] = max(lane[l], v)
+    base: int32 = (cnt // LANES) * LANES
+    for l2 in range(cnt - base, name="fold_tail"):
+        v2: float32 = (z[base + l2] / total) * sv[base + l2]
+        z[base + l2] = v2
+        lane[l2] = max(lane[l2], v2)
+    return max(max(max(lane[0], lane[1]), max(lane[2], lane[3])), max(max(lane[4], lane[5]), max(lane[6], lane[7])))
+
+
+@dsl.template("LK", "CS", "CP")
+def _exchange_probs(ss: "dsl.Stream[int32[CS], 2]", acc: "int32[LK]", nin: int32, z: "float32[LK]", cnt: int32,
+                    sp: float32, ps: "dsl.Stream[int8[CP], 2]", n: int32):
+    """``tokens.exchange_row`` across two token widths: the leaving row's ceil(n / CP) int8 tokens, each
+    quantised on the way out (int8 round(z[j] / sp) for j < cnt, 0 for the masked tail), and with each the
+    next row's int32 tokens of the same elements (CP / CS of them, fewer at the row's end; ``nin`` in all)
+    into ``acc``."""
+    blk: int8[CP]
+    for c in range((n + CP - 1) // CP, name="tokens"):
+        for k in range(CP // CS, name="take"):
+            if c * (CP // CS) + k < nin:
+                got: int32[CS] = ss.get()
+                for j in range(CS, name="unpack"):
+                    acc[(c * (CP // CS) + k) * CS + j] = got[j]
+        for j2 in range(CP, name="quantize"):
+            blk[j2] = 0
+            if c * CP + j2 < cnt:
+                blk[j2] = int8(round_clamp[127](z[c * CP + j2] / sp))
+        ps.put(blk)
 
 
 def _heads_check(LQ, D, H, Mq):
@@ -267,29 +307,34 @@ def _concat_rows(a: "dsl.Stream[T[C], 2]", b: "dsl.Stream[T[C], 2]", ys: "dsl.St
             ys.put(y)
 
 
-UNIT_LOOPS = {  # loops pipelined by ``schedule_model_units`` (the row loops at II=1)
+UNIT_LOOPS = {  # loops pipelined by ``schedule_model_units``: one element a cycle (II = elements per iteration)
     "_smooth_quantize_rows": ("params", "smooth", "absmax", "quantize"),
     "_dequantize_bias_rows": ("params", "dequantize"),
     "_kv_append_q": (("read", 2), ("write", 2)),  # a 512-bit word every 2 cycles: 8 GB/s, within one channel
-    "_attention_probs": ("kv_scales", "dequantize", "exp", "fold", "quantize", "masked"),
+    "_attention_probs": ("kv_scales", "dequantize"),
+    "_fold_probs": (("fold_groups", LANES), "fold_tail"),
+    "_exchange_probs": (("tokens", "ps"),),  # II = the elements of a ps token: one quantised a cycle
     "_dequantize_heads": ("dequantize",),
 }
 
 
-UNIT_REGISTERS = {"_kv_append_q": ("blk", "blk2"), "_smooth_quantize_rows": ("lane",)}  # a token's bytes in registers: (un)packing is wiring
+UNIT_REGISTERS = {"_kv_append_q": ("blk", "blk2"), "_smooth_quantize_rows": ("lane",), "_fold_probs": ("lane",),
+                  "_exchange_probs": ("blk",)}  # a token's bytes (a reduction's lanes) in registers: wiring
 
 
 def schedule_model_units(s):
-    """Pipeline the row loops of these units and partition their row buffers by the token width."""
+    """Pipeline the row loops of these units and partition their row buffers by the token width (the lanes
+    of the paper's design are ``dsl.dse.units.paper_schedule``'s)."""
     import re
 
+    from dsl.library.units.schedules import _token
     from dsl.schedule import names as N
 
     for func in list(N.funcs(s.module)):
         base = re.sub(r"_\d+$", "", func)
         for loop in UNIT_LOOPS.get(base, ()):
             name, ii = loop if isinstance(loop, tuple) else (loop, 1)
-            s.pipeline(f"{func}:{name}", ii)
+            s.pipeline(f"{func}:{name}", _token(s, func, ii) if isinstance(ii, str) else ii)
         for buf in UNIT_REGISTERS.get(base, ()):
             s.partition(f"{func}:{buf}", dsl.Partition.Complete, dim=0)
     return s

@@ -78,6 +78,32 @@ def test_decode_layer_in_csim_is_bit_exact(tiny):
     assert cache.equals(ref_cache)
 
 
+@pytest.mark.skipif(shutil.which("g++") is None, reason="csim needs g++")
+def test_prefill_layer_with_the_papers_lanes_in_csim_is_bit_exact(tiny):
+    """The prefill layer as the estimate sees it (``paper_schedule``: attention_probs at 8 elements a cycle,
+    each score row coming in while the previous one leaves quantised, across heads and query tiles) in csim:
+    the reference's bits and cache, and the emitted HLS has the lanes; the decode unit keeps one lane (one
+    query row per head: ``probs_lanes``)."""
+    from dsl.dse.units import LANES, paper_schedule, probs_lanes
+    from dsl.schedule import names as N
+
+    cfg, qm = tiny
+    pre = build_layer(cfg, qm.qcfg, "prefill", 16, 32)
+    h = R.gpt2_embed(qm.weights, np.arange(16) * 7 % cfg.vocab, 0)
+    cache, ref_cache = KVCache.empty(32, cfg.hidden), KVCache.empty(32, cfg.hidden)
+    mod = LayerModule(pre, "csim", schedule=paper_schedule)
+    got = mod(layer_arguments(pre, qm, 0, h, cache, 0, mod.words), cache)
+    np.testing.assert_array_equal(got, q_gpt2_layer(qm, 0, h, ref_cache, 0))
+    assert cache.equals(ref_cache)
+    hls = str(dsl.build(paper_schedule(dsl.customize(pre.region)), target="vhls"))
+    body = hls[hls.index("void _exchange_probs"):]
+    assert "#pragma HLS pipeline II=2" in body[:body.index("\n}")]  # a token of 16 int8 (LK = 16) every 16 / 8
+    dec = dsl.customize(build_layer(cfg, qm.qcfg, "decode", 1, 32).region)
+    lanes = {probs_lanes(s, f) for s in (dsl.customize(pre.region), dec) for f in N.funcs(s.module)
+             if f.startswith("_attention_probs")}
+    assert lanes == {LANES, 1}
+
+
 def test_a_long_prefill_streams_without_deadlock_and_is_bit_exact(tmp_path):
     """64 rows of d = 256 (a row is 16 float32 tokens): the attention takes K's and V's row scales in step,
     as the fork of SLR0 sends them. (Taking all of K's first left V's path to hold every row beyond a

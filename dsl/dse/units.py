@@ -17,7 +17,10 @@ same schedule primitives (``paper_steps``):
 
 ``paper_schedule(s)`` applies the same configuration to every unit instance of a whole design (the layers of
 ``models.design``, estimated by ``models.validate``): ``schedule_units`` first, then these steps per instance,
-and the quantiser / dequantiser of ``models.units`` with their row buffers by token and element loops pipelined.
+the quantiser / dequantiser of ``models.units`` with their row buffers by token and element loops pipelined,
+and its attention probabilities with LANES elements a cycle in every pass (dequantisation, max, exp with its
+sum, fold, and the quantised row leaving while the next comes in) where Q·Kᵀ sends it tiles of several query
+rows, one in decode (``probs_lanes``).
 
 ``build(kind, *params)`` returns the scheduled unit; ``KINDS`` says, per kind, which argument positions are
 input and output streams and which are off-chip arrays (``evaluate`` gives those their memories).
@@ -263,12 +266,67 @@ def _dequantize_bias_instance(s, f):
     s.unroll(f"{f}:dequantize:j2", LANES)
 
 
+def probs_lanes(s, f) -> int:
+    """Elements a cycle of the attention-probability unit ``f``: LANES where Q·Kᵀ sends it a tile of Mq > 1
+    query rows per head (prefill, encoder), 1 where it sends one row per head (decode, Mq = 1). The rule is
+    the producer's rate: the Mq x Nk array makes Mq rows of n scores every n·DH / Nk cycles (8 cycles a key
+    at the paper's 8 columns and 64-channel heads), the unit takes about 5 cycles a key at one lane (five
+    passes: dequantise, max, exp with its sum, fold, quantise): one row per head arrives slower than one
+    lane takes it (GPT2-medium decode: the unit ends 21 cycles after ``qk_gemm_n`` with one lane or eight),
+    a tile of 8 rows 8 times as fast, which takes the lanes (BERT-base: 3,252 cycles a row at one lane,
+    555 at eight)."""
+    from ..schedule import names as N
+
+    mq = N.buffers_of(N.funcs(s.module)[f], f)["sq"].shape[0]
+    return LANES if mq > 1 else 1
+
+
+def _attention_probs_instance(s, f):
+    """``models.units``' attention probabilities, ``probs_lanes`` elements a cycle in every pass, applied
+    the way ``row_lanes`` gives the row units theirs: with LANES, the score row buffers by the ss token (16
+    int32: LANES reads and writes a cycle), the K/V scales by LANES, the dequantisation unrolled by LANES,
+    the reductions as the row units' (``_reduction_instance``), the exp table in registers; with one lane
+    the reductions keep ``schedule_units``' one element a cycle. The fold and the quantising exchange: below."""
+    from ..library.units.schedules import _callees, _rows_by_token, tables_in_registers
+
+    lanes = probs_lanes(s, f)
+    s.pipeline(f"{f}:dequantize:j2")
+    if lanes > 1:
+        _rows_by_token(s, f, "ss", "acc", "x", "z")
+        for buffer in ("sk", "sv"):
+            s.partition(f"{f}:{buffer}", CYCLIC, dim=1, factor=lanes)
+        s.unroll(f"{f}:dequantize:j2", lanes)
+        tables_in_registers(s)
+    for helper in sorted(_callees(s, f)):
+        step = PROBS_HELPERS.get(_base(helper))
+        if step is not None:
+            step(s, helper, lanes)
+        elif lanes > 1 and _base(helper) in REDUCTION_GROUPS:
+            _reduction_instance(s, helper)
+
+
+def _fold_probs_instance(s, f, lanes):
+    s.partition(f"{f}:lane", dsl.Partition.Complete, dim=0)  # one register per lane
+    s.pipeline(f"{f}:fold_groups:g", LANES // lanes)  # a group of LANES every LANES / lanes cycles
+
+
+def _exchange_probs_instance(s, f, lanes):
+    """A probability token of CP int8 every CP / lanes cycles (lanes divisions and roundings a cycle), the
+    next row's int32 tokens of the same elements taken in the same iteration."""
+    s.partition(f"{f}:blk", dsl.Partition.Complete, dim=0)
+    s.pipeline(f"{f}:tokens:c", max(1, _token_of(s, f, "ps") // lanes))
+
+
+PROBS_HELPERS = {"_fold_probs": _fold_probs_instance, "_exchange_probs": _exchange_probs_instance}
+
+
 INSTANCE_STEPS = {"_aw_gemm": _aw_instance, "_qk_gemm": _qk_instance, "_pv_gemm": _pv_instance,
                   "_softmax_rows": _row_instance, "_layer_norm_rows": _row_instance, "_gelu_rows": _row_instance,
                   "row_sum": _reduction_instance, "row_max": _reduction_instance,
                   "exp_sum": _reduction_instance, "square_sum": _reduction_instance,
                   "_smooth_quantize_rows": _smooth_quantize_instance,
-                  "_dequantize_bias_rows": _dequantize_bias_instance}
+                  "_dequantize_bias_rows": _dequantize_bias_instance,
+                  "_attention_probs": _attention_probs_instance}
 
 
 def _base(func: str) -> str:
@@ -281,11 +339,17 @@ def paper_schedule(s):
     """``schedule_units`` and then the paper's configuration on every instance of the units in ``s``."""
     from ..schedule import names as N
 
+    from ..library.units.schedules import _callees
+
     schedule_units(s)
+    owned = set()  # the attention units' helpers: scheduled by their unit, at its lanes
+    for func in list(N.funcs(s.module)):
+        if _base(func) == "_attention_probs":
+            owned |= _callees(s, func)
     for func in list(N.funcs(s.module)):
         step = INSTANCE_STEPS.get(_base(func))
         fop = N.funcs(s.module).get(func)
-        if step is not None and fop is not None and "dsl.kernel" not in fop.attributes:
+        if step is not None and fop is not None and "dsl.kernel" not in fop.attributes and func not in owned:
             step(s, func)
     for func in list(N.funcs(s.module)):
         if _base(func) == "round_clamp":
