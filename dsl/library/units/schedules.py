@@ -58,6 +58,22 @@ def _aw_gemm(s, func):
     s.pipeline(f"{func}:transpose")
 
 
+def _aw_gemm_shared(s, func):
+    """``_aw_gemm``'s tiles and PE array (one for both phases), the operand muxes and the one-row phase's
+    reduction of each column's Mt partial sums in one cycle (unrolled; the accumulators are registers)."""
+    _pe_array(s, func, "At", "Bt", "Ct", "i2", "i4")
+    for buf in ("wb", "Bt"):
+        s.partition(f"{func}:{buf}", COMPLETE, dim=0)
+    s.partition(f"{func}:Yb", COMPLETE, dim=1)
+    _rows_by_token(s, func, "xs", "row")
+    _rows_by_token(s, func, "ys", "Yb", dim=2)
+    s.unroll(f"{func}:select:i5", 0)
+    s.unroll(f"{func}:select:j5", 0)
+    for loop in ("transpose", "split", "reduce"):
+        s.pipeline(f"{func}:{loop}")
+    s.unroll(f"{func}:reduce_rows", 0)
+
+
 def _qk_gemm(s, func):
     _pe_array(s, func, "At", "Bt", "Ct", "i3", "i4")
     _rows_by_token(s, func, "qs", "Qb", dim=2)
@@ -191,7 +207,8 @@ def _callees(s, func) -> set:
 UNIT_SCHEDULES = {
     "_aw_gemm": _aw_gemm, "_qk_gemm": _qk_gemm, "_pv_gemm": _pv_gemm, "_unpack_words": _unpack_words,
     "merge_words": lambda s, f: s.pipeline(f"{f}:words"),
-    "pe_step": _pe_step, "pe_step_packed": _pe_step,
+    "pe_step": _pe_step, "pe_step_packed": _pe_step, "_aw_gemm_shared": _aw_gemm_shared,
+    "pe_rows_step": _pe_step, "pe_rows_step_packed": _pe_step,
     "mul2": lambda s, f: s.inline(f), "mul2_at": lambda s, f: s.inline(f),
     "get_row": lambda s, f: (s.partition(f"{f}:blk", COMPLETE, dim=0), s.pipeline(f"{f}:tokens")),
     "put_row": lambda s, f: (s.partition(f"{f}:blk", COMPLETE, dim=0), s.pipeline(f"{f}:tokens")),
