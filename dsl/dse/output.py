@@ -39,7 +39,8 @@ def accelerator(explorer, ev) -> dict:
     """The accelerator as models.design builds it: per variant its linear overrides and FIFO depths."""
     variants = {}
     for v, res in ev.variants.items():
-        variants[v] = {"linears": res["linears"], "fifo_depths": res["depths"], "layer_cycles": res["latency"],
+        variants[v] = {"linears": res["linears"], "attention": res["attention"], "fifo_depths": res["depths"],
+                       "layer_cycles": res["latency"],
                        "critical_path": res["critical"], "schedule": f"schedules/{v}.yaml",
                        "resources": {k: round(x) for k, x in res["resources"].items()}}
     return {"builder": explorer.builder, "clock_mhz": ev.choice.clock_mhz, "variants": variants,
@@ -98,7 +99,8 @@ def _to_design(data: dict):
 def _describe(ev) -> list:
     c = ev.choice
     lines = [f"{c.clock_mhz:g} MHz, prefill arrays {dict(c.prefill)}, decode 1x128 arrays per operator "
-             f"{dict(c.decode)}, HBM channels per decode array {dict(c.loaders)}, weight FIFOs {c.weight_depth}"]
+             f"{dict(c.decode)}, HBM channels per decode array {dict(c.loaders)}, weight FIFOs {c.weight_depth}, "
+             f"attention Mq x Nk arrays {dict(c.attention)}"]
     if ev.estimate is not None:
         lines.append(str(ev.estimate))
     if ev.slr_dsps:
