@@ -171,7 +171,7 @@ def row_lanes(s, func, lanes: int):
     """``lanes`` elements a cycle in the row unit ``func``: the element loops of its row kernel unrolled by
     ``lanes`` (whole-row units) or its token loop at II = CH / lanes (token-wise units); with more than one
     lane the math tables in registers and each reduction's group loop at II = its partial sums / lanes."""
-    if _base(func) == "_gelu_rows":
+    if _base(func) in ("_gelu_rows", "_gelu_rows_n"):
         _tokenwise_unit(s, func, lanes)
         return s
     kernel = next((k for k in N.funcs(s.module) if _base(k) in ROW_KERNELS and _base(k) not in TOKENWISE
@@ -225,6 +225,11 @@ UNIT_SCHEDULES = {
     "_int_layer_norm_rows": _row_unit("xb", "zb"),
     "_layer_norm_rows": _row_unit("xb", "zb", "g", "b", extra=("params",)),
     "_residual_add": _row_unit(extra=("tokens",)), "fork_rows": _row_unit(extra=("tokens",)),
+    # rowcount: the same units over a run-time number of rows (the same loops, inside a ``rows`` loop)
+    "load_rows_n": _memory("xs", "read"), "store_rows_n": _memory("ys", "write"),
+    "merge_words_n": lambda s, f: s.pipeline(f"{f}:words"), "_gelu_rows_n": _tokenwise_unit,
+    "_layer_norm_rows_n": _row_unit("xb", "zb", "g", "b", extra=("params",)),
+    "_residual_add_n": _row_unit(extra=("tokens",)), "fork_rows_n": _row_unit(extra=("tokens",)),
     "causal_mask": lambda s, f: s.pipeline(f"{f}:rows:i"),
     "_dequantize_rows": lambda s, f: s.pipeline(f"{f}:scales"),
     **{name: _row_kernel for name in ROW_KERNELS},
