@@ -280,7 +280,11 @@ INSTANCE_STEPS = {"_aw_gemm": _aw_instance, "_aw_gemm_shared": _aw_shared_instan
                   "row_sum": _reduction_instance, "row_max": _reduction_instance,
                   "exp_sum": _reduction_instance, "square_sum": _reduction_instance,
                   "_smooth_quantize_rows": _smooth_quantize_instance,
-                  "_dequantize_bias_rows": _dequantize_bias_instance}
+                  "_dequantize_bias_rows": _dequantize_bias_instance,
+                  # the same units over a run-time number of rows (rowcount, models.dual_units): same loops
+                  "_smooth_quantize_rows_n": _smooth_quantize_instance,
+                  "_dequantize_bias_rows_n": _dequantize_bias_instance,
+                  "_layer_norm_rows_n": _row_instance, "_gelu_rows_n": _row_instance}
 
 
 def _base(func: str) -> str:
