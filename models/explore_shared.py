@@ -140,3 +140,6 @@ def arrays_of(layer) -> list:
         a = d.attention
         out += [(f"{phase}:{op}", OP_SLR[op], a["Mq"] * a["Nk"], a["Mq"] * a["Nk"]) for op in ("a1", "a2")]
     return out
+
+
+run_variant = run_shared  # the name dsl.dse.evaluate.run_job calls

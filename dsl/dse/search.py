@@ -382,13 +382,14 @@ def explore(explorer: Explorer, rounds: int = 3, progress=None, budget_s: float 
     when ``budget_s`` seconds have passed (``explorer.stop_reason`` says which)."""
     started = time.time()
     chunk = chunk or max(1, getattr(explorer.executor, "workers", 1) or 1)
-    current = start_choice(explorer)
+    current = explorer.start() if hasattr(explorer, "start") else start_choice(explorer)
+    around = getattr(explorer, "neighbours_of", None) or (lambda c: neighbours(explorer, c))
     explorer.prefetch([current])
     best = explorer.evaluate(current)
     history, seen, stop = [best], {current}, None
     for k in range(rounds):
         center, improved = best, False
-        todo = [c for c in neighbours(explorer, center.choice) if c not in seen]
+        todo = [c for c in around(center.choice) if c not in seen]
         seen.update(todo)
         history += [explorer.evaluate(c) for c in todo if explorer.pruned(c)]  # no build: the rules say no
         todo = [c for c in todo if not explorer.pruned(c)]
@@ -444,11 +445,18 @@ def _merge(explorer: Explorer, center: Evaluated, better: list) -> Choice:
     return out
 
 
-def _changes(a: Choice, b: Choice) -> list:
-    """((what, group), value) for every coordinate where ``b`` differs from ``a``."""
-    out = [((what, group), value) for what in ("prefill", "decode", "loaders", "attention")
-           for group, value in getattr(b, what) if value != a.get(what, group)]
-    out += [((what, ""), getattr(b, what)) for what in ("clock_mhz", "weight_depth") if getattr(b, what) != getattr(a, what)]
+def _changes(a, b) -> list:
+    """((what, group), value) for every coordinate where choice ``b`` differs from ``a`` (a field of
+    (group, value) pairs by group, another field whole)."""
+    from dataclasses import fields
+
+    out = []
+    for f in fields(b):
+        mine, theirs = getattr(a, f.name), getattr(b, f.name)
+        if isinstance(theirs, tuple):
+            out += [((f.name, group), value) for group, value in theirs if value != a.get(f.name, group)]
+        elif theirs != mine:
+            out.append(((f.name, ""), theirs))
     return out
 
 
