@@ -62,7 +62,8 @@ def row_counts(s, est, m: int, context: Context) -> dict:
         func = _base(label)
         if func == "_aw_gemm_shared":
             k = _shared_k(s, label)
-            table = {"row_blocks": _passes(m), "k": k // SHARED_MT if m == 1 else k}
+            table = {"row_blocks": _passes(m), "k": k // SHARED_MT if m == 1 else k,
+                     "write_rows": 1 if m == 1 else SHARED_MT}
             if m == 1:
                 table["read_rows"] = 0
             if band in table:

@@ -77,8 +77,8 @@ def _estimate(rows, M=64, K=1024, N=256, Mt=8, Nt=16):
 
     s = paper_schedule(dsl.customize(shared_linear(M, rows, K, N, Mt, Nt, int4, 1)))
     f = "_aw_gemm_shared"
-    counts = {f"{f}:row_blocks:mi": 1, f"{f}:k:k2": K // Mt, f"{f}:read_rows:i": 0} if rows == 1 else \
-        {f"{f}:row_blocks:mi": rows // Mt, f"{f}:k:k2": K}
+    counts = {f"{f}:row_blocks:mi": 1, f"{f}:k:k2": K // Mt, f"{f}:read_rows:i": 0, f"{f}:write_rows:i6": 1} \
+        if rows == 1 else {f"{f}:row_blocks:mi": rows // Mt, f"{f}:k:k2": K, f"{f}:write_rows:i6": Mt}
     return dsl.estimate(s, clock_mhz=250, tripcount=counts)
 
 

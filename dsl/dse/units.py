@@ -210,6 +210,8 @@ def _aw_shared_instance(s, f):
     width = _token_of(s, f, "xs")
     s.partition(f"{f}:At", CYCLIC, dim=1, factor=width)
     s.unroll(f"{f}:transpose:k1", width)
+    # every PE clears, drains (prefill) or adds its column's partial sums (decode) in the same cycle
+    _pe_local(s, f, ("clear:i2", "clear:j2", "drain:i4", "drain:j4", "reduce:j3", "reduce_rows:i3"))
     mt = _mt_of(s, f)
     s.unroll(f"{f}:split:i0", 0)
     if width // mt > 1:

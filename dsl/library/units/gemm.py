@@ -166,9 +166,11 @@ def _aw_gemm_shared(xs: "dsl.Stream[TyA[CA], 2]", ws: "dsl.Stream[TyW[Mt, Nt], 2
             else:
                 for i4, j4 in dsl.grid(Mt, Nt, name="drain"):
                     Yb[i4, ni * Nt + j4] = Ct[i4, j4]
-        for i6 in range(Mt, name="write_rows"):
-            if i6 == 0 or not one:
-                tokens.put_row[TyC, N, CC](Yb[i6], ys)
+        written: int32 = Mt  # rows of the tile, or the one row
+        if one:
+            written = 1
+        for i6 in range(written, name="write_rows"):
+            tokens.put_row[TyC, N, CC](Yb[i6], ys)
 
 
 # -- activations x activations --------------------------------------------------------------------------
