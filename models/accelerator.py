@@ -61,8 +61,8 @@ class Accelerator:
 
     def __init__(self, qm: QuantModel, prompt: int, gen: int = 0, target: str = "sim", pack: bool = True,
                  design=None):
-        """``design``: a design file of ``python -m dsl.dse`` (its PE arrays, loaders and weight FIFOs per
-        variant); default the shapes ``models.design`` chooses."""
+        """``design``: a design file of ``python -m dsl.dse`` (its PE arrays, attention arrays, loaders and
+        weight FIFOs per variant); default the shapes ``models.design`` chooses."""
         from .explore import load_explored
 
         cfg = qm.config
@@ -71,7 +71,7 @@ class Accelerator:
         def layer(variant, rows, lmax):
             given = chosen.get(variant, {})
             return build_layer(cfg, qm.qcfg, variant, rows, lmax, pack, given.get("depths") or None,
-                               given.get("linears") or None)
+                               given.get("linears") or None, given.get("attention") or None)
 
         self.qm, self.target, self.cfg = qm, target, cfg
         if prompt < 1:

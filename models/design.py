@@ -178,9 +178,11 @@ def linear_specs(cfg: ModelConfig, qcfg: QuantConfig, rows: int, pack: bool = Tr
 
 
 def build_layer(cfg: ModelConfig, qcfg: QuantConfig, variant: str, rows: int, lmax: int = 0,
-                pack: bool = True, depths: dict | None = None, linears: dict | None = None) -> LayerDesign:
+                pack: bool = True, depths: dict | None = None, linears: dict | None = None,
+                attention: dict | None = None) -> LayerDesign:
     """``depths`` overrides FIFO depths by role (see ``_depths``): the simulator then shows what a shallower
-    FIFO does. ``linears``: op -> {Mt, Nt, loaders, arrays} overriding the chosen PE arrays (``dsl.dse``)."""
+    FIFO does. ``linears``: op -> {Mt, Nt, loaders, arrays} overriding the chosen PE arrays (``dsl.dse``);
+    ``attention``: {Mq, Nk}, the two attention GEMMs' Mq x Nk PE arrays (default up to 8 x 8)."""
     if variant not in ("prefill", "decode", "encoder"):
         raise ModelError(f"variant {variant!r}: prefill, decode (GPT2) or encoder (BERT)")
     for what, n in (("d", cfg.hidden), ("d_FFN", cfg.ffn)):
@@ -195,6 +197,7 @@ def build_layer(cfg: ModelConfig, qcfg: QuantConfig, variant: str, rows: int, lm
         check_rows(rows, "the sequence length")
     lk = lmax if variant == "decode" else rows
     att = {"Mq": _rows_divisor(rows, 8), "Nk": _rows_divisor(math.gcd(lk, cfg.head_dim), 8), "LK": lk}
+    att.update(_attention_override(attention or {}, rows, lk, cfg.head_dim))
     design = LayerDesign(cfg, qcfg, variant, rows, lmax, linear_specs(cfg, qcfg, rows, pack, variant, linears), att,
                          [], {})
     _arguments(design)
@@ -208,6 +211,24 @@ def build_layer(cfg: ModelConfig, qcfg: QuantConfig, variant: str, rows: int, lm
     exec(compile(design.source, design.filename, "exec"), scope)  # noqa: S102 (our own generated design)
     design.region = scope[design.name]
     return design
+
+
+def _attention_override(given: dict, rows: int, lk: int, head: int) -> dict:
+    """The attention arrays a design-space exploration chose: Mq query rows (dividing the rows) x Nk keys
+    (dividing the cache or sequence length and the head size: ``qk_gemm`` tiles the keys, ``pv_gemm`` the
+    head's channels, Nk at a time)."""
+    unknown = set(given) - {"Mq", "Nk"}
+    if unknown:
+        raise ModelError(f"attention: unknown field(s) {sorted(unknown)}; allowed: Mq, Nk")
+    bad = {k: v for k, v in given.items() if isinstance(v, bool) or not isinstance(v, int) or v < 1}
+    if bad:
+        raise ModelError(f"attention: {bad} must be positive integers")
+    mq, nk = given.get("Mq"), given.get("Nk")
+    if mq is not None and rows % mq:
+        raise ModelError(f"attention: Mq = {mq} must divide the {rows} query rows")
+    if nk is not None and (lk % nk or head % nk):
+        raise ModelError(f"attention: Nk = {nk} must divide the {lk} keys and the head size {head}")
+    return dict(given)
 
 
 def _arguments(design: LayerDesign) -> None:

@@ -33,6 +33,7 @@ class VariantJob:
     linears: tuple = ()      # sorted (op, sorted (field, value) pairs): models.design linear overrides
     depths: tuple = ()       # sorted (FIFO role, depth) pairs
     quant: str = "w4a8"
+    attention: tuple = ()    # sorted (field, value) pairs: the attention arrays' Mq, Nk
 
 
 def mean_kept(variant: str, L: int, lk: int, past: int = 0) -> int:
@@ -45,7 +46,8 @@ def estimate_layer(job: VariantJob):
     cfg = load_config(job.model)
     linears = {op: dict(fields) for op, fields in job.linears}
     design = build_layer(cfg, parse_quant(job.quant), job.variant, job.rows, job.lmax,
-                         depths=dict(job.depths) or None, linears=linears or None)
+                         depths=dict(job.depths) or None, linears=linears or None,
+                         attention=dict(job.attention) or None)
     s = paper_schedule(dsl.customize(design.region))
     # the loops bounded by run-time lengths (a score row's kept keys, the cached context) get the counts
     # Vitis's loop_tripcount would give them (``models.qor.tripcounts``); uncounted, each would count as one
@@ -80,6 +82,7 @@ def run_variant(spec) -> dict:
             "weight_args": [w for s in design.linears.values() for w in s.weight_args],
             "linears": {op: {"Mt": s.Mt, "Nt": s.Nt, "arrays": s.arrays, "loaders": s.loaders, "pack": s.pack}
                         for op, s in design.linears.items()},
+            "attention": {k: design.attention[k] for k in ("Mq", "Nk")},
             "depths": dict(design.depths), "schedule": s.to_yaml()}
 
 
@@ -87,7 +90,7 @@ SEARCHED_DEPTHS = ("weights",)  # the FIFO roles dsl.dse chooses (the others fol
 
 
 def load_explored(path) -> dict:
-    """variant -> {"linears": overrides, "depths": overrides} from a design file ``python -m dsl.dse`` wrote
+    """variant -> {"linears": overrides, "depths": overrides, "attention": overrides} from a design file ``python -m dsl.dse`` wrote
     (its ``accelerator`` section), for ``build_layer`` (and ``Accelerator(..., design=path)``)."""
     import yaml
 
@@ -104,5 +107,6 @@ def load_explored(path) -> dict:
         linears = {op: {k: x for k, x in fields.items() if k in ("Mt", "Nt", "arrays", "loaders")}
                    for op, fields in v.get("linears", {}).items()}
         depths = {k: x for k, x in v.get("fifo_depths", {}).items() if k in SEARCHED_DEPTHS}
-        out[name] = {"linears": linears, "depths": depths}
+        attention = {k: x for k, x in v.get("attention", {}).items() if k in ("Mq", "Nk")}
+        out[name] = {"linears": linears, "depths": depths, "attention": attention}
     return out

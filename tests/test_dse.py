@@ -211,3 +211,38 @@ def test_improving_moves_are_merged_by_gain_per_dsp_within_the_rule():
     assert ex.pruned(evs["dear"].choice.set("decode", "f2", 2))  # the dear move and another do not fit
     merged = _merge(ex, center, list(evs.values()))
     assert (merged.get("decode", "f1"), merged.get("decode", "f2")) == (2, 2) and not ex.pruned(merged)
+
+
+# -- shared arrays (models.dual) ---------------------------------------------------------------------------
+def _shared(**kw):
+    from dsl.dse.shared import SharedExplorer
+
+    return SharedExplorer(TINY, "u280", 16, 16, SerialExecutor(), builder_model="gpt2-tiny", **kw)
+
+
+def test_shared_arrays_start_balanced_within_the_rules_and_count_once():
+    ex = _shared()
+    ex.rules = RULE  # 32-DSP arrays: the 64-DSP shared arrays break it
+    assert any("shared array of 64 DSPs exceeds 32" in v for v in ex.pruned(ex.start()))
+    ex = _shared()
+    c = ex.start()
+    assert not ex.pruned(c)
+    # the arrays of both phases are the same arrays: q, k, v, p, f1, f2 once, plus each phase's attention
+    shared = sum(3 * a * 64 if g == "qkv" else a * 64 for g, a in c.arrays)
+    assert ex.planned_dsps(c) == shared + sum(2 * mq * nk for _, (mq, nk) in c.attention)
+    bigger = [n for n in ex.neighbours_of(c) if n.arrays != c.arrays]
+    assert bigger and all(ex.pruned(n) or ex.planned_dsps(n) != ex.planned_dsps(c) for n in bigger)
+
+
+@pytest.mark.slow
+def test_shared_exploration_estimates_both_phases_of_one_design(tmp_path):
+    ex = _shared()
+    c = ex.start()
+    ev = ex.evaluate(c)
+    assert ev.feasible, ev.violations
+    res = ev.variants["shared"]
+    assert [n for n, _ in res["phases"]["prefill"]] == ["qkv", "attention_prefill", "ffn"]
+    assert [n for n, _ in res["phases"]["decode"]] == ["qkv", "attention_decode", "ffn"]
+    pre, dec = (dict(res["phases"][p]) for p in ("prefill", "decode"))
+    assert dec["qkv"] < pre["qkv"] and dec["ffn"] < pre["ffn"]  # one row against the prompt's 16
+    assert ev.estimate.decode_ms_per_token < ev.estimate.ttft_ms

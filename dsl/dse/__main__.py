@@ -35,6 +35,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="host time of one kernel invocation (XRT start/wait), microseconds")
     p.add_argument("--no-cache", action="store_true",
                    help="do not reuse (or keep) the layer estimates of earlier runs in OUT/.dse-cache.pickle")
+    p.add_argument("--arrays", default=None, choices=("shared", "separate"),
+                   help="shared: one set of PE arrays serves a decoder's prefill and decode (models.dual; the "
+                        "default for decoders); separate: each phase's kernel has its own arrays")
     p.add_argument("--json", action="store_true", help="print the chosen design's figures as JSON")
     return p
 
@@ -62,8 +65,7 @@ def run(argv) -> str:
     started = time.time()
     try:
         cache = None if args.no_cache else os.path.join(args.out, ".dse-cache.pickle")
-        explorer = Explorer(args.model, args.device, args.prompt, args.gen, executor, host, cache,
-                            args.builder or DEFAULT_BUILDER)
+        explorer = _explorer(args, executor, host, cache)
         if args.prompt + args.gen > explorer.model.max_seq:
             raise ExplorationError(f"prompt + gen exceeds {explorer.model.name}'s maximum sequence length "
                                    f"{explorer.model.max_seq}")
@@ -86,6 +88,23 @@ def run(argv) -> str:
     text = (open(files["report.txt"]).read() + f"\nwrote {len(files)} files into {args.out} in {elapsed:.0f} s "
             f"({explorer.evaluations} designs, executor {executor.name})")
     return text
+
+
+def _explorer(args, executor, host, cache):
+    from ..perf.data import load_model
+    from .evaluate import DEFAULT_BUILDER, ExplorationError
+    from .search import Explorer
+    from .shared import BUILDER, SharedExplorer
+
+    model = load_model(args.model)
+    mode = args.arrays or ("shared" if model.is_decoder and args.gen > 0 else "separate")
+    if mode == "shared" and not (model.is_decoder and args.gen > 0):
+        raise ExplorationError("--arrays shared serves a decoder's two phases; this request has one phase")
+    if mode == "shared":
+        return SharedExplorer(args.model, args.device, args.prompt, args.gen, executor, host, cache,
+                              args.builder or BUILDER)
+    return Explorer(args.model, args.device, args.prompt, args.gen, executor, host, cache,
+                    args.builder or DEFAULT_BUILDER)
 
 
 def main(argv=None) -> int:

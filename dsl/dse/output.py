@@ -24,8 +24,8 @@ def perf_design(explorer, ev, quant: str) -> dict:
         source = dec["linears"][op] if dec else spec
         channels[op] = source["loaders"] * source["arrays"]
     for op, _, _, m in pre["arrays"]:
-        if op in ("a1", "a2"):
-            macs[op] = m
+        if op.split(":")[-1] in ("a1", "a2"):  # shared: "prefill:a1" first (the first-order model's prompt)
+            macs.setdefault(op.split(":")[-1], m)
     reuse = min(s["Mt"] for s in pre["linears"].values())
     return {"name": f"{explorer.model.name}-{explorer.device.name}-explored", "model": explorer.model.name,
             "device": explorer.device.name, "quant": quant, "clock_mhz": ev.choice.clock_mhz,
@@ -39,7 +39,17 @@ def accelerator(explorer, ev) -> dict:
     """The accelerator as models.design builds it: per variant its linear overrides and FIFO depths."""
     variants = {}
     for v, res in ev.variants.items():
-        variants[v] = {"linears": res["linears"], "fifo_depths": res["depths"], "layer_cycles": res["latency"],
+        if "phases" in res:  # the shared-array layer (models.dual): its kernels, cycles per phase
+            variants[v] = {"kind": "shared arrays (models.dual)", "linears": res["linears"],
+                           "attention": res["attention"], "fifo_depths": res["depths"],
+                           "phases": {p: dict(runs) for p, runs in res["phases"].items()},
+                           "kernels": {n: {"schedule": f"schedules/{n}.yaml", "bottleneck": k["bottleneck"],
+                                           "resources": {x: round(y) for x, y in k["resources"].items()}}
+                                       for n, k in res["kernels"].items()},
+                           "resources": {k: round(x) for k, x in res["resources"].items()}}
+            continue
+        variants[v] = {"linears": res["linears"], "attention": res["attention"], "fifo_depths": res["depths"],
+                       "layer_cycles": res["latency"],
                        "critical_path": res["critical"], "schedule": f"schedules/{v}.yaml",
                        "resources": {k: round(x) for k, x in res["resources"].items()}}
     return {"builder": explorer.builder, "clock_mhz": ev.choice.clock_mhz, "variants": variants,
@@ -65,7 +75,10 @@ def write(out_dir, explorer, best, start, quant: str, history: list) -> dict:
     data["design_level"] = figures(best.estimate)
     files = {f"{explorer.model.name}-{explorer.device.name}.yaml": yaml.safe_dump(data, sort_keys=False)}
     for v, res in best.variants.items():
-        files[f"schedules/{v}.yaml"] = res["schedule"]
+        for name, k in res.get("kernels", {}).items():
+            files[f"schedules/{name}.yaml"] = k["schedule"]
+        if "schedule" in res:
+            files[f"schedules/{v}.yaml"] = res["schedule"]
     files["report.txt"] = report(explorer, best, start, history)
     tmp = Path(tempfile.mkdtemp(prefix=".dse-", dir=out.parent))
     for name, text in files.items():
@@ -95,15 +108,28 @@ def _to_design(data: dict):
         os.unlink(path)
 
 
+def _choice(c) -> str:
+    if hasattr(c, "arrays"):  # shared arrays
+        return (f"{c.clock_mhz:g} MHz, shared 8x16 arrays (prefill and decode) per operator {dict(c.arrays)}, HBM "
+                f"channels per array {dict(c.loaders)}, weight FIFOs {c.weight_depth}, attention Mq x Nk arrays "
+                f"{dict(c.attention)}")
+    return (f"{c.clock_mhz:g} MHz, prefill arrays {dict(c.prefill)}, decode 1x128 arrays per operator "
+            f"{dict(c.decode)}, HBM channels per decode array {dict(c.loaders)}, weight FIFOs {c.weight_depth}, "
+            f"attention Mq x Nk arrays {dict(c.attention)}")
+
+
 def _describe(ev) -> list:
-    c = ev.choice
-    lines = [f"{c.clock_mhz:g} MHz, prefill arrays {dict(c.prefill)}, decode 1x128 arrays per operator "
-             f"{dict(c.decode)}, HBM channels per decode array {dict(c.loaders)}, weight FIFOs {c.weight_depth}"]
+    lines = [_choice(ev.choice)]
     if ev.estimate is not None:
         lines.append(str(ev.estimate))
     if ev.slr_dsps:
         lines.append("  array DSPs per SLR: " + ", ".join(f"SLR{s} {d:,.0f}" for s, d in enumerate(ev.slr_dsps)))
     for v, res in ev.variants.items():
+        if "phases" in res:
+            for p, runs in res["phases"].items():
+                lines.append(f"  {p}: " + ", ".join(f"{n} {c:,} cycles" for n, c in runs) + " a layer")
+            lines.append("  kernels together: " + ", ".join(f"{k} {x:,.0f}" for k, x in res["resources"].items()))
+            continue
         lines.append(f"  {v} kernel: {res['latency']:,} cycles a layer; " +
                      ", ".join(f"{k} {x:,.0f}" for k, x in res["resources"].items()))
     if ev.moves:

@@ -37,6 +37,10 @@ WEIGHT_DEPTHS = (16, 64)
 # making one FFN array faster gains nothing while the other bounds the layer
 COUPLED = (("f1", "f2"), ("f1", "f2", "p", "qkv"))
 DECODE_NT = 128                                            # int4: one 512-bit weight word per k step
+# the attention GEMMs' Mq x Nk arrays (int8 x int8: a DSP per PE): a prompt's query tiles; decode's one query
+# row against up to a head's worth of keys a pass (fewer key tiles, fewer channel tiles of V)
+ATTENTION_MQ = {"prefill": (8, 16), "encoder": (8, 16), "decode": (1,)}
+ATTENTION_NK = (8, 16, 32, 64)
 
 
 def decode_nt(cols: int) -> int:
@@ -51,6 +55,7 @@ class Choice:
     decode: tuple         # sorted (group, arrays) pairs
     loaders: tuple        # sorted (group, channels per array) pairs
     weight_depth: int = 16
+    attention: tuple = ()  # sorted (variant, (Mq, Nk)) pairs: the attention arrays of each variant
 
     def get(self, what: str, group: str):
         return dict(getattr(self, what))[group]
@@ -130,7 +135,9 @@ class Explorer:
         rows = 1 if variant == "decode" else self.prompt
         past = self.prompt + self.gen // 2 if variant == "decode" else 0  # the mean context of the tokens
         depths = (("weights", choice.weight_depth),)
+        mq, nk = choice.get("attention", variant)
         return tuple(sorted({"model": self.model_name, "variant": variant, "rows": rows,
+                             "attention": (("Mq", mq), ("Nk", nk)),
                              "lmax": self.lmax if self.model.is_decoder else 0, "past": past,
                              "clock_mhz": choice.clock_mhz, "linears": choice.linears(variant, self.channel_bytes(
                                  choice.clock_mhz), self.cols),
@@ -203,6 +210,11 @@ class Explorer:
         if rule is None:
             return [f"no timing rule for {choice.clock_mhz:g} MHz"]
         out = []
+        for v in self.variant_names:
+            mq, nk = choice.get("attention", v)
+            if mq * nk > rule["max_array_dsps"]:
+                out.append(f"{v} attention: an array of {mq} x {nk} = {mq * nk} DSPs exceeds "
+                           f"{rule['max_array_dsps']} at {choice.clock_mhz:g} MHz ({rule['source']})")
         for group in GROUPS:
             mt, nt = choice.get("prefill", group)
             for what, dsps in (("prefill", mt * nt // 2), ("decode", decode_nt(self.cols[GROUPS[group][0]]) // 2)):
@@ -222,10 +234,9 @@ class Explorer:
             if "decode" in self.variant_names:
                 arrays = choice.get("decode", group)
                 total += len(ops) * arrays * decode_nt(min(self.cols[op] for op in ops) // arrays) // 2
-        mq = _divisor(self.prompt, 8)
-        total += 2 * mq * _divisor(math.gcd(self.prompt, head), 8)
-        if "decode" in self.variant_names:
-            total += 2 * _divisor(math.gcd(self.lmax, head), 8)
+        for v in self.variant_names:  # qk_gemm's and pv_gemm's arrays
+            mq, nk = choice.get("attention", v)
+            total += 2 * mq * nk
         return total
 
     def planned_channels(self, choice: Choice) -> int:
@@ -312,8 +323,12 @@ def start_choice(explorer: Explorer) -> Choice:
     with two loaders (a weight word a cycle needs two HBM channels), 250 MHz, weight FIFOs of 16."""
     clock = max((r["clock_mhz"] for r in explorer.rules if r["clock_mhz"] <= 250), default=explorer.rules[0]["clock_mhz"])
     groups = sorted(GROUPS)
+    head = explorer.model.hidden // explorer.model.heads
+    attention = tuple(sorted((v, (1 if v == "decode" else _divisor(explorer.prompt, 8),
+                                  _divisor(math.gcd(explorer.lmax if v == "decode" else explorer.prompt, head), 8)))
+                             for v in explorer.variant_names))
     return Choice(clock, tuple((g, (min(8, _mt(explorer)), 16)) for g in groups), tuple((g, 1) for g in groups),
-                  tuple((g, 2) for g in groups), 16)
+                  tuple((g, 2) for g in groups), 16, attention)
 
 
 def _mt(explorer: Explorer) -> int:
@@ -324,9 +339,18 @@ def _divisor(n: int, cap: int) -> int:
     return max(t for t in range(1, cap + 1) if n % t == 0)
 
 
+def attention_shapes(explorer: Explorer, variant: str) -> list:
+    """The (Mq, Nk) attention arrays ``models.design`` can build for ``variant``: Mq divides the query rows,
+    Nk the keys (the cache's LMAX in decode, the prompt otherwise) and the head size."""
+    head = explorer.model.hidden // explorer.model.heads
+    rows, keys = (1, explorer.lmax) if variant == "decode" else (explorer.prompt, explorer.prompt)
+    return [(mq, nk) for mq in ATTENTION_MQ[variant] for nk in ATTENTION_NK
+            if rows % mq == 0 and keys % nk == 0 and head % nk == 0]
+
+
 def neighbours(explorer: Explorer, current: Choice) -> list:
     """Every choice that changes one coordinate of ``current`` (decode arrays, prefill arrays, loaders,
-    then the clock and the weight FIFO depth)."""
+    the attention arrays, then the clock and the weight FIFO depth)."""
     out = []
     for group in GROUPS:
         if "decode" in explorer.variant_names:
@@ -342,6 +366,9 @@ def neighbours(explorer: Explorer, current: Choice) -> list:
     if "decode" in explorer.variant_names:
         for group in GROUPS:
             out += [current.set("loaders", group, n) for n in LOADERS if n != current.get("loaders", group)]
+    for v in explorer.variant_names:
+        out += [current.set("attention", v, shape) for shape in attention_shapes(explorer, v)
+                if shape != current.get("attention", v)]
     out += [replace(current, clock_mhz=r["clock_mhz"]) for r in explorer.rules if r["clock_mhz"] != current.clock_mhz]
     out += [replace(current, weight_depth=d) for d in WEIGHT_DEPTHS if d != current.weight_depth]
     return out
@@ -355,13 +382,14 @@ def explore(explorer: Explorer, rounds: int = 3, progress=None, budget_s: float 
     when ``budget_s`` seconds have passed (``explorer.stop_reason`` says which)."""
     started = time.time()
     chunk = chunk or max(1, getattr(explorer.executor, "workers", 1) or 1)
-    current = start_choice(explorer)
+    current = explorer.start() if hasattr(explorer, "start") else start_choice(explorer)
+    around = getattr(explorer, "neighbours_of", None) or (lambda c: neighbours(explorer, c))
     explorer.prefetch([current])
     best = explorer.evaluate(current)
     history, seen, stop = [best], {current}, None
     for k in range(rounds):
         center, improved = best, False
-        todo = [c for c in neighbours(explorer, center.choice) if c not in seen]
+        todo = [c for c in around(center.choice) if c not in seen]
         seen.update(todo)
         history += [explorer.evaluate(c) for c in todo if explorer.pruned(c)]  # no build: the rules say no
         todo = [c for c in todo if not explorer.pruned(c)]
@@ -417,11 +445,18 @@ def _merge(explorer: Explorer, center: Evaluated, better: list) -> Choice:
     return out
 
 
-def _changes(a: Choice, b: Choice) -> list:
-    """((what, group), value) for every coordinate where ``b`` differs from ``a``."""
-    out = [((what, group), value) for what in ("prefill", "decode", "loaders")
-           for group, value in getattr(b, what) if value != a.get(what, group)]
-    out += [((what, ""), getattr(b, what)) for what in ("clock_mhz", "weight_depth") if getattr(b, what) != getattr(a, what)]
+def _changes(a, b) -> list:
+    """((what, group), value) for every coordinate where choice ``b`` differs from ``a`` (a field of
+    (group, value) pairs by group, another field whole)."""
+    from dataclasses import fields
+
+    out = []
+    for f in fields(b):
+        mine, theirs = getattr(a, f.name), getattr(b, f.name)
+        if isinstance(theirs, tuple):
+            out += [((f.name, group), value) for group, value in theirs if value != a.get(f.name, group)]
+        elif theirs != mine:
+            out.append(((f.name, ""), theirs))
     return out
 
 

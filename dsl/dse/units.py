@@ -219,6 +219,32 @@ def _aw_instance(s, f):
     _pe_local(s, f, ("clear:i2", "clear:j2", "drain:i3", "drain:j3"))
 
 
+def _aw_shared_instance(s, f):
+    """``_aw_instance`` for the shared array: a token of a row a cycle into the tile (prefill) or into the
+    row's k groups (decode)."""
+    width = _token_of(s, f, "xs")
+    s.partition(f"{f}:At", CYCLIC, dim=1, factor=width)
+    s.unroll(f"{f}:transpose:k1", width)
+    # every PE clears, drains (prefill) or adds its column's partial sums (decode) in the same cycle
+    _pe_local(s, f, ("clear:i2", "clear:j2", "drain:i4", "drain:j4", "reduce:j3", "reduce_rows:i3"))
+    mt = _mt_of(s, f)
+    s.unroll(f"{f}:split:i0", 0)
+    if width // mt > 1:
+        s.unroll(f"{f}:split:g0", width // mt)
+
+
+def _mt_of(s, f) -> int:
+    """The PE rows of an ``_aw_gemm_shared`` instance: the k steps of its weight word (``ws``'s token is
+    TyW[Mt, Nt])."""
+    from mlir import ir
+
+    from ..schedule import names as N
+
+    fop = N.funcs(s.module)[f]
+    names = [ir.StringAttr(a).value for a in ir.ArrayAttr(fop.attributes["dsl.arg_names"])]
+    return ir.MemRefType(fop.regions[0].blocks[0].arguments[names.index("ws")].type).shape[-2]
+
+
 def _qk_instance(s, f):
     s.partition(f"{f}:Bt", dsl.Partition.Complete, dim=0)
     s.unroll(f"{f}:split_k:k2", 0)  # the head's DH channels of a key row in one cycle
@@ -320,13 +346,17 @@ def _exchange_probs_instance(s, f, lanes):
 PROBS_HELPERS = {"_fold_probs": _fold_probs_instance, "_exchange_probs": _exchange_probs_instance}
 
 
-INSTANCE_STEPS = {"_aw_gemm": _aw_instance, "_qk_gemm": _qk_instance, "_pv_gemm": _pv_instance,
+INSTANCE_STEPS = {"_aw_gemm": _aw_instance, "_aw_gemm_shared": _aw_shared_instance, "_qk_gemm": _qk_instance, "_pv_gemm": _pv_instance,
                   "_softmax_rows": _row_instance, "_layer_norm_rows": _row_instance, "_gelu_rows": _row_instance,
                   "row_sum": _reduction_instance, "row_max": _reduction_instance,
                   "exp_sum": _reduction_instance, "square_sum": _reduction_instance,
                   "_smooth_quantize_rows": _smooth_quantize_instance,
                   "_dequantize_bias_rows": _dequantize_bias_instance,
-                  "_attention_probs": _attention_probs_instance}
+                   "_attention_probs": _attention_probs_instance,
+                  # the same units over a run-time number of rows (rowcount, models.dual_units): same loops
+                  "_smooth_quantize_rows_n": _smooth_quantize_instance,
+                  "_dequantize_bias_rows_n": _dequantize_bias_instance,
+                  "_layer_norm_rows_n": _row_instance, "_gelu_rows_n": _row_instance}
 
 
 def _base(func: str) -> str:

@@ -38,6 +38,24 @@ def pe_step_packed(a: "TyA[Mt]", b: "TyB[Nt]", C: "TyC[Mt, Nt]"):
         C[i, 2 * jp + 1] += hi
 
 
+@dsl.template("TyA", "TyB", "TyC", "Mt", "Nt", check=_pe_check)
+def pe_rows_step(a: "TyA[Mt]", B: "TyB[Mt, Nt]", C: "TyC[Mt, Nt]"):
+    """The PE array on one row of A (``gemm.aw_gemm_shared``'s one-row phase): PE (i, j) multiplies a[i]
+    (k step i of a group of Mt) by B[i, j] (that k step's weight of column j): each PE row a k step."""
+    for i, j in dsl.grid(Mt, Nt, name="pe"):
+        C[i, j] += a[i] * B[i, j]
+
+
+@dsl.template("TyA", "TyB", "TyC", "Mt", "Nt", check=_packed_check)
+def pe_rows_step_packed(a: "TyA[Mt]", B: "TyB[Mt, Nt]", C: "TyC[Mt, Nt]"):
+    """``pe_rows_step`` with two PEs of a row sharing a DSP (one activation, two weights, as in
+    ``pe_step_packed``)."""
+    for i, jp in dsl.grid(Mt, Nt // 2, name="pe"):
+        lo, hi = packing.mul2[TyA, TyB](a[i], B[i, 2 * jp], B[i, 2 * jp + 1])
+        C[i, 2 * jp] += lo
+        C[i, 2 * jp + 1] += hi
+
+
 @dsl.template("TyA", "TyB", "TyC", "K", "Mt", "Nt")
 def tile(At: "TyA[K, Mt]", Bt: "TyB[K, Nt]", C: "TyC[Mt, Nt]"):
     """C = sum over k of At[k] (column k of the A tile) times Bt[k] (row k of the B tile)."""

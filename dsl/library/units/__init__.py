@@ -25,9 +25,11 @@ to a design that uses them.
             residual_add (+ bypass_depth)
   quantize  quantize_rows (per token), dequantize_rows, requantize_rows
   integer   int_gelu_rows, int_softmax_rows, int_layer_norm_rows (I-BERT-style integer-only rows, intops)
+  rowcount  the row-wise and memory units over a run-time number of rows (``_n``: a layer serving both
+            phases of a decoder, with ``gemm.aw_gemm_shared``)
   tokens    how rows travel (512-bit tokens), get_row / put_row, get_prefix / put_prefix (run-time lengths)
 """
-from . import gemm, integer, memory, quantize, rowwise, tokens  # noqa: F401
+from . import gemm, integer, memory, quantize, rowcount, rowwise, tokens  # noqa: F401
 from .schedules import schedule_units  # noqa: F401
 
-__all__ = ["gemm", "integer", "memory", "quantize", "rowwise", "tokens", "schedule_units"]
+__all__ = ["gemm", "integer", "memory", "quantize", "rowcount", "rowwise", "tokens", "schedule_units"]

@@ -85,6 +85,94 @@ def _aw_gemm(xs: "dsl.Stream[TyA[CA], 2]", ws: "dsl.Stream[TyW[KPW, Nt], 2]", ys
             tokens.put_row[TyC, N, CC](Yb[i4], ys)
 
 
+# -- one set of PEs for both phases of a decoder --------------------------------------------------------
+PE_ROWS_STEP = {0: pe.pe_rows_step, 1: pe.pe_rows_step_packed}
+
+
+def _shared_check(TyA, TyW, TyC, M, K, N, Mt, Nt, PACK):
+    _aw_check(TyA, TyW, TyC, M, K, N, Mt, Nt, PACK)
+    if Mt * Nt * TyW.bits != WORD:
+        raise dsl.ShapeError(f"aw_gemm_shared: Mt x Nt x {TyW.bits} bits = {Mt * Nt * TyW.bits} must be one {WORD}-bit "
+                             f"weight word (KPW = Mt): with one row its PE rows take the word's Mt k steps in one "
+                             f"cycle (e.g. Mt = {max(1, WORD // (Nt * TyW.bits))} for Nt = {Nt})")
+
+
+@dsl.template("TyA", "TyW", "TyC", "M", "K", "N", "Mt", "Nt", "PACK", check=_shared_check)
+def aw_gemm_shared(xs: "dsl.Stream[TyA[chunk(TyA, K)], 2]", ws: "dsl.Stream[TyW[WORD // (Nt * TyW.bits), Nt], 2]",
+                   ys: "dsl.Stream[TyC[chunk(TyC, N)], 2]", m: int32):
+    """Y = X W^T for the m rows of X given at run time (m = 1, or a multiple of Mt up to M), on one Mt x Nt
+    PE array whose weight word holds Mt k steps (Mt x Nt x bits = 512). m >= Mt (prefill): ``aw_gemm``'s
+    output-stationary tiles, a weight word every Mt cycles, the words PASSES = m / Mt times. m = 1 (decode):
+    the same PEs on the one row, a weight word every cycle, PE row i taking its k step i (PE (i, j): x[k] *
+    W[j, k] for the k of the word's row i), the Mt partial sums of each column added when its block is done:
+    Mt x Nt MACs a cycle in both phases, the words in the same order (``load_weights`` with PASSES = 1).
+    Integer sums: the order of the additions does not change the result, so both phases are bit-exact."""
+    _aw_gemm_shared[TyA, TyW, TyC, M, K, N, Mt, Nt, PACK, min(K, WORD // TyA.bits), min(N, WORD // TyC.bits)](
+        xs, ws, ys, m)
+
+
+@dsl.template("TyA", "TyW", "TyC", "M", "K", "N", "Mt", "Nt", "PACK", "CA", "CC")
+def _aw_gemm_shared(xs: "dsl.Stream[TyA[CA], 2]", ws: "dsl.Stream[TyW[Mt, Nt], 2]", ys: "dsl.Stream[TyC[CC], 2]",
+                    m: int32):
+    # One k loop and one PE step for both phases (the same DSPs): only the operands differ. A tile (m >= Mt)
+    # holds Mt rows, At[k] is column k of it, and every PE row takes the word's row k % Mt; one row (m = 1)
+    # is held as At[g, i] = x[g * Mt + i], and PE row i takes the word's row i.
+    At: TyA[K, Mt]
+    Bt: TyW[Mt, Nt]
+    Ct: TyC[Mt, Nt]
+    Yb: TyC[Mt, N]
+    row: TyA[K]
+    wb: TyW[Mt, Nt]
+    one: int32 = m == 1
+    steps: int32 = K
+    every: int32 = Mt
+    blocks: int32 = m // Mt
+    if one:
+        steps = K // Mt
+        every = 1
+        blocks = 1
+    for mi in range(blocks, name="row_blocks"):
+        if one:
+            tokens.get_row[TyA, K, CA](xs, row)
+            for g0, i0 in dsl.grid(K // Mt, Mt, name="split"):
+                At[g0, i0] = row[g0 * Mt + i0]
+        else:
+            for i in range(Mt, name="read_rows"):
+                tokens.get_row[TyA, K, CA](xs, row)
+                for k1 in range(K, name="transpose"):
+                    At[k1, i] = row[k1]
+        for ni in range(N // Nt, name="col_blocks"):
+            for i2, j2 in dsl.grid(Mt, Nt, name="clear"):
+                Ct[i2, j2] = 0
+            due: int32 = 0  # steps since the last word (a counter, not a run-time modulo: no divider)
+            for k2 in range(steps, name="k"):  # at II=1: a weight word every ``every`` steps
+                if due == 0:
+                    wb = ws.get()
+                due = due + 1
+                if due == every:
+                    due = 0
+                for i5, j5 in dsl.grid(Mt, Nt, name="select"):  # the operand muxes in front of the PEs
+                    if one:
+                        Bt[i5, j5] = wb[i5, j5]
+                    else:
+                        Bt[i5, j5] = wb[k2 % Mt, j5]
+                PE_ROWS_STEP[PACK][TyA, TyW, TyC, Mt, Nt](At[k2], Bt, Ct)
+            if one:
+                for j3 in range(Nt, name="reduce"):  # a column's Mt partial sums (one per PE row)
+                    total: TyC = 0
+                    for i3 in range(Mt, name="reduce_rows"):
+                        total += Ct[i3, j3]
+                    Yb[0, ni * Nt + j3] = total
+            else:
+                for i4, j4 in dsl.grid(Mt, Nt, name="drain"):
+                    Yb[i4, ni * Nt + j4] = Ct[i4, j4]
+        written: int32 = Mt  # rows of the tile, or the one row
+        if one:
+            written = 1
+        for i6 in range(written, name="write_rows"):
+            tokens.put_row[TyC, N, CC](Yb[i6], ys)
+
+
 # -- activations x activations --------------------------------------------------------------------------
 def _aa_check(TyA, TyC, H, LQ, LK, D, Mq, Nk, PASSES):
     checks.product_types("qk_gemm / pv_gemm", TyA, TyA, TyC)

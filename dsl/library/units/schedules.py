@@ -58,6 +58,22 @@ def _aw_gemm(s, func):
     s.pipeline(f"{func}:transpose")
 
 
+def _aw_gemm_shared(s, func):
+    """``_aw_gemm``'s tiles and PE array (one for both phases), the operand muxes and the one-row phase's
+    reduction of each column's Mt partial sums in one cycle (unrolled; the accumulators are registers)."""
+    _pe_array(s, func, "At", "Bt", "Ct", "i2", "i4")
+    for buf in ("wb", "Bt"):
+        s.partition(f"{func}:{buf}", COMPLETE, dim=0)
+    s.partition(f"{func}:Yb", COMPLETE, dim=1)
+    _rows_by_token(s, func, "xs", "row")
+    _rows_by_token(s, func, "ys", "Yb", dim=2)
+    s.unroll(f"{func}:select:i5", 0)
+    s.unroll(f"{func}:select:j5", 0)
+    for loop in ("transpose", "split", "reduce"):
+        s.pipeline(f"{func}:{loop}")
+    s.unroll(f"{func}:reduce_rows", 0)
+
+
 def _qk_gemm(s, func):
     _pe_array(s, func, "At", "Bt", "Ct", "i3", "i4")
     _rows_by_token(s, func, "qs", "Qb", dim=2)
@@ -156,7 +172,7 @@ def row_lanes(s, func, lanes: int):
     """``lanes`` elements a cycle in the row unit ``func``: the element loops of its row kernel unrolled by
     ``lanes`` (whole-row units) or its token loop at II = CH / lanes (token-wise units); with more than one
     lane the math tables in registers and each reduction's group loop at II = its partial sums / lanes."""
-    if _base(func) == "_gelu_rows":
+    if _base(func) in ("_gelu_rows", "_gelu_rows_n"):
         _tokenwise_unit(s, func, lanes)
         return s
     kernel = next((k for k in N.funcs(s.module) if _base(k) in ROW_KERNELS and _base(k) not in TOKENWISE
@@ -192,7 +208,8 @@ def _callees(s, func) -> set:
 UNIT_SCHEDULES = {
     "_aw_gemm": _aw_gemm, "_qk_gemm": _qk_gemm, "_pv_gemm": _pv_gemm, "_unpack_words": _unpack_words,
     "merge_words": lambda s, f: s.pipeline(f"{f}:words"),
-    "pe_step": _pe_step, "pe_step_packed": _pe_step,
+    "pe_step": _pe_step, "pe_step_packed": _pe_step, "_aw_gemm_shared": _aw_gemm_shared,
+    "pe_rows_step": _pe_step, "pe_rows_step_packed": _pe_step,
     "mul2": lambda s, f: s.inline(f), "mul2_at": lambda s, f: s.inline(f),
     "get_row": lambda s, f: (s.partition(f"{f}:blk", COMPLETE, dim=0), s.pipeline(f"{f}:tokens")),
     "put_row": lambda s, f: (s.partition(f"{f}:blk", COMPLETE, dim=0), s.pipeline(f"{f}:tokens")),
@@ -209,6 +226,11 @@ UNIT_SCHEDULES = {
     "_int_layer_norm_rows": _row_unit("xb", "zb"),
     "_layer_norm_rows": _row_unit("xb", "zb", "g", "b", extra=("params",)),
     "_residual_add": _row_unit(extra=("tokens",)), "fork_rows": _row_unit(extra=("tokens",)),
+    # rowcount: the same units over a run-time number of rows (the same loops, inside a ``rows`` loop)
+    "load_rows_n": _memory("xs", "read"), "store_rows_n": _memory("ys", "write"),
+    "merge_words_n": lambda s, f: s.pipeline(f"{f}:words"), "_gelu_rows_n": _tokenwise_unit,
+    "_layer_norm_rows_n": _row_unit("xb", "zb", "g", "b", extra=("params",)),
+    "_residual_add_n": _row_unit(extra=("tokens",)), "fork_rows_n": _row_unit(extra=("tokens",)),
     "causal_mask": lambda s, f: s.pipeline(f"{f}:rows:i"),
     "_dequantize_rows": lambda s, f: s.pipeline(f"{f}:scales"),
     **{name: _row_kernel for name in ROW_KERNELS},
