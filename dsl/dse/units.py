@@ -352,7 +352,7 @@ INSTANCE_STEPS = {"_aw_gemm": _aw_instance, "_aw_gemm_shared": _aw_shared_instan
                   "exp_sum": _reduction_instance, "square_sum": _reduction_instance,
                   "_smooth_quantize_rows": _smooth_quantize_instance,
                   "_dequantize_bias_rows": _dequantize_bias_instance,
-                   "_attention_probs": _attention_probs_instance,
+                  "_attention_probs": _attention_probs_instance,
                   # the same units over a run-time number of rows (rowcount, models.dual_units): same loops
                   "_smooth_quantize_rows_n": _smooth_quantize_instance,
                   "_dequantize_bias_rows_n": _dequantize_bias_instance,
