@@ -198,7 +198,7 @@ def _attention_probs(ss: "dsl.Stream[int32[CS], 2]", qsc: "dsl.Stream[float32, 2
                 for j2 in range(cnt, name="dequantize"):
                     x[j2] = (float32(acc[j2]) * sq[i2]) * sk[j2]
                 m: float32 = rows.row_max[float32, LK](x, cnt, scale)
-                total: float32 = rows.exp_sum[float32, LK](x, z, cnt, scale, m)
+                total: float32 = rows.exp_sum[float32, LK, mathf.LIBRARY](x, z, cnt, scale, m)
                 pm: float32 = _fold_probs[LK](z, sv, total, cnt)
                 sp: float32 = 1.0  # (an if, not a conditional expression: that one is typed float64)
                 if pm > 0.0:
