@@ -183,3 +183,49 @@ def test_a_held_up_producer_writes_its_last_token_late():
     assert p["mid"].finish > p["mid"].start + p["mid"].latency  # held up by slow
     assert p["store"].finish > p["mid"].finish  # its last read comes after mid's last write
     assert r.latency > p["mid"].finish
+
+
+def sync_stage():
+    """load streams N tokens at II 2 (two reads of A a token on one m_axi read channel); mid keeps all of
+    them (a local buffer) and only then writes: a synchronisation point, as Q·Kᵀ takes every key row before
+    its first score row."""
+    @dsl.region()
+    def sync(A: int32[N], B: int32[N]):
+        p1: dsl.Stream[int32, 4]
+        p2: dsl.Stream[int32, 4]
+
+        @dsl.kernel(mapping=[1])
+        def load(A: int32[N]):
+            for i in range(N):
+                p1.put(A[i] + A[N - 1 - i])
+
+        @dsl.kernel(mapping=[1])
+        def mid():
+            buf: int32[N]
+            for i in range(N, name="take"):
+                buf[i] = p1.get()
+            for i in range(N, name="give"):
+                p2.put(buf[i] + 1)
+
+        @dsl.kernel(mapping=[1])
+        def store(B: int32[N]):
+            for i in range(N):
+                B[i] = p2.get()
+
+    return sync
+
+
+def test_a_synchronisation_point_holds_back_the_first_write():
+    r = estimate(dsl.customize(sync_stage()))
+    p = {x.name: x for x in r.regions["sync"].processes}
+    # load: 64 iterations at II 2, depth 65: 63 x 2 + 65 + 1 = 192; first put at 64, last at 2 x 63 + 64 = 190
+    assert (p["load"].latency, p["load"].start) == (192, 0)
+    # mid: take (63 + 2) then give (63 + 2), + 1: 131; its first get at cycle 0, its last at 63, its first put
+    # at 65 + 1 = 66. It starts with the first token (64 + 1) and cannot finish before load's last token
+    # (190 + 1) plus the 131 - 63 = 68 cycles after its last get: 259
+    assert (p["mid"].latency, p["mid"].start, p["mid"].finish) == (131, 65, 259)
+    # its first put comes after its last get: it leaves no earlier than load's last token (191) plus the
+    # 66 - 63 = 3 cycles between the two, 194; store's first get (cycle 0) reads it 1 cycle later: 195
+    # (without the synchronisation point: mid's start + its first put + 1 = 132, before load had finished)
+    assert (p["store"].start, p["store"].finish) == (195, 261)
+    assert r.regions["sync"].critical == ["load", "mid", "store"]

@@ -5,8 +5,11 @@
 - Latency: every process starts with the region (Vitis starts a dataflow region's processes together) and
   stalls at its first read of a FIFO until the first token is there (the producer's start, plus the cycle of
   its first write, plus the FIFO's read latency): its effective start is that time less the cycles it runs
-  before that read (its own first access of the FIFO). It waits for every ping-pong buffer it reads to be
-  complete (the writer's finish); it finishes no earlier than its own latency after its start, and no earlier
+  before that read (its own first access of the FIFO). A token it writes after it has read the whole of one
+  of its input FIFOs (its last read of that FIFO comes before its first write of this one: a
+  synchronisation point, e.g. Q·Kᵀ takes every key row before its first score row) leaves no earlier than
+  that input's last token arrives plus the cycles between the two accesses in its own schedule. It waits
+  for every ping-pong buffer it reads to be complete (the writer's finish); it finishes no earlier than its own latency after its start, and no earlier
   than its producers' last writes plus the time it needs after its last read. A producer that its own inputs
   held up (it finished later than its start plus its latency) writes its last token as late: its finish less
   the cycles it runs after that write. The region's latency is the last finish.
@@ -64,6 +67,28 @@ def process_values(proc, region_values: dict) -> tuple:
     return tuple(out)
 
 
+def _last_write(src: Node, pos: int) -> int:
+    """When ``src`` writes its last token at argument ``pos``: its own schedule's last write, or, when its
+    inputs held it up (it finished later than its start plus its latency), that much later."""
+    latency = src.instance.latency or 0
+    written = src.instance.stream_last.get(pos, latency)
+    return max(src.start + written, src.finish - (latency - written))
+
+
+def _first_write(node: Node, pos: int, nodes: list, producer: dict, fifo_latency: int) -> int:
+    """When ``node`` writes its first token at argument ``pos``: its start plus that write's cycle in its own
+    schedule, and no earlier than the last token of every input it reads completely before that write."""
+    first = node.instance.stream_first.get(pos, 0)
+    out = node.start + first
+    for f, ipos in node.inputs:
+        last_read = node.instance.stream_last.get(ipos)
+        if f not in producer or last_read is None or last_read > first:
+            continue
+        p, ppos = producer[f]
+        out = max(out, _last_write(nodes[p], ppos) + fifo_latency + (first - last_read))
+    return out
+
+
 def roll_up(name: str, nodes: list, fifos: list, fifo_latency: int) -> RegionEstimate:
     """Start and finish of every process (in place) and the region's interval and latency."""
     producer = {}
@@ -78,8 +103,7 @@ def roll_up(name: str, nodes: list, fifos: list, fifo_latency: int) -> RegionEst
                 if f not in producer:
                     continue
                 p, ppos = producer[f]
-                src = nodes[p]
-                first = src.start + src.instance.stream_first.get(ppos, 0) + fifo_latency
+                first = _first_write(nodes[p], ppos, nodes, producer, fifo_latency) + fifo_latency
                 # the process runs from the region's start up to its own first read of this FIFO: only
                 # the rest of its work waits for the token (a parameter load before the row loop does not)
                 first -= node.instance.stream_first.get(pos, 0)
@@ -94,13 +118,8 @@ def roll_up(name: str, nodes: list, fifos: list, fifo_latency: int) -> RegionEst
                 if f not in producer:
                     continue
                 p, ppos = producer[f]
-                src = nodes[p]
                 tail = latency - node.instance.stream_last.get(pos, latency)
-                src_latency = src.instance.latency or 0
-                written = src.instance.stream_last.get(ppos, src_latency)
-                # a producer its own inputs held up writes its last token that much later: no earlier than
-                # its finish less the cycles it runs after that write
-                last = max(src.start + written, src.finish - (src_latency - written)) + fifo_latency
+                last = _last_write(nodes[p], ppos) + fifo_latency
                 if last + tail > finish:
                     finish, via = last + tail, p
             if (start, finish) != (node.start, node.finish):
