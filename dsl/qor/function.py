@@ -28,11 +28,13 @@ class Block:
     def then(self, other: "Block", repeat: int = 1, step: int | None = None) -> None:
         """Append ``other`` run ``repeat`` times, ``step`` cycles apart (default: its latency)."""
         step = other.latency if step is None else step
+        if repeat <= 0:  # a loop that runs no iteration accesses nothing (its streams' times stay as they are)
+            return
         for m, t in other.first.items():
             self.first.setdefault(m, self.latency + t)
         for m, t in other.last.items():
             self.last[m] = self.latency + (repeat - 1) * step + t
-        self.latency += (repeat - 1) * step + other.latency if repeat > 0 else 0
+        self.latency += (repeat - 1) * step + other.latency
 
 
 class FunctionContext:
@@ -263,7 +265,8 @@ def run_pipelined(loop: Loop, flat: list, auto: bool, ctx: FunctionContext) -> B
                                       line=outer.line))
     _record_unrolled(loop.body, ctx, inside=ctx.key(loop))
     block = Block(latency)
-    _stream_times(exp.insts, block, 0, ii, total)
+    if total > 0:  # a loop that runs no iteration accesses nothing
+        _stream_times(exp.insts, block, 0, ii, total)
     return block
 
 
