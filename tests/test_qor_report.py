@@ -28,8 +28,9 @@ def test_print_explains_the_ii_in_words():
     r = s.estimate(device="u280", clock_mhz=300)
     text = str(r)
     assert "S_i_j_k_0:j" in text and "32 (asked 1)" in text
-    assert "II 32 instead of 1: 32 reads of A per iteration on one read channel (bundle gmem0)" in text
-    assert r.loops["S_i_j_k_0:j"].ii_reason.startswith("32 reads of A")
+    # B[k, j] over the unrolled k is strided (16 bytes apart): a beat each; A[i, k] is consecutive (one widened beat)
+    assert "II 32 instead of 1: 32 reads of B per iteration on one read channel (bundle gmem1)" in text
+    assert r.loops["S_i_j_k_0:j"].ii_reason.startswith("32 reads of B")
     assert "DSP" in text and "BRAM18K" in text and "URAM" in text and "LUT" in text and "FF" in text
 
 

@@ -115,12 +115,68 @@ def test_each_m_axi_bundle_gives_one_read_per_cycle():
     r = estimate(s)
     loop = r.loops["S_i_j_k_0:j"]
     assert loop.ii == 32
+    # B[k, j] for the 32 k: 16 bytes apart, not consecutive: one beat each (no widening)
     assert "32 reads of B per iteration on one read channel (bundle gmem1)" in loop.ii_reason
-    assert "32 reads of A per iteration on one read channel (bundle gmem0)" in loop.ii_reason
+    # A[i, k] for the 32 k: 32 consecutive bytes at a 32-byte aligned row: one 512-bit beat once Vitis widens
+    # the port (UG1399, automatic port widening), so A does not bind
+    assert not [l for l in loop.limits if l.what == "A" and l.kind == "m_axi"]
+    assert "reads of A" not in loop.ii_reason
     assert loop.flattened == ["S_i_j_k_0:i"] and loop.trip == 64 * 16  # the perfect nest i, j is flattened
     assert r.loops["S_i_j_k_0:k"].mode == "unrolled"
     # C[i, j] is read once and written once per iteration: the 32 updates are forwarded in registers
     assert not any("of C" in limit.reason for limit in loop.limits)
+
+
+def _copy_rows(A: float32[8, 1024]) -> float32[8, 1024]:
+    B: float32[8, 1024] = 0.0
+    for i in range(8, name="r"):
+        for j in range(1024, name="c"):
+            B[i, j] = A[i, j]
+    return B
+
+
+def _copy_odd(A: float32[8, 1000]) -> float32[8, 1000]:
+    B: float32[8, 1000] = 0.0
+    for i in range(8, name="r"):
+        for j in range(1000, name="c"):
+            B[i, j] = A[i, j]
+    return B
+
+
+@pytest.mark.parametrize("func, factor, beats", [
+    (_copy_rows, 16, 1),   # 16 consecutive floats at a multiple of 16: one 512-bit word
+    (_copy_rows, 8, 1),    # 8 at a multiple of 8: always inside one word
+    (_copy_rows, 32, 2),   # 32 floats: two words
+    (_copy_odd, 16, 2),    # rows of 1000 floats: a row starts at a multiple of 8, so 16 floats may span two
+])
+def test_port_widening_joins_consecutive_accesses(func, factor, beats):
+    """UG1399's automatic port widening (max_widen_bitwidth 512 in the Vitis flow): an unrolled copy's
+    consecutive accesses take the beats of the 512-bit words they cover at the worst alignment."""
+    s = dsl.customize(func)
+    s.pipeline("c")
+    s.unroll("c", factor)
+    loop = estimate(s, clock_mhz=100).loops["c:j"]  # at 100 MHz a channel gives 978 bits a cycle
+    m_axi = {l.what: l for l in loop.limits if l.kind == "m_axi"}
+    if beats == 1:
+        assert "A" not in m_axi and loop.ii == 1
+    else:
+        assert m_axi["A"].ii == beats and m_axi["B"].ii == beats
+        assert f"{factor} consecutive accesses in {beats} beat(s)" in m_axi["A"].reason
+
+
+def test_port_widening_needs_a_power_of_two_width():
+    from dsl import Int
+
+    def copy24(A: Int(24)[64]) -> Int(24)[64]:
+        B: Int(24)[64] = 0
+        for i in range(64, name="c"):
+            B[i] = A[i]
+        return B
+
+    s = dsl.customize(copy24)
+    s.pipeline("c")
+    s.unroll("c", 4)
+    assert estimate(s, clock_mhz=100).loops["c:i"].ii == 4  # a 24-bit element is not widened: a beat each
 
 
 def test_innermost_loop_is_pipelined_by_default():

@@ -4,7 +4,8 @@ Rules (UG1399): a loop with a ``pipeline`` directive is pipelined and every loop
 with no directive, an innermost loop is pipelined at II = 1 (Vitis's automatic pipelining); a perfect nest of
 loops with constant bounds around a pipelined loop is flattened into it. The achieved II is the largest of the
 requested II, the memory-port bound of every buffer (accesses per iteration over the ports of the busiest bank),
-the m_axi bound (one read and one write per cycle per bundle, and the bandwidth of the bundle's off-chip
+the m_axi bound (one read and one write beat per cycle per bundle, consecutive accesses of one iteration
+sharing a beat when Vitis widens the port: ``maxi_beats``; and the bandwidth of the bundle's off-chip
 channels), the FIFO bound (one read and one write per cycle) and the recurrence bound of every loop-carried
 dependence (the latency around the cycle over the dependence distance).
 """
@@ -137,14 +138,13 @@ def auto_partitioned(memory: M.Memory, accesses, tables) -> bool:
 
 def _maxi_limits(memory, reads, writes, ctx) -> list:
     t = ctx.tables
-    beat = t.memory("m_axi")["beat_bits"]
-    beats = math.ceil(memory.bits / beat)
     out = []
     for what, channel, group in (("reads", "read", reads), ("writes", "write", writes)):
-        n = len(group) * beats
+        n, widened = maxi_beats(memory, group, t.memory("m_axi")["beat_bits"])
         if n > 1:
+            how = f" ({widened})" if widened else ""
             out.append(Limit(n, "m_axi", f"{len(group)} {what} of {memory.name} per iteration on one "
-                                         f"{channel} channel (bundle {memory.bundle})", memory.name))
+                                         f"{channel} channel (bundle {memory.bundle}){how}", memory.name))
     bits = (len(reads) + len(writes)) * memory.bits
     capacity = ctx.channel_bits_per_cycle(memory)
     if bits and capacity and bits > capacity:
@@ -153,6 +153,55 @@ def _maxi_limits(memory, reads, writes, ctx) -> list:
                                           f"{ctx.device.memory_kind} channel(s) ({capacity:.0f} bits per cycle at "
                                           f"{ctx.tables.clock_mhz:g} MHz)", memory.name))
     return out
+
+
+def maxi_beats(memory, accesses, beat_bits: int) -> tuple:
+    """(beats one iteration's ``accesses`` of an m_axi port take on its channel, how they were widened).
+
+    Vitis's automatic port widening (UG1399, "Automatic Port Widening and Port Width Alignment": the
+    interface's ``max_widen_bitwidth``, 512 in the Vitis kernel flow) makes the port ``beat_bits`` wide when
+    its accesses burst and its element width is a power of two: the accesses of one iteration to consecutive
+    addresses in the same aligned ``beat_bits`` word are then one beat. Here: the accesses of one iteration
+    whose addresses (row-major, in elements) move alike with the loop variables and are consecutive (an
+    unrolled copy loop) take the beats of the aligned words they cover, at the worst alignment the loop
+    variables' strides allow (the port's base is word-aligned; a stride of a whole word keeps them aligned).
+    Anything else takes a beat per access (``ceil(bits / beat_bits)`` for elements wider than a beat)."""
+    if not accesses:
+        return 0, ""
+    wide = math.ceil(memory.bits / beat_bits)
+    per_beat = beat_bits // memory.bits if memory.bits and beat_bits % memory.bits == 0 else 0
+    power_of_two = memory.bits >= 8 and memory.bits & (memory.bits - 1) == 0
+    if len(accesses) == 1 or per_beat <= 1 or not power_of_two:
+        return len(accesses) * wide, ""
+    addresses = [_linear_address(memory, a.key) for a in accesses]
+    if any(x is None for x in addresses) or len({x[0] for x in addresses}) != 1:
+        return len(accesses) * wide, ""
+    consts = sorted({const for _, const in addresses})
+    if consts[-1] - consts[0] != len(consts) - 1:  # not consecutive (a strided walk): a beat each
+        return len(accesses) * wide, ""
+    # the iteration's base address moves by multiples of g elements: it can sit at any multiple of g within
+    # a word; the beats are those of the worst such alignment (the port's base itself is word-aligned)
+    g = math.gcd(per_beat, *[c for _, c in addresses[0][0]])
+    beats = max(len({(b + const) // per_beat for _, const in addresses}) for b in range(0, per_beat, g))
+    if beats >= len(accesses) * wide:
+        return len(accesses) * wide, ""
+    return beats, f"the port widened to {beat_bits} bits: {len(accesses)} consecutive accesses in {beats} beat(s)"
+
+
+def _linear_address(memory, key):
+    """(frozenset of (loop variable, element stride), constant element offset) of an access, row-major over
+    the port's shape; None when an index is not affine in the loop variables."""
+    if key is None or len(key) != len(memory.shape):
+        return None
+    coeffs, const, stride = {}, 0, 1
+    for part, extent in reversed(list(zip(key, memory.shape))):
+        if part[0] == "?":
+            return None
+        for iv, c in part[0]:
+            coeffs[iv] = coeffs.get(iv, 0) + c * stride
+        const += part[1] * stride
+        stride *= extent
+    return frozenset((iv, c) for iv, c in coeffs.items() if c), const
 
 
 def recurrence_limits(exp, loop: Loop, flat: list, ctx) -> list:
