@@ -392,3 +392,49 @@ def test_a_divide_by_a_power_of_two_is_a_shift():
     fast, slow = estimate(dsl.customize(div_by_32)), estimate(dsl.customize(div_by_24))
     assert slow.latency - fast.latency == (33 + 3) + 3
     assert fast.resources["DSP"].used == 0 and slow.resources["DSP"].used == 2
+
+
+# -- loop_tripcount for loops with run-time bounds ----------------------------------------------------
+def _run_time_sum(A: int32[256], n: int32) -> int32:
+    s: int32 = 0
+    for i in range(n, name="acc"):
+        s += A[i]
+    return s
+
+
+def _counted_while(n: int32) -> int32:
+    m: int32 = 0
+    while m < n:
+        dsl.loop_tripcount(100, avg=10)
+        m += 1
+    return m
+
+
+def test_loop_tripcount_counts_a_loop_with_a_run_time_bound():
+    """UG1399 (pragma HLS loop_tripcount): Vitis reports a loop whose bound is a run-time value by the
+    counts the user gives; the estimate takes their average (``s.tripcount`` / ``dsl.loop_tripcount``)."""
+    plain = estimate(dsl.customize(_run_time_sum)).loops["acc:i"]
+    assert plain.trip is None  # unknown: counted as one iteration, with a note
+    s = dsl.customize(_run_time_sum)
+    s.tripcount("acc", max=200, min=0, avg=100)
+    loop = estimate(s).loops["acc:i"]
+    # an integer sum at II 1: (100 - 1) x 1 + depth
+    assert loop.trip == 100 and loop.ii == 1 and loop.latency == 99 + loop.depth
+    # the estimate's own tripcount argument (a per-call figure) still comes first
+    assert estimate(s, tripcount={"acc:i": 7}).loops["acc:i"].trip == 7
+
+
+def test_loop_tripcount_repeats_a_while_loops_body():
+    counted = estimate(dsl.customize(_counted_while))
+    once = estimate(dsl.customize(plain_counter))
+    # the body (the compare and the add, chained in one cycle) 10 times, against once without a count
+    assert counted.latency - once.latency == 9
+    assert any("while loop has no trip count" in n for n in once.notes)
+    assert not any("while loop has no trip count" in n for n in counted.notes)
+
+
+def plain_counter(n: int32) -> int32:
+    m: int32 = 0
+    while m < n:
+        m += 1
+    return m

@@ -79,12 +79,17 @@ class FunctionContext:
 
     def trip(self, loop: Loop) -> int | None:
         """The loop's trip count: the user's ``tripcount`` for it when given (as Vitis's loop_tripcount
-        pragma; by ``"band:loop"`` or ``"func:band:loop"``), else what its bounds give."""
+        pragma; by ``"band:loop"`` or ``"func:band:loop"``), else what its bounds give, else the average of the
+        loop's own ``dsl.tripcount`` (``s.tripcount`` / ``dsl.loop_tripcount``: Vitis reports a variable loop
+        by its loop_tripcount, UG1399)."""
         given = self.estimator.tripcount
         for name in (self.key(loop), loop.key):
             if name in given:
                 return given[name]
-        return loop.trip_at(self.env)
+        trip = loop.trip_at(self.env) if loop.key != "while" else None
+        if trip is None and loop.tripcount is not None:
+            return loop.tripcount[2]  # the loop's own loop_tripcount: its avg, as Vitis's latency report
+        return trip
 
     def key(self, loop: Loop) -> str:
         return loop.key if self.label == self.estimator.top else f"{self.label}:{loop.key}"
@@ -169,8 +174,13 @@ def run_call(call: Call, ctx: FunctionContext) -> Block:
 # -- loops -----------------------------------------------------------------------------------------------
 def run_loop(loop: Loop, ctx: FunctionContext) -> Block:
     if loop.key == "while":
-        ctx.note(f"{ctx.label}: a while loop has no trip count; its body is counted once")
-        return run_block(loop.body, ctx)
+        trip = ctx.trip(loop)
+        if trip is None:
+            ctx.note(f"{ctx.label}: a while loop has no trip count; its body is counted once")
+            return run_block(loop.body, ctx)
+        body, block = run_block(loop.body, ctx), Block()
+        block.then(body, repeat=trip)  # the body once per iteration of the user's loop_tripcount
+        return block if trip else Block(1)
     pipelined, chain, auto = L.find_pipeline(loop)
     if pipelined is None:
         return run_sequential(loop, ctx)

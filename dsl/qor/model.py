@@ -55,6 +55,7 @@ class Loop:
     line: int = 0
     lower_expr: tuple | None = None  # a bound that is not linear (n floordiv 8): (expression tree, operands)
     upper_expr: tuple | None = None
+    tripcount: tuple | None = None  # (min, max, avg) the user gave (``dsl.tripcount``: Vitis's loop_tripcount)
 
     def lower_at(self, env: dict):
         return evaluate(self.lower, env) if self.lower is not None else evaluate_tree(self.lower_expr, env)

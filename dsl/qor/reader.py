@@ -387,7 +387,7 @@ class Reader:
                     unroll=ir.IntegerAttr(attrs["dsl.unroll"]).value if "dsl.unroll" in attrs else None,
                     dataflow="dsl.dataflow" in attrs,
                     carried=list(zip(carried_args, inits, yielded, results)), line=_line(op),
-                    lower_expr=lower_expr, upper_expr=upper_expr)
+                    lower_expr=lower_expr, upper_expr=upper_expr, tripcount=_tripcount(op))
 
     def _tree(self, amap, values, pick):
         """A bound's affine map as an expression tree over value ids (several results: their min / max)."""
@@ -409,7 +409,7 @@ class Reader:
     def while_loop(self, op) -> Loop:
         before, after = op.regions[0].blocks[0], op.regions[1].blocks[0]
         body = self.block(before) + self.block(after)
-        return Loop("while", "while", "", -1, None, None, 1, body, line=_line(op))
+        return Loop("while", "while", "", -1, None, None, 1, body, line=_line(op), tripcount=_tripcount(op))
 
     def if_op(self, op) -> If:
         results = [self.vid(r) for r in op.results]
@@ -455,3 +455,10 @@ def read_module(module) -> dict:
         name = ir.StringAttr(op.attributes["sym_name"]).value
         out[name] = Reader(op.operation).read(name)
     return inline_functions(out)
+
+
+def _tripcount(op):
+    """(min, max, avg) of a loop's ``dsl.tripcount`` (``s.tripcount`` or ``dsl.loop_tripcount``), or None."""
+    from ..backend.hls.tripcounts import given
+
+    return given(op)
