@@ -162,9 +162,10 @@ def maxi_beats(memory, accesses, beat_bits: int) -> tuple:
     interface's ``max_widen_bitwidth``, 512 in the Vitis kernel flow) makes the port ``beat_bits`` wide when
     its accesses burst and its element width is a power of two: the accesses of one iteration to consecutive
     addresses in the same aligned ``beat_bits`` word are then one beat. Here: the accesses of one iteration
-    whose addresses (row-major, in elements) move alike with the loop variables and are consecutive (an
-    unrolled copy loop) take the beats of the aligned words they cover, at the worst alignment the loop
-    variables' strides allow (the port's base is word-aligned; a stride of a whole word keeps them aligned).
+    whose addresses (row-major, in elements) move alike with the loop variables take, per run of consecutive
+    addresses (an unrolled copy loop), the beats of the aligned words it covers, at the worst alignment the
+    loop variables' strides allow (the port's base is word-aligned; a stride of a whole word keeps them
+    aligned); an access that is no part of a run (a strided walk) takes a beat of its own.
     Anything else takes a beat per access (``ceil(bits / beat_bits)`` for elements wider than a beat)."""
     if not accesses:
         return 0, ""
@@ -176,16 +177,21 @@ def maxi_beats(memory, accesses, beat_bits: int) -> tuple:
     addresses = [_linear_address(memory, a.key) for a in accesses]
     if any(x is None for x in addresses) or len({x[0] for x in addresses}) != 1:
         return len(accesses) * wide, ""
-    consts = sorted({const for _, const in addresses})
-    if consts[-1] - consts[0] != len(consts) - 1:  # not consecutive (a strided walk): a beat each
-        return len(accesses) * wide, ""
-    # the iteration's base address moves by multiples of g elements: it can sit at any multiple of g within
-    # a word; the beats are those of the worst such alignment (the port's base itself is word-aligned)
+    # each run of consecutive addresses is one widened access (the words it covers); the base moves by
+    # multiples of g elements, so it can sit at any multiple of g within a word: the worst such alignment
+    # counts (the port's base itself is word-aligned). Strided accesses (runs of one) take a beat each.
+    runs, run = [], []
+    for c in sorted({const for _, const in addresses}):
+        if run and c != run[-1] + 1:
+            runs.append(run)
+            run = []
+        run.append(c)
+    runs.append(run)
     g = math.gcd(per_beat, *[c for _, c in addresses[0][0]])
-    beats = max(len({(b + const) // per_beat for _, const in addresses}) for b in range(0, per_beat, g))
+    beats = max(sum(len({(b + c) // per_beat for c in r}) for r in runs) for b in range(0, per_beat, g))
     if beats >= len(accesses) * wide:
         return len(accesses) * wide, ""
-    return beats, f"the port widened to {beat_bits} bits: {len(accesses)} consecutive accesses in {beats} beat(s)"
+    return beats, f"the port widened to {beat_bits} bits: {len(accesses)} accesses in {beats} beat(s)"
 
 
 def _linear_address(memory, key):

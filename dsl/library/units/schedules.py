@@ -104,10 +104,16 @@ def _pe_step(s, func):
 
 
 def _memory(stream, *loops):
+    """A row's copy loops pipelined over consecutive addresses and unrolled by the token width: a token's
+    elements are consecutive in memory, one 512-bit beat once Vitis widens the m_axi port (UG1399,
+    automatic port widening), so a row moves a token a cycle (as far as its channel's bandwidth allows)."""
     def schedule(s, func):
         _rows_by_token(s, func, stream, "buf")
+        width = _token(s, func, stream)
         for loop in loops:
             s.pipeline(f"{func}:{loop}")
+            if width > 1:
+                s.unroll(f"{func}:{loop}", width)
     return schedule
 
 
@@ -120,6 +126,10 @@ def _row_unit(*buffers, extra=()):
             _rows_by_token(s, func, "zs", "zb")
         for loop in extra:
             s.pipeline(f"{func}:{loop}")
+            if loop == "params":  # the parameter vectors a token at a time: 512-bit words once Vitis widens
+                width = _token(s, func, "xs")  # the m_axi port (UG1399, automatic port widening)
+                if width > 1:
+                    s.unroll(f"{func}:{loop}", width)
     return schedule
 
 
