@@ -58,3 +58,21 @@ def test_perf_cli_prints_both_models(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "first-order model (the paper's equations) vs design-level estimate" in out
     assert "80.1" in out and "166.7" in out
+
+
+def test_host_round_trips_per_layer_are_hand_checked():
+    """models/host.py's layer loop: the input rows synced to the device, three SLR kernels started together,
+    the output rows synced back, every layer."""
+    host = HostParameters(kernel_invocation_us=10, host_link_gbs=12, dma_sync_us=5.1, command_us=4.85)
+    rows = 32 * 1024 * 4  # 32 float32 rows of 1024
+    k = KernelRun("layer", 250_000, 250, started_with=3, host_in_bytes=rows, host_out_bytes=rows)
+    p = phase_estimate(24, [k], host, channel_gbs=14.375, host_bytes=2 * 1024)
+    assert p.terms["kernels"] == pytest.approx(24 * 1e-3)
+    # one start/wait round trip and two more runs started with it
+    assert p.terms["kernel invocations"] == pytest.approx(24 * (10 + 2 * 4.85) * 1e-6)
+    # two syncs of 5.1 us and 2 x 131,072 bytes at 12 GB/s
+    assert p.terms["host round trips"] == pytest.approx(24 * (2 * 5.1e-6 + 2 * rows / 12e9))
+    assert p.terms["host transfer"] == 0  # the step's own rows are the first and last round trips
+    assert p.seconds == pytest.approx(sum(p.terms.values()))
+    est = design_estimate("t", "gpt2-medium", "u280", prompt=32, gen=0, prefill=[k], decode=None, host=host)
+    assert est.ttft_ms == pytest.approx(est.prefill_ms)  # the prompt travels in the round trips

@@ -11,12 +11,26 @@ kernels of each layer in turn. Every term is a named physical quantity:
 - ``inter-layer activations``: activations a kernel writes to HBM and the next one reads back, when its
   estimate does not already contain that traffic (kernels that talk through AXI streams on chip have none),
   at the bandwidth of the channels they use;
+- ``host round trips``: what the host does around each layer's invocation in ``models/host.py``
+  (``run_layers``): the layer's input rows written into their device buffer and synced to HBM
+  (``XCL_BO_SYNC_BO_TO_DEVICE``), the output rows synced back after the runs complete, over PCIe: each sync
+  ``dma_sync_us`` plus its bytes at ``host_link_gbs``; and the kernels a layer starts together (one per SLR)
+  beyond the first, ``command_us`` each (the round trip of the first is ``kernel_invocation_us``);
 - ``host transfer``: a decode step's token embedding to the device and its hidden state back, over the host
-  link.
+  link, for kernels whose host round trips are not given.
 
 Time to first token is the prefill plus the transfer of the prompt's embeddings in and the last hidden state
-out, as in ``dsl.perf``. ``compare`` puts the
-first-order model of ``dsl.perf`` (the paper's equations) next to it.
+out, as in ``dsl.perf`` (for kernels whose round trips are given, those are that transfer). ``compare`` puts
+the first-order model of ``dsl.perf`` (the paper's equations) next to it.
+
+Sources of the host figures (public XRT measurements; measure them with the XRT profile summary on the
+board): PCIe Gen3 x16 is 8 GT/s x 16 lanes x 128/130 = 15.75 GB/s a direction; ``xbutil validate``'s DMA test
+reaches 11.0 / 12.2 GB/s (host to card / card to host) with large buffers (Xilinx/XRT pull 937, U250) and
+9.5 / 11.8 GB/s (pull 5448, U200): ``host_link_gbs`` 12 (``dsl.perf``'s device figure). With 4 KB buffers the
+same test reads 666-865 MB/s on U280 / U50 shells (Xilinx/XRT issue 6787; pull 6060: 777.5 / 735.5 MB/s on
+xilinx_u280_xdma_201920_3): 4096 B / ~0.75 GB/s = 5.5 us a transfer, of which 4096 B / 12 GB/s = 0.34 us
+is its bytes: ``dma_sync_us`` 5.1, the fixed cost of one sync. ``command_us``: one thread submitting kernel
+runs reaches 206,313 runs/s (Xilinx/XRT pull 4071, U50, new KDS + ERT), 4.85 us a run.
 """
 from __future__ import annotations
 
@@ -30,9 +44,11 @@ class HostParameters:
     kernel_invocation_us: float = 10.0  # assumed order of an XRT start/wait round trip; measure on the board
     host_link_gbs: float = 12.0         # achieved PCIe Gen3 x16 (the dsl.perf device's host_link_gbs)
     channel_efficiency: float = 0.85    # achieved fraction of an HBM channel's peak (dsl.perf's calibration)
+    dma_sync_us: float = 5.1            # fixed cost of one bo.sync over PCIe (4 KB DMA test, see above)
+    command_us: float = 4.85            # one more kernel run started with it (206,313 runs/s, see above)
 
     def __post_init__(self):
-        for name in ("kernel_invocation_us", "host_link_gbs", "channel_efficiency"):
+        for name in ("kernel_invocation_us", "host_link_gbs", "channel_efficiency", "dma_sync_us", "command_us"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
                 raise EstimateError(f"{name} must be a number >= 0, got {value!r}")
@@ -50,6 +66,13 @@ class KernelRun:
     invocations: int = 1            # per layer
     hbm_bytes: int = 0              # activations it moves through HBM that its estimate does not contain
     hbm_channels: float = 1.0
+    started_with: int = 1           # kernels the host starts together in this invocation (one per SLR)
+    host_in_bytes: int = 0          # rows the host syncs to the device before each invocation
+    host_out_bytes: int = 0         # and back after it (0 and 0: no host round trip given)
+
+    @property
+    def round_trip(self) -> bool:
+        return bool(self.host_in_bytes or self.host_out_bytes)
 
     def seconds(self) -> float:
         return self.cycles / (self.clock_mhz * 1e6)
@@ -122,17 +145,28 @@ def _fmt(value) -> str:
     return f"{value:,.4g}"
 
 
+def _round_trip_s(k: KernelRun, host: HostParameters) -> float:
+    """The host's syncs around one invocation: each a fixed DMA cost plus its bytes over the link."""
+    syncs = (k.host_in_bytes > 0) + (k.host_out_bytes > 0)
+    return syncs * host.dma_sync_us * 1e-6 + (k.host_in_bytes + k.host_out_bytes) / (host.host_link_gbs * 1e9)
+
+
 def phase_estimate(layers: int, kernels: list, host: HostParameters, channel_gbs: float,
                    host_bytes: float) -> PhaseEstimate:
     """One pass of the host's layer loop: ``layers`` times every kernel, then the host transfer."""
     if layers < 1 or not kernels:
         raise EstimateError("a phase needs at least one layer and one kernel")
     compute = sum(k.seconds() * k.invocations for k in kernels)
-    invoke = sum(k.invocations for k in kernels) * host.kernel_invocation_us * 1e-6
+    invoke = sum(k.invocations * (host.kernel_invocation_us + (k.started_with - 1) * host.command_us)
+                 for k in kernels) * 1e-6
     hbm = sum(k.hbm_bytes / (k.hbm_channels * channel_gbs * 1e9 * host.channel_efficiency)
               for k in kernels if k.hbm_bytes)
+    trips = sum(k.invocations * _round_trip_s(k, host) for k in kernels if k.round_trip)
+    if any(k.round_trip for k in kernels):
+        host_bytes = 0.0  # the step's embedding in and hidden state out are the first and last round trips
     terms = {"kernels": layers * compute, "kernel invocations": layers * invoke,
-             "inter-layer activations": layers * hbm, "host transfer": host_bytes / (host.host_link_gbs * 1e9)}
+             "inter-layer activations": layers * hbm, "host round trips": layers * trips,
+             "host transfer": host_bytes / (host.host_link_gbs * 1e9)}
     per_layer = {}
     for k in kernels:
         per_layer[k.name] = per_layer.get(k.name, 0.0) + k.seconds() * k.invocations
@@ -162,7 +196,8 @@ def design_estimate(name: str, model, device, prompt: int, gen: int, prefill: li
         mean = sum(s.seconds for s in steps) / len(steps)
         terms = {k: sum(s.terms[k] for s in steps) / len(steps) for k in steps[0].terms}
         dec = PhaseEstimate(mean, terms, steps[-1].per_layer)
-    host_in = (prompt + 1) * act_bytes / (host.host_link_gbs * 1e9)  # the prompt in, the last hidden state out
+    # the prompt in, the last hidden state out (inside the layers' round trips when those are given)
+    host_in = 0.0 if any(k.round_trip for k in prefill) else (prompt + 1) * act_bytes / (host.host_link_gbs * 1e9)
     return DesignEstimate(name, model.name, device.name, prompt, gen, pre, dec, host_in,
                           resources if resources is not None else {})
 
