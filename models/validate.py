@@ -6,9 +6,9 @@ BERT-base sizes, scheduled by ``dsl.dse.units`` (PE arrays that clear and drain 
 row units), the row units also on the vendor's exp / erf cores (``mathf.VENDOR``), and the memory-to-memory
 ``systolic.gemm`` with its predefined schedule. Board rows: the layer accelerator of ``models.design`` (the library's units in three SLR regions,
 W4A8 linear operators on 8 x 32 packed arrays = 256 MACs/cycle and 128 DSPs each, 8 x 8 attention arrays; in
-decode two 1 x 128 arrays per operator, ``PAPER_DECODE``), estimated as one dataflow region by
+decode two 1 x 128 arrays per operator, ``PAPER_DECODE``, and 1 x 64 attention arrays), estimated as one dataflow region by
 ``models.explore.estimate_layer`` (what ``python -m dsl.dse`` ranks by) and rolled up over the layers and the
-host loop by ``dsl.qor.design``.
+host loop by ``dsl.qor.design`` (with the host's round trips of ``models/host.py``: ``layer_run``).
 
 Every figure is computed; nothing is fitted. ``rows(board=...)`` returns the table; ``python -m
 models.validate`` prints it (see dsl/perf/README.md, "Validation").
@@ -96,11 +96,26 @@ def kernel_rows() -> list:
 # 256 MACs/cycle together, as the paper's array; each with two loaders (a word a cycle is 16 GB/s, over one
 # HBM channel's 12.2).
 PAPER_DECODE = tuple((op, (("arrays", 2),)) for op in ("f1", "f2", "k", "p", "q", "v"))
+# The attention arrays in decode: one query row per head (Mq = 1), so the paper's 64 PEs of an 8 x 8 array
+# are 1 x 64 there (64 keys of Q·Kᵀ or 64 head channels of P·V a cycle; the same DSPs), where an 8 x 8 array
+# would leave 7 of its 8 PE rows without a query.
+PAPER_DECODE_ATTENTION = (("Mq", 1), ("Nk", 64))
+SLR_KERNELS = 3  # the host starts the layer's three SLR kernels together (models/host.py, models/vitis.py)
 
 
-def layer_estimate(model: str, variant: str, rows: int, lmax: int, clock: float, past: int = 0, linears=()):
+def layer_estimate(model: str, variant: str, rows: int, lmax: int, clock: float, past: int = 0, linears=(),
+                   attention=()):
     """``dsl.estimate`` of one layer accelerator of ``models.design`` (one dataflow region)."""
-    return estimate_layer(VariantJob(model, variant, rows, lmax, past, clock, tuple(linears)))[2]
+    return estimate_layer(VariantJob(model, variant, rows, lmax, past, clock, tuple(linears),
+                                     attention=tuple(attention)))[2]
+
+
+def layer_run(r, rows: int, hidden: int, clock: float) -> KernelRun:
+    """One layer's invocation as the host runs it (``models/host.py``): its float32 rows synced to the device
+    and back, the SLR kernels started together."""
+    row_bytes = rows * hidden * 4
+    return KernelRun("layer", r.latency, clock, started_with=SLR_KERNELS, host_in_bytes=row_bytes,
+                     host_out_bytes=row_bytes)
 
 
 def board_rows(prompts=(32,)) -> list:
@@ -112,12 +127,13 @@ def board_rows(prompts=(32,)) -> list:
     gen = 32
     first = min(prompts)  # decode: the paper's 4.90 ms/token, here after a prompt of 32 with 32 tokens generated
     decode = layer_estimate("gpt2-medium", "decode", 1, first + gen, 250.0, past=first + gen // 2,
-                            linears=PAPER_DECODE)
+                            linears=PAPER_DECODE, attention=PAPER_DECODE_ATTENTION)
+    d = 1024  # GPT2-medium's hidden size
     for prompt in prompts:
         fo = evaluate("gpt2-medium", "u280", prompt=prompt, gen=gen, gpu=None, design="gpt2-medium-u280")
         pre = layer_estimate("gpt2-medium", "prefill", prompt, prompt + gen, 250.0)
-        est = design_estimate("paper", "gpt2-medium", "u280", prompt, gen,
-                              [KernelRun("layer", pre.latency, 250.0)], [KernelRun("layer", decode.latency, 250.0)])
+        est = design_estimate("paper", "gpt2-medium", "u280", prompt, gen, [layer_run(pre, prompt, d, 250.0)],
+                              [layer_run(decode, 1, d, 250.0)])
         out.append(Row(f"GPT2-medium time to first token, {prompt} tokens, 250 MHz, ms", published[prompt],
                        fo.ttft_ms, est.ttft_ms))
         if prompt == first:

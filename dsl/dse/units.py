@@ -279,6 +279,7 @@ def _smooth_quantize_instance(s, f):
     for loop in ("smooth:j2", "quantize:j3"):  # LANES elements a cycle, as in the row units
         s.unroll(f"{f}:{loop}", LANES)
     s.pipeline(f"{f}:absmax:g")  # a group of 8 lanes a cycle (the lanes in registers: schedule_model_units)
+    s.unroll(f"{f}:params:j", LANES)  # LANES parameters a cycle: one widened m_axi beat (UG1399)
 
 
 def _dequantize_bias_instance(s, f):
@@ -290,6 +291,10 @@ def _dequantize_bias_instance(s, f):
         s.partition(f"{f}:{buffer}", CYCLIC, dim=1, factor=LANES)
     s.pipeline(f"{f}:dequantize:j2")
     s.unroll(f"{f}:dequantize:j2", LANES)
+    s.unroll(f"{f}:params:j", LANES)  # LANES scales and biases a cycle: a widened m_axi beat each (UG1399)
+
+
+PROBS_PASSES = 5  # passes over a score row in the probability unit (dequantise, max, exp + sum, fold, quantise)
 
 
 def probs_lanes(s, f) -> int:
@@ -300,11 +305,17 @@ def probs_lanes(s, f) -> int:
     passes: dequantise, max, exp with its sum, fold, quantise): one row per head arrives slower than one
     lane takes it (GPT2-medium decode: the unit ends 21 cycles after ``qk_gemm_n`` with one lane or eight),
     a tile of 8 rows 8 times as fast, which takes the lanes (BERT-base: 3,252 cycles a row at one lane,
-    555 at eight)."""
+    555 at eight), and so does a 1 x 64 decode array (a score a cycle)."""
     from ..schedule import names as N
 
-    mq = N.buffers_of(N.funcs(s.module)[f], f)["sq"].shape[0]
-    return LANES if mq > 1 else 1
+    funcs = N.funcs(s.module)
+    mq = N.buffers_of(funcs[f], f)["sq"].shape[0]
+    # the Q·Kᵀ arrays of the design (At: [DH, Mq], Bt: [DH, Nk]): scores a cycle Mq x Nk / DH against one
+    # lane's ~1/5 (a 1 x 64 decode array makes a key's score every cycle: the lanes pay there too)
+    rates = [buffers["At"].shape[1] * buffers["Bt"].shape[1] / buffers["Bt"].shape[0]
+             for name, fop in funcs.items() if _base(name) == "_qk_gemm"
+             for buffers in [N.buffers_of(fop, name)] if "At" in buffers and "Bt" in buffers]
+    return LANES if mq > 1 or any(r * PROBS_PASSES > 1 for r in rates) else 1
 
 
 def _attention_probs_instance(s, f):
