@@ -82,8 +82,10 @@ def test_decode_layer_in_csim_is_bit_exact(tiny):
 def test_prefill_layer_with_the_papers_lanes_in_csim_is_bit_exact(tiny):
     """The prefill layer as the estimate sees it (``paper_schedule``: attention_probs at 8 elements a cycle,
     each score row coming in while the previous one leaves quantised, across heads and query tiles) in csim:
-    the reference's bits and cache, and the emitted HLS has the lanes; the decode unit keeps one lane (one
-    query row per head: ``probs_lanes``)."""
+    the reference's bits and cache, and the emitted HLS has the lanes. The lanes follow Q·Kᵀ's score rate
+    (``probs_lanes``: Mq x Nk / DH scores a cycle against one lane's 1 / PROBS_PASSES): tiny's decode (1 x 8
+    on 16-channel heads, a score every 2 cycles) takes them too, GPT2-medium's (1 x 8 on 64 channels, one
+    every 8) keeps one lane, and its 1 x 64 arrays (a score a cycle) take them."""
     from dsl.dse.units import LANES, paper_schedule, probs_lanes
     from dsl.schedule import names as N
 
@@ -101,7 +103,18 @@ def test_prefill_layer_with_the_papers_lanes_in_csim_is_bit_exact(tiny):
     dec = dsl.customize(build_layer(cfg, qm.qcfg, "decode", 1, 32).region)
     lanes = {probs_lanes(s, f) for s in (dsl.customize(pre.region), dec) for f in N.funcs(s.module)
              if f.startswith("_attention_probs")}
-    assert lanes == {LANES, 1}
+    assert lanes == {LANES}
+
+    def decode_lanes(name, attention=None):
+        from models.config import load_config
+        from models.quant import parse_quant
+
+        s = dsl.customize(build_layer(load_config(name), parse_quant("w4a8"), "decode", 1, 64,
+                                      attention=attention).region)
+        return {probs_lanes(s, f) for f in N.funcs(s.module) if f.startswith("_attention_probs")}
+
+    assert decode_lanes("gpt2-medium") == {1}
+    assert decode_lanes("gpt2-medium", {"Mq": 1, "Nk": 64}) == {LANES}
 
 
 def test_a_long_prefill_streams_without_deadlock_and_is_bit_exact(tmp_path):
