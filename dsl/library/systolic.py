@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 import dsl
+from dsl import UInt
 
 from . import checks, packing
 from .schedules import schedule_tiles
@@ -141,3 +142,53 @@ def linear_ref(X, W, out_bits=32):
     from .ref import matmul
 
     return matmul(X, np.asarray(W).T, out_bits)
+
+
+# -- operands streamed from wide m_axi words ------------------------------------------------------------
+@dsl.template("TyA", "TyB", "TyC", "M", "K", "N", "Mt", "Nt", "BA", "BB")
+def gemm_wide_words(Ap: "UInt(BA * Mt)[M // Mt, K]", Bp: "UInt(BB * Nt)[K, N // Nt]", C: "TyC[M, N]"):
+    Ct: TyC[Mt, Nt]
+    Cd: TyC[Mt, Nt]
+    a: TyA[Mt]
+    b: TyB[Nt]
+    for mi, ni, k in dsl.grid(M // Mt, N // Nt, K, name="tiles"):
+        if k < Mt * Nt:
+            if mi + ni > 0:
+                pm: dsl.index = mi if ni > 0 else mi - 1
+                pn: dsl.index = ni - 1 if ni > 0 else N // Nt - 1
+                C[pm * Mt + k // Nt, pn * Nt + k % Nt] = Cd[k // Nt, k % Nt]
+        wa: UInt(BA * Mt) = Ap[mi, k]
+        wb: UInt(BB * Nt) = Bp[k, ni]
+        with dsl.meta_for(Mt) as i:
+            a[i] = TyA(wa[i * BA:(i + 1) * BA])
+        with dsl.meta_for(Nt) as j:
+            b[j] = TyB(wb[j * BB:(j + 1) * BB])
+        if k == 0:
+            for i2, j2 in dsl.grid(Mt, Nt, name="clear"):
+                Ct[i2, j2] = 0
+        pe_step[TyA, TyB, TyC, Mt, Nt](a, b, Ct)
+        if k == K - 1:
+            for i3, j3 in dsl.grid(Mt, Nt, name="hold"):
+                Cd[i3, j3] = Ct[i3, j3]
+    for d in range(Mt * Nt, name="drain"):
+        C[M - Mt + d // Nt, N - Nt + d % Nt] = Cd[d // Nt, d % Nt]
+
+
+@dsl.template("TyA", "TyB", "TyC", "M", "K", "N", "Mt", "Nt", check=_gemm_check)
+def gemm_wide(Ap: "UInt(TyA.bits * Mt)[M // Mt, K]", Bp: "UInt(TyB.bits * Nt)[K, N // Nt]") -> "TyC[M, N]":
+    C: TyC[M, N]
+    gemm_wide_words[TyA, TyB, TyC, M, K, N, Mt, Nt, TyA.bits, TyB.bits](Ap, Bp, C)
+    return C
+
+
+def schedule_gemm_wide(s):
+    s.partition("gemm_wide_words:Ct", dsl.Partition.Complete, dim=0)
+    s.partition("gemm_wide_words:Cd", dsl.Partition.Complete, dim=0)
+    s.partition("gemm_wide_words:a", dsl.Partition.Complete, dim=0)
+    s.partition("gemm_wide_words:b", dsl.Partition.Complete, dim=0)
+    s.pipeline("gemm_wide_words:tiles:k")
+    s.pipeline("gemm_wide_words:drain")
+    s.unroll("pe_step:pe:i", 0)
+    s.unroll("pe_step:pe:j", 0)
+    s.inline("pe_step")
+    return s
