@@ -20,7 +20,7 @@ from .quant import quantize_ref as quantize, quantize_rows_ref as quantize_rows 
 from .quant import quantize_per_token_ref as quantize_per_token, requantize_ref as requantize  # noqa: F401
 from .quant import requantize_rows_ref as requantize_rows, smooth_ref as smooth  # noqa: F401
 from .quant import smooth_weight_ref as smooth_weight  # noqa: F401
-from .systolic import gemm_ref as gemm, linear_ref as systolic_linear  # noqa: F401
+from .systolic import gemm_ref as gemm, gemm_wide_ref as gemm_wide, linear_ref as systolic_linear  # noqa: F401
 
 F = np.float32
 
