@@ -27,12 +27,15 @@ def test_layout_round_trip_and_b_is_its_own_row_major_memory():
     assert int(Bp[5, 2]) == int.from_bytes(B.tobytes()[5 * 48 + 32: 5 * 48 + 48], "little")
 
 
-@pytest.mark.parametrize("inst", [(int8, int4, int32, 16, 40, 32, 4, 8), (int8, int8, int32, 8, 32, 48, 2, 16),
-                                  (int8, int8, int32, 12, 9, 6, 3, 3)])
-def test_cpu_bit_exact(inst):
+@pytest.mark.parametrize("kernel, inst", [
+    (systolic.gemm_wide, (int8, int4, int32, 16, 40, 32, 4, 8)), (systolic.gemm_wide, (int8, int8, int32, 8, 32, 48, 2, 16)),
+    (systolic.gemm_wide, (int8, int8, int32, 12, 9, 6, 3, 3)),
+    (systolic.packed_gemm_wide, (int8, int4, int32, 16, 40, 32, 4, 8)),
+    (systolic.packed_gemm_wide, (int8, int8, int32, 8, 32, 48, 2, 16))], ids=lambda v: getattr(v, "__name__", None))
+def test_cpu_bit_exact(kernel, inst):
     ta, tb, _, m, k, n, mt, nt = inst
     A, B = operands(ta, tb, m, k, n)
-    s = scheduled(systolic.gemm_wide, list(inst))
+    s = scheduled(kernel, list(inst))
     C = s.build()(systolic.pack_a_tiles(A, ta.bits, mt), systolic.pack_b_rows(B, tb.bits, nt))
     assert np.array_equal(C, ref.gemm(A, B))
 
@@ -42,8 +45,9 @@ W2 = (int8, int8, int32, 8, 32, 48, 2, 16)     # a 128-bit B word (ap_uint<128> 
 
 
 def wide_kernels(A1: dsl.UInt(32)[4, 40], B1: dsl.UInt(32)[40, 4], A2: dsl.UInt(16)[4, 32],
-                 B2: dsl.UInt(128)[32, 3]) -> (int32[16, 32], int32[8, 48]):
-    return systolic.gemm_wide[W1](A1, B1), systolic.gemm_wide[W2](A2, B2)
+                 B2: dsl.UInt(128)[32, 3]) -> (int32[16, 32], int32[8, 48], int32[16, 32], int32[8, 48]):
+    return (systolic.gemm_wide[W1](A1, B1), systolic.gemm_wide[W2](A2, B2),
+            systolic.packed_gemm_wide[W1](A1, B1), systolic.packed_gemm_wide[W2](A2, B2))
 
 
 def test_csim_bit_exact():
@@ -51,12 +55,14 @@ def test_csim_bit_exact():
     args = (systolic.pack_a_tiles(A1, 8, 4), systolic.pack_b_rows(B1, 4, 8),
             systolic.pack_a_tiles(A2, 8, 2), systolic.pack_b_rows(B2, 8, 16))
     s = dsl.customize(wide_kernels)
-    for inst in (W1, W2):
-        s.compose(scheduled(systolic.gemm_wide, list(inst)))
+    for kernel in (systolic.gemm_wide, systolic.packed_gemm_wide):
+        for inst in (W1, W2):
+            s.compose(scheduled(kernel, list(inst)))
     code = dsl.build(s, target="vhls")
     assert "ap_uint<128>" in code and "#pragma HLS pipeline II=1" in code
     for got in (s.build()(*args), dsl.build(s, target="vitis_hls", mode="csim")(*args)):
-        assert np.array_equal(got[0], ref.gemm(A1, B1)) and np.array_equal(got[1], ref.gemm(A2, B2))
+        for k, (A, B) in enumerate([(A1, B1), (A2, B2)] * 2):
+            assert np.array_equal(got[k], ref.gemm(A, B)), k
 
 
 def test_errors_say_what_is_allowed():
@@ -90,3 +96,12 @@ def test_estimate_of_the_paper_kernel_term_by_term():
     assert r.latency == pytest.approx(main.latency + drain.latency, abs=10)
     assert abs(r.latency_ms - 15.73) / 15.73 < 0.01
     assert r.resources["DSP"].used == 256 and r.resources["BRAM18K"].used == 0
+
+
+def test_packed_estimate_w4a8_on_8_x_32():
+    """The paper's packed array as a memory-to-memory kernel: 8 x 32 PEs, two int4 weights per DSP (128),
+    the same 4,718,592 iterations at II 1 (256 MACs a cycle), no BRAM."""
+    r = dsl.estimate(scheduled(systolic.packed_gemm_wide, [int8, int4, int32, 512, 768, 3072, 8, 32]), clock_mhz=300)
+    assert r.loops["gemm_wide_words:tiles:k"].trip == 64 * 96 * 768 and r.loops["gemm_wide_words:tiles:k"].ii == 1
+    assert r.resources["DSP"].used == 128 and r.resources["BRAM18K"].used == 0
+    assert abs(r.latency_ms - 15.73) / 15.73 < 0.01

@@ -24,7 +24,7 @@ import dsl
 from dsl import UInt
 
 from . import checks, packing
-from .schedules import schedule_tiles
+from .schedules import functions, schedule_tiles
 from .pe import pe_step, pe_step_packed, tile, tile_packed  # noqa: F401  (the PE array)
 
 
@@ -177,9 +177,10 @@ def _wide_check(TyA, TyB, TyC, M, K, N, Mt, Nt, what="gemm_wide"):
                              f"per k step while the next tile computes, so K must be at least Mt * Nt")
 
 
-@dsl.template("TyA", "TyB", "TyC", "M", "K", "N", "Mt", "Nt", "BA", "BB")
+@dsl.template("TyA", "TyB", "TyC", "M", "K", "N", "Mt", "Nt", "BA", "BB", "PACK")
 def gemm_wide_words(Ap: "UInt(BA * Mt)[M // Mt, K]", Bp: "UInt(BB * Nt)[K, N // Nt]", C: "TyC[M, N]"):
-    """C = A B from the packed words (BA, BB: the operand widths, as names the slices can use)."""
+    """C = A B from the packed words (BA, BB: the operand widths, as names the slices can use; PACK: two
+    PEs of a row share a DSP, ``pe_step_packed``)."""
     Ct: TyC[Mt, Nt]   # the accumulators: one register per PE
     Cd: TyC[Mt, Nt]   # the previous tile's results, draining
     a: TyA[Mt]        # the array's edges: one A value per PE row, one B value per PE column
@@ -199,7 +200,10 @@ def gemm_wide_words(Ap: "UInt(BA * Mt)[M // Mt, K]", Bp: "UInt(BB * Nt)[K, N // 
         if k == 0:
             for i2, j2 in dsl.grid(Mt, Nt, name="clear"):
                 Ct[i2, j2] = 0
-        pe_step[TyA, TyB, TyC, Mt, Nt](a, b, Ct)
+        with dsl.meta_if(PACK):
+            pe_step_packed[TyA, TyB, TyC, Mt, Nt](a, b, Ct)
+        with dsl.meta_else():
+            pe_step[TyA, TyB, TyC, Mt, Nt](a, b, Ct)
         if k == K - 1:
             for i3, j3 in dsl.grid(Mt, Nt, name="hold"):
                 Cd[i3, j3] = Ct[i3, j3]
@@ -211,7 +215,20 @@ def gemm_wide_words(Ap: "UInt(BA * Mt)[M // Mt, K]", Bp: "UInt(BB * Nt)[K, N // 
 def gemm_wide(Ap: "UInt(TyA.bits * Mt)[M // Mt, K]", Bp: "UInt(TyB.bits * Nt)[K, N // Nt]") -> "TyC[M, N]":
     """C = A @ B with A given as ``pack_a_tiles(A, bits, Mt)`` and B as ``pack_b_rows(B, bits, Nt)``."""
     C: TyC[M, N]
-    gemm_wide_words[TyA, TyB, TyC, M, K, N, Mt, Nt, TyA.bits, TyB.bits](Ap, Bp, C)
+    gemm_wide_words[TyA, TyB, TyC, M, K, N, Mt, Nt, TyA.bits, TyB.bits, 0](Ap, Bp, C)
+    return C
+
+
+def _packed_wide_check(TyA, TyB, TyC, M, K, N, Mt, Nt):
+    _packed_check(TyA, TyB, TyC, M, K, N, Mt, Nt, "packed_gemm_wide")
+    _wide_check(TyA, TyB, TyC, M, K, N, Mt, Nt, "packed_gemm_wide")
+
+
+@dsl.template("TyA", "TyB", "TyC", "M", "K", "N", "Mt", "Nt", check=_packed_wide_check)
+def packed_gemm_wide(Ap: "UInt(TyA.bits * Mt)[M // Mt, K]", Bp: "UInt(TyB.bits * Nt)[K, N // Nt]") -> "TyC[M, N]":
+    """``gemm_wide`` with two PEs of a row sharing one DSP (``packing.mul2``): Mt*Nt/2 DSPs."""
+    C: TyC[M, N]
+    gemm_wide_words[TyA, TyB, TyC, M, K, N, Mt, Nt, TyA.bits, TyB.bits, 1](Ap, Bp, C)
     return C
 
 
@@ -225,10 +242,17 @@ def schedule_gemm_wide(s):
         s.partition(f"{owner}{reg}", dsl.Partition.Complete, dim=0)
     s.pipeline(f"{owner}tiles:k")
     s.pipeline(f"{owner}drain")
-    s.unroll("pe_step:pe:i", 0)
-    s.unroll("pe_step:pe:j", 0)
-    s.inline("pe_step")
+    for func in functions(s):   # the PE step (and the DSP packing) unrolled and inlined into the k loop
+        if func.startswith("pe_step"):
+            s.unroll(f"{func}:pe:i", 0)
+            s.unroll(f"{func}:pe:{'jp' if 'packed' in func else 'j'}", 0)
+            s.inline(func)
+        if func.startswith("mul2"):
+            s.inline(func)
     return s
+
+
+schedule_packed_gemm_wide = schedule_gemm_wide
 
 
 def pack_a_tiles(A, bits: int, Mt: int) -> np.ndarray:
