@@ -14,7 +14,8 @@ WIDTHS = (65, 72, 100, 127, 128, 129, 200, 255, 256, 512, 1000)
 
 def edge_values(bits, signed, rng, n=200):
     lo, hi = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
-    edges = [lo, hi, 0, 1, lo + 1, hi - 1] + ([-1, 1 << (bits - 2), -(1 << (bits - 2))] if signed else [1 << (bits - 1)])
+    middle = [-1, 1 << (bits - 2), -(1 << (bits - 2))] if signed else [1 << (bits - 1)]
+    edges = [lo, hi, 0, 1, lo + 1, hi - 1] + middle
     rand = [lo + int.from_bytes(rng.bytes(bits // 8 + 1), "little") % (hi - lo + 1) for _ in range(n)]
     return edges + rand
 

@@ -28,7 +28,8 @@ def test_layout_round_trip_and_b_is_its_own_row_major_memory():
 
 
 @pytest.mark.parametrize("kernel, inst", [
-    (systolic.gemm_wide, (int8, int4, int32, 16, 40, 32, 4, 8)), (systolic.gemm_wide, (int8, int8, int32, 8, 32, 48, 2, 16)),
+    (systolic.gemm_wide, (int8, int4, int32, 16, 40, 32, 4, 8)),
+    (systolic.gemm_wide, (int8, int8, int32, 8, 32, 48, 2, 16)),
     (systolic.gemm_wide, (int8, int8, int32, 12, 9, 6, 3, 3)),
     (systolic.packed_gemm_wide, (int8, int4, int32, 16, 40, 32, 4, 8)),
     (systolic.packed_gemm_wide, (int8, int8, int32, 8, 32, 48, 2, 16))], ids=lambda v: getattr(v, "__name__", None))
