@@ -5,8 +5,9 @@ A Python int has to be touched once to read or make it, so the floor is one ``in
 ``int.from_bytes`` per element; everything else is numpy on whole arrays: the bytes of all elements are one
 ``bytes`` object (``b"".join`` going in, one buffer sliced coming out), the bits above the declared width are
 cleared or sign-filled on the byte rows at once, and the range check of a call is one ``min`` / ``max``
-pass. Before, each element took a numpy ``frombuffer`` and a row copy, and a masking loop in Python; the
-decode GEMV's 18,432 words of 512 bits spent ~48 ms at the call boundary for a ~2.4 ms kernel.
+pass. Before, each element took a numpy ``frombuffer`` and a row copy, a masking loop in Python and a
+per-element type check: the decode GEMV's 18,432 words of 512 bits took a 108 ms call for a 4-9 ms kernel,
+now 24 ms (``benchmarks/bench_library.py --only gemv``, load average 5; dsl/library/README.md, "Speed").
 """
 from __future__ import annotations
 

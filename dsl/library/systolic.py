@@ -7,6 +7,8 @@ Building blocks, smallest first (a streaming unit calls the same ones):
   tile / tile_packed[..., K, Mt, Nt]        a whole output tile: C = At^T Bt over K steps
   gemm / packed_gemm[TyA, TyB, TyC, M, K, N, Mt, Nt](A, B) -> C        C = A @ B (B is [K, N])
   linear / packed_linear[...](X, W) -> C                               C = X @ W^T (W is [N, K], PyTorch)
+  gemm_wide / packed_gemm_wide[...](Ap, Bp) -> C   C = A @ B from wide m_axi words (A in column-major
+                                                   tiles, B by rows): no operand tile, the paper's kernel
 
 ``schedule_gemm`` (and the others) makes it the hardware the paper describes: the k loop pipelined at II=1
 with the PE loops unrolled (Mt*Nt multiply-accumulates per cycle, or Mt*Nt/2 DSPs when packed), the output
