@@ -1,5 +1,5 @@
 """The CPU path's GEMM rewrites: accumulators kept in vector registers across the k loop (``cpu_regblock``)
-and transposing tile copies through 16 x 16 vector blocks (``cpu_transpose``). They apply to the library's
+and transposing tile copies through square vector blocks (``cpu_transpose``). They apply to the library's
 GEMM kernels, keep every result bit (floats included: same operations, same k order), leave the schedule's
 module and the HLS code as they were, and stay away from nests where reordering could change a value."""
 from __future__ import annotations
@@ -49,9 +49,9 @@ def test_linear2d_keeps_its_tile_in_registers_and_its_bits():
     inst = [float32, float32, float32, 32, 48, 64]
     s = scheduled(nn.linear2d, inst)
     marks = _rewritten(s)
-    # the 16 x 16 PE tile: 16 rows x 1 vector of 16 lanes; At and Bt copied as 16 x 16 blocks
+    # the 16 x 16 PE tile (AVX-512: 16 rows x 1 vector of 16 lanes); At and Bt copied as square blocks
     assert marks[cpu_regblock.MARK] == [_mark(16, 16)]
-    assert marks[cpu_transpose.MARK] == ["16x16", "16x16"]
+    assert marks[cpu_transpose.MARK] == [f"{cpu_transpose.BLOCK}x{cpu_transpose.BLOCK}"] * 2
     before, hls = str(s.module), str(dsl.build(s, target="vhls"))
     X, W, b = (RNG.standard_normal(shape).astype(np.float32) for shape in ((32, 64), (48, 64), (48,)))
     got = s.build()(X, W, b)
@@ -178,3 +178,18 @@ def test_calls_from_several_threads_each_get_their_own_arguments():
     for t in threads:
         t.join()
     assert not bad
+
+
+@pytest.mark.parametrize("n", [8, 16])
+def test_the_transpose_network_transposes_both_register_widths(n, monkeypatch):
+    """The shuffle network of the AVX2 (8 x 8) and AVX-512 (16 x 16) blocks, run on numpy rows with
+    ``vector.shuffle``'s meaning (the mask indexes the two sources concatenated)."""
+    class NumpyVector:
+        @staticmethod
+        def shuffle(a, b, mask):
+            return np.concatenate([a, b])[mask]
+
+    monkeypatch.setattr(cpu_transpose, "vector", NumpyVector)
+    block = np.arange(n * n).reshape(n, n)
+    cols = cpu_transpose.transpose(list(block))
+    assert np.array_equal(np.array(cols), block.T)
