@@ -10,9 +10,10 @@ Bt. The tile's multiply-adds then stream it from memory, which the hardware pref
 them. The values read are the same (W is not written anywhere, and the copy covers the whole tile), so
 results are the same bits.
 
-Applies to ``for o: ... for n: (copy nest) ...`` where the copy nest is the first operation of the ``n``
-loop's body, two loops of constant trips whose body is one load and one store of its value into a local
-allocation ``T`` of static shape, the store's subscripts the two loop variables, one per dimension, each
+Applies to ``for o: ... for n: (copy nest) ...`` (the ``n`` loop directly in ``o``'s body, both from 0
+with constant trips, ``o`` running at least once) where the copy nest is the first operation of the
+``n`` loop's body, two loops of constant trips whose body is one load and one store of its value into a
+local allocation ``T`` of static shape, the store's subscripts the two loop variables, one per dimension, each
 running over the whole extent; the load's operands are the nest's own variables, ``n``'s, or values fixed
 outside ``o``; no store of the module may write the load's buffer, no store but the copy's may write
 ``T``, and every other use of ``T`` is inside the ``n`` loop.
@@ -50,7 +51,7 @@ def _plan(inner, roots, module):
 
     outer = _enclosing_loop(inner)
     body = _body(inner)
-    if outer is None or _trip(inner) is None or not body or body[0].operation.name != "affine.for":
+    if outer is None or _trip(outer) is None or _trip(inner) is None or not body or body[0].operation.name != "affine.for":
         return None
     nest = body[0]
     copy = _copy(nest)
@@ -65,7 +66,8 @@ def _plan(inner, roots, module):
     if not t.has_static_shape or t.rank != 2 or str(t.element_type) not in _BYTES or not _covers(store, ivs, t):
         return None
     n_iv = inner.regions[0].blocks[0].arguments[0]
-    if not _defined_outside(load.operands[0], outer) or any(not (v == n_iv or any(v == iv for iv in ivs) or _defined_outside(v, outer)) for v in _map_operands(load)):
+    fixed = [v == n_iv or any(v == iv for iv in ivs) or _defined_outside(v, outer) for v in _map_operands(load)]
+    if not _defined_outside(load.operands[0], outer) or not all(fixed):
         return None
     size = t.shape[0] * t.shape[1] * _BYTES[str(t.element_type)]
     if size * _trip(inner) > MAX_BYTES or not _only_writer(store, tile, load.operands[0], roots, module):
@@ -76,12 +78,10 @@ def _plan(inner, roots, module):
 
 
 def _enclosing_loop(op):
+    """The loop whose body holds ``op`` itself (not inside an ``if``: the hoisted copy runs for every
+    iteration, so the loop's must all have run it)."""
     parent = op.operation.parent
-    while parent is not None and parent.name != "func.func":
-        if parent.name == "affine.for":
-            return parent.opview
-        parent = parent.parent
-    return None
+    return parent.opview if parent is not None and parent.name == "affine.for" else None
 
 
 def _copy(nest):
@@ -108,7 +108,7 @@ def _covers(store, ivs, t) -> bool:
     if subs is None or any(not isinstance(e.maybe_downcast(), ir.AffineDimExpr) for e in amap.results):
         return False
     loops = {"a": _loop_of(ivs[0]), "b": _loop_of(ivs[1])}
-    if sorted(next(iter(s)) for s in subs) != ["a", "b"] or any(len(s) != 1 or set(s.values()) != {1} for s in subs):
+    if any(len(s) != 1 or set(s.values()) != {1} for s in subs) or sorted(next(iter(s)) for s in subs) != ["a", "b"]:
         return False
     return all(_trip(loops[next(iter(s))]) == extent for s, extent in zip(subs, t.shape))
 
