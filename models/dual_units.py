@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dsl
 from dsl import float32, int8, int32
-from dsl.library.quant import round_clamp
+from dsl.library.quant import MIN_ABSMAX, round_clamp
 from dsl.library.units import tokens
 from dsl.library.units.tokens import WORD, chunk  # noqa: F401  (chunk: used in the annotations)
 
@@ -43,7 +43,7 @@ def _smooth_quantize_rows_n(xs: "dsl.Stream[float32[CF], 2]", sm: "float32[D]", 
                           max(max(lane[4], lane[5]), max(lane[6], lane[7])))
         sc: float32 = st
         if MODE == 0:
-            sc = mx / 127.0 if mx > 0.0 else 1.0
+            sc = mx / 127.0 if mx >= MIN_ABSMAX[int8] else 1.0  # as the reference: no subnormal scale
         for j3 in range(D, name="quantize"):
             qb[j3] = int8(round_clamp[127](xb[j3] / sc))
         tokens.put_row[int8, D, CQ](qb, qs)

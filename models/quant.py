@@ -151,12 +151,12 @@ def _quantize_linear(W, b, x, qcfg: QuantConfig, group) -> QLinear:
         sm = ref.smoothing_scales(np.abs(x).max(axis=0), np.abs(group).max(axis=0), qcfg.smooth)
     Ws = ref.smooth_weight(W, sm)
     m = np.abs(Ws).max(axis=1)
-    sw = np.where(m > 0, m / F(qcfg.qmax_w), F(1.0)).astype(F)
+    sw = ref.absmax_scales(m, qcfg.weight_bits)
     Wq = ref.quantize_rows(Ws, sw, qcfg.weight_bits).astype(np.int8)
     st = 1.0
     if qcfg.act == "per-tensor":
         a = float(np.abs(ref.smooth(x, sm)).max())
-        st = float(F(a / 127.0)) if a > 0 else 1.0
+        st = float(ref.absmax_scales(a, 8))
     return QLinear(Wq, sw, np.asarray(b, F), sm, st)
 
 

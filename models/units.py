@@ -13,7 +13,7 @@ from __future__ import annotations
 import dsl
 from dsl import UInt, float32, int8, int32
 from dsl.library import checks, mathf, rows
-from dsl.library.quant import round_clamp
+from dsl.library.quant import MIN_ABSMAX, round_clamp
 from dsl.library.rows import LANES
 from dsl.library.units import tokens
 from dsl.library.units.tokens import WORD, chunk, need_row  # noqa: F401  (chunk: used in the annotations)
@@ -62,7 +62,7 @@ def _smooth_quantize_rows(xs: "dsl.Stream[float32[CF], 2]", sm: "float32[D]", st
                          max(max(lane[4], lane[5]), max(lane[6], lane[7])))
         sc: float32 = st
         if MODE == 0:
-            sc = m / 127.0 if m > 0.0 else 1.0
+            sc = m / 127.0 if m >= MIN_ABSMAX[int8] else 1.0  # as the reference: no subnormal scale
         for j3 in range(D, name="quantize"):
             qb[j3] = int8(round_clamp[127](xb[j3] / sc))
         tokens.put_row[int8, D, CQ](qb, qs)
@@ -201,7 +201,7 @@ def _attention_probs(ss: "dsl.Stream[int32[CS], 2]", qsc: "dsl.Stream[float32, 2
                 total: float32 = rows.exp_sum[float32, LK, mathf.LIBRARY](x, z, cnt, scale, m)
                 pm: float32 = _fold_probs[LK](z, sv, total, cnt)
                 sp: float32 = 1.0  # (an if, not a conditional expression: that one is typed float64)
-                if pm > 0.0:
+                if pm >= MIN_ABSMAX[int8]:  # as the reference: no subnormal scale
                     sp = pm / 127.0
                 more: int32 = nin  # tokens of the next row: none after the last row of the pass
                 if mi == LQ // Mq - 1 and h == H - 1 and i2 == Mq - 1:

@@ -4,7 +4,7 @@ estimate (``dsl.estimate``) of the library's kernels built as the paper describe
 Kernel rows (the paper's HLS reports at 300 MHz): the library's streaming units (``dsl.library.units``) at
 BERT-base sizes, scheduled by ``dsl.dse.units`` (PE arrays that clear and drain in one cycle, 8 lanes in the
 row units), the row units also on the vendor's exp / erf cores (``mathf.VENDOR``), and the memory-to-memory
-``systolic.gemm`` with its predefined schedule. Board rows: the layer accelerator of ``models.design`` (the library's units in three SLR regions,
+``systolic.gemm_wide`` with its predefined schedule (operands from wide m_axi words, no operand tiles). Board rows: the layer accelerator of ``models.design`` (the library's units in three SLR regions,
 W4A8 linear operators on 8 x 32 packed arrays = 256 MACs/cycle and 128 DSPs each, 8 x 8 attention arrays; in
 decode two 1 x 128 arrays per operator, ``PAPER_DECODE``, and 1 x 64 attention arrays), estimated as one dataflow region by
 ``models.explore.estimate_layer`` (what ``python -m dsl.dse`` ranks by) and rolled up over the layers and the
@@ -53,12 +53,15 @@ def _kernel(kind, params, clock=300.0):
     return r.latency_ms, r.resources["DSP"].used, r.resources["BRAM18K"].used
 
 
-def _memory_gemm(clock=300.0):
-    """The library's memory-to-memory ``systolic.gemm`` with its predefined schedule (``schedule_gemm``)."""
-    from dsl import int8, int32
+def _memory_gemm(clock=300.0, packed=False):
+    """The library's memory-to-memory ``systolic.gemm_wide`` with its predefined schedule
+    (``schedule_gemm_wide``): the paper's kernel, operands from wide m_axi words into the array's edges;
+    ``packed``: ``packed_gemm_wide``, W4A8 on 8 x 32 PEs, two int4 weights per DSP."""
+    from dsl import int4, int8, int32
     from dsl.library import schedules, systolic
 
-    s = schedules.scheduled(systolic.gemm, [int8, int8, int32, 512, 768, 3072, 16, 16])
+    inst = [int8, int4, int32, 512, 768, 3072, 8, 32] if packed else [int8, int8, int32, 512, 768, 3072, 16, 16]
+    s = schedules.scheduled(systolic.packed_gemm_wide if packed else systolic.gemm_wide, inst)
     r = dsl.estimate(s, clock_mhz=clock)
     return r.latency_ms, r.resources["DSP"].used, r.resources["BRAM18K"].used
 
@@ -70,11 +73,14 @@ def kernel_rows() -> list:
     out += [Row("16x16 int8 GEMM, BERT FFN1 512x768·768x3072, ms", 15.73, ideal, ms),
             Row("16x16 GEMM: DSP", 256, 256, dsp), Row("16x16 GEMM: BRAM18K", 0, None, bram)]
     ms, dsp, bram = _memory_gemm()
-    out += [Row("memory-to-memory systolic.gemm 16x16, predefined schedule, ms", 15.73, ideal, ms),
-            Row("systolic.gemm: DSP", 256, 256, dsp), Row("systolic.gemm: BRAM18K", 0, None, bram)]
+    out += [Row("memory-to-memory systolic.gemm_wide 16x16, predefined schedule, ms", 15.73, ideal, ms),
+            Row("systolic.gemm_wide: DSP", 256, 256, dsp), Row("systolic.gemm_wide: BRAM18K", 0, None, bram)]
     ms, dsp, _ = _kernel("linear", (4, 512, 768, 3072, 8, 32, 1))
     out += [Row("packed W4A8 8x32 GEMM (two int4 weights per DSP), ms", 15.73, ideal, ms),
             Row("packed GEMM: DSP", 128, 128, dsp)]
+    ms, dsp, _ = _memory_gemm(packed=True)   # (the paper gives no BRAM figure for its packed kernel)
+    out += [Row("memory-to-memory systolic.packed_gemm_wide W4A8 8x32, predefined schedule, ms", 15.73, ideal, ms),
+            Row("systolic.packed_gemm_wide: DSP", 128, 128, dsp)]
     for name, kind, params, ms_pub, dsp_pub in (("softmax", "softmax", (12 * 512, 512, 8), 6.67, 38),
                                                 ("LayerNorm", "layer_norm", (512, 768, 8), 0.85, 80),
                                                 ("GeLU", "gelu", (512, 3072, 8), 0.67, 256)):

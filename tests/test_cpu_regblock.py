@@ -1,5 +1,5 @@
 """The CPU path's GEMM rewrites: accumulators kept in vector registers across the k loop (``cpu_regblock``)
-and transposing tile copies through 16 x 16 vector blocks (``cpu_transpose``). They apply to the library's
+and transposing tile copies through square vector blocks (``cpu_transpose``). They apply to the library's
 GEMM kernels, keep every result bit (floats included: same operations, same k order), leave the schedule's
 module and the HLS code as they were, and stay away from nests where reordering could change a value."""
 from __future__ import annotations
@@ -12,7 +12,7 @@ from mlir import ir
 
 import dsl
 from dsl import float32, int8, int32
-from dsl.backend import cpu_opt, cpu_regblock, cpu_transpose
+from dsl.backend import cpu_opt, cpu_regblock, cpu_regblock_cache, cpu_transpose
 from dsl.frontend.narrow import walk_ops
 from dsl.library import nn, ref, scheduled, systolic
 
@@ -29,7 +29,7 @@ def _rewritten(schedule):
         module.operation.verify()
         marks = {}
         for op in walk_ops(module.operation):
-            for mark in (cpu_regblock.MARK, cpu_transpose.MARK):
+            for mark in (cpu_regblock.MARK, cpu_transpose.MARK, cpu_regblock_cache.PANEL):
                 if mark in op.attributes:
                     marks.setdefault(mark, []).append(ir.StringAttr(op.attributes[mark]).value)
         return marks
@@ -49,9 +49,10 @@ def test_linear2d_keeps_its_tile_in_registers_and_its_bits():
     inst = [float32, float32, float32, 32, 48, 64]
     s = scheduled(nn.linear2d, inst)
     marks = _rewritten(s)
-    # the 16 x 16 PE tile: 16 rows x 1 vector of 16 lanes; At and Bt copied as 16 x 16 blocks
+    # the 16 x 16 PE tile (AVX-512: 16 rows x 1 vector of 16 lanes); At and Bt copied as square blocks
     assert marks[cpu_regblock.MARK] == [_mark(16, 16)]
-    assert marks[cpu_transpose.MARK] == ["16x16", "16x16"]
+    assert marks[cpu_transpose.MARK] == [f"{cpu_transpose.BLOCK}x{cpu_transpose.BLOCK}"] * 2
+    assert cpu_regblock_cache.PANEL not in marks   # the tiles At and Bt are contiguous already
     before, hls = str(s.module), str(dsl.build(s, target="vhls"))
     X, W, b = (RNG.standard_normal(shape).astype(np.float32) for shape in ((32, 64), (48, 64), (48,)))
     got = s.build()(X, W, b)
@@ -63,7 +64,12 @@ def test_matmul_blocks_rows_and_vectors_together_and_keeps_its_bits():
     inst = [float32, float32, float32, 8, 24, 512]
     s = scheduled(nn.matmul, inst)
     # whole rows of the i loop (init, accumulation, store): AVX-512: 4 rows x 4 vectors of 16
-    assert _rewritten(s)[cpu_regblock.MARK] == [_mark(8, 512)]
+    marks = _rewritten(s)
+    assert marks[cpu_regblock.MARK] == [_mark(8, 512)]
+    # B's rows are 512 floats apart: each column block's panel (24 rows of its vectors) is packed first
+    lanes = cpu_regblock.VECTOR_BITS // 32
+    ib, nb = cpu_regblock._block(8, 512 // lanes)
+    assert marks[cpu_regblock_cache.PANEL] == [f"24x{nb * lanes}"]
     A, B = RNG.standard_normal((8, 24)).astype(np.float32), RNG.standard_normal((24, 512)).astype(np.float32)
     assert np.array_equal(_bits(s.build()(A, B)), _bits(ref.matmul(A, B)))
 
@@ -178,3 +184,18 @@ def test_calls_from_several_threads_each_get_their_own_arguments():
     for t in threads:
         t.join()
     assert not bad
+
+
+@pytest.mark.parametrize("n", [8, 16])
+def test_the_transpose_network_transposes_both_register_widths(n, monkeypatch):
+    """The shuffle network of the AVX2 (8 x 8) and AVX-512 (16 x 16) blocks, run on numpy rows with
+    ``vector.shuffle``'s meaning (the mask indexes the two sources concatenated)."""
+    class NumpyVector:
+        @staticmethod
+        def shuffle(a, b, mask):
+            return np.concatenate([a, b])[mask]
+
+    monkeypatch.setattr(cpu_transpose, "vector", NumpyVector)
+    block = np.arange(n * n).reshape(n, n)
+    cols = cpu_transpose.transpose(list(block))
+    assert np.array_equal(np.array(cols), block.T)

@@ -79,6 +79,7 @@ CSIM_COVERED = {"int_gelu", "int_softmax", "int_layer_norm",
     "embedding", "kv_append", "kv_read", "quantize", "quantize_rows", "quantize_per_token", "dequantize",
     "dequantize_rows", "requantize", "requantize_rows", "smooth", "smooth_weight", "gemm", "packed_gemm",
     "systolic_linear", "packed_linear", "gemv",
+    "gemm_wide", "packed_gemm_wide",  # their own csim test (tests/test_library_gemm_wide.py: packed words of 32 to 128 bits)
 }
 
 

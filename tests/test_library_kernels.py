@@ -11,7 +11,7 @@ from dsl.library import gemv, nn, quant, ref, registry, rows, systolic
 
 ENTRIES = registry.KERNELS
 BERT_BASE = ["softmax", "masked_softmax", "log_softmax", "layer_norm", "gelu", "gelu_tanh",
-             "scaled_dot_product_attention", "matmul", "bmm", "gemm", "systolic_linear", "packed_linear", "gemv",
+             "scaled_dot_product_attention", "matmul", "bmm", "gemm", "gemm_wide", "packed_gemm_wide", "systolic_linear", "packed_linear", "gemv",
              "quantize_per_token", "requantize_rows", "dequantize_rows", "int_gelu", "int_softmax", "int_layer_norm"]
 BERT_BASE_SLOW = [e.name for e in ENTRIES if e.name not in BERT_BASE]
 # max |error| / max |exact| against float64 numpy at BERT-base sizes (dsl/library/README.md, numerics): about

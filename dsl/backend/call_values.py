@@ -135,6 +135,8 @@ def _check_integer(spec, arr, kernel):
         if bad.any():
             _fail(spec, arr, bad, kernel, "", "pass whole numbers (np.trunc or np.round first, if that is what "
                   "you mean)")
+    if arr.dtype == object and _plain_ints_in_range(arr, t):
+        return  # (one pass over the Python ints: a call's wide words are checked in a few ms)
     if arr.dtype == object:
         bad = np.array([not isinstance(v, (int, np.integer)) for v in arr.reshape(-1)]).reshape(arr.shape)
         if bad.any():
@@ -147,6 +149,17 @@ def _check_integer(spec, arr, kernel):
     if np.any(bad):
         _fail(spec, np.asarray(values), np.asarray(bad), kernel, f" ({lo}..{hi})",
               _convert_int(t, name, lo, hi, scalar=arr.ndim == 0))
+
+
+def _plain_ints_in_range(arr, t) -> bool:
+    """Whether every element is a Python int (not a bool or a numpy integer: those take the general path)
+    within ``t``'s range."""
+    flat = arr.reshape(-1).tolist()
+    if flat and set(map(type, flat)) != {int}:
+        return False
+    from .wide_ints import in_range
+
+    return in_range(flat, *_integer_range(t))
 
 
 def _convert_int(t, name, lo, hi, scalar=False) -> str:

@@ -21,7 +21,7 @@ from ..frontend.narrow import walk_ops
 MAX_SIDE_BY_SIDE = 64   # rows read side by side after the swap: their cache lines must stay in L1
 _BODY_OPS = ("affine.load", "affine.store", "affine.apply", "affine.yield")
 _VIEWS = ("memref.subview", "memref.cast", "memref.reinterpret_cast", "memref.collapse_shape",
-          "memref.expand_shape")
+          "memref.expand_shape", "memref.view")
 
 
 def interchange_transposing_copies(module: ir.Module) -> int:

@@ -16,7 +16,7 @@ from ..frontend.narrow import walk_ops
 _ALLOWED_DIALECTS = ("arith.", "math.", "index.")
 _ALLOWED = ("affine.load", "affine.store", "memref.load", "memref.store", "affine.apply", "affine.if",
             "affine.yield", "scf.if", "scf.yield", "affine.min", "affine.max")
-_VIEWS = ("memref.subview", "memref.cast", "memref.reinterpret_cast")
+_VIEWS = ("memref.subview", "memref.cast", "memref.reinterpret_cast", "memref.view")
 
 
 def independent_iterations(outer, inner) -> bool:

@@ -22,7 +22,7 @@ from ..frontend.narrow import walk_ops
 
 NOALIAS = "llvm.noalias"
 _VIEWS = ("memref.subview", "memref.cast", "memref.reinterpret_cast", "memref.collapse_shape",
-          "memref.expand_shape")
+          "memref.expand_shape", "memref.view")
 
 
 def distinct_arguments(module: ir.Module) -> dict:

@@ -63,8 +63,9 @@ _SCALARS = {"f32": 32, "f64": 64, "i1": 1, "i8": 8, "i16": 16, "i32": 32, "i64":
 class _Plan:
     """What the rewrite of one k loop needs."""
 
-    def __init__(self, kloop, prefix, iloop, jloop, store, acc_loads, lanes, rows, vectors, block):
+    def __init__(self, kloop, prefix, iloop, jloop, store, acc_loads, lanes, rows, vectors, block, roots):
         self.kloop, self.prefix, self.iloop, self.jloop = kloop, prefix, iloop, jloop
+        self.roots = roots   # cpu_noalias's roots of the module's buffers
         self.store, self.acc_loads, self.lanes = store, acc_loads, lanes
         self.rows, self.vectors, self.block = rows, vectors, block   # MT, NT // L, (IB, NB)
 
@@ -157,7 +158,7 @@ def plan(kloop, roots):
     if lanes is None:
         return None
     rows, vectors = _trip(iloop) if iloop is not None else 1, _trip(jloop) // lanes
-    return _Plan(kloop, prefix, iloop, jloop, store, acc, lanes, rows, vectors, _block(rows, vectors))
+    return _Plan(kloop, prefix, iloop, jloop, store, acc, lanes, rows, vectors, _block(rows, vectors), roots)
 
 
 def _body(loop):
@@ -223,22 +224,25 @@ class _Roles:
     def coefficients(self, op):
         """For each subscript of an affine access: {role: coefficient}; None if a subscript is not linear
         or an operand has no role."""
-        operands = _map_operands(op)
-        names = [self.of(v) for v in operands]
-        if None in names:
-            return None
-        amap = ir.AffineMapAttr(op.attributes["map"]).value
-        forms = [_linear(e, amap.n_dims) for e in amap.results]
-        if any(f is None for f in forms):
-            return None
-        result = []
-        for form in forms:
-            by_role = {}
-            for pos, c in form.items():
-                if pos is not None and c:
-                    by_role[names[pos]] = by_role.get(names[pos], 0) + c
-            result.append(by_role)
-        return result
+        names = [self.of(v) for v in _map_operands(op)]
+        return None if None in names else subscripts_by_name(op, names)
+
+
+def subscripts_by_name(op, names):
+    """For each subscript of affine access ``op``: {name: coefficient}, ``names`` naming its map operands
+    (several operands of one name add up); None if a subscript is not linear."""
+    amap = ir.AffineMapAttr(op.attributes["map"]).value
+    forms = [_linear(e, amap.n_dims) for e in amap.results]
+    if any(f is None for f in forms):
+        return None
+    result = []
+    for form in forms:
+        by_name = {}
+        for pos, c in form.items():
+            if pos is not None and c:
+                by_name[names[pos]] = by_name.get(names[pos], 0) + c
+        result.append(by_name)
+    return result
 
 
 def _unit_in_j(subscripts) -> bool:
@@ -407,11 +411,10 @@ def _row_store(out, acc_store, outer, i_iv, roots):
         names.append("i" if v == i_iv else "j" if v == _iv(out) else "outside" if _defined_outside(v, outer) else None)
     if None in names:
         return None
-    amap = ir.AffineMapAttr(st.attributes["map"]).value
-    forms = [_linear(e, amap.n_dims) for e in amap.results]
-    if any(f is None for f in forms):
+    subs = subscripts_by_name(st, names)
+    if subs is None:
         return None
-    subs = [{names[q]: c for q, c in f.items() if q is not None and c and names[q] != "outside"} for f in forms]
+    subs = [{name: c for name, c in s.items() if name != "outside"} for s in subs]
     if not _unit_in_j(subs) or subs[-1].get("i") or not any(s.get("i") for s in subs[:-1]):
         return None
     mine = roots.of(st.operands[1])

@@ -11,37 +11,58 @@ _LOOP_ATTRS = ("lowerBoundMap", "upperBoundMap", "step", "operandSegmentSizes")
 
 def rewrite(p) -> None:
     """Replace the nest (``p.kloop``, or with whole rows ``p.outer``) by block loops around (the
-    accumulators' initial vectors, the k loop carrying them, their vector stores)."""
+    accumulators' initial vectors, the k loop carrying them, their vector stores); with packed panels
+    (``cpu_regblock_cache``) their fill at the start of each column block."""
+    from . import cpu_regblock_cache as cache
     from .cpu_regblock import MARK
 
     ib, nb = p.block
     lanes = p.lanes
     anchor = p.outer if p.outer is not None else p.kloop
+    jops = _jops(p)
+    packs = cache.panels(p, jops, _dependences(p, jops), anchor)
     with anchor.location, ir.InsertionPoint(anchor):
+        panels = {n: cache.alloc_panel(p, jops[n]) for n in packs}
         bj = _block_loop(p.vectors // nb)   # columns outside rows: a block of B stays in L1 over the rows
-        with ir.InsertionPoint(bj.body.operations[0]) if bj is not None else _here():
+        with _inside(bj):
+            cols = [_index(bj, nb * lanes, c * lanes) for c in range(nb)]
+            for n, panel in panels.items():
+                cache.fill_panel(p, jops[n], panel, cols, _vector(jops[n].results[0].type, lanes))
             bi = _block_loop(p.rows // ib)
-            with ir.InsertionPoint(bi.body.operations[0]) if bi is not None else _here():
-                rows = [_index(bi, ib, r) for r in range(ib)]
-                cols = [_index(bj, nb * lanes, c * lanes) for c in range(nb)]
-                acc_type = _vector(p.store.operands[0].type, lanes)
-                tile = [(r, c) for r in range(ib) for c in range(nb)]
-                if p.outer is None:
-                    init = [_access(p, p.store, rows[r], cols[c], None, {}, acc_type) for r, c in tile]
-                else:   # every accumulator starts from the init loop's value
-                    init = [vector.broadcast(acc_type, _init_scalar(p.init_value))] * len(tile)
-                k = _k_loop(p.kloop, init)
-                k.attributes[MARK] = ir.StringAttr.get(f"{ib}x{nb}x{lanes}")
-                with ir.InsertionPoint(k.body):
-                    step = _Step(p, k, rows, cols)
-                    new = [step.element(r, c, k.inner_iter_args[n]) for n, (r, c) in enumerate(tile)]
-                    affine.AffineYieldOp(new)
-                target = p.store if p.outer is None else p.out_store
-                for n, (r, c) in enumerate(tile):
-                    indices = _indices(p, p.store, rows[r], cols[c], None, {}) if p.outer is None else \
-                        _row_indices(p, rows[r], cols[c])
-                    affine.vector_store(k.results[n], target.operands[1], indices, target.attributes["map"])
+            with _inside(bi):
+                _block(p, [_index(bi, ib, r) for r in range(ib)], cols, panels, MARK)
     anchor.operation.erase()
+
+
+def _block(p, rows, cols, panels, mark) -> None:
+    """One block: its accumulators' initial vectors, the k loop carrying them, their vector stores."""
+    acc_type = _vector(p.store.operands[0].type, p.lanes)
+    tile = [(r, c) for r in range(len(rows)) for c in range(len(cols))]
+    if p.outer is None:
+        init = [_access(p, p.store, rows[r], cols[c], None, {}, acc_type) for r, c in tile]
+    else:   # every accumulator starts from the init loop's value
+        init = [vector.broadcast(acc_type, _init_scalar(p.init_value))] * len(tile)
+    k = _k_loop(p.kloop, init)
+    k.attributes[mark] = ir.StringAttr.get(f"{len(rows)}x{len(cols)}x{p.lanes}")
+    with ir.InsertionPoint(k.body):
+        step = _Step(p, k, rows, cols, panels)
+        new = [step.element(r, c, k.inner_iter_args[n]) for n, (r, c) in enumerate(tile)]
+        affine.AffineYieldOp(new)
+    target = p.store if p.outer is None else p.out_store
+    for n, (r, c) in enumerate(tile):
+        indices = _indices(p, p.store, rows[r], cols[c], None, {}) if p.outer is None else \
+            _row_indices(p, rows[r], cols[c])
+        affine.vector_store(k.results[n], target.operands[1], indices, target.attributes["map"])
+
+
+def _jops(p):
+    """The operations of the j body."""
+    return [op for op in p.jloop.regions[0].blocks[0].operations if op.operation.name != "affine.yield"]
+
+
+def _inside(loop):
+    """The insertion point at the start of ``loop``'s body (None: the current one)."""
+    return ir.InsertionPoint(loop.body.operations[0]) if loop is not None else _here()
 
 
 def _init_scalar(value):
@@ -134,12 +155,12 @@ class _Step:
     operation emitted once per (row, vector) it depends on (a load fixed in j once per row, B's vector once
     per column of vectors)."""
 
-    def __init__(self, p, k, rows, cols):
-        self.p, self.k, self.rows, self.cols = p, k, rows, cols
+    def __init__(self, p, k, rows, cols, panels):
+        self.p, self.k, self.rows, self.cols, self.panels = p, k, rows, cols, panels
         self.lanes = p.lanes
         self.memo = {}        # (position in the j body, row or None, column or None) -> ("vec" | "scl", value)
         self.broadcasts = []  # (scalar, vector): each scalar broadcast once
-        self.jops = [op for op in p.jloop.regions[0].blocks[0].operations if op.operation.name != "affine.yield"]
+        self.jops = _jops(p)
         self.deps = _dependences(p, self.jops)
         old_k = p.kloop.regions[0].blocks[0].arguments[0]
         base = [(old_k, k.induction_variable)]
@@ -192,7 +213,14 @@ class _Step:
             for st, value in self.stored[r]:   # a local the step just stored: its value
                 if st.operands[1] == op.operands[0] and _same_access(st, op):
                     return "scl", value
-            moves = self.deps[self.jops.index(op)][1]
+            position = self.jops.index(op)
+            moves = self.deps[position][1]
+            if position in self.panels:   # its vector of the packed panel (cpu_regblock_cache)
+                from .cpu_regblock_cache import panel_map
+
+                vtype = _vector(op.results[0].type, self.lanes)
+                return "vec", affine.vector_load(vtype, self.panels[position], [self.k.induction_variable],
+                                                 panel_map(c * self.lanes))
             indices = _indices(self.p, op, self.rows[r], self.cols[c], self.k.induction_variable, self.pairs)
             memref = _lookup(self.pairs, op.operands[0])   # (a view the step made: its copy)
             if moves:

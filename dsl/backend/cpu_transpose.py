@@ -1,14 +1,16 @@
-"""CPU-only: a transposing copy into a local buffer moves 16 x 16 blocks through vector registers.
+"""CPU-only: a transposing copy into a local buffer moves square blocks through vector registers.
 
 The PE-array kernels load their operand tiles transposed (``Bt[k, j] = W[n0 + j, k]``, ``linalg.linear_tiles``
 per output tile). Even with the copy's loops swapped (``cpu_copies``) one of the two sides is strided, and
 LLVM vectorises it with scatters or element by element: the copy of a 768 x 16 tile cost as much as the
-register-blocked multiply-adds that use it (``cpu_regblock``). Here the nest becomes, per 16 x 16 block,
-16 vector loads along the source's contiguous rows, 64 shuffles (``transpose16``) and 16 vector stores
-along the buffer's rows. A copy moves values without arithmetic, so results are the same bits; only the
-JIT's private copy of the module changes.
+register-blocked multiply-adds that use it (``cpu_regblock``). Here the nest becomes, per B x B block (B
+32-bit values fill one vector register: 16 with AVX-512, 8 with AVX2, so that the block's rows and their
+shuffles stay in the 32 or 16 registers), B vector loads along the source's contiguous rows, the shuffles
+of ``transpose`` (64 for 16 x 16, 24 for 8 x 8) and B vector stores along the buffer's rows (16 x 16
+blocks on AVX2 were legalised into pairs of registers and spilled to the stack). A copy moves values
+without arithmetic, so results are the same bits; only the JIT's private copy of the module changes.
 
-Applies to a nest of two loops (constant trips from 0, divisible by 16) whose body is one load and one
+Applies to a nest of two loops (constant trips from 0, divisible by BLOCK) whose body is one load and one
 store of its value, of a 32-bit type, where one loop variable runs along the last (contiguous) subscript of
 the load and the other along the last subscript of the store, each with coefficient 1, and each also in
 another subscript of the other access (so every iteration has its own element); the store goes to a
@@ -20,9 +22,10 @@ from mlir import ir
 from mlir.dialects import affine, vector
 
 from ..frontend.narrow import walk_ops
+from .cpu_regblock import VECTOR_BITS
 from .cpu_rolled import KEEP
 
-BLOCK = 16                               # a 16 x 16 block of 32-bit values: 16 AVX-512 registers
+BLOCK = VECTOR_BITS // 32                # a block's row is one vector register of 32-bit values
 MARK = "dsl.cpu_transpose"
 
 
@@ -117,7 +120,7 @@ def _is_local_buffer(value) -> bool:
 
 
 def _rewrite(outer, load, store, ivs, a, trips) -> None:
-    """for A0, B0 in blocks: 16 rows loaded along a, transposed, stored as 16 rows along b."""
+    """for A0, B0 in blocks: BLOCK rows loaded along a, transposed, stored as BLOCK rows along b."""
     b = 1 - a
     etype = load.results[0].type
     with outer.location, ir.InsertionPoint(outer):
@@ -136,48 +139,61 @@ def _rewrite(outer, load, store, ivs, a, trips) -> None:
                 at = {a: _offset(starts[a], 0), b: _offset(starts[b], r)}
                 rows.append(affine.vector_load(row_t, load.operands[0], _operands(load, ivs, at),
                                                load.attributes["map"]))
-            for c, col in enumerate(transpose16(rows)):
+            for c, col in enumerate(transpose(rows)):
                 at = {a: _offset(starts[a], c), b: _offset(starts[b], 0)}
                 affine.vector_store(col, store.operands[1], _operands(store, ivs, at), store.attributes["map"])
             affine.AffineYieldOp([])
     outer.operation.erase()
 
 
-def _lanes(a: int, b: int, lanes_a, lanes_b, width: int = 4):
+def _lanes(a: int, b: int, lanes_a, lanes_b, width: int = 4, n: int = BLOCK):
     """A shuffle mask taking 128-bit lanes ``lanes_a`` of ``a`` then ``lanes_b`` of ``b`` (four 32-bit
-    values per lane; the second source's elements are numbered after the first's)."""
-    return [BLOCK * src + width * lane + e for src, lanes in ((a, lanes_a), (b, lanes_b)) for lane in lanes
+    values per lane; the second source's elements are numbered after the first's ``n``)."""
+    return [n * src + width * lane + e for src, lanes in ((a, lanes_a), (b, lanes_b)) for lane in lanes
             for e in range(width)]
 
 
-def _within_lanes(picks):
-    """A mask doing ``picks`` (four (source, element) pairs) in each 128-bit lane."""
-    return [BLOCK * src + 4 * lane + e for lane in range(4) for src, e in picks]
+def _within_lanes(picks, n: int):
+    """A mask doing ``picks`` (four (source, element) pairs) in each 128-bit lane of ``n``-value vectors."""
+    return [n * src + 4 * lane + e for lane in range(n // 4) for src, e in picks]
 
 
-def transpose16(rows):
-    """The 16 columns of the 16 x 16 block whose rows are ``rows`` (vectors of 16 32-bit values), by the
-    4-stage network of 64 two-source shuffles that x86 does with unpcklps/unpckhps, unpcklpd/unpckhpd
-    (within 128-bit lanes) and two rounds of shuff64x2 (whole lanes). Written as ``vector.shuffle``s rather
-    than one ``vector.transpose``: canonicalisation folds a transpose of inserted rows into extracts of
-    single elements, which LLVM then rebuilds with several times the shuffles."""
+def transpose(rows):
+    """The columns of the square block whose rows are ``rows`` (8 or 16 vectors of as many 32-bit
+    values), by the shuffle network x86 does with unpcklps/unpckhps, unpcklpd/unpckhpd (within 128-bit
+    lanes), then whole 128-bit lanes (vperm2f128 for 8, two rounds of shuff64x2 for 16). Written as
+    ``vector.shuffle``s rather than one ``vector.transpose``: canonicalisation folds a transpose of
+    inserted rows into extracts of single elements, which LLVM then rebuilds with several times the
+    shuffles."""
+    n = len(rows)
     shuffle = vector.shuffle
-    lo_ps, hi_ps = _within_lanes([(0, 0), (1, 0), (0, 1), (1, 1)]), _within_lanes([(0, 2), (1, 2), (0, 3), (1, 3)])
-    lo_pd, hi_pd = _within_lanes([(0, 0), (0, 1), (1, 0), (1, 1)]), _within_lanes([(0, 2), (0, 3), (1, 2), (1, 3)])
+    lo_ps, hi_ps = (_within_lanes(p, n) for p in ([(0, 0), (1, 0), (0, 1), (1, 1)], [(0, 2), (1, 2), (0, 3), (1, 3)]))
+    lo_pd, hi_pd = (_within_lanes(p, n) for p in ([(0, 0), (0, 1), (1, 0), (1, 1)], [(0, 2), (0, 3), (1, 2), (1, 3)]))
     t = []
-    for r in range(0, BLOCK, 2):      # t[2q], t[2q+1]: rows 2q, 2q+1 interleaved
+    for r in range(0, n, 2):          # t[2q], t[2q+1]: rows 2q, 2q+1 interleaved
         t += [shuffle(rows[r], rows[r + 1], lo_ps), shuffle(rows[r], rows[r + 1], hi_ps)]
-    u = [None] * BLOCK                # u[4g + m], 128-bit lane l: rows 4g..4g+3 of column 4l + m
-    for g in range(4):
+    u = [None] * n                    # u[4g + m], 128-bit lane l: rows 4g..4g+3 of column 4l + m
+    for g in range(n // 4):
         t0, t1, t2, t3 = t[4 * g:4 * g + 4]
         u[4 * g:4 * g + 4] = [shuffle(t0, t2, lo_pd), shuffle(t0, t2, hi_pd), shuffle(t1, t3, lo_pd),
                               shuffle(t1, t3, hi_pd)]
-    cols = [None] * BLOCK
+    return _whole_lanes(u, n)
+
+
+def _whole_lanes(u, n: int):
+    """The last stage: column 4l + m gathers 128-bit lane l of u[m], u[m + 4], ... (rows 4g..4g+3)."""
+    shuffle = vector.shuffle
+    cols = [None] * n
+    if n == 8:
+        for m in range(4):
+            for l in range(2):
+                cols[4 * l + m] = shuffle(u[m], u[m + 4], _lanes(0, 1, (l,), (l,), n=n))
+        return cols
     for m in range(4):
-        p = [shuffle(u[m + 8 * h], u[m + 8 * h + 4], _lanes(0, 1, (0, 2), (0, 2))) for h in (0, 1)]
-        q = [shuffle(u[m + 8 * h], u[m + 8 * h + 4], _lanes(0, 1, (1, 3), (1, 3))) for h in (0, 1)]
+        p = [shuffle(u[m + 8 * h], u[m + 8 * h + 4], _lanes(0, 1, (0, 2), (0, 2), n=n)) for h in (0, 1)]
+        q = [shuffle(u[m + 8 * h], u[m + 8 * h + 4], _lanes(0, 1, (1, 3), (1, 3), n=n)) for h in (0, 1)]
         for l, (src, lanes) in enumerate(((p, (0, 2)), (q, (0, 2)), (p, (1, 3)), (q, (1, 3)))):
-            cols[4 * l + m] = shuffle(src[0], src[1], _lanes(0, 1, lanes, lanes))
+            cols[4 * l + m] = shuffle(src[0], src[1], _lanes(0, 1, lanes, lanes, n=n))
     return cols
 
 

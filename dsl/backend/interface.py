@@ -15,6 +15,7 @@ from mlir import ir
 
 from ..errors import CallError
 from ..types import DSLType, Float, Index, parse_type
+from . import wide_ints
 from .call_values import check_dtype, check_scalar, check_values
 
 
@@ -133,13 +134,7 @@ def signature(schedule) -> Signature:
 def _wrap(values: np.ndarray, bits: int, signed: bool) -> np.ndarray:
     """Wrap integers to ``bits`` (two's complement when signed), as hardware registers do."""
     if values.dtype == object or bits > 64:
-        mask = (1 << bits) - 1
-        out = np.empty(values.shape, dtype=object)
-        flat = out.reshape(-1)
-        for k, v in enumerate(values.reshape(-1)):
-            v = int(v) & mask
-            flat[k] = v - (1 << bits) if signed and v >> (bits - 1) else v
-        return out
+        return wide_ints.wrap(values, bits, signed)
     carrier = parse_carrier(bits, signed)
     v = values.astype(np.int64) if values.dtype.kind in "iub" and values.dtype != np.uint64 else values
     if bits >= 64:
@@ -226,6 +221,8 @@ def to_storage(spec: ArgSpec, value, kernel: str = "the kernel", borrow: bool = 
         return np.ascontiguousarray(arr.astype(bool))
     if t.bits <= 64 and arr.dtype != object:  # check_values proved every value in range: its own wrapped value
         return np.array(arr, dtype=parse_carrier(t.bits, t.signed), order="C", copy=True)
+    if arr.dtype == object:  # wide integers, proved in range likewise: the same objects (ints for the JIT)
+        return np.array(arr, dtype=object, order="C", copy=True)
     return np.ascontiguousarray(_wrap(arr, t.bits, t.signed))
 
 

@@ -19,7 +19,7 @@ from mlir.passmanager import PassManager
 from ..errors import BuildError, user_facing
 from ..types import Float, Index, storage_bytes
 from . import cpu_bounds, cpu_call, cpu_entry, cpu_floats, cpu_interrupt, cpu_narrow, cpu_noalias, cpu_opt, cpu_outputs, cpu_regblock, cpu_rolled
-from . import cpu_run, cpu_transpose, jit_symbols
+from . import cpu_hoist, cpu_regblock_cache, cpu_run, cpu_transpose, jit_symbols, wide_ints
 from .interface import bind_args, check_args, copies_before, from_storage, signature_of_func, write_back_changed
 
 # Local tensors live from their allocation to the end of its scope: allocations of a static size move out of
@@ -67,8 +67,10 @@ def lower_to_llvm(module_text: str, top: str, context: ir.Context, extra_passes=
                 op.attributes["llvm.emit_c_interface"] = ir.UnitAttr.get()
         cpu_opt.optimize_for_cpu(module)
         if checks is None:  # (a bounds check tests scalar accesses: a debugging build keeps them)
+            cpu_hoist.hoist_repeated_copies(module)
             cpu_regblock.register_block(module)
             cpu_transpose.vectorize_transposes(module)
+        cpu_regblock_cache.align_local_buffers(module)
         cpu_opt.inline_scheduled_functions(module)
         distinct = cpu_noalias.distinct_arguments(module)
         cpu_entry.results_to_buffers(module, top)
@@ -265,10 +267,7 @@ class _Buffer:
         self.spec = spec
         if arr.dtype == object:
             nbytes = storage_bytes(spec.dtype.bits)
-            flat = np.zeros((arr.size, nbytes), dtype=np.uint8)
-            for k, v in enumerate(arr.reshape(-1)):
-                flat[k] = np.frombuffer(int(v).to_bytes(nbytes, "little", signed=spec.dtype.signed), dtype=np.uint8)
-            self.array, self.elem_bytes, self.wide = flat, nbytes, True
+            self.array, self.elem_bytes, self.wide = wide_ints.to_rows(arr, nbytes, spec.dtype.signed), nbytes, True
         else:
             self.array, self.elem_bytes, self.wide = np.ascontiguousarray(arr), arr.dtype.itemsize, False
 
@@ -319,12 +318,7 @@ def _scalar_pointer(buf):
 def _view_back(spec, buf: _Buffer):
     if not buf.wide:
         return _wrap_odd_width(spec, buf.array)
-    values = [int.from_bytes(row.tobytes(), "little", signed=spec.dtype.signed) for row in buf.array]
-    out = np.empty(len(values), dtype=object)
-    out[:] = values
-    from .interface import _wrap
-
-    return _wrap(out, spec.dtype.bits, spec.dtype.signed).reshape(spec.shape)
+    return wide_ints.from_rows(buf.array, spec.shape, spec.dtype.bits, spec.dtype.signed)
 
 
 def _wrap_odd_width(spec, array):

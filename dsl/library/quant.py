@@ -208,10 +208,16 @@ def quantize_rows_ref(X, s, bits=8):
     return _round_clamp(np.asarray(X, dtype=F) / np.asarray(s, dtype=F)[:, None], _qmax(bits))
 
 
+def absmax_scales_ref(m, bits=8):
+    """Symmetric scales m / QMAX from absolute maxima m, 1 where m is under MIN_ABSMAX (see there)."""
+    m = np.asarray(m, dtype=F)
+    q = _qmax(bits)
+    return np.where(m >= F(q * 2.0 ** -126), m / F(q), F(1.0)).astype(F)
+
+
 def quantize_per_token_ref(X, bits=8):
     X = np.asarray(X, dtype=F)
-    m = np.abs(X).max(axis=1)
-    s = np.where(m >= F(_qmax(bits) * 2.0 ** -126), m / F(_qmax(bits)), F(1.0)).astype(F)  # MIN_ABSMAX
+    s = absmax_scales_ref(np.abs(X).max(axis=1), bits)
     return _round_clamp(X / s[:, None], _qmax(bits)), s
 
 

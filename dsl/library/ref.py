@@ -17,10 +17,11 @@ from .packing import mul2_ref as packed_mul2  # noqa: F401
 from .quant import fixed_point_multiplier, smoothing_scales, wrap  # noqa: F401
 from .quant import dequantize_ref as dequantize, dequantize_rows_ref as dequantize_rows  # noqa: F401
 from .quant import quantize_ref as quantize, quantize_rows_ref as quantize_rows  # noqa: F401
-from .quant import quantize_per_token_ref as quantize_per_token, requantize_ref as requantize  # noqa: F401
+from .quant import absmax_scales_ref as absmax_scales, quantize_per_token_ref as quantize_per_token  # noqa: F401
+from .quant import requantize_ref as requantize  # noqa: F401
 from .quant import requantize_rows_ref as requantize_rows, smooth_ref as smooth  # noqa: F401
 from .quant import smooth_weight_ref as smooth_weight  # noqa: F401
-from .systolic import gemm_ref as gemm, linear_ref as systolic_linear  # noqa: F401
+from .systolic import gemm_ref as gemm, gemm_wide_ref as gemm_wide, linear_ref as systolic_linear  # noqa: F401
 
 F = np.float32
 

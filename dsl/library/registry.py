@@ -170,6 +170,12 @@ KERNELS = [
           (int8, int4, int32, 16, 24, 32, 4, 8),
           lambda i, r: (_ints(r, -128, 128, i[3], i[4]), _ints(r, *_range(i[1]), i[4], i[5])),
           lambda i, A, B: ref.gemm(A, B), lambda i, A, B: A.astype(np.int64) @ B.astype(np.int64)),
+    Entry("gemm_wide", systolic.gemm_wide, systolic.schedule_gemm_wide, (int8, int8, int32, L, D, DFF, 16, 16),
+          (int8, int4, int32, 16, 40, 32, 4, 8), lambda i, r: _wide_inputs(i, r),
+          lambda i, Ap, Bp: ref.gemm_wide(Ap, Bp, i[0].bits, i[1].bits, i[6], i[7])),
+    Entry("packed_gemm_wide", systolic.packed_gemm_wide, systolic.schedule_packed_gemm_wide,
+          (int8, int4, int32, L, D, DFF, 8, 32), (int8, int4, int32, 16, 40, 32, 4, 8), lambda i, r: _wide_inputs(i, r),
+          lambda i, Ap, Bp: ref.gemm_wide(Ap, Bp, i[0].bits, i[1].bits, i[6], i[7])),
     Entry("systolic_linear", systolic.linear, systolic.schedule_linear, (int8, int8, int32, L, D, D, 8, 16),
           (int8, int8, int32, 16, 24, 32, 4, 8),
           lambda i, r: (_ints(r, -128, 128, i[3], i[4]), _ints(r, *_range(i[1]), i[5], i[4])),
@@ -194,6 +200,13 @@ KERNELS = [
 
 def _range(t):
     return -(1 << (t.bits - 1)), 1 << (t.bits - 1)
+
+
+def _wide_inputs(inst, rng):
+    """A in column-major tiles and B by rows, packed into words (``systolic.gemm_wide``'s layout)."""
+    ta, tb, _, m, k, n, mt, nt = inst
+    A, B = _ints(rng, *_range(ta), m, k), _ints(rng, *_range(tb), k, n)
+    return systolic.pack_a_tiles(A, ta.bits, mt), systolic.pack_b_rows(B, tb.bits, nt)
 
 
 def _gemv_inputs(inst, rng):
