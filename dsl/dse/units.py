@@ -175,22 +175,15 @@ def _pe_local(s, f, loops):
         s.unroll(f"{f}:{loop}", 0)
 
 
-ROW_LOOPS = {  # the unit's process function and the reductions its row kernel calls
-    "softmax": ("_softmax_rows", ("row_max", "exp_sum")),
-    "layer_norm": ("_layer_norm_rows", ("row_sum", "square_sum")),
-    "gelu": ("_gelu_rows", ()),
-    "gelu_tanh": ("_gelu_rows", ()),
-}
+ROW_UNITS = {"softmax": "_softmax_rows", "layer_norm": "_layer_norm_rows", "gelu": "_gelu_rows",
+             "gelu_tanh": "_gelu_rows"}  # the unit's process function
 REDUCTION_GROUPS = {"row_sum": "sum_groups:j0", "row_max": "max_groups:j0", "exp_sum": "sum_groups:j0",
                     "square_sum": "sum_groups:j0"}
 
 
 def _row_lanes(kind):
     def steps(s, params):
-        unit, reductions = ROW_LOOPS[kind]
-        row_lanes(s, _func(s, unit), lanes_of(kind, params))
-        for helper in reductions:
-            s.pipeline(f"{_func(s, helper)}:{REDUCTION_GROUPS[helper]}", 1)
+        row_lanes(s, _func(s, ROW_UNITS[kind]), lanes_of(kind, params))
     return steps
 
 
@@ -395,11 +388,9 @@ def row_tripcount(kind: str, params: tuple, kept: int | None) -> dict:
         return {}
     R, D = params[:2]
     n = D if kept is None else kept
-    from ..library.rows import LANES as MAX_LANES, SUM_LANES
+    from ..library.rows import SUM_LANES
 
-    return {"softmax_exp_row:masked:j3": D - n,
-            "row_max:max_groups:j0": n // MAX_LANES, "row_max:max_tail:l2": n % MAX_LANES,
-            "exp_sum:sum_groups:j0": n // SUM_LANES, "exp_sum:sum_tail:l2": n % SUM_LANES}
+    return {"exp_sum:sum_groups:j0": n // SUM_LANES, "exp_sum:sum_tail:l2": n % SUM_LANES}
 
 
 __all__ = ["KINDS", "build", "instantiation", "paper_schedule", "paper_steps", "row_tripcount"]

@@ -31,7 +31,7 @@ NEG_MAX = -mathf.FLT_MAX   # start of a running max: below every finite float
 
 
 # -- row reductions -------------------------------------------------------------------------------------
-def _lane_total(acc: "float32[SUM_LANES]") -> float32:
+def lane_total(acc: "float32[SUM_LANES]") -> float32:
     """The 32 partial sums combined: l + 16 into l, l + 8 into l (one loop of 8: three adds each), then a
     pairwise tree of the 8."""
     q: float32[8]
@@ -50,7 +50,7 @@ def row_sum(x: "T[D]", n: int32) -> "T":
     base: int32 = (n // SUM_LANES) * SUM_LANES
     for l2 in range(n - base, name="sum_tail"):
         acc[l2] += x[base + l2]
-    return _lane_total(acc)
+    return lane_total(acc)
 
 
 @dsl.template("T", "D", check=checks.float_row)
@@ -63,6 +63,12 @@ def row_max(x: "T[D]", n: int32, scale: "T") -> "T":
     base: int32 = (n // LANES) * LANES
     for l2 in range(n - base, name="max_tail"):
         acc[l2] = max(acc[l2], x[base + l2] * scale)
+    return lane_max(acc)
+
+
+def lane_max(acc: "float32[LANES]") -> float32:
+    """The LANES running maxima combined (a pairwise tree: the order fixes which zero a tie of -0 and +0
+    gives)."""
     return max(max(max(acc[0], acc[1]), max(acc[2], acc[3])), max(max(acc[4], acc[5]), max(acc[6], acc[7])))
 
 
@@ -89,23 +95,24 @@ def exp_sum(x: "T[D]", z: "T[D]", n: int32, scale: "T", m: "T") -> "T":
         e2: T = mathf.EXP[MATH](x[base + l2] * scale - m)
         z[base + l2] = e2
         acc[l2] += e2
-    return _lane_total(acc)
+    return lane_total(acc)
 
 
 @dsl.template("T", "D", check=checks.float_row)
 def square_sum(x: "T[D]", z: "T[D]", mean: "T") -> "T":
-    """z[j] = (x[j] - mean)^2 and their sum in row_sum's order, in one pass (the same bits as two)."""
+    """z[j] = x[j] - mean (the deviations, which the normalisation reuses) and the sum of their squares in
+    row_sum's order, in one pass."""
     acc: T[SUM_LANES] = 0.0
     for j0 in range(D // SUM_LANES, name="sum_groups"):
         for l in range(SUM_LANES, name="sum_lanes"):
             d: T = x[j0 * SUM_LANES + l] - mean
-            z[j0 * SUM_LANES + l] = d * d
+            z[j0 * SUM_LANES + l] = d
             acc[l] += d * d
     for l2 in range(D - (D // SUM_LANES) * SUM_LANES, name="sum_tail"):
         d2: T = x[(D // SUM_LANES) * SUM_LANES + l2] - mean
-        z[(D // SUM_LANES) * SUM_LANES + l2] = d2 * d2
+        z[(D // SUM_LANES) * SUM_LANES + l2] = d2
         acc[l2] += d2 * d2
-    return _lane_total(acc)
+    return lane_total(acc)
 
 
 @dsl.template("T", "D", check=checks.float_row)
@@ -120,7 +127,7 @@ def row_absmax(x: "T[D]", n: int32) -> "T":
     base: int32 = (n // LANES) * LANES
     for l2 in range(n - base, name="absmax_tail"):
         acc[l2] = max(acc[l2], abs(x[base + l2]))
-    return max(max(max(acc[0], acc[1]), max(acc[2], acc[3])), max(max(acc[4], acc[5]), max(acc[6], acc[7])))
+    return lane_max(acc)
 
 
 def _lanes_ref(x, n, init, combine, lanes=LANES):
@@ -218,8 +225,8 @@ def layer_norm_row(x: "T[D]", gamma: "T[D]", beta: "T[D]", z: "T[D]", eps: "T"):
     """z = (x - mean) / sqrt(var + eps) * gamma + beta, var the biased variance (two passes, as PyTorch)."""
     mean: T = row_sum[T, D](x, D) / D
     rstd: T = 1.0 / dsl.sqrt(square_sum[T, D](x, z, mean) / D + eps)
-    for j2 in range(D, name="normalize"):
-        z[j2] = ((x[j2] - mean) * rstd) * gamma[j2] + beta[j2]
+    for j2 in range(D, name="normalize"):  # z holds x - mean
+        z[j2] = (z[j2] * rstd) * gamma[j2] + beta[j2]
 
 
 def layer_norm_rows_ref(x, gamma, beta, eps):

@@ -55,7 +55,7 @@ def inline_math(s):
     """Inline the scalar functions of ``mathf`` (a few float operations each) and the lane combination into
     their callers."""
     for name in functions(s):
-        if name.startswith("mathf_") or name == "_lane_total":
+        if name.startswith("mathf_") or name in ("lane_total", "lane_max"):
             s.inline(name)
     return s
 

@@ -16,6 +16,7 @@ import dsl
 from dsl import int32
 
 from .. import checks, mathf, rows
+from ..rows import LANES, NEG_MAX, SUM_LANES
 from . import tokens
 from .tokens import WORD, chunk, need_row  # noqa: F401  (chunk: used in the annotations)
 
@@ -51,32 +52,51 @@ def softmax_rows_math(xs: "dsl.Stream[T[chunk(T, D)], 2]", ns: "dsl.Stream[int32
 def _softmax_rows(xs: "dsl.Stream[T[CH], 2]", ns: "dsl.Stream[int32, 2]", zs: "dsl.Stream[T[CH], 2]", scale: "T"):
     xb: T[D]
     zb: T[D]
-    s: T = 1.0
-    n: int32 = 0
-    tokens.get_row[T, D, CH](xs, xb)
-    for r in range(R - 1, name="rows"):  # row r computed, then row r + 1 in while row r leaves divided by its sum
-        n = ns.get()
-        s = rows.softmax_exp_row[T, D, MATH](xb, zb, n, scale)
-        _exchange_softmax[T, D, CH](xs, xb, zb, zs, s, n)
-    n = ns.get()
-    s = rows.softmax_exp_row[T, D, MATH](xb, zb, n, scale)
-    _send_softmax[T, D, CH](zb, zs, s, n)
+    n: int32 = ns.get()
+    m: T = _get_softmax[T, D, CH](xs, xb, n, scale)
+    for r in range(R - 1, name="rows"):  # row r's exponentials, then row r + 1 in while row r leaves
+        s: T = rows.exp_sum[T, D, MATH](xb, zb, n, scale, m)
+        n_next: int32 = ns.get()
+        m = _exchange_softmax[T, D, CH](xs, xb, zb, zs, s, n, scale, n_next)
+        n = n_next
+    s_last: T = rows.exp_sum[T, D, MATH](xb, zb, n, scale, m)
+    _send_softmax[T, D, CH](zb, zs, s_last, n)
 
 
 @dsl.template("T", "D", "CH")
-def _exchange_softmax(xs: "dsl.Stream[T[CH], 2]", row_in: "T[D]", row_out: "T[D]", ys: "dsl.Stream[T[CH], 2]",
-                      s: "T", n: int32):
-    """``tokens.exchange_row`` with softmax's division on the way out: element j of the leaving row is
-    z[j] / s for j < n and stays z[j] (= 0) beyond, as ``rows.softmax_row`` computes it."""
-    blk: T[CH]
+def _get_softmax(xs: "dsl.Stream[T[CH], 2]", row_in: "T[D]", n_in: int32, scale: "T") -> "T":
+    """The first row in, its running maxima taken as it arrives (``rows.row_max``'s lanes: element j into
+    lane j % LANES, in order; a token's elements are j % LANES for its index j since CH is a multiple of
+    LANES or the whole row): max(x[j] * scale, j < n_in)."""
+    mx: T[LANES] = NEG_MAX
     for c in range(D // CH, name="tokens"):
         got: T[CH] = xs.get()
         for j in range(CH, name="unpack"):
             row_in[c * CH + j] = got[j]
+            if c * CH + j < n_in:
+                mx[j % LANES] = max(mx[j % LANES], got[j] * scale)
+    return rows.lane_max(mx)
+
+
+@dsl.template("T", "D", "CH")
+def _exchange_softmax(xs: "dsl.Stream[T[CH], 2]", row_in: "T[D]", row_out: "T[D]", ys: "dsl.Stream[T[CH], 2]",
+                      s: "T", n: int32, scale: "T", n_in: int32) -> "T":
+    """``tokens.exchange_row`` with two passes riding on the transfer: the leaving row divided by its sum
+    (z[j] / s for j < n, 0 beyond: ``rows.softmax_row``'s bits) and the arriving row's max (as
+    ``_get_softmax``, returned), so that a row takes two passes (this one and ``exp_sum``), not three."""
+    blk: T[CH]
+    mx: T[LANES] = NEG_MAX
+    for c in range(D // CH, name="tokens"):
+        got: T[CH] = xs.get()
+        for j in range(CH, name="unpack"):
+            row_in[c * CH + j] = got[j]
+            if c * CH + j < n_in:
+                mx[j % LANES] = max(mx[j % LANES], got[j] * scale)
         for j2 in range(CH, name="normalize"):
             v: T = row_out[c * CH + j2]
-            blk[j2] = v / s if c * CH + j2 < n else v
+            blk[j2] = v / s if c * CH + j2 < n else 0.0
         ys.put(blk)
+    return rows.lane_max(mx)
 
 
 @dsl.template("T", "D", "CH")
@@ -86,7 +106,7 @@ def _send_softmax(row_out: "T[D]", ys: "dsl.Stream[T[CH], 2]", s: "T", n: int32)
     for c in range(D // CH, name="tokens"):
         for j2 in range(CH, name="normalize"):
             v: T = row_out[c * CH + j2]
-            blk[j2] = v / s if c * CH + j2 < n else v
+            blk[j2] = v / s if c * CH + j2 < n else 0.0
         ys.put(blk)
 
 
@@ -125,12 +145,75 @@ def _layer_norm_rows(xs: "dsl.Stream[T[CH], 2]", gamma: "T[D]", beta: "T[D]", zs
     for j in range(D, name="params"):
         g[j] = gamma[j]
         b[j] = beta[j]
-    tokens.get_row[T, D, CH](xs, xb)
-    for r in range(R - 1, name="rows"):  # row r computed, then row r + 1 in while row r leaves
-        rows.layer_norm_row[T, D](xb, g, b, zb, eps)
-        tokens.exchange_row[T, D, CH](xs, xb, zb, zs)
-    rows.layer_norm_row[T, D](xb, g, b, zb, eps)
-    tokens.put_row[T, D, CH](zb, zs)
+    mean: T = _get_sum[T, D, CH](xs, xb) / D
+    for r in range(R - 1, name="rows"):  # row r's deviations, then row r + 1 in while row r leaves
+        rstd: T = 1.0 / dsl.sqrt(rows.square_sum[T, D](xb, zb, mean) / D + eps)
+        mean = _exchange_layer_norm[T, D, CH](xs, xb, zb, g, b, zs, rstd) / D
+    rstd_last: T = 1.0 / dsl.sqrt(rows.square_sum[T, D](xb, zb, mean) / D + eps)
+    _send_layer_norm[T, D, CH](zb, g, b, zs, rstd_last)
+
+
+@dsl.template("T", "R", "D", "CH")
+def _layer_norm_rows_n(xs: "dsl.Stream[T[CH], 2]", gamma: "T[D]", beta: "T[D]", zs: "dsl.Stream[T[CH], 2]",
+                       eps: "T", m: int32):
+    """``_layer_norm_rows`` over m >= 1 rows given at run time (``rowcount.layer_norm_rows_n``): the same
+    passes; only the bound of the ``rows`` loop differs (a fixed bound keeps every stream's token count
+    static, which the SLR-crossing streams of a fixed-size design need)."""
+    g: T[D]
+    b: T[D]
+    xb: T[D]
+    zb: T[D]
+    for j in range(D, name="params"):
+        g[j] = gamma[j]
+        b[j] = beta[j]
+    mean: T = _get_sum[T, D, CH](xs, xb) / D
+    for r in range(m - 1, name="rows"):
+        rstd: T = 1.0 / dsl.sqrt(rows.square_sum[T, D](xb, zb, mean) / D + eps)
+        mean = _exchange_layer_norm[T, D, CH](xs, xb, zb, g, b, zs, rstd) / D
+    rstd_last: T = 1.0 / dsl.sqrt(rows.square_sum[T, D](xb, zb, mean) / D + eps)
+    _send_layer_norm[T, D, CH](zb, g, b, zs, rstd_last)
+
+
+@dsl.template("T", "D", "CH")
+def _get_sum(xs: "dsl.Stream[T[CH], 2]", row_in: "T[D]") -> "T":
+    """The first row in, summed as it arrives in ``rows.row_sum``'s order (element j into partial sum
+    j % SUM_LANES, in order, combined by ``lane_total``)."""
+    acc: T[SUM_LANES] = 0.0
+    for c in range(D // CH, name="tokens"):
+        got: T[CH] = xs.get()
+        for j in range(CH, name="unpack"):
+            row_in[c * CH + j] = got[j]
+            acc[(c * CH + j) % SUM_LANES] += got[j]
+    return rows.lane_total(acc)
+
+
+@dsl.template("T", "D", "CH")
+def _exchange_layer_norm(xs: "dsl.Stream[T[CH], 2]", row_in: "T[D]", dev: "T[D]", g: "T[D]", b: "T[D]",
+                         ys: "dsl.Stream[T[CH], 2]", rstd: "T") -> "T":
+    """The leaving row normalised from its deviations (``rows.layer_norm_row``'s (d * rstd) * g + b) while
+    the next row arrives and is summed (``_get_sum``, returned): a row takes two passes (this one and
+    ``square_sum``), not three."""
+    blk: T[CH]
+    acc: T[SUM_LANES] = 0.0
+    for c in range(D // CH, name="tokens"):
+        got: T[CH] = xs.get()
+        for j in range(CH, name="unpack"):
+            row_in[c * CH + j] = got[j]
+            acc[(c * CH + j) % SUM_LANES] += got[j]
+        for j2 in range(CH, name="normalize"):
+            blk[j2] = (dev[c * CH + j2] * rstd) * g[c * CH + j2] + b[c * CH + j2]
+        ys.put(blk)
+    return rows.lane_total(acc)
+
+
+@dsl.template("T", "D", "CH")
+def _send_layer_norm(dev: "T[D]", g: "T[D]", b: "T[D]", ys: "dsl.Stream[T[CH], 2]", rstd: "T"):
+    """The last row's ``_exchange_layer_norm``: it leaves normalised, and no row comes in."""
+    blk: T[CH]
+    for c in range(D // CH, name="tokens"):
+        for j2 in range(CH, name="normalize"):
+            blk[j2] = (dev[c * CH + j2] * rstd) * g[c * CH + j2] + b[c * CH + j2]
+        ys.put(blk)
 
 
 @dsl.template("T", "R", "D", check=_rows_check)
