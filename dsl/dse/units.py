@@ -381,6 +381,29 @@ def paper_schedule(s):
     # lets another caller of the shared pe_step_packed cut it to one dimension)
 
 
+# -- how many lanes a row unit needs ----------------------------------------------------------------------
+LANE_CHOICES = (1, 2, 4, 8, 16)  # up to a whole 512-bit token of float32 a cycle
+
+
+def producer_row_cycles(K: int, N: int, macs_per_cycle: int) -> float:
+    """Cycles a GEMM spends per output row of N elements (K * N MACs at ``macs_per_cycle``): the row rate
+    the row unit after it must keep so as not to slow the dataflow down."""
+    return K * N / macs_per_cycle
+
+
+def row_lanes_for(kind: str, R: int, D: int, cycles_per_row: float, clock: float = 300.0) -> int:
+    """The fewest lanes (``LANE_CHOICES``) at which the row unit ``kind`` over R rows of D takes at most
+    ``cycles_per_row`` cycles a row (its estimated interval / R): the lanes its producer's row rate needs,
+    so that the unit spends no DSP on a throughput the design cannot use (the widest choice when none
+    keeps up)."""
+    for lanes in LANE_CHOICES:
+        params = (R, D, lanes)
+        r = dsl.estimate(build(kind, *params), clock_mhz=clock, tripcount=row_tripcount(kind, params, None) or None)
+        if r.interval / R <= cycles_per_row:
+            return lanes
+    return LANE_CHOICES[-1]
+
+
 def row_tripcount(kind: str, params: tuple, kept: int | None) -> dict:
     """Loops whose bounds come from a stream (softmax's kept row length): Vitis's ``loop_tripcount`` for
     the mean row ``kept`` long (the whole row when None)."""
@@ -393,4 +416,5 @@ def row_tripcount(kind: str, params: tuple, kept: int | None) -> dict:
     return {"exp_sum:sum_groups:j0": n // SUM_LANES, "exp_sum:sum_tail:l2": n % SUM_LANES}
 
 
-__all__ = ["KINDS", "build", "instantiation", "paper_schedule", "paper_steps", "row_tripcount"]
+__all__ = ["KINDS", "build", "instantiation", "paper_schedule", "paper_steps", "row_tripcount", "row_lanes_for",
+           "producer_row_cycles"]

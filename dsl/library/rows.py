@@ -256,33 +256,22 @@ def rms_norm_rows_ref(x, gamma, eps):
 
 
 # -- element-wise rows ----------------------------------------------------------------------------------
-@dsl.template("T", "D", check=checks.float_row)
-def gelu_erf_row(x: "T[D]", z: "T[D]"):
+def _gelu_row_check(T, D, FORM, MATH):
+    _math_row(T, D, MATH)
+    if FORM not in (mathf.ERF_FORM, mathf.TANH_FORM):
+        raise dsl.DSLTypeError(f"FORM = {FORM!r} must be mathf.ERF_FORM (0: the exact erf form, BERT's gelu) or "
+                               "mathf.TANH_FORM (1: the tanh approximation, GPT2's gelu_new)")
+
+
+@dsl.template("T", "D", "FORM", "MATH", check=_gelu_row_check)
+def gelu_row(x: "T[D]", z: "T[D]"):
+    """z = GeLU(x) in the form FORM (``mathf.ERF_FORM`` / ``TANH_FORM``) on the math of MATH
+    (``mathf.GELU_BY_FORM``: the library's bit-exact polynomials or the vendor's erf / tanh cores)."""
     for j in range(D, name="gelu"):
-        z[j] = mathf.gelu_erf(x[j])
-
-
-@dsl.template("T", "D", check=checks.float_row)
-def gelu_tanh_row(x: "T[D]", z: "T[D]"):
-    for j in range(D, name="gelu"):
-        z[j] = mathf.gelu_tanh(x[j])
-
-
-@dsl.template("T", "D", check=checks.float_row)
-def vendor_gelu_erf_row(x: "T[D]", z: "T[D]"):
-    """``gelu_erf_row`` on the vendor's erf core (``mathf.vendor_gelu_erf``)."""
-    for j in range(D, name="gelu"):
-        z[j] = mathf.vendor_gelu_erf(x[j])
-
-
-@dsl.template("T", "D", check=checks.float_row)
-def vendor_gelu_tanh_row(x: "T[D]", z: "T[D]"):
-    """``gelu_tanh_row`` on the vendor's tanh core (``mathf.vendor_gelu_tanh``)."""
-    for j in range(D, name="gelu"):
-        z[j] = mathf.vendor_gelu_tanh(x[j])
+        z[j] = mathf.GELU_BY_FORM[MATH][FORM](x[j])
 
 
 __all__ = ["LANES", "SUM_LANES", "row_sum", "row_max", "exp_sum", "square_sum", "softmax_row", "softmax_exp_row",
            "log_softmax_row", "layer_norm_row", "rms_norm_row",
-           "gelu_erf_row", "gelu_tanh_row", "vendor_gelu_erf_row", "vendor_gelu_tanh_row", "row_sum_ref", "row_max_ref", "softmax_rows_ref",
+           "gelu_row", "lane_total", "lane_max", "row_sum_ref", "row_max_ref", "softmax_rows_ref",
            "log_softmax_rows_ref", "layer_norm_rows_ref", "rms_norm_rows_ref", "float32"]

@@ -33,10 +33,7 @@ ROW_KERNELS = {
     "log_softmax_row": (("exp", "normalize"), ("row_max", "row_sum")),
     "layer_norm_row": (("normalize",), ("row_sum", "square_sum")),
     "rms_norm_row": (("square", "normalize"), ("row_sum",)),
-    "gelu_erf_row": (("gelu",), ()),
-    "gelu_tanh_row": (("gelu",), ()),
-    "vendor_gelu_erf_row": (("gelu",), ()),
-    "vendor_gelu_tanh_row": (("gelu",), ()),
+    "gelu_row": (("gelu",), ()),
     # the integer-only rows (intops): integer recurrences close in one cycle, all II=1; the square root's
     # Newton steps (through a divider) stay sequential
     "int_gelu_row": (("gelu",), ()),

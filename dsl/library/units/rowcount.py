@@ -9,7 +9,7 @@ from __future__ import annotations
 import dsl
 from dsl import UInt, int32
 
-from .. import checks, rows
+from .. import checks, mathf, rows
 from . import tokens
 from .memory import _rows_check as _memory_rows_check, _unpack_words, _weights_check
 from .rowwise import _elementwise_check, _layer_norm_rows_n, _rows_check
@@ -135,7 +135,7 @@ def _gelu_rows_n(xs: "dsl.Stream[T[CH], 2]", zs: "dsl.Stream[T[CH], 2]", m: int3
     for r in range(m, name="rows"):
         for t in range(D // CH, name="tokens"):
             xb: T[CH] = xs.get()
-            rows.gelu_tanh_row[T, CH](xb, zb)
+            rows.gelu_row[T, CH, mathf.TANH_FORM, mathf.LIBRARY](xb, zb)
             zs.put(zb)
 
 

@@ -219,29 +219,25 @@ def _send_layer_norm(dev: "T[D]", g: "T[D]", b: "T[D]", ys: "dsl.Stream[T[CH], 2
 @dsl.template("T", "R", "D", check=_rows_check)
 def gelu_rows(xs: "dsl.Stream[T[chunk(T, D)], 2]", zs: "dsl.Stream[T[chunk(T, D)], 2]"):
     """GeLU, exact (erf) form, of each row (BERT's "gelu")."""
-    _gelu_rows[T, R, D, min(D, WORD // T.bits), 0, mathf.LIBRARY](xs, zs)
+    _gelu_rows[T, R, D, min(D, WORD // T.bits), mathf.ERF_FORM, mathf.LIBRARY](xs, zs)
 
 
 @dsl.template("T", "R", "D", check=_rows_check)
 def gelu_tanh_rows(xs: "dsl.Stream[T[chunk(T, D)], 2]", zs: "dsl.Stream[T[chunk(T, D)], 2]"):
     """GeLU, tanh approximation, of each row (GPT2's "gelu_new")."""
-    _gelu_rows[T, R, D, min(D, WORD // T.bits), 1, mathf.LIBRARY](xs, zs)
+    _gelu_rows[T, R, D, min(D, WORD // T.bits), mathf.TANH_FORM, mathf.LIBRARY](xs, zs)
 
 
 @dsl.template("T", "R", "D", "MATH", check=_math_rows_check)
 def gelu_rows_math(xs: "dsl.Stream[T[chunk(T, D)], 2]", zs: "dsl.Stream[T[chunk(T, D)], 2]"):
     """``gelu_rows`` with the erf of ``MATH`` (``mathf.VENDOR``: the vendor's ``hls::erf``)."""
-    _gelu_rows[T, R, D, min(D, WORD // T.bits), 0, MATH](xs, zs)
+    _gelu_rows[T, R, D, min(D, WORD // T.bits), mathf.ERF_FORM, MATH](xs, zs)
 
 
 @dsl.template("T", "R", "D", "MATH", check=_math_rows_check)
 def gelu_tanh_rows_math(xs: "dsl.Stream[T[chunk(T, D)], 2]", zs: "dsl.Stream[T[chunk(T, D)], 2]"):
     """``gelu_tanh_rows`` with the tanh form of ``MATH`` (``mathf.VENDOR``: ``hls::tanh``)."""
-    _gelu_rows[T, R, D, min(D, WORD // T.bits), 1, MATH](xs, zs)
-
-
-GELU_ROW = {mathf.LIBRARY: {0: rows.gelu_erf_row, 1: rows.gelu_tanh_row},  # MATH -> FORM -> row kernel
-            mathf.VENDOR: {0: rows.vendor_gelu_erf_row, 1: rows.vendor_gelu_tanh_row}}
+    _gelu_rows[T, R, D, min(D, WORD // T.bits), mathf.TANH_FORM, MATH](xs, zs)
 
 
 @dsl.template("T", "R", "D", "CH", "FORM", "MATH")
@@ -253,7 +249,7 @@ def _gelu_rows(xs: "dsl.Stream[T[CH], 2]", zs: "dsl.Stream[T[CH], 2]"):
     zb: T[CH]
     for t in range(R * (D // CH), name="tokens"):
         xb: T[CH] = xs.get()
-        GELU_ROW[MATH][FORM][T, CH](xb, zb)
+        rows.gelu_row[T, CH, FORM, MATH](xb, zb)
         zs.put(zb)
 
 

@@ -124,7 +124,7 @@ def _row_unit(*buffers, extra=()):
 
 
 # row kernels the units apply token by token (``_gelu_rows``)
-TOKENWISE = ("gelu_erf_row", "gelu_tanh_row", "vendor_gelu_erf_row", "vendor_gelu_tanh_row")
+TOKENWISE = ("gelu_row",)
 
 
 def _row_kernel(s, func):
