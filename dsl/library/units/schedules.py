@@ -146,7 +146,6 @@ def _tokenwise_kernel(s, func):
 # argument (for the token width) and their lane registers (running maxima or partial sums)
 TRANSFERS = {"_get_softmax": ("xs", "mx"), "_exchange_softmax": ("xs", "mx"), "_send_softmax": ("ys", None),
              "_get_sum": ("xs", "acc"), "_exchange_layer_norm": ("xs", "acc"), "_send_layer_norm": ("ys", None)}
-STEADY = ("_exchange_softmax", "_exchange_layer_norm")  # the transfers between rows (the others: once a run)
 
 
 def _transfer(s, func, lanes: int):
@@ -190,8 +189,8 @@ def row_lanes(s, func, lanes: int):
         _tokenwise_unit(s, func, lanes)
         return s
     for helper in sorted(_callees(s, func)):
-        if _base(helper) in TRANSFERS:  # the first row in and the last out: once per R rows, at one lane
-            _transfer(s, helper, lanes if _base(helper) in STEADY else 1)
+        if _base(helper) in TRANSFERS:  # the first row in and the last out too: in decode (one row) they
+            _transfer(s, helper, lanes)  # are the whole run
         elif _base(helper) in GROUP_LANES:  # a group of G partial sums every G / lanes cycles
             s.pipeline(f"{helper}:{REDUCTION_LOOPS[_base(helper)][0]}", max(1, GROUP_LANES[_base(helper)] // lanes))
     if lanes > 1:
