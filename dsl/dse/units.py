@@ -8,10 +8,11 @@ same schedule primitives (``paper_steps``):
   paper's PEs hold their accumulators locally; the k loop runs at II=1.
 - ``qk_gemm``: a key row of the head into the B tile per cycle (the tile in registers); ``pv_gemm``: a row of
   probabilities into the A tile a token a cycle (as ``aw_gemm``'s activations).
-- row units (softmax, LayerNorm, GeLU): ``lanes`` elements a cycle in the element-wise loops (unrolled, the row
-  buffers are partitioned by the token width already); the lane reductions are asked for II=1, so that they
-  run as fast as their 8 lanes allow (a float sum: one group of 8 per adder latency; a max: one per cycle).
-  The sums keep the library's order, so the results are the library's bits.
+- row units (softmax, LayerNorm, GeLU): ``lanes`` elements a cycle in every pass (``row_lanes``: the row
+  transfers' token loops at II = 16 / lanes, a sum's 32 partial sums at II = 32 / lanes, GeLU's token loop at
+  II = 16 / lanes). The sums keep the library's order, so the results are the library's bits.
+  ``row_lanes_for`` picks the fewest lanes that keep pace with a producer's row rate
+  (``producer_row_cycles``), as ``models.validate`` does for the kernel rows.
 - ``quantize_rows``: its per-element loop pipelined with the rounding inlined (the unit has no schedule of its
   own).
 

@@ -9,11 +9,13 @@ Float sums are taken in ``SUM_LANES`` = 32 interleaved partial sums: element j g
 adds its elements in order, and the lanes are combined in a fixed order (lane l + 16 into lane l, then l + 8
 into l, then the pairwise tree ((0+1)+(2+3))+((4+5)+(6+7))). The order is part of the result (float addition
 is not associative), and the ``*_ref`` twins follow it exactly. It is also what hardware needs: a lane's
-running sum is used again only 32 elements later, so ``ELEMENTS_PER_CYCLE`` elements a cycle (8, the row
-units' lanes) reach each lane once every 32 / 8 = 4 cycles, the float adder's latency at 300 MHz
-(dsl/qor/tables: fadd 4): the group loop runs at II = SUM_LANES / elements per cycle, its fadd recurrence
-hidden (UG1399 "loop-carried dependencies": II >= latency / distance). Running maxima keep ``LANES`` = 8
-lanes: a float compare takes one cycle, so 8 lanes at II = 1 are 8 elements a cycle.
+running sum is used again only 32 elements later, so up to 8 elements a cycle (a row unit's lanes,
+``dsl.library.units.schedules.row_lanes``) reach each lane once every 32 / 8 = 4 cycles, the float adder's
+latency at 300 MHz (dsl/qor/tables: fadd 4): the group loop runs at II = SUM_LANES / elements per cycle, its
+fadd recurrence hidden (UG1399 "loop-carried dependencies": II >= latency / distance). Running maxima keep
+``LANES`` = 8 lanes: a float compare takes one cycle, so 8 lanes at II = 1 are 8 elements a cycle.
+``lane_total`` / ``lane_max`` combine the lanes; the streaming units take the same sums and maxima as a row
+arrives (``dsl.library.units.rowwise``), in the same lanes and order.
 """
 from __future__ import annotations
 
@@ -25,8 +27,8 @@ from dsl import float32, int32
 from . import checks, mathf
 
 F = np.float32
-LANES = 8             # lanes of a running max (and elements a cycle of the row units' element-wise loops)
-SUM_LANES = 32        # interleaved partial sums of a row sum: LANES elements a cycle x the fadd latency (4)
+LANES = 8             # lanes of a running max
+SUM_LANES = 32        # interleaved partial sums of a row sum: up to 8 elements a cycle x the fadd latency (4)
 NEG_MAX = -mathf.FLT_MAX   # start of a running max: below every finite float
 
 

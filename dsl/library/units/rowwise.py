@@ -5,10 +5,13 @@ the same code as ``nn.softmax`` / ``nn.layer_norm`` / ``nn.gelu``, hence the sam
 MATH (the ``*_math`` forms): ``mathf.LIBRARY`` (the default of the plain forms) computes exp / erf with the
 library's bit-exact polynomials; ``mathf.VENDOR`` calls the vendor's cores (``hls::exp``, ``hls::erf``,
 ``hls::tanh`` in the HLS code, the C library on the CPU and in csim), within the tolerance ``mathf`` states.
-How they overlap (what Vitis gets): softmax and LayerNorm take row r + 1 in while row r leaves (one token
-of each a cycle; softmax divides by the row's sum on the way out), after computing row r in one pass per
-reduction (the exponentials with their sum, the squares with theirs); GeLU, element-wise, runs token by
-token in one pipelined loop.
+How they overlap (what Vitis gets): softmax and LayerNorm make two passes over a row. The row transfer
+takes row r + 1 in while row r leaves, and carries a pass of each: softmax takes the arriving row's max
+and divides the leaving row by its sum, LayerNorm takes the arriving row's sum and normalises the leaving
+row from its deviations; between transfers, one pass computes row r + 1's exponentials with their sum
+(``rows.exp_sum``) or its deviations with the sum of their squares (``rows.square_sum``). Each keeps the row
+kernel's operations in its order, hence its bits. GeLU, element-wise, runs token by token in one pipelined
+loop. The lanes (elements a cycle of every pass) are a schedule's: ``schedules.row_lanes``.
 """
 from __future__ import annotations
 
@@ -131,7 +134,7 @@ def causal_mask(ns: "dsl.Stream[int32, 2]", past: int32):
 @dsl.template("T", "R", "D", check=_rows_check)
 def layer_norm_rows(xs: "dsl.Stream[T[chunk(T, D)], 2]", gamma: "T[D]", beta: "T[D]",
                     zs: "dsl.Stream[T[chunk(T, D)], 2]", eps: "T"):
-    """LayerNorm of each row (``rows.layer_norm_row``); gamma and beta are read once into local copies."""
+    """LayerNorm of each row (``rows.layer_norm_row``'s bits); gamma and beta are read once into local copies."""
     _layer_norm_rows[T, R, D, min(D, WORD // T.bits)](xs, gamma, beta, zs, eps)
 
 
