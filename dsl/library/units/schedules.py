@@ -18,17 +18,22 @@ import dsl
 from mlir import ir
 
 from ...schedule import names as N
+from ..rows import SUM_LANES
 from ..schedules import GROUP_LANES, ROW_KERNELS, inline_math, pipeline_reduction
 from ..schedules import _REDUCTIONS as REDUCTION_LOOPS
 
 CYCLIC, COMPLETE = dsl.Partition.Cyclic, dsl.Partition.Complete
 
 
-def _token(s, func, stream: str) -> int:
-    """Elements per token of the stream argument ``stream`` of ``func`` (a 1-D block)."""
+def _arg_shape(s, func, arg: str) -> list:
     fop = N.funcs(s.module)[func]
     names = [ir.StringAttr(a).value for a in ir.ArrayAttr(fop.attributes["dsl.arg_names"])]
-    return ir.MemRefType(fop.regions[0].blocks[0].arguments[names.index(stream)].type).shape[-1]
+    return list(ir.MemRefType(fop.regions[0].blocks[0].arguments[names.index(arg)].type).shape)
+
+
+def _token(s, func, stream: str) -> int:
+    """Elements per token of the stream argument ``stream`` of ``func`` (a 1-D block)."""
+    return _arg_shape(s, func, stream)[-1]
 
 
 def _rows_by_token(s, func, stream, *buffers, dim=1):
@@ -158,7 +163,15 @@ def _transfer(s, func, lanes: int):
     if lane_regs is not None:
         s.partition(f"{func}:{lane_regs}", COMPLETE, dim=1)
         s.unroll(f"{func}:S_{lane_regs}_init:i0", 0)
-    s.pipeline(f"{func}:tokens", max(1, _token(s, func, stream) // lanes))
+    width = _token(s, func, stream)
+    tokens = _arg_shape(s, func, "row_in")[0] // width if lane_regs == "acc" else 0  # tokens a row
+    pair = lane_regs == "acc" and tokens % 2 == 0 and 2 * width == SUM_LANES
+    if pair:
+        # element j adds to partial sum j % 32, which alternates between the 16-element tokens: two tokens an
+        # iteration make every lane's index a constant, so a lane's fadd recurrence spans one iteration of
+        # 32 / lanes cycles, not two of 16 / lanes (read as one, it would hold the loop at the fadd latency)
+        s.unroll(f"{func}:tokens:c", 2)
+    s.pipeline(f"{func}:tokens", max(1, (2 if pair else 1) * width // lanes))
 
 
 MATH_TABLES = ("mathf_exp:POW2",)  # constant tables of the inlined math functions
