@@ -3,8 +3,9 @@ estimate (``dsl.estimate``) of the library's kernels built as the paper describe
 
 Kernel rows (the paper's HLS reports at 300 MHz): the library's streaming units (``dsl.library.units``) at
 BERT-base sizes, scheduled by ``dsl.dse.units`` (PE arrays that clear and drain in one cycle; the row units on
-the lanes their producer's row rate needs, ``kernel_lanes``), the row units also on the vendor's exp / erf cores (``mathf.VENDOR``), and the memory-to-memory
-``systolic.gemm`` with its predefined schedule. Board rows: the layer accelerator of ``models.design`` (the library's units in three SLR regions,
+the lanes their producer's row rate needs, ``kernel_lanes``), the row units also on the vendor's exp / erf
+cores (``mathf.VENDOR``), and the memory-to-memory ``systolic.gemm`` with its predefined schedule. Board
+rows: the layer accelerator of ``models.design`` (the library's units in three SLR regions,
 W4A8 linear operators on 8 x 32 packed arrays = 256 MACs/cycle and 128 DSPs each, 8 x 8 attention arrays; in
 decode two 1 x 128 arrays per operator, ``PAPER_DECODE``), estimated as one dataflow region by
 ``models.explore.estimate_layer`` (what ``python -m dsl.dse`` ranks by) and rolled up over the layers and the
