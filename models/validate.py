@@ -2,9 +2,11 @@
 estimate (``dsl.estimate``) of the library's kernels built as the paper describes its designs.
 
 Kernel rows (the paper's HLS reports at 300 MHz): the library's streaming units (``dsl.library.units``) at
-BERT-base sizes, scheduled by ``dsl.dse.units`` (PE arrays that clear and drain in one cycle, 8 lanes in the
-row units), the row units also on the vendor's exp / erf cores (``mathf.VENDOR``), and the memory-to-memory
-``systolic.gemm_wide`` with its predefined schedule (operands from wide m_axi words, no operand tiles). Board rows: the layer accelerator of ``models.design`` (the library's units in three SLR regions,
+BERT-base sizes, scheduled by ``dsl.dse.units`` (PE arrays that clear and drain in one cycle; the row units on
+the lanes their producer's row rate needs, ``kernel_lanes``), the row units also on the vendor's exp / erf
+cores (``mathf.VENDOR``), and the memory-to-memory ``systolic.gemm_wide`` with its predefined schedule
+(operands from wide m_axi words, no operand tiles). Board rows: the layer accelerator of ``models.design``
+(the library's units in three SLR regions,
 W4A8 linear operators on 8 x 32 packed arrays = 256 MACs/cycle and 128 DSPs each, 8 x 8 attention arrays; in
 decode two 1 x 128 arrays per operator, ``PAPER_DECODE``, and 1 x 64 attention arrays), estimated as one dataflow region by
 ``models.explore.estimate_layer`` (what ``python -m dsl.dse`` ranks by) and rolled up over the layers and the
@@ -19,7 +21,7 @@ import sys
 from dataclasses import dataclass
 
 import dsl
-from dsl.dse.units import build, row_tripcount
+from dsl.dse.units import VENDOR_KINDS, build, producer_row_cycles, row_lanes_for, row_tripcount
 from dsl.perf import evaluate
 from dsl.qor.design import KernelRun, design_estimate
 
@@ -66,6 +68,24 @@ def _memory_gemm(clock=300.0, packed=False):
     return r.latency_ms, r.resources["DSP"].used, r.resources["BRAM18K"].used
 
 
+# The row units at BERT-base sizes (published ms, DSP), each on the lanes its producer in the paper's BERT
+# layer needs: softmax after Q·Kᵀ on an 8 x 8 array (a row of 512 scores, 64 MACs each, every 512 cycles),
+# LayerNorm after the output projection p (768 x 768 on 256 MACs/cycle: 2,304 cycles a row), GeLU after f1
+# (768 x 3072 on 256 MACs/cycle: 9,216 cycles a row); the softmax and GeLU also on the vendor's cores.
+ROW_KERNELS = (("softmax", "softmax", (12 * 512, 512), 6.67, 38),
+               ("LayerNorm", "layer_norm", (512, 768), 0.85, 80),
+               ("GeLU", "gelu", (512, 3072), 0.67, 256),
+               ("softmax on the vendor's cores", "softmax_vendor", (12 * 512, 512), 6.67, 38),
+               ("GeLU on the vendor's cores", "gelu_vendor", (512, 3072), 0.67, 256))
+PRODUCER_ROW_CYCLES = {"softmax": producer_row_cycles(64, 512, 64), "layer_norm": producer_row_cycles(768, 768, 256),
+                       "gelu": producer_row_cycles(768, 3072, 256)}
+
+
+def kernel_lanes(kind: str, rows: int, width: int) -> int:
+    """``row_lanes_for`` at the row rate of the unit's producer in the paper's BERT-base layer."""
+    return row_lanes_for(kind, rows, width, PRODUCER_ROW_CYCLES[VENDOR_KINDS.get(kind, kind)])
+
+
 def kernel_rows() -> list:
     ideal = 512 * 768 * 3072 / 256 / 300e3  # ms: the first-order model's MACs / (MACs per cycle · f)
     out = []
@@ -81,18 +101,11 @@ def kernel_rows() -> list:
     ms, dsp, _ = _memory_gemm(packed=True)   # (the paper gives no BRAM figure for its packed kernel)
     out += [Row("memory-to-memory systolic.packed_gemm_wide W4A8 8x32, predefined schedule, ms", 15.73, ideal, ms),
             Row("systolic.packed_gemm_wide: DSP", 128, 128, dsp)]
-    for name, kind, params, ms_pub, dsp_pub in (("softmax", "softmax", (12 * 512, 512, 8), 6.67, 38),
-                                                ("LayerNorm", "layer_norm", (512, 768, 8), 0.85, 80),
-                                                ("GeLU", "gelu", (512, 3072, 8), 0.67, 256)):
-        rows, width = params[:2]
-        ms, dsp, _ = _kernel(kind, params)
-        out += [Row(f"{name}, {rows} rows of {width}, ms", ms_pub, None, ms), Row(f"{name}: DSP", dsp_pub, None, dsp)]
-    # the same units on the vendor's exp / erf cores (MATH = mathf.VENDOR); LayerNorm calls neither
-    for name, kind, params, ms_pub, dsp_pub in (("softmax", "softmax_vendor", (12 * 512, 512, 8), 6.67, 38),
-                                                ("GeLU", "gelu_vendor", (512, 3072, 8), 0.67, 256)):
-        ms, dsp, _ = _kernel(kind, params)
-        out += [Row(f"{name} on the vendor's cores, ms", ms_pub, None, ms),
-                Row(f"{name} on the vendor's cores: DSP", dsp_pub, None, dsp)]
+    for name, kind, (rows, width), ms_pub, dsp_pub in ROW_KERNELS:
+        lanes = kernel_lanes(kind, rows, width)
+        ms, dsp, _ = _kernel(kind, (rows, width, lanes))
+        out += [Row(f"{name}, {rows} rows of {width}, {lanes} lane(s), ms", ms_pub, None, ms),
+                Row(f"{name}: DSP", dsp_pub, None, dsp)]
     return out
 
 

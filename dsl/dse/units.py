@@ -8,10 +8,11 @@ same schedule primitives (``paper_steps``):
   paper's PEs hold their accumulators locally; the k loop runs at II=1.
 - ``qk_gemm``: a key row of the head into the B tile per cycle (the tile in registers); ``pv_gemm``: a row of
   probabilities into the A tile a token a cycle (as ``aw_gemm``'s activations).
-- row units (softmax, LayerNorm, GeLU): ``lanes`` elements a cycle in the element-wise loops (unrolled, the row
-  buffers are partitioned by the token width already); the lane reductions are asked for II=1, so that they
-  run as fast as their 8 lanes allow (a float sum: one group of 8 per adder latency; a max: one per cycle).
-  The sums keep the library's order, so the results are the library's bits.
+- row units (softmax, LayerNorm, GeLU): ``lanes`` elements a cycle in every pass (``row_lanes``: the row
+  transfers' token loops at II = 16 / lanes, a sum's 32 partial sums at II = 32 / lanes, GeLU's token loop at
+  II = 16 / lanes). The sums keep the library's order, so the results are the library's bits.
+  ``row_lanes_for`` picks the fewest lanes that keep pace with a producer's row rate
+  (``producer_row_cycles``), as ``models.validate`` does for the kernel rows.
 - ``quantize_rows``: its per-element loop pipelined with the rounding inlined (the unit has no schedule of its
   own).
 
@@ -175,22 +176,15 @@ def _pe_local(s, f, loops):
         s.unroll(f"{f}:{loop}", 0)
 
 
-ROW_LOOPS = {  # the unit's process function and the reductions its row kernel calls
-    "softmax": ("_softmax_rows", ("row_max", "exp_sum")),
-    "layer_norm": ("_layer_norm_rows", ("row_sum", "square_sum")),
-    "gelu": ("_gelu_rows", ()),
-    "gelu_tanh": ("_gelu_rows", ()),
-}
+ROW_UNITS = {"softmax": "_softmax_rows", "layer_norm": "_layer_norm_rows", "gelu": "_gelu_rows",
+             "gelu_tanh": "_gelu_rows"}  # the unit's process function
 REDUCTION_GROUPS = {"row_sum": "sum_groups:j0", "row_max": "max_groups:j0", "exp_sum": "sum_groups:j0",
                     "square_sum": "sum_groups:j0"}
 
 
 def _row_lanes(kind):
     def steps(s, params):
-        unit, reductions = ROW_LOOPS[kind]
-        row_lanes(s, _func(s, unit), lanes_of(kind, params))
-        for helper in reductions:
-            s.pipeline(f"{_func(s, helper)}:{REDUCTION_GROUPS[helper]}", 1)
+        row_lanes(s, _func(s, ROW_UNITS[kind]), lanes_of(kind, params))
     return steps
 
 
@@ -399,6 +393,29 @@ def paper_schedule(s):
     # lets another caller of the shared pe_step_packed cut it to one dimension)
 
 
+# -- how many lanes a row unit needs ----------------------------------------------------------------------
+LANE_CHOICES = (1, 2, 4, 8, 16)  # up to a whole 512-bit token of float32 a cycle
+
+
+def producer_row_cycles(K: int, N: int, macs_per_cycle: int) -> float:
+    """Cycles a GEMM spends per output row of N elements (K * N MACs at ``macs_per_cycle``): the row rate
+    the row unit after it must keep so as not to slow the dataflow down."""
+    return K * N / macs_per_cycle
+
+
+def row_lanes_for(kind: str, R: int, D: int, cycles_per_row: float, clock: float = 300.0) -> int:
+    """The fewest lanes (``LANE_CHOICES``) at which the row unit ``kind`` over R rows of D takes at most
+    ``cycles_per_row`` cycles a row (its estimated interval / R): the lanes its producer's row rate needs,
+    so that the unit spends no DSP on a throughput the design cannot use (the widest choice when none
+    keeps up)."""
+    for lanes in LANE_CHOICES:
+        params = (R, D, lanes)
+        r = dsl.estimate(build(kind, *params), clock_mhz=clock, tripcount=row_tripcount(kind, params, None) or None)
+        if r.interval / R <= cycles_per_row:
+            return lanes
+    return LANE_CHOICES[-1]
+
+
 def row_tripcount(kind: str, params: tuple, kept: int | None) -> dict:
     """Loops whose bounds come from a stream (softmax's kept row length): Vitis's ``loop_tripcount`` for
     the mean row ``kept`` long (the whole row when None)."""
@@ -406,11 +423,10 @@ def row_tripcount(kind: str, params: tuple, kept: int | None) -> dict:
         return {}
     R, D = params[:2]
     n = D if kept is None else kept
-    from ..library.rows import LANES as MAX_LANES, SUM_LANES
+    from ..library.rows import SUM_LANES
 
-    return {"softmax_exp_row:masked:j3": D - n,
-            "row_max:max_groups:j0": n // MAX_LANES, "row_max:max_tail:l2": n % MAX_LANES,
-            "exp_sum:sum_groups:j0": n // SUM_LANES, "exp_sum:sum_tail:l2": n % SUM_LANES}
+    return {"exp_sum:sum_groups:j0": n // SUM_LANES, "exp_sum:sum_tail:l2": n % SUM_LANES}
 
 
-__all__ = ["KINDS", "build", "instantiation", "paper_schedule", "paper_steps", "row_tripcount"]
+__all__ = ["KINDS", "build", "instantiation", "paper_schedule", "paper_steps", "row_tripcount", "row_lanes_for",
+           "producer_row_cycles"]

@@ -387,3 +387,5 @@ def vendor_gelu_tanh_ref(x):
 EXP = {LIBRARY: exp, VENDOR: vendor_exp}                 # MATH -> the exp a row kernel calls
 GELU_FORMS = {LIBRARY: GELU, VENDOR: {"erf": vendor_gelu_erf, "tanh": vendor_gelu_tanh}}
 GELU_FORMS_REF = {LIBRARY: GELU_REF, VENDOR: {"erf": vendor_gelu_erf_ref, "tanh": vendor_gelu_tanh_ref}}
+ERF_FORM, TANH_FORM = 0, 1                               # FORM of a GeLU row kernel (``rows.gelu_row``)
+GELU_BY_FORM = {math: (forms["erf"], forms["tanh"]) for math, forms in GELU_FORMS.items()}  # MATH -> FORM -> fn

@@ -9,11 +9,13 @@ Float sums are taken in ``SUM_LANES`` = 32 interleaved partial sums: element j g
 adds its elements in order, and the lanes are combined in a fixed order (lane l + 16 into lane l, then l + 8
 into l, then the pairwise tree ((0+1)+(2+3))+((4+5)+(6+7))). The order is part of the result (float addition
 is not associative), and the ``*_ref`` twins follow it exactly. It is also what hardware needs: a lane's
-running sum is used again only 32 elements later, so ``ELEMENTS_PER_CYCLE`` elements a cycle (8, the row
-units' lanes) reach each lane once every 32 / 8 = 4 cycles, the float adder's latency at 300 MHz
-(dsl/qor/tables: fadd 4): the group loop runs at II = SUM_LANES / elements per cycle, its fadd recurrence
-hidden (UG1399 "loop-carried dependencies": II >= latency / distance). Running maxima keep ``LANES`` = 8
-lanes: a float compare takes one cycle, so 8 lanes at II = 1 are 8 elements a cycle.
+running sum is used again only 32 elements later, so up to 8 elements a cycle (a row unit's lanes,
+``dsl.library.units.schedules.row_lanes``) reach each lane once every 32 / 8 = 4 cycles, the float adder's
+latency at 300 MHz (dsl/qor/tables: fadd 4): the group loop runs at II = SUM_LANES / elements per cycle, its
+fadd recurrence hidden (UG1399 "loop-carried dependencies": II >= latency / distance). Running maxima keep
+``LANES`` = 8 lanes: a float compare takes one cycle, so 8 lanes at II = 1 are 8 elements a cycle.
+``lane_total`` / ``lane_max`` combine the lanes; the streaming units take the same sums and maxima as a row
+arrives (``dsl.library.units.rowwise``), in the same lanes and order.
 """
 from __future__ import annotations
 
@@ -25,13 +27,13 @@ from dsl import float32, int32
 from . import checks, mathf
 
 F = np.float32
-LANES = 8             # lanes of a running max (and elements a cycle of the row units' element-wise loops)
-SUM_LANES = 32        # interleaved partial sums of a row sum: LANES elements a cycle x the fadd latency (4)
+LANES = 8             # lanes of a running max
+SUM_LANES = 32        # interleaved partial sums of a row sum: up to 8 elements a cycle x the fadd latency (4)
 NEG_MAX = -mathf.FLT_MAX   # start of a running max: below every finite float
 
 
 # -- row reductions -------------------------------------------------------------------------------------
-def _lane_total(acc: "float32[SUM_LANES]") -> float32:
+def lane_total(acc: "float32[SUM_LANES]") -> float32:
     """The 32 partial sums combined: l + 16 into l, l + 8 into l (one loop of 8: three adds each), then a
     pairwise tree of the 8."""
     q: float32[8]
@@ -50,7 +52,7 @@ def row_sum(x: "T[D]", n: int32) -> "T":
     base: int32 = (n // SUM_LANES) * SUM_LANES
     for l2 in range(n - base, name="sum_tail"):
         acc[l2] += x[base + l2]
-    return _lane_total(acc)
+    return lane_total(acc)
 
 
 @dsl.template("T", "D", check=checks.float_row)
@@ -63,6 +65,12 @@ def row_max(x: "T[D]", n: int32, scale: "T") -> "T":
     base: int32 = (n // LANES) * LANES
     for l2 in range(n - base, name="max_tail"):
         acc[l2] = max(acc[l2], x[base + l2] * scale)
+    return lane_max(acc)
+
+
+def lane_max(acc: "float32[LANES]") -> float32:
+    """The LANES running maxima combined (a pairwise tree: the order fixes which zero a tie of -0 and +0
+    gives)."""
     return max(max(max(acc[0], acc[1]), max(acc[2], acc[3])), max(max(acc[4], acc[5]), max(acc[6], acc[7])))
 
 
@@ -89,23 +97,24 @@ def exp_sum(x: "T[D]", z: "T[D]", n: int32, scale: "T", m: "T") -> "T":
         e2: T = mathf.EXP[MATH](x[base + l2] * scale - m)
         z[base + l2] = e2
         acc[l2] += e2
-    return _lane_total(acc)
+    return lane_total(acc)
 
 
 @dsl.template("T", "D", check=checks.float_row)
 def square_sum(x: "T[D]", z: "T[D]", mean: "T") -> "T":
-    """z[j] = (x[j] - mean)^2 and their sum in row_sum's order, in one pass (the same bits as two)."""
+    """z[j] = x[j] - mean (the deviations, which the normalisation reuses) and the sum of their squares in
+    row_sum's order, in one pass."""
     acc: T[SUM_LANES] = 0.0
     for j0 in range(D // SUM_LANES, name="sum_groups"):
         for l in range(SUM_LANES, name="sum_lanes"):
             d: T = x[j0 * SUM_LANES + l] - mean
-            z[j0 * SUM_LANES + l] = d * d
+            z[j0 * SUM_LANES + l] = d
             acc[l] += d * d
     for l2 in range(D - (D // SUM_LANES) * SUM_LANES, name="sum_tail"):
         d2: T = x[(D // SUM_LANES) * SUM_LANES + l2] - mean
-        z[(D // SUM_LANES) * SUM_LANES + l2] = d2 * d2
+        z[(D // SUM_LANES) * SUM_LANES + l2] = d2
         acc[l2] += d2 * d2
-    return _lane_total(acc)
+    return lane_total(acc)
 
 
 @dsl.template("T", "D", check=checks.float_row)
@@ -120,7 +129,7 @@ def row_absmax(x: "T[D]", n: int32) -> "T":
     base: int32 = (n // LANES) * LANES
     for l2 in range(n - base, name="absmax_tail"):
         acc[l2] = max(acc[l2], abs(x[base + l2]))
-    return max(max(max(acc[0], acc[1]), max(acc[2], acc[3])), max(max(acc[4], acc[5]), max(acc[6], acc[7])))
+    return lane_max(acc)
 
 
 def _lanes_ref(x, n, init, combine, lanes=LANES):
@@ -218,8 +227,8 @@ def layer_norm_row(x: "T[D]", gamma: "T[D]", beta: "T[D]", z: "T[D]", eps: "T"):
     """z = (x - mean) / sqrt(var + eps) * gamma + beta, var the biased variance (two passes, as PyTorch)."""
     mean: T = row_sum[T, D](x, D) / D
     rstd: T = 1.0 / dsl.sqrt(square_sum[T, D](x, z, mean) / D + eps)
-    for j2 in range(D, name="normalize"):
-        z[j2] = ((x[j2] - mean) * rstd) * gamma[j2] + beta[j2]
+    for j2 in range(D, name="normalize"):  # z holds x - mean
+        z[j2] = (z[j2] * rstd) * gamma[j2] + beta[j2]
 
 
 def layer_norm_rows_ref(x, gamma, beta, eps):
@@ -249,33 +258,22 @@ def rms_norm_rows_ref(x, gamma, eps):
 
 
 # -- element-wise rows ----------------------------------------------------------------------------------
-@dsl.template("T", "D", check=checks.float_row)
-def gelu_erf_row(x: "T[D]", z: "T[D]"):
+def _gelu_row_check(T, D, FORM, MATH):
+    _math_row(T, D, MATH)
+    if FORM not in (mathf.ERF_FORM, mathf.TANH_FORM):
+        raise dsl.DSLTypeError(f"FORM = {FORM!r} must be mathf.ERF_FORM (0: the exact erf form, BERT's gelu) or "
+                               "mathf.TANH_FORM (1: the tanh approximation, GPT2's gelu_new)")
+
+
+@dsl.template("T", "D", "FORM", "MATH", check=_gelu_row_check)
+def gelu_row(x: "T[D]", z: "T[D]"):
+    """z = GeLU(x) in the form FORM (``mathf.ERF_FORM`` / ``TANH_FORM``) on the math of MATH
+    (``mathf.GELU_BY_FORM``: the library's bit-exact polynomials or the vendor's erf / tanh cores)."""
     for j in range(D, name="gelu"):
-        z[j] = mathf.gelu_erf(x[j])
-
-
-@dsl.template("T", "D", check=checks.float_row)
-def gelu_tanh_row(x: "T[D]", z: "T[D]"):
-    for j in range(D, name="gelu"):
-        z[j] = mathf.gelu_tanh(x[j])
-
-
-@dsl.template("T", "D", check=checks.float_row)
-def vendor_gelu_erf_row(x: "T[D]", z: "T[D]"):
-    """``gelu_erf_row`` on the vendor's erf core (``mathf.vendor_gelu_erf``)."""
-    for j in range(D, name="gelu"):
-        z[j] = mathf.vendor_gelu_erf(x[j])
-
-
-@dsl.template("T", "D", check=checks.float_row)
-def vendor_gelu_tanh_row(x: "T[D]", z: "T[D]"):
-    """``gelu_tanh_row`` on the vendor's tanh core (``mathf.vendor_gelu_tanh``)."""
-    for j in range(D, name="gelu"):
-        z[j] = mathf.vendor_gelu_tanh(x[j])
+        z[j] = mathf.GELU_BY_FORM[MATH][FORM](x[j])
 
 
 __all__ = ["LANES", "SUM_LANES", "row_sum", "row_max", "exp_sum", "square_sum", "softmax_row", "softmax_exp_row",
            "log_softmax_row", "layer_norm_row", "rms_norm_row",
-           "gelu_erf_row", "gelu_tanh_row", "vendor_gelu_erf_row", "vendor_gelu_tanh_row", "row_sum_ref", "row_max_ref", "softmax_rows_ref",
+           "gelu_row", "lane_total", "lane_max", "row_sum_ref", "row_max_ref", "softmax_rows_ref",
            "log_softmax_rows_ref", "layer_norm_rows_ref", "rms_norm_rows_ref", "float32"]

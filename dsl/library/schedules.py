@@ -33,10 +33,7 @@ ROW_KERNELS = {
     "log_softmax_row": (("exp", "normalize"), ("row_max", "row_sum")),
     "layer_norm_row": (("normalize",), ("row_sum", "square_sum")),
     "rms_norm_row": (("square", "normalize"), ("row_sum",)),
-    "gelu_erf_row": (("gelu",), ()),
-    "gelu_tanh_row": (("gelu",), ()),
-    "vendor_gelu_erf_row": (("gelu",), ()),
-    "vendor_gelu_tanh_row": (("gelu",), ()),
+    "gelu_row": (("gelu",), ()),
     # the integer-only rows (intops): integer recurrences close in one cycle, all II=1; the square root's
     # Newton steps (through a divider) stay sequential
     "int_gelu_row": (("gelu",), ()),
@@ -55,7 +52,7 @@ def inline_math(s):
     """Inline the scalar functions of ``mathf`` (a few float operations each) and the lane combination into
     their callers."""
     for name in functions(s):
-        if name.startswith("mathf_") or name == "_lane_total":
+        if name.startswith("mathf_") or name in ("lane_total", "lane_max"):
             s.inline(name)
     return s
 

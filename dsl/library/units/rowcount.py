@@ -9,10 +9,10 @@ from __future__ import annotations
 import dsl
 from dsl import UInt, int32
 
-from .. import checks, rows
+from .. import checks, mathf, rows
 from . import tokens
 from .memory import _rows_check as _memory_rows_check, _unpack_words, _weights_check
-from .rowwise import _elementwise_check, _rows_check
+from .rowwise import _elementwise_check, _layer_norm_rows_n, _rows_check
 from .tokens import WORD, chunk  # noqa: F401  (chunk: used in the annotations)
 
 
@@ -123,24 +123,6 @@ def layer_norm_rows_n(xs: "dsl.Stream[T[chunk(T, D)], 2]", gamma: "T[D]", beta: 
     _layer_norm_rows_n[T, R, D, min(D, WORD // T.bits)](xs, gamma, beta, zs, eps, m)
 
 
-@dsl.template("T", "R", "D", "CH")
-def _layer_norm_rows_n(xs: "dsl.Stream[T[CH], 2]", gamma: "T[D]", beta: "T[D]", zs: "dsl.Stream[T[CH], 2]",
-                       eps: "T", m: int32):
-    g: T[D]
-    b: T[D]
-    xb: T[D]
-    zb: T[D]
-    for j in range(D, name="params"):
-        g[j] = gamma[j]
-        b[j] = beta[j]
-    tokens.get_row[T, D, CH](xs, xb)
-    for r in range(m - 1, name="rows"):
-        rows.layer_norm_row[T, D](xb, g, b, zb, eps)
-        tokens.exchange_row[T, D, CH](xs, xb, zb, zs)
-    rows.layer_norm_row[T, D](xb, g, b, zb, eps)
-    tokens.put_row[T, D, CH](zb, zs)
-
-
 @dsl.template("T", "R", "D", check=_rows_check)
 def gelu_tanh_rows_n(xs: "dsl.Stream[T[chunk(T, D)], 2]", zs: "dsl.Stream[T[chunk(T, D)], 2]", m: int32):
     """GeLU, tanh form, of m rows, token by token (``rowwise.gelu_tanh_rows``)."""
@@ -153,7 +135,7 @@ def _gelu_rows_n(xs: "dsl.Stream[T[CH], 2]", zs: "dsl.Stream[T[CH], 2]", m: int3
     for r in range(m, name="rows"):
         for t in range(D // CH, name="tokens"):
             xb: T[CH] = xs.get()
-            rows.gelu_tanh_row[T, CH](xb, zb)
+            rows.gelu_row[T, CH, mathf.TANH_FORM, mathf.LIBRARY](xb, zb)
             zs.put(zb)
 
 

@@ -18,17 +18,22 @@ import dsl
 from mlir import ir
 
 from ...schedule import names as N
+from ..rows import SUM_LANES
 from ..schedules import GROUP_LANES, ROW_KERNELS, inline_math, pipeline_reduction
 from ..schedules import _REDUCTIONS as REDUCTION_LOOPS
 
 CYCLIC, COMPLETE = dsl.Partition.Cyclic, dsl.Partition.Complete
 
 
-def _token(s, func, stream: str) -> int:
-    """Elements per token of the stream argument ``stream`` of ``func`` (a 1-D block)."""
+def _arg_shape(s, func, arg: str) -> list:
     fop = N.funcs(s.module)[func]
     names = [ir.StringAttr(a).value for a in ir.ArrayAttr(fop.attributes["dsl.arg_names"])]
-    return ir.MemRefType(fop.regions[0].blocks[0].arguments[names.index(stream)].type).shape[-1]
+    return list(ir.MemRefType(fop.regions[0].blocks[0].arguments[names.index(arg)].type).shape)
+
+
+def _token(s, func, stream: str) -> int:
+    """Elements per token of the stream argument ``stream`` of ``func`` (a 1-D block)."""
+    return _arg_shape(s, func, stream)[-1]
 
 
 def _rows_by_token(s, func, stream, *buffers, dim=1):
@@ -134,7 +139,7 @@ def _row_unit(*buffers, extra=()):
 
 
 # row kernels the units apply token by token (``_gelu_rows``)
-TOKENWISE = ("gelu_erf_row", "gelu_tanh_row", "vendor_gelu_erf_row", "vendor_gelu_tanh_row")
+TOKENWISE = ("gelu_row",)
 
 
 def _row_kernel(s, func):
@@ -152,10 +157,31 @@ def _tokenwise_kernel(s, func):
     s.inline(func)
 
 
-def _exchange_softmax(s, func, lanes: int):
-    """Softmax's row transfer with its division: ``lanes`` divisions a cycle (a token every CH / lanes)."""
-    s.partition(f"{func}:blk", COMPLETE, dim=0)
-    s.pipeline(f"{func}:tokens", max(1, _token(s, func, "ys") // lanes))
+# the row transfers of softmax and LayerNorm, with the passes that ride on them (rowwise): their stream
+# argument (for the token width) and their lane registers (running maxima or partial sums)
+TRANSFERS = {"_get_softmax": ("xs", "mx"), "_exchange_softmax": ("xs", "mx"), "_send_softmax": ("ys", None),
+             "_get_sum": ("xs", "acc"), "_exchange_layer_norm": ("xs", "acc"), "_send_layer_norm": ("ys", None)}
+
+
+def _transfer(s, func, lanes: int):
+    """A row transfer of softmax / LayerNorm: ``lanes`` elements a cycle of the passes on it (a token every
+    CH / lanes cycles; at one lane, one element a cycle), the token in registers, one register per lane
+    of its reduction, set in one cycle."""
+    stream, lane_regs = TRANSFERS[_base(func)]
+    if "blk" in N.buffers_of(N.funcs(s.module)[func], func):
+        s.partition(f"{func}:blk", COMPLETE, dim=0)
+    if lane_regs is not None:
+        s.partition(f"{func}:{lane_regs}", COMPLETE, dim=1)
+        s.unroll(f"{func}:S_{lane_regs}_init:i0", 0)
+    width = _token(s, func, stream)
+    tokens = _arg_shape(s, func, "row_in")[0] // width if lane_regs == "acc" else 0  # tokens a row
+    pair = lane_regs == "acc" and tokens % 2 == 0 and 2 * width == SUM_LANES
+    if pair:
+        # element j adds to partial sum j % 32, which alternates between the 16-element tokens: two tokens an
+        # iteration make every lane's index a constant, so a lane's fadd recurrence spans one iteration of
+        # 32 / lanes cycles, not two of 16 / lanes (read as one, it would hold the loop at the fadd latency)
+        s.unroll(f"{func}:tokens:c", 2)
+    s.pipeline(f"{func}:tokens", max(1, (2 if pair else 1) * width // lanes))
 
 
 MATH_TABLES = ("mathf_exp:POW2",)  # constant tables of the inlined math functions
@@ -179,23 +205,18 @@ def tables_in_registers(s):
 
 
 def row_lanes(s, func, lanes: int):
-    """``lanes`` elements a cycle in the row unit ``func``: the element loops of its row kernel unrolled by
-    ``lanes`` (whole-row units) or its token loop at II = CH / lanes (token-wise units); with more than one
-    lane the math tables in registers and each reduction's group loop at II = its partial sums / lanes."""
+    """``lanes`` elements a cycle in the row unit ``func``: the token loops of its row transfers at II =
+    CH / lanes and each reduction's group loop at II = its partial sums / lanes (whole-row units), or its
+    token loop at II = CH / lanes (token-wise units); with more than one lane the math tables in registers."""
     if _base(func) in ("_gelu_rows", "_gelu_rows_n"):
         _tokenwise_unit(s, func, lanes)
         return s
-    kernel = next((k for k in N.funcs(s.module) if _base(k) in ROW_KERNELS and _base(k) not in TOKENWISE
-                   and k in _callees(s, func)), None)
-    for helper in _callees(s, func):
-        if _base(helper) in ("_exchange_softmax", "_send_softmax"):
-            _exchange_softmax(s, helper, lanes)
-    if kernel is not None and lanes > 1:
-        for loop in ROW_KERNELS[_base(kernel)][0]:
-            s.unroll(f"{kernel}:{loop}", lanes)
-        for helper in sorted(_callees(s, kernel)):  # a group of G partial sums every G / lanes cycles
-            if _base(helper) in GROUP_LANES:
-                s.pipeline(f"{helper}:{REDUCTION_LOOPS[_base(helper)][0]}", max(1, GROUP_LANES[_base(helper)] // lanes))
+    for helper in sorted(_callees(s, func)):
+        if _base(helper) in TRANSFERS:  # the first row in and the last out too: in decode (one row) they
+            _transfer(s, helper, lanes)  # are the whole run
+        elif _base(helper) in GROUP_LANES:  # a group of G partial sums every G / lanes cycles
+            s.pipeline(f"{helper}:{REDUCTION_LOOPS[_base(helper)][0]}", max(1, GROUP_LANES[_base(helper)] // lanes))
+    if lanes > 1:
         tables_in_registers(s)
     return s
 
@@ -225,8 +246,7 @@ UNIT_SCHEDULES = {
     "put_row": lambda s, f: (s.partition(f"{f}:blk", COMPLETE, dim=0), s.pipeline(f"{f}:tokens")),
     "get_prefix": lambda s, f: (s.partition(f"{f}:blk", COMPLETE, dim=0), s.pipeline(f"{f}:tokens")),
     "exchange_row": lambda s, f: (s.partition(f"{f}:blk", COMPLETE, dim=0), s.pipeline(f"{f}:tokens")),
-    "_exchange_softmax": lambda s, f: _exchange_softmax(s, f, 1),
-    "_send_softmax": lambda s, f: _exchange_softmax(s, f, 1),
+    **{name: (lambda s, f: _transfer(s, f, 1)) for name in TRANSFERS},
     "put_prefix": lambda s, f: (s.partition(f"{f}:blk", COMPLETE, dim=0), s.pipeline(f"{f}:tokens")),
     "load_rows": _memory("xs", "read"), "store_rows": _memory("ys", "write"),
     "kv_write": _memory("rows", "write"), "kv_read": _memory("rows", "read"),
@@ -235,11 +255,11 @@ UNIT_SCHEDULES = {
     "_int_gelu_rows": _row_unit("xb", "zb"), "_int_softmax_rows": _row_unit("xb", "zb"),
     "_int_layer_norm_rows": _row_unit("xb", "zb"),
     "_layer_norm_rows": _row_unit("xb", "zb", "g", "b", extra=("params",)),
+    "_layer_norm_rows_n": _row_unit("xb", "zb", "g", "b", extra=("params",)),
     "_residual_add": _row_unit(extra=("tokens",)), "fork_rows": _row_unit(extra=("tokens",)),
     # rowcount: the same units over a run-time number of rows (the same loops, inside a ``rows`` loop)
     "load_rows_n": _memory("xs", "read"), "store_rows_n": _memory("ys", "write"),
     "merge_words_n": lambda s, f: s.pipeline(f"{f}:words"), "_gelu_rows_n": _tokenwise_unit,
-    "_layer_norm_rows_n": _row_unit("xb", "zb", "g", "b", extra=("params",)),
     "_residual_add_n": _row_unit(extra=("tokens",)), "fork_rows_n": _row_unit(extra=("tokens",)),
     "causal_mask": lambda s, f: s.pipeline(f"{f}:rows:i"),
     "_dequantize_rows": lambda s, f: s.pipeline(f"{f}:scales"),
