@@ -393,6 +393,8 @@ def explore(explorer: Explorer, rounds: int = 3, progress=None, budget_s: float 
         seen.update(todo)
         history += [explorer.evaluate(c) for c in todo if explorer.pruned(c)]  # no build: the rules say no
         todo = [c for c in todo if not explorer.pruned(c)]
+        if hasattr(explorer, "order"):  # the cheapest first, so that a time budget cuts the dearest
+            todo = explorer.order(todo)
         for i in range(0, len(todo), chunk):
             if budget_s is not None and time.time() - started > budget_s:
                 stop = f"time budget of {budget_s:g} s spent in round {k + 1}"

@@ -38,6 +38,7 @@ from ..library.units.schedules import row_lanes
 from ..library.units.tokens import WORD
 
 WEIGHT_TYPES = {4: int4, 8: int8}
+ONE_LANE_CYCLES_PER_KEY = 5  # the attention-probability unit's five passes over a row, one lane
 LANES = 8  # elements a cycle in the row units (running maxima keep 8 lanes, sums 32 = 8 x the fadd latency)
 CYCLIC = dsl.Partition.Cyclic
 
@@ -293,18 +294,24 @@ def _dequantize_bias_instance(s, f):
 
 
 def probs_lanes(s, f) -> int:
-    """Elements a cycle of the attention-probability unit ``f``: LANES where Q·Kᵀ sends it a tile of Mq > 1
-    query rows per head (prefill, encoder), 1 where it sends one row per head (decode, Mq = 1). The rule is
-    the producer's rate: the Mq x Nk array makes Mq rows of n scores every n·DH / Nk cycles (8 cycles a key
-    at the paper's 8 columns and 64-channel heads), the unit takes about 5 cycles a key at one lane (five
-    passes: dequantise, max, exp with its sum, fold, quantise): one row per head arrives slower than one
-    lane takes it (GPT2-medium decode: the unit ends 21 cycles after ``qk_gemm_n`` with one lane or eight),
-    a tile of 8 rows 8 times as fast, which takes the lanes (BERT-base: 3,252 cycles a row at one lane,
-    555 at eight)."""
+    """Elements a cycle of the attention-probability unit ``f``: LANES where its producer makes a score row's
+    keys faster than one lane takes them, else 1. The rule is the producer's rate: Q·Kᵀ's Mq x Nk array
+    makes Mq rows of n scores every n·DH / Nk cycles, DH / (Mq·Nk) cycles a key of a row; one lane takes
+    ONE_LANE_CYCLES_PER_KEY (five passes: dequantise, max, exp with its sum, fold, quantise). The paper's 8 x 8
+    arrays (prefill, encoder: 1 cycle a key) take the lanes (BERT-base: 3,252 cycles a row at one lane, 555
+    at eight); one query row per head on 8 columns (decode, 1 x 8: 8 cycles a key) comes slower than one lane
+    takes it (GPT2-medium decode: the unit ends 21 cycles after ``qk_gemm_n`` with one lane or eight), on
+    16 or more columns faster. Without a Q·Kᵀ in the module, Mq alone decides (the 8 columns assumed)."""
     from ..schedule import names as N
 
     mq = N.buffers_of(N.funcs(s.module)[f], f)["sq"].shape[0]
-    return LANES if mq > 1 else 1
+    rates = []
+    for name, fop in N.funcs(s.module).items():
+        if _base(name) == "_qk_gemm":
+            dh, nk = N.buffers_of(fop, name)["Bt"].shape
+            rates.append(dh / (mq * nk))
+    per_key = min(rates) if rates else 8 / mq
+    return LANES if per_key < ONE_LANE_CYCLES_PER_KEY else 1
 
 
 def _attention_probs_instance(s, f):
