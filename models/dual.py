@@ -227,3 +227,29 @@ def build_dual(cfg: ModelConfig, qcfg: QuantConfig, rows: int, lmax: int, arrays
     for phase, base in (("prefill", pre), ("decode", dec)):
         kernels["attention"][phase] = _kernel(base, f"gpt2_attention_{phase}", _attention_kernel, _Writer)
     return DualLayer(kernels["qkv"], kernels["ffn"], kernels["attention"], rows, lmax)
+
+
+def run_layer(layer: DualLayer, modules: dict, qm, index: int, h, cache, pos: int):
+    """Y of layer ``index`` for the rows ``h`` (the prompt's, up to ``layer.rows``, or one token) at ``pos``:
+    the qkv, the phase's attention and the ffn kernel one after another, as the host invokes them, the
+    activations between them in HBM buffers of ``layer.rows`` rows (the first m used). ``modules``: kernel
+    name -> ``runner.LayerModule``."""
+    import numpy as np
+
+    from .runner import layer_arguments
+
+    rows, d = len(h), layer.qkv.config.hidden
+    words = modules["qkv"].words
+    vals = layer_arguments(layer.qkv, qm, index, np.zeros((layer.rows, d), np.float32), cache, pos, words)
+    vals["X"][:rows] = h
+    vals.update({n: np.zeros((layer.rows, d), np.float32) for n in ("Q", "Kr", "Vr", "A", "Y")})
+    vals["m"], vals["nk"] = np.int32(rows), np.int32(pos + rows)
+    modules["qkv"](vals)
+    phase = "decode" if rows == 1 else "prefill"
+    if phase == "prefill" and rows != layer.rows:
+        raise ModelError(f"the prefill attention kernel takes {layer.rows} rows, got {rows}")
+    att = {k: (v[:rows].copy() if k in ("Q", "Kr", "Vr", "A") else v) for k, v in vals.items()}
+    modules[f"attention_{phase}"](att, cache)
+    vals["A"][:rows] = att["A"]
+    modules["ffn"](vals)
+    return vals["Y"][:rows].copy()
