@@ -264,32 +264,13 @@ class Explorer:
     def _resources(self, choice: Choice, ev: Evaluated):
         rule = self.rule(choice.clock_mhz)
         slrs = self.device.slrs
-        cap = rule["max_arrays_per_slr"] * rule["max_array_dsps"]
         arrays = []  # (label, SLR, DSPs)
         for v, res in ev.variants.items():
             count: dict = {}
             for op, slr, dsps, _ in res["arrays"]:
                 count[op] = count.get(op, 0) + 1
                 arrays.append((f"{v}:{op}#{count[op] - 1}", min(slr, slrs - 1), dsps))
-        ev.placement = {label: slr for label, slr, _ in arrays}
-        ev.slr_dsps = [0.0] * slrs
-        for label, slr, dsps in arrays:
-            ev.slr_dsps[slr] += dsps
-        for label, _, dsps in sorted(arrays, key=lambda a: (a[2], a[0])):  # the smallest arrays move first
-            src = ev.placement[label]
-            if ev.slr_dsps[src] <= cap:
-                continue
-            dst = min(range(slrs), key=lambda s: (ev.slr_dsps[s], s))
-            if dst != src and ev.slr_dsps[dst] + dsps <= cap:
-                ev.slr_dsps[src] -= dsps
-                ev.slr_dsps[dst] += dsps
-                ev.placement[label] = dst
-                ev.moves.append(f"{label} SLR{src} -> SLR{dst}")
-        for s, used in enumerate(ev.slr_dsps):
-            if used > cap:
-                ev.violations.append(f"SLR{s}: arrays of {used:,.0f} DSPs, the timing rule allows {cap} "
-                                     f"({rule['max_arrays_per_slr']} arrays of {rule['max_array_dsps']} DSPs at "
-                                     f"{choice.clock_mhz:g} MHz, {rule['source']})")
+        place(ev, arrays, slrs, rule, choice.clock_mhz)
         for kind in ("DSP", "BRAM18K", "URAM", "LUT", "FF"):
             used = sum(res["resources"].get(kind, 0.0) for res in ev.variants.values())
             have = next(iter(ev.variants.values()))["available"].get(kind, 0.0) * self.device.usable_fraction
@@ -302,6 +283,32 @@ class Explorer:
         if ev.channels_used > self.device.channels:
             ev.violations.append(f"{ev.channels_used} weight loaders, each on its own HBM channel; the device has "
                                  f"{self.device.channels}")
+
+
+def place(ev: Evaluated, arrays: list, slrs: int, rule: dict, clock_mhz: float):
+    """The arrays ((label, SLR, DSPs)) on the SLRs: the builder's placement, then, the smallest arrays first,
+    each of an SLR over the timing rule moved to the SLR with the most room while it fits there; into
+    ``ev`` (placement, DSPs per SLR, moves, the SLRs still over)."""
+    cap = rule["max_arrays_per_slr"] * rule["max_array_dsps"]
+    ev.placement = {label: slr for label, slr, _ in arrays}
+    ev.slr_dsps = [0.0] * slrs
+    for _, slr, dsps in arrays:
+        ev.slr_dsps[slr] += dsps
+    for label, _, dsps in sorted(arrays, key=lambda a: (a[2], a[0])):
+        src = ev.placement[label]
+        if ev.slr_dsps[src] <= cap:
+            continue
+        dst = min(range(slrs), key=lambda s: (ev.slr_dsps[s], s))
+        if dst != src and ev.slr_dsps[dst] + dsps <= cap:
+            ev.slr_dsps[src] -= dsps
+            ev.slr_dsps[dst] += dsps
+            ev.placement[label] = dst
+            ev.moves.append(f"{label} SLR{src} -> SLR{dst}")
+    for s, used in enumerate(ev.slr_dsps):
+        if used > cap:
+            ev.violations.append(f"SLR{s}: arrays of {used:,.0f} DSPs, the timing rule allows {cap} "
+                                 f"({rule['max_arrays_per_slr']} arrays of {rule['max_array_dsps']} DSPs at "
+                                 f"{clock_mhz:g} MHz, {rule['source']})")
 
 
 def _fingerprint() -> str:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 
 from ..qor.design import KernelRun, design_estimate
 from .evaluate import Job, run_job
-from .search import Evaluated, Explorer, _divisor
+from .search import Evaluated, Explorer, _divisor, place
 
 BUILDER = "models.explore_shared"
 GROUPS = {"qkv": ("q", "k", "v"), "p": ("p",), "f1": ("f1",), "f2": ("f2",)}
@@ -188,28 +188,11 @@ class SharedExplorer(Explorer):
     def _place(self, c: SharedChoice, ev: Evaluated, res: dict):
         """The arrays on the SLRs (the paper's placement, arrays moved to the SLR with the most room when
         one is over the timing rule), the device's resources and the channels."""
-        rule = self.rule(c.clock_mhz)
-        cap, slrs = rule["max_arrays_per_slr"] * rule["max_array_dsps"], self.device.slrs
         count, arrays = {}, []
         for op, slr, dsps, _ in res["arrays"]:
             count[op] = count.get(op, 0) + 1
-            arrays.append((f"{op}#{count[op] - 1}", min(slr, slrs - 1), dsps))
-        ev.placement = {label: slr for label, slr, _ in arrays}
-        ev.slr_dsps = [0.0] * slrs
-        for _, slr, dsps in arrays:
-            ev.slr_dsps[slr] += dsps
-        for label, _, dsps in sorted(arrays, key=lambda a: (a[2], a[0])):
-            src = ev.placement[label]
-            dst = min(range(slrs), key=lambda s: (ev.slr_dsps[s], s))
-            if ev.slr_dsps[src] > cap and dst != src and ev.slr_dsps[dst] + dsps <= cap:
-                ev.slr_dsps[src] -= dsps
-                ev.slr_dsps[dst] += dsps
-                ev.placement[label] = dst
-                ev.moves.append(f"{label} SLR{src} -> SLR{dst}")
-        for s, used in enumerate(ev.slr_dsps):
-            if used > cap:
-                ev.violations.append(f"SLR{s}: arrays of {used:,.0f} DSPs, the timing rule allows {cap} "
-                                     f"({rule['max_arrays_per_slr']} x {rule['max_array_dsps']} at {c.clock_mhz:g} MHz)")
+            arrays.append((f"{op}#{count[op] - 1}", min(slr, self.device.slrs - 1), dsps))
+        place(ev, arrays, self.device.slrs, self.rule(c.clock_mhz), c.clock_mhz)
         for kind, used in res["resources"].items():
             have = res["available"].get(kind, 0.0) * self.device.usable_fraction
             if have and used > have:
