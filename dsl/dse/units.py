@@ -282,6 +282,21 @@ def _smooth_quantize_instance(s, f):
     s.pipeline(f"{f}:absmax:g")  # a group of 8 lanes a cycle (the lanes in registers: schedule_model_units)
 
 
+def _smooth_quantize_n_instance(s, f):
+    """``models.dual_units``' quantiser: its token loop pipelined at LANES elements a cycle (a token's
+    smoothing and max; the factors read LANES a cycle), the quantisation LANES elements a cycle, as the
+    fixed-R unit's passes."""
+    from ..library.units.schedules import _rows_by_token, _token
+
+    _rows_by_token(s, f, "xs", "xb")
+    _rows_by_token(s, f, "qs", "qb")
+    width = _token(s, f, "xs")
+    s.partition(f"{f}:smv", CYCLIC, dim=1, factor=min(width, LANES))
+    s.pipeline(f"{f}:smooth:t", max(1, width // LANES))  # LANES divisions a cycle, as the fixed-R unit's
+    s.pipeline(f"{f}:quantize:j3")
+    s.unroll(f"{f}:quantize:j3", LANES)
+
+
 def _dequantize_bias_instance(s, f):
     from ..library.units.schedules import _rows_by_token
 
@@ -361,7 +376,7 @@ INSTANCE_STEPS = {"_aw_gemm": _aw_instance, "_aw_gemm_shared": _aw_shared_instan
                   "_dequantize_bias_rows": _dequantize_bias_instance,
                   "_attention_probs": _attention_probs_instance,
                   # the same units over a run-time number of rows (rowcount, models.dual_units): same loops
-                  "_smooth_quantize_rows_n": _smooth_quantize_instance,
+                  "_smooth_quantize_rows_n": _smooth_quantize_n_instance,
                   "_dequantize_bias_rows_n": _dequantize_bias_instance,
                   "_layer_norm_rows_n": _row_instance, "_gelu_rows_n": _row_instance}
 
