@@ -72,3 +72,19 @@ def test_the_accelerator_builds_and_runs_a_shared_array_design_file(qm, tmp_path
     # a design file of separate prefill / decode arrays is not a shared one
     path.write_text(yaml.safe_dump({"accelerator": {"variants": {"prefill": {}, "decode": {}}}}))
     assert load_shared(path) is None
+
+
+@pytest.mark.parametrize("nk,lanes", [(8, 1), (16, 8)])
+def test_probability_lanes_follow_the_score_rate_of_the_decode_array(nk, lanes):
+    """GPT2-medium's decode: one query row per head of 64 channels on Nk columns makes a row's scores at
+    64 / Nk cycles a key; one lane takes 5: 8 columns (8 cycles) keep one lane, 16 (4 cycles) take 8."""
+    import dsl
+    from dsl.dse.units import ONE_LANE_CYCLES_PER_KEY, probs_lanes
+    from dsl.schedule import names as N
+
+    cfg = load_config("gpt2-medium")
+    layer = build_dual(cfg, QuantConfig(4), 8, 64, attention={"decode": {"Mq": 1, "Nk": nk}})
+    s = dsl.customize(layer.attention["decode"].region)
+    probs = next(f for f in N.funcs(s.module) if f.startswith("_attention_probs"))
+    assert ((cfg.hidden // cfg.heads) / nk < ONE_LANE_CYCLES_PER_KEY) == (lanes > 1)
+    assert probs_lanes(s, probs) == lanes

@@ -20,7 +20,7 @@ same schedule primitives (``paper_steps``):
 the quantiser / dequantiser of ``models.units`` with their row buffers by token and element loops pipelined,
 and its attention probabilities with LANES elements a cycle in every pass (dequantisation, max, exp with its
 sum, fold, and the quantised row leaving while the next comes in) where Q·Kᵀ sends it tiles of several query
-rows, one in decode (``probs_lanes``).
+rows, one in decode on the paper's 8 columns (``probs_lanes``: the lanes follow Q·Kᵀ's rate per key).
 
 ``build(kind, *params)`` returns the scheduled unit; ``KINDS`` says, per kind, which argument positions are
 input and output streams and which are off-chip arrays (``evaluate`` gives those their memories).
