@@ -3,7 +3,8 @@ scheduled as the paper's kernels are (``dsl.dse.units.paper_schedule``) and esti
 both phases: the qkv and ffn kernels once with the prompt's rows and once with one row (their loops bounded by
 the run-time m counted as Vitis's loop_tripcount would), each phase's attention kernel at its context. The
 exploration's builder for ``python -m dsl.dse ... --arrays shared`` (plain data in and out, as
-``models.explore.run_variant``)."""
+``models.explore.run_variant``): one job per kernel (``kernel_jobs``, ``run_kernel``), their results put
+together by ``compose``."""
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
