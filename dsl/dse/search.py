@@ -327,15 +327,25 @@ def _fingerprint() -> str:
 # -- the search ------------------------------------------------------------------------------------------
 def start_choice(explorer: Explorer) -> Choice:
     """The smallest design of the paper's shape: 8 x 16 prefill arrays, one 1 x 128 decode array per operator
-    with two loaders (a weight word a cycle needs two HBM channels), 250 MHz, weight FIFOs of 16."""
+    with two loaders (a weight word a cycle needs two HBM channels), 250 MHz, weight FIFOs of 16, the decode
+    attention array the widest up to 8 columns whose probability unit keeps one lane."""
     clock = max((r["clock_mhz"] for r in explorer.rules if r["clock_mhz"] <= 250), default=explorer.rules[0]["clock_mhz"])
     groups = sorted(GROUPS)
     head = explorer.model.hidden // explorer.model.heads
     attention = tuple(sorted((v, (1 if v == "decode" else _divisor(explorer.prompt, 8),
-                                  _divisor(math.gcd(explorer.lmax if v == "decode" else explorer.prompt, head), 8)))
+                                  _divisor(math.gcd(explorer.lmax if v == "decode" else explorer.prompt, head),
+                                           _one_lane_nk(head) if v == "decode" else 8)))
                              for v in explorer.variant_names))
     return Choice(clock, tuple((g, (min(8, _mt(explorer)), 16)) for g in groups), tuple((g, 1) for g in groups),
                   tuple((g, 2) for g in groups), 16, attention)
+
+
+def _one_lane_nk(head: int) -> int:
+    """The widest decode Q·Kᵀ array (at most the paper's 8 columns) whose scores come no faster than the
+    attention-probability unit takes them at one lane (``units.probs_lanes``): the smallest decode unit."""
+    from .units import ONE_LANE_CYCLES_PER_KEY
+
+    return max(1, min(8, int(head // ONE_LANE_CYCLES_PER_KEY)))
 
 
 def _mt(explorer: Explorer) -> int:
