@@ -120,6 +120,28 @@ def _words_check(R, D):
 @dsl.template("R", "D", check=_words_check)
 def load_row_words_n(X: "UInt(WORD)[R * D // (WORD // 32)]", xs: "dsl.Stream[float32[WORD // 32], 2]", m: int32):
     """The first m rows of X (float32 rows as words of 16) as tokens of 16 floats, a word a token."""
+    _load_row_words_n[R, D](X, xs, m)
+
+
+@dsl.template("R", "D", check=_words_check)
+def load_row_words(X: "UInt(WORD)[R * D // (WORD // 32)]", xs: "dsl.Stream[float32[WORD // 32], 2]"):
+    """``load_row_words_n`` for all R rows (the attention kernel's fixed rows)."""
+    _load_row_words[R, D](X, xs)
+
+
+@dsl.template("R", "D")
+def _load_row_words(X: "UInt(WORD)[R * D // (WORD // 32)]", xs: "dsl.Stream[float32[WORD // 32], 2]"):
+    for r in range(R, name="rows"):
+        for w in range(D // (WORD // 32), name="read"):
+            word: UInt(WORD) = X[r * (D // (WORD // 32)) + w]
+            blk: float32[WORD // 32]
+            with dsl.meta_for(WORD // 32) as p:  # constant offsets: the unpacking is wiring
+                blk[p] = word[p * 32:(p + 1) * 32].bitcast()
+            xs.put(blk)
+
+
+@dsl.template("R", "D")
+def _load_row_words_n(X: "UInt(WORD)[R * D // (WORD // 32)]", xs: "dsl.Stream[float32[WORD // 32], 2]", m: int32):
     for r in range(m, name="rows"):
         for w in range(D // (WORD // 32), name="read"):
             word: UInt(WORD) = X[r * (D // (WORD // 32)) + w]
@@ -132,7 +154,18 @@ def load_row_words_n(X: "UInt(WORD)[R * D // (WORD // 32)]", xs: "dsl.Stream[flo
 @dsl.template("R", "D", check=_words_check)
 def store_row_words_n(ys: "dsl.Stream[float32[WORD // 32], 2]", Y: "UInt(WORD)[R * D // (WORD // 32)]", m: int32):
     """m rows of tokens of 16 floats into the first rows of Y, a token a word."""
-    for r in range(m, name="rows"):
+    _store_row_words_n[R, D](ys, Y, m)
+
+
+@dsl.template("R", "D", check=_words_check)
+def store_row_words(ys: "dsl.Stream[float32[WORD // 32], 2]", Y: "UInt(WORD)[R * D // (WORD // 32)]"):
+    """``store_row_words_n`` for all R rows."""
+    _store_row_words[R, D](ys, Y)
+
+
+@dsl.template("R", "D")
+def _store_row_words(ys: "dsl.Stream[float32[WORD // 32], 2]", Y: "UInt(WORD)[R * D // (WORD // 32)]"):
+    for r in range(R, name="rows"):
         for w in range(D // (WORD // 32), name="write"):
             blk: float32[WORD // 32] = ys.get()
             word: UInt(WORD) = 0
@@ -142,32 +175,19 @@ def store_row_words_n(ys: "dsl.Stream[float32[WORD // 32], 2]", Y: "UInt(WORD)[R
             Y[r * (D // (WORD // 32)) + w] = word
 
 
-@dsl.template("R", "D", check=_words_check)
-def load_row_words(X: "UInt(WORD)[R * D // (WORD // 32)]", xs: "dsl.Stream[float32[WORD // 32], 2]"):
-    """``load_row_words_n`` for all R rows (the attention kernel's fixed rows)."""
-    for r in range(R, name="rows"):
-        for w in range(D // (WORD // 32), name="read"):
-            word: UInt(WORD) = X[r * (D // (WORD // 32)) + w]
-            blk: float32[WORD // 32]
-            with dsl.meta_for(WORD // 32) as p:
-                blk[p] = word[p * 32:(p + 1) * 32].bitcast()
-            xs.put(blk)
-
-
-@dsl.template("R", "D", check=_words_check)
-def store_row_words(ys: "dsl.Stream[float32[WORD // 32], 2]", Y: "UInt(WORD)[R * D // (WORD // 32)]"):
-    """``store_row_words_n`` for all R rows."""
-    for r in range(R, name="rows"):
+@dsl.template("R", "D")
+def _store_row_words_n(ys: "dsl.Stream[float32[WORD // 32], 2]", Y: "UInt(WORD)[R * D // (WORD // 32)]",
+                       m: int32):
+    for r in range(m, name="rows"):
         for w in range(D // (WORD // 32), name="write"):
             blk: float32[WORD // 32] = ys.get()
             word: UInt(WORD) = 0
-            with dsl.meta_for(WORD // 32) as p:
+            with dsl.meta_for(WORD // 32) as p:  # each float's bits shifted into place
                 bits: UInt(32) = blk[p].bitcast()
                 word = word | (UInt(WORD)(bits) << (p * 32))
             Y[r * (D // (WORD // 32)) + w] = word
 
-
-for _unit, _loop in (("load_row_words_n", "read"), ("store_row_words_n", "write"), ("load_row_words", "read"),
-                     ("store_row_words", "write")):
+for _unit, _loop in (("_load_row_words", "read"), ("_store_row_words", "write"), ("_load_row_words_n", "read"),
+                     ("_store_row_words_n", "write")):
     UNIT_LOOPS.setdefault(_unit, ((_loop, 2),))  # a word every 2 cycles: 8 GB/s, within one channel (as the cache)
     UNIT_REGISTERS.setdefault(_unit, ("blk",))
