@@ -56,6 +56,42 @@ class RunResult:
         return {k: v for k, v in self.__dict__.items() if k not in ("output", "pooler")}
 
 
+def load_shared(path) -> dict | None:
+    """``build_dual``'s arguments (arrays, loaders, attention, depths) from a design file of ``python -m dsl.dse
+    --arrays shared`` (its ``accelerator: variants: shared:`` section), or None for a file of separate
+    prefill / decode arrays (``explore.load_explored`` reads those)."""
+    import yaml
+
+    try:
+        variants = yaml.safe_load(open(path))["accelerator"]["variants"]
+    except (OSError, yaml.YAMLError, KeyError, TypeError) as exc:
+        raise ModelError(f"{path}: not a design file of python -m dsl.dse (an accelerator: variants: section): "
+                         f"{exc}") from None
+    v = variants.get("shared")
+    if not isinstance(v, dict):
+        return None
+    lin = v.get("linears", {})
+    return {"arrays": {op: f["arrays"] for op, f in lin.items()}, "loaders": {op: f["loaders"] for op, f in lin.items()},
+            "attention": {p: {k: a[k] for k in ("Mq", "Nk")} for p, a in v.get("attention", {}).items()},
+            "depths": {k: x for k, x in v.get("fifo_depths", {}).items() if k == "weights"}}
+
+
+@dataclass
+class _DualModules:
+    """The modules of one phase's kernels of a shared-array layer, with the counters ``generate`` reads."""
+    kernels: dict
+
+    def run(self, layer, qm, index, h, cache, pos):
+        from .dual import run_layer
+
+        return run_layer(layer, self.kernels, qm, index, np.asarray(h, F), cache, pos)
+
+    def __getattr__(self, name):  # build_s, run_s, tokens: summed over the kernels
+        if name in ("build_s", "run_s", "tokens"):
+            return sum(getattr(m, name) for m in self.kernels.values())
+        raise AttributeError(name)
+
+
 class Accelerator:
     """The layer designs of one model and request, built for ``target`` ('sim' or 'csim')."""
 
@@ -66,7 +102,8 @@ class Accelerator:
         from .explore import load_explored
 
         cfg = qm.config
-        chosen = load_explored(design) if design is not None else {}
+        shared = load_shared(design) if design is not None else None
+        chosen = load_explored(design) if design is not None and shared is None else {}
 
         def layer(variant, rows, lmax):
             given = chosen.get(variant, {})
@@ -82,21 +119,39 @@ class Accelerator:
             if self.lmax > cfg.max_positions:
                 raise ModelError(f"prompt {prompt} + gen {gen} (cache {self.lmax}) exceeds {cfg.name}'s context of "
                                  f"{cfg.max_positions} positions")
-            self.prefill = layer("prefill", self.rows, self.lmax)
-            self.decode = layer("decode", 1, self.lmax) if gen > 1 else None
+            if shared is not None:  # one set of PE arrays for both phases (models.dual): its four kernels
+                from .dual import SHARED_MT, build_dual
+
+                self.rows += -self.rows % SHARED_MT  # the shared arrays take tiles of SHARED_MT rows
+                self.lmax = padded(max(prompt + gen, self.rows))
+                self.dual = build_dual(cfg, qm.qcfg, self.rows, self.lmax, **shared)
+            self.prefill = layer("prefill", self.rows, self.lmax) if shared is None else self.dual.qkv
+            self.decode = (layer("decode", 1, self.lmax) if shared is None else self.dual.qkv) if gen > 1 else None
         else:
             if prompt > cfg.max_positions:
                 raise ModelError(f"sequence {prompt} exceeds {cfg.name}'s {cfg.max_positions} positions")
             self.rows, self.lmax = prompt, 0
+            if shared is not None:
+                raise ModelError(f"{design}: a shared-array design serves a decoder's two phases; {cfg.name} is "
+                                 "an encoder")
             self.prefill = layer("encoder", prompt, 0)
             self.decode = None
+        self.shared = shared is not None
         self._modules: dict = {}
 
     @property
     def designs(self) -> list:
+        if self.shared:
+            return list(self.dual.kernels.values())
         return [d for d in (self.prefill, self.decode) if d is not None]
 
     def module(self, design) -> LayerModule:
+        if self.shared:  # the phase's kernels, run by ``dual.run_layer``
+            return _DualModules({n: self._module(k) for n, k in self.dual.kernels.items()
+                                 if n in ("qkv", "ffn", f"attention_{design}")})
+        return self._module(design)
+
+    def _module(self, design) -> LayerModule:
         if design.variant not in self._modules:
             with Progress(f"building the {design.variant} layer for the {self.target}"):
                 self._modules[design.variant] = LayerModule(design, self.target)
@@ -107,8 +162,9 @@ class Accelerator:
         cfg, qm = self.cfg, self.qm
         ids = [int(t) for t in prompt_ids]
         res = RunResult(cfg.name, f"{qm.qcfg.name} {qm.qcfg.act}", self.target, ids)
-        pre, dec = self.module(self.prefill), (self.module(self.decode) if gen > 1 else None)
-        res.times["build_s"] = pre.build_s + (dec.build_s if dec else 0.0)
+        pre = self.module("prefill" if self.shared else self.prefill)
+        dec = (self.module("decode" if self.shared else self.decode) if gen > 1 else None)
+        res.times["build_s"] = self._total("build_s", pre, dec)
         d, L = cfg.hidden, len(ids)
         caches = [KVCache.empty(self.lmax, d) for _ in range(cfg.layers)]
         ref_caches = [KVCache.empty(self.lmax, d) for _ in range(cfg.layers)]
@@ -116,31 +172,43 @@ class Accelerator:
         start = time.perf_counter()
         with Progress(f"{cfg.name} on the {self.target}", total=cfg.layers * max(gen, 1), unit="layer") as bar:
             pad = ids + [0] * (self.rows - L)
-            h = self._layers(pre, self.prefill, R.gpt2_embed(qm.weights, pad, 0), 0, caches, ref_caches, check,
+            h = self._layers(pre, "prefill" if self.shared else self.prefill, R.gpt2_embed(qm.weights, pad, 0), 0,
+                             caches, ref_caches, check,
                              res, bar)
             steps.append(R.gpt2_head(qm.weights, h[L - 1:L])[0])
             for t in range(gen - 1):
                 res.tokens.append(int(np.argmax(steps[-1])))
                 x = R.gpt2_embed(qm.weights, [res.tokens[-1]], L + t)
-                h = self._layers(dec, self.decode, x, L + t, caches, ref_caches, check, res, bar)
+                h = self._layers(dec, "decode" if self.shared else self.decode, x, L + t, caches, ref_caches, check,
+                                 res, bar)
                 steps.append(R.gpt2_head(qm.weights, h)[0])
             if gen:
                 res.tokens.append(int(np.argmax(steps[-1])))
         res.times["run_s"] = time.perf_counter() - start
-        res.times["design_s"] = pre.run_s + (dec.run_s if dec else 0.0)
-        res.tokens_moved = pre.tokens + (dec.tokens if dec else 0)
+        res.times["design_s"] = self._total("run_s", pre, dec)
+        res.tokens_moved = self._total("tokens", pre, dec)
         res.output = np.stack(steps)
         self._compare_gpt2(res, ids, gen)
         return res
+
+    def _total(self, what, pre, dec):
+        """A counter over the modules (a shared-array design's qkv and ffn serve both phases: once)."""
+        if self.shared:
+            return sum(getattr(m, what) for m in self._modules.values())
+        return getattr(pre, what) + (getattr(dec, what) if dec else 0)
 
     def _layers(self, module, design, h, pos, caches, ref_caches, check, res, bar):
         qm = self.qm
         for i in range(self.cfg.layers):
             h_in = h
-            h = np.array(module(layer_arguments(design, qm, i, h_in, caches[i], pos, module.words), caches[i]))
+            if self.shared:
+                h = module.run(self.dual, qm, i, h_in, caches[i], pos)
+            else:
+                h = np.array(module(layer_arguments(design, qm, i, h_in, caches[i], pos, module.words), caches[i]))
             if check:
                 expect = q_gpt2_layer(qm, i, h_in, ref_caches[i], pos)
-                self._check(res, design.variant, i, pos, h, expect, caches[i].equals(ref_caches[i]))
+                self._check(res, getattr(design, "variant", design), i, pos, h, expect,
+                            caches[i].equals(ref_caches[i]))
             bar.update()
         return h
 

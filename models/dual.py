@@ -125,23 +125,28 @@ def _weights(d, ops) -> list:
     for op in ops:
         s = d.linears[op]
         out += [(w, f"UInt(512)[{s.words // (s.loaders * s.arrays)}]") for w in s.weight_args]
-        out += [(f"D_{op}", f"float32[2, {s.N}]"), (f"S_{op}", f"float32[{s.K}]"), (f"t_{op}", "float32")]
+        out += [(f"D_{op}", f"float32[2, {s.N}]"), (f"S_{op}", _words(1, s.K)), (f"t_{op}", "float32")]
     return out
+
+
+def _words(rows: int, d: int) -> str:
+    """A kernel's float32 activation rows in HBM as 512-bit words of 16 (``dual_units.load_row_words_n``)."""
+    return f"UInt(512)[{rows * d // 16}]"
 
 
 def _qkv(w):
     d, R, eps = w.d.config.hidden, w.d.rows, repr(w.d.config.eps)
     for name in ("x_in", "a0", "a_q", "a_kv", "a_k", "a_v"):
         w.rows(name, d)
-    w.call(f"rowcount.load_rows_n[float32, {R}, {d}](X, x_in, m)", 0)
+    w.call(f"dual_units.load_row_words_n[{R}, {d}](X, x_in, m)", 0)
     w.call(f"rowcount.layer_norm_rows_n[float32, {R}, {d}](x_in, ln1_g, ln1_b, a0, {eps}, m)", 0)
     w.call(f"rowcount.fork_rows_n[float32, {R}, {d}](a0, a_q, a_kv, m)", 0)
     w.call(f"rowcount.fork_rows_n[float32, {R}, {d}](a_kv, a_k, a_v, m)", 0)
     for op, out in (("q", "Q"), ("k", "Kr"), ("v", "Vr")):
         w.linear(op, f"a_{op}", f"{op}_rows", R, 0)
-        w.call(f"rowcount.store_rows_n[float32, {R}, {d}]({op}_rows, {out}, m)", 0)
-    return ([("X", f"float32[{R}, {d}]"), ("ln1_g", f"float32[{d}]"), ("ln1_b", f"float32[{d}]")]
-            + _weights(w.d, "qkv") + [(n, f"float32[{R}, {d}]") for n in ("Q", "Kr", "Vr")] + [("m", "int32")])
+        w.call(f"dual_units.store_row_words_n[{R}, {d}]({op}_rows, {out}, m)", 0)
+    return ([("X", _words(R, d)), ("ln1_g", f"float32[{d}]"), ("ln1_b", f"float32[{d}]")]
+            + _weights(w.d, "qkv") + [(n, _words(R, d)) for n in ("Q", "Kr", "Vr")] + [("m", "int32")])
 
 
 def _ffn(w):
@@ -151,8 +156,8 @@ def _ffn(w):
                         ("h_res", dp["ffn_bypass"]), ("mm", None), ("r", None)):
         w.rows(name, d, depth)
     w.rows("g", f)
-    w.call(f"rowcount.load_rows_n[float32, {R}, {d}](A, a_in, m)", 1)
-    w.call(f"rowcount.load_rows_n[float32, {R}, {d}](X, x_res, m)", 1)
+    w.call(f"dual_units.load_row_words_n[{R}, {d}](A, a_in, m)", 1)
+    w.call(f"dual_units.load_row_words_n[{R}, {d}](X, x_res, m)", 1)
     w.linear("p", "a_in", "p_out", R, 1)
     w.call(f"rowcount.residual_add_n[float32, {R}, {d}](p_out, x_res, h, m)", 1)
     w.call(f"rowcount.fork_rows_n[float32, {R}, {d}](h, h_main, h_res, m)", 1)
@@ -161,17 +166,17 @@ def _ffn(w):
     w.call(f"rowcount.gelu_tanh_rows_n[float32, {R}, {f}](f1_out, g, m)", 2)
     w.linear("f2", "g", "f2_out", R, 2)
     w.call(f"rowcount.residual_add_n[float32, {R}, {d}](f2_out, h_res, r, m)", 2)
-    w.call(f"rowcount.store_rows_n[float32, {R}, {d}](r, Y, m)", 2)
-    return ([("A", f"float32[{R}, {d}]"), ("X", f"float32[{R}, {d}]")] + _weights(w.d, ["p"])
+    w.call(f"dual_units.store_row_words_n[{R}, {d}](r, Y, m)", 2)
+    return ([("A", _words(R, d)), ("X", _words(R, d))] + _weights(w.d, ["p"])
             + [("ln2_g", f"float32[{d}]"), ("ln2_b", f"float32[{d}]")] + _weights(w.d, ["f1", "f2"])
-            + [("Y", f"float32[{R}, {d}]"), ("m", "int32")])
+            + [("Y", _words(R, d)), ("m", "int32")])
 
 
 def _attention_kernel(w):
     d, L, lmax = w.d.config.hidden, w.d.rows, w.d.lmax
     for x, arg in (("q", "Q"), ("k", "Kr"), ("v", "Vr")):
         w.rows(f"{x}_rows", d)
-        w.call(f"memory.load_rows[float32, {L}, {d}]({arg}, {x}_rows)", 1)
+        w.call(f"dual_units.load_row_words[{L}, {d}]({arg}, {x}_rows)", 1)
     _quantize_qkv(w, L, d)
     for x in "kv":
         w.rows(f"{x}_att", d, kind="int8")
@@ -179,11 +184,11 @@ def _attention_kernel(w):
         w.call(f"units.kv_append_q[{lmax}, {d}, {L}]({x}8, {x}s, {x.upper()}c, {x.upper()}s, {x}_att, {x}s_att, "
                f"pos)", 1)
     _attention(w, L, d, ("k_att", "ks_att", "v_att", "vs_att"), "pos", "nk")
-    w.call(f"memory.store_rows[float32, {L}, {d}](attn, A)", 1)
+    w.call(f"dual_units.store_row_words[{L}, {d}](attn, A)", 1)
     cache = f"UInt(512)[{lmax * d // 64}]"
-    return ([(n, f"float32[{L}, {d}]") for n in ("Q", "Kr", "Vr")]
+    return ([(n, _words(L, d)) for n in ("Q", "Kr", "Vr")]
             + [("Kc", cache), ("Ks", f"float32[{lmax}]"), ("Vc", cache), ("Vs", f"float32[{lmax}]"),
-               ("pos", "int32"), ("nk", "int32"), ("A", f"float32[{L}, {d}]")])
+               ("pos", "int32"), ("nk", "int32"), ("A", _words(L, d))])
 
 
 def _kernel(base: LayerDesign, name: str, body, writer=_DualWriter) -> LayerDesign:
@@ -227,3 +232,61 @@ def build_dual(cfg: ModelConfig, qcfg: QuantConfig, rows: int, lmax: int, arrays
     for phase, base in (("prefill", pre), ("decode", dec)):
         kernels["attention"][phase] = _kernel(base, f"gpt2_attention_{phase}", _attention_kernel, _Writer)
     return DualLayer(kernels["qkv"], kernels["ffn"], kernels["attention"], rows, lmax)
+
+
+def run_layer(layer: DualLayer, modules: dict, qm, index: int, h, cache, pos: int):
+    """Y of layer ``index`` for the rows ``h`` (the prompt's, up to ``layer.rows``, or one token) at ``pos``:
+    the qkv, the phase's attention and the ffn kernel one after another, as the host invokes them, the
+    activations between them in HBM buffers of ``layer.rows`` rows (the first m used). ``modules``: kernel
+    name -> ``runner.LayerModule``."""
+    import numpy as np
+
+    from .runner import layer_arguments
+
+    rows, d = len(h), layer.qkv.config.hidden
+    words = modules["qkv"].words
+    vals = layer_arguments(layer.qkv, qm, index, np.zeros((layer.rows, d), np.float32), cache, pos, words)
+    act = {n: np.zeros((layer.rows, d), np.float32) for n in ("X", "Q", "Kr", "Vr", "A", "Y")}
+    act["X"][:rows] = h
+    vals["m"], vals["nk"] = np.int32(rows), np.int32(pos + rows)
+    vals.update({n: _as_words(a, words) for n, a in act.items()})
+    for op in layer.qkv.linears:  # the smoothing factors as words too (``dual_units.smooth_quantize_rows_n``)
+        vals[f"S_{op}"] = _as_words(vals[f"S_{op}"], words)
+    modules["qkv"](vals)
+    phase = "decode" if rows == 1 else "prefill"
+    if phase == "prefill" and rows != layer.rows:
+        raise ModelError(f"the prefill attention kernel takes {layer.rows} rows, got {rows}")
+    for n in ("Q", "Kr", "Vr"):
+        _from_words(vals[n], act[n])
+    att = dict(vals)
+    att.update({n: _as_words(act[n][:rows].copy(), words) for n in ("Q", "Kr", "Vr", "A")})
+    modules[f"attention_{phase}"](att, cache)
+    _from_words(att["A"], act["A"][:rows])
+    vals["A"] = _as_words(act["A"], words)
+    modules["ffn"](vals)
+    _from_words(vals["Y"], act["Y"])
+    return act["Y"][:rows].copy()
+
+
+def _as_words(rows, words: str):
+    """float32 rows as the kernels' 512-bit words: 'raw' (the simulator's layout: a view of the same bytes,
+    written in place) or 'ints' (Python integers, csim)."""
+    import numpy as np
+
+    raw = np.ascontiguousarray(rows, np.float32).view(np.uint8).reshape(-1, 64)
+    if words == "raw":
+        return raw
+    out = np.empty(len(raw), dtype=object)
+    out[:] = [int.from_bytes(r.tobytes(), "little") for r in raw]
+    return out
+
+
+def _from_words(value, rows) -> None:
+    """The words a kernel wrote back into the float32 rows ``rows`` (a no-op for a raw view of them)."""
+    import numpy as np
+
+    if value.dtype == object:
+        data = b"".join(int(v).to_bytes(64, "little") for v in value)
+        rows.reshape(-1)[:] = np.frombuffer(data, np.float32)[:rows.size]
+    elif not np.shares_memory(value, rows):
+        rows.reshape(-1)[:] = value.reshape(-1).view(np.float32)[:rows.size]

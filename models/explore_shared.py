@@ -3,7 +3,8 @@ scheduled as the paper's kernels are (``dsl.dse.units.paper_schedule``) and esti
 both phases: the qkv and ffn kernels once with the prompt's rows and once with one row (their loops bounded by
 the run-time m counted as Vitis's loop_tripcount would), each phase's attention kernel at its context. The
 exploration's builder for ``python -m dsl.dse ... --arrays shared`` (plain data in and out, as
-``models.explore.run_variant``)."""
+``models.explore.run_variant``): one job per kernel (``kernel_jobs``, ``run_kernel``), their results put
+together by ``compose``."""
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -80,10 +81,13 @@ def row_counts(s, est, m: int, context: Context) -> dict:
     return given
 
 
-def _estimate(kernel, clock: float, counts):
+def _estimate(kernel, clock: float, counts: dict) -> tuple:
+    """The kernel scheduled once and estimated once per phase: ``counts`` maps a phase to the trip-count
+    function of its run (the kernel, its schedule and its loops are the same in both phases; only the run-time
+    counts differ, so the first estimate that names the loops is shared)."""
     s = paper_schedule(dsl.customize(kernel.region))
     first = dsl.estimate(s, clock_mhz=clock)
-    return s, dsl.estimate(s, clock_mhz=clock, tripcount=counts(s, first))
+    return s, {phase: dsl.estimate(s, clock_mhz=clock, tripcount=f(s, first)) for phase, f in counts.items()}
 
 
 def _summary(s, r) -> dict:
@@ -92,31 +96,60 @@ def _summary(s, r) -> dict:
             "bottleneck": next(iter(r.regions.values())).bottleneck, "schedule": s.to_yaml()}
 
 
-def run_shared(spec) -> dict:
-    """``spec``: a SharedJob or its fields as (name, value) pairs. Returns per phase the kernels' cycles, the
-    resources of the device's kernels (qkv and ffn once, an attention kernel per phase) and the arrays."""
+KERNELS = ("qkv", "attention_prefill", "attention_decode", "ffn")
+KERNEL_OPS = {"qkv": ("q", "k", "v"), "ffn": ("p", "f1", "f2")}
+
+
+def kernel_jobs(spec) -> dict:
+    """kernel name -> the job that estimates it alone (``run_kernel``): the SharedJob with only what that
+    kernel depends on (its operators' arrays and loaders, its phase's attention arrays), so that candidates
+    that differ elsewhere share its estimate."""
+    job = spec if isinstance(spec, SharedJob) else SharedJob(**dict(spec))
+    out = {}
+    for name in KERNELS:
+        ops = KERNEL_OPS.get(name, ())
+        keep = lambda pairs: tuple(p for p in pairs if p[0] in ops)
+        att = tuple(p for p in job.attention if name == f"attention_{p[0]}")
+        out[name] = (("kernel", name), ("job", replace(job, arrays=keep(job.arrays), loaders=keep(job.loaders),
+                                                       attention=att)))
+    return out
+
+
+def run_kernel(spec) -> dict:
+    """One kernel of the shared-array layer (``kernel_jobs``' spec): its cycles per phase it runs in, its
+    resources, bottleneck and schedule, and the loops left uncounted."""
     from .qor import tripcounts
 
-    job = spec if isinstance(spec, SharedJob) else SharedJob(**dict(spec))
+    name, job = dict(spec)["kernel"], dict(spec)["job"]
+    layer = _layer(job)
+    phases = ("prefill", "decode") if name in KERNEL_OPS else (name.split("_")[1],)
+    ctx = {p: Context.of(replace(layer.attention[p], variant=p), job.past if p == "decode" else None) for p in phases}
+    if name in KERNEL_OPS:
+        counts = {p: (lambda s, first, p=p: row_counts(s, first, job.rows if p == "prefill" else 1, ctx[p]))
+                  for p in phases}
+    else:
+        counts = {p: (lambda s, first, p=p: tripcounts(first, ctx[p])[0]) for p in phases}
+    s, runs = _estimate(layer.kernels[name], job.clock_mhz, counts)
+    out = _summary(s, runs[phases[0]])
+    out.update({f"{p}_latency": int(r.latency) for p, r in runs.items()})
+    out["uncounted"] = [f"{name}:{key}" for r in runs.values() for key, loop in r.loops.items() if loop.trip is None]
+    return out
+
+
+def _layer(job: SharedJob):
     cfg, qcfg = load_config(job.model), parse_quant(job.quant)
     att = {phase: dict(shape) for phase, shape in job.attention}
-    layer = build_dual(cfg, qcfg, job.rows, job.lmax, dict(job.arrays), dict(job.loaders), att, dict(job.depths))
-    phases, kernels, uncounted = {}, {}, []
-    for phase, m in (("prefill", job.rows), ("decode", 1)):
-        base = replace(layer.attention[phase], variant=phase)
-        ctx = Context.of(base, job.past if phase == "decode" else None)
-        runs = []
-        for name in ("qkv", f"attention_{phase}", "ffn"):
-            kernel = layer.kernels[name]
-            if name.startswith("attention"):
-                s, r = _estimate(kernel, job.clock_mhz, lambda s, first: tripcounts(first, ctx)[0])
-            else:
-                s, r = _estimate(kernel, job.clock_mhz, lambda s, first: row_counts(s, first, m, ctx))
-            uncounted += [f"{name}:{key}" for key, loop in r.loops.items() if loop.trip is None]
-            runs.append((name, int(r.latency)))
-            kernels.setdefault(name, _summary(s, r))  # qkv / ffn: resources are the same in both phases
-            kernels[name][f"{phase}_latency"] = int(r.latency)
-        phases[phase] = runs
+    return build_dual(cfg, qcfg, job.rows, job.lmax, dict(job.arrays), dict(job.loaders), att, dict(job.depths))
+
+
+def compose(spec, kernels: dict) -> dict:
+    """The design's result from its kernels' (``run_kernel`` for each of ``kernel_jobs(spec)``): per phase
+    the kernels' cycles, the resources of the device's kernels together (qkv and ffn once, an attention
+    kernel per phase) and the arrays."""
+    job = spec if isinstance(spec, SharedJob) else SharedJob(**dict(spec))
+    layer = _layer(job)  # the generated source only (no estimate): the arrays, loaders and weights
+    phases = {p: [(n, kernels[n][f"{p}_latency"]) for n in ("qkv", f"attention_{p}", "ffn")]
+              for p in ("prefill", "decode")}
     resources: dict = {}
     for k in kernels.values():
         for kind, used in k["resources"].items():
@@ -127,8 +160,15 @@ def run_shared(spec) -> dict:
             "linears": {op: {"Mt": s.Mt, "Nt": s.Nt, "arrays": s.arrays, "loaders": s.loaders, "pack": s.pack}
                         for op, s in layer.qkv.linears.items()},
             "attention": {p: {k: d.attention[k] for k in ("Mq", "Nk")} for p, d in layer.attention.items()},
-            "depths": dict(layer.qkv.depths), "uncounted": uncounted,
-            "kernels": {n: {k: v for k, v in d.items() if k != "available"} for n, d in kernels.items()}}
+            "depths": dict(layer.qkv.depths), "uncounted": [u for k in kernels.values() for u in k["uncounted"]],
+            "kernels": {n: {k: v for k, v in d.items() if k not in ("available", "uncounted")}
+                        for n, d in kernels.items()}}
+
+
+def run_shared(spec) -> dict:
+    """``spec``: a SharedJob or its fields as (name, value) pairs. Every kernel estimated here, in turn
+    (``python -m dsl.dse`` sends ``kernel_jobs`` to its executor instead and caches them one by one)."""
+    return compose(spec, {name: run_kernel(job) for name, job in kernel_jobs(spec).items()})
 
 
 def arrays_of(layer) -> list:
@@ -143,4 +183,4 @@ def arrays_of(layer) -> list:
     return out
 
 
-run_variant = run_shared  # the name dsl.dse.evaluate.run_job calls
+run_variant = run_kernel  # the name dsl.dse.evaluate.run_job calls: one kernel a job

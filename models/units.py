@@ -128,12 +128,13 @@ def _kv_append_q(new: "dsl.Stream[int8[C], 2]", new_s: "dsl.Stream[float32, 2]",
                  pos: int32):
     blk: int8[C]
     for i in range(pos, name="past"):
-        for w in range(WR, name="read"):
-            word: UInt(WORD) = cache[i * WR + w]
-            with dsl.meta_for(C) as p:  # constant offsets: the unpacking is wiring
-                blk[p] = int8(word[p * 8:(p + 1) * 8])
+        for w in range(WR, name="read"):  # the row's scale with its last word: a perfect nest, which Vitis
+            word: UInt(WORD) = cache[i * WR + w]  # flattens (one pipeline over the pos x WR words, UG1399
+            with dsl.meta_for(C) as p:  # loop_flatten), not a pipeline fill and drain for every row
+                blk[p] = int8(word[p * 8:(p + 1) * 8])  # constant offsets: the unpacking is wiring
             out.put(blk)
-        out_s.put(scales[i])
+            if w == WR - 1:
+                out_s.put(scales[i])
     for i2 in range(LN, name="new"):
         for w2 in range(WR, name="write"):
             blk2: int8[C] = new.get()

@@ -168,7 +168,8 @@ def test_small_exploration_writes_a_design(tmp_path):
     dec = acc["variants"]["decode"]
     layer = build_layer(load_config("gpt2-tiny"), parse_quant("w4a8"), "decode", 1, 32,
                         depths=dec["fifo_depths"], linears={op: {k: v for k, v in f.items() if k != "pack"}
-                                                            for op, f in dec["linears"].items()})
+                                                            for op, f in dec["linears"].items()},
+                        attention=dec["attention"])  # the file's attention arrays (they set the unit's lanes)
     replayed = dsl.customize(layer.region, schedule=str(tmp_path / "out" / dec["schedule"]))
     assert str(replayed.module) == str(paper_schedule(dsl.customize(layer.region)).module)
     assert "first-order" in open(files["report.txt"]).read()

@@ -83,7 +83,7 @@ def test_prefill_layer_with_the_papers_lanes_in_csim_is_bit_exact(tiny):
     """The prefill layer as the estimate sees it (``paper_schedule``: attention_probs at 8 elements a cycle,
     each score row coming in while the previous one leaves quantised, across heads and query tiles) in csim:
     the reference's bits and cache, and the emitted HLS has the lanes. The lanes follow Q·Kᵀ's score rate
-    (``probs_lanes``: Mq x Nk / DH scores a cycle against one lane's 1 / PROBS_PASSES): tiny's decode (1 x 8
+    (``probs_lanes``: Mq x Nk / DH scores a cycle against one lane's 1 / ONE_LANE_CYCLES_PER_KEY): tiny's decode (1 x 8
     on 16-channel heads, a score every 2 cycles) takes them too, GPT2-medium's (1 x 8 on 64 channels, one
     every 8) keeps one lane, and its 1 x 64 arrays (a score a cycle) take them."""
     from dsl.dse.units import LANES, paper_schedule, probs_lanes

@@ -20,7 +20,7 @@ EPS = 1e-5
 def _chain_n():
     """load -> fork -> LayerNorm -> GeLU -> + bypass -> quantise -> shared array -> dequantise -> store."""
     @dsl.region()
-    def chain_n(X: float32[R, D], g: float32[D], b: float32[D], S: float32[D], W: UInt(512)[NW],
+    def chain_n(X: float32[R, D], g: float32[D], b: float32[D], S: UInt(512)[D // 16], W: UInt(512)[NW],
                 Dq: float32[2, N], Y: float32[R, N], m: int32):
         x: dsl.Stream[float32[16], 2]
         x1: dsl.Stream[float32[16], 2]
@@ -99,7 +99,10 @@ def _build(design, target):
 def test_run_time_row_units_match_the_fixed_row_units(rows, target):
     X, g, b, S, W, Dq = _inputs(rows)
     Y = np.full((R, N), 7.0, np.float32)  # rows beyond m are not written
-    _build(_chain_n(), target)(X, g, b, S, W, Dq, Y, np.int32(rows))
+    from models.dual import _as_words
+
+    # the shared-array quantiser takes its smoothing factors as 512-bit words of 16 floats
+    _build(_chain_n(), target)(X, g, b, _as_words(S, "ints"), W, Dq, Y, np.int32(rows))
     want = np.zeros((rows, N), np.float32)
     _build(_chain(rows), "sim")(X[:rows].copy(), g, b, S, W, Dq, want)
     np.testing.assert_array_equal(Y[:rows], want)

@@ -264,32 +264,13 @@ class Explorer:
     def _resources(self, choice: Choice, ev: Evaluated):
         rule = self.rule(choice.clock_mhz)
         slrs = self.device.slrs
-        cap = rule["max_arrays_per_slr"] * rule["max_array_dsps"]
         arrays = []  # (label, SLR, DSPs)
         for v, res in ev.variants.items():
             count: dict = {}
             for op, slr, dsps, _ in res["arrays"]:
                 count[op] = count.get(op, 0) + 1
                 arrays.append((f"{v}:{op}#{count[op] - 1}", min(slr, slrs - 1), dsps))
-        ev.placement = {label: slr for label, slr, _ in arrays}
-        ev.slr_dsps = [0.0] * slrs
-        for label, slr, dsps in arrays:
-            ev.slr_dsps[slr] += dsps
-        for label, _, dsps in sorted(arrays, key=lambda a: (a[2], a[0])):  # the smallest arrays move first
-            src = ev.placement[label]
-            if ev.slr_dsps[src] <= cap:
-                continue
-            dst = min(range(slrs), key=lambda s: (ev.slr_dsps[s], s))
-            if dst != src and ev.slr_dsps[dst] + dsps <= cap:
-                ev.slr_dsps[src] -= dsps
-                ev.slr_dsps[dst] += dsps
-                ev.placement[label] = dst
-                ev.moves.append(f"{label} SLR{src} -> SLR{dst}")
-        for s, used in enumerate(ev.slr_dsps):
-            if used > cap:
-                ev.violations.append(f"SLR{s}: arrays of {used:,.0f} DSPs, the timing rule allows {cap} "
-                                     f"({rule['max_arrays_per_slr']} arrays of {rule['max_array_dsps']} DSPs at "
-                                     f"{choice.clock_mhz:g} MHz, {rule['source']})")
+        place(ev, arrays, slrs, rule, choice.clock_mhz)
         for kind in ("DSP", "BRAM18K", "URAM", "LUT", "FF"):
             used = sum(res["resources"].get(kind, 0.0) for res in ev.variants.values())
             have = next(iter(ev.variants.values()))["available"].get(kind, 0.0) * self.device.usable_fraction
@@ -302,6 +283,32 @@ class Explorer:
         if ev.channels_used > self.device.channels:
             ev.violations.append(f"{ev.channels_used} weight loaders, each on its own HBM channel; the device has "
                                  f"{self.device.channels}")
+
+
+def place(ev: Evaluated, arrays: list, slrs: int, rule: dict, clock_mhz: float):
+    """The arrays ((label, SLR, DSPs)) on the SLRs: the builder's placement, then, the smallest arrays first,
+    each of an SLR over the timing rule moved to the SLR with the most room while it fits there; into
+    ``ev`` (placement, DSPs per SLR, moves, the SLRs still over)."""
+    cap = rule["max_arrays_per_slr"] * rule["max_array_dsps"]
+    ev.placement = {label: slr for label, slr, _ in arrays}
+    ev.slr_dsps = [0.0] * slrs
+    for _, slr, dsps in arrays:
+        ev.slr_dsps[slr] += dsps
+    for label, _, dsps in sorted(arrays, key=lambda a: (a[2], a[0])):
+        src = ev.placement[label]
+        if ev.slr_dsps[src] <= cap:
+            continue
+        dst = min(range(slrs), key=lambda s: (ev.slr_dsps[s], s))
+        if dst != src and ev.slr_dsps[dst] + dsps <= cap:
+            ev.slr_dsps[src] -= dsps
+            ev.slr_dsps[dst] += dsps
+            ev.placement[label] = dst
+            ev.moves.append(f"{label} SLR{src} -> SLR{dst}")
+    for s, used in enumerate(ev.slr_dsps):
+        if used > cap:
+            ev.violations.append(f"SLR{s}: arrays of {used:,.0f} DSPs, the timing rule allows {cap} "
+                                 f"({rule['max_arrays_per_slr']} arrays of {rule['max_array_dsps']} DSPs at "
+                                 f"{clock_mhz:g} MHz, {rule['source']})")
 
 
 def _fingerprint() -> str:
@@ -320,15 +327,25 @@ def _fingerprint() -> str:
 # -- the search ------------------------------------------------------------------------------------------
 def start_choice(explorer: Explorer) -> Choice:
     """The smallest design of the paper's shape: 8 x 16 prefill arrays, one 1 x 128 decode array per operator
-    with two loaders (a weight word a cycle needs two HBM channels), 250 MHz, weight FIFOs of 16."""
+    with two loaders (a weight word a cycle needs two HBM channels), 250 MHz, weight FIFOs of 16, the decode
+    attention array the widest up to 8 columns whose probability unit keeps one lane."""
     clock = max((r["clock_mhz"] for r in explorer.rules if r["clock_mhz"] <= 250), default=explorer.rules[0]["clock_mhz"])
     groups = sorted(GROUPS)
     head = explorer.model.hidden // explorer.model.heads
     attention = tuple(sorted((v, (1 if v == "decode" else _divisor(explorer.prompt, 8),
-                                  _divisor(math.gcd(explorer.lmax if v == "decode" else explorer.prompt, head), 8)))
+                                  _divisor(math.gcd(explorer.lmax if v == "decode" else explorer.prompt, head),
+                                           _one_lane_nk(head) if v == "decode" else 8)))
                              for v in explorer.variant_names))
     return Choice(clock, tuple((g, (min(8, _mt(explorer)), 16)) for g in groups), tuple((g, 1) for g in groups),
                   tuple((g, 2) for g in groups), 16, attention)
+
+
+def _one_lane_nk(head: int) -> int:
+    """The widest decode Q·Kᵀ array (at most the paper's 8 columns) whose scores come no faster than the
+    attention-probability unit takes them at one lane (``units.probs_lanes``): the smallest decode unit."""
+    from .units import ONE_LANE_CYCLES_PER_KEY
+
+    return max(1, min(8, int(head // ONE_LANE_CYCLES_PER_KEY)))
 
 
 def _mt(explorer: Explorer) -> int:
@@ -393,6 +410,8 @@ def explore(explorer: Explorer, rounds: int = 3, progress=None, budget_s: float 
         seen.update(todo)
         history += [explorer.evaluate(c) for c in todo if explorer.pruned(c)]  # no build: the rules say no
         todo = [c for c in todo if not explorer.pruned(c)]
+        if hasattr(explorer, "order"):  # the cheapest first, so that a time budget cuts the dearest
+            todo = explorer.order(todo)
         for i in range(0, len(todo), chunk):
             if budget_s is not None and time.time() - started > budget_s:
                 stop = f"time budget of {budget_s:g} s spent in round {k + 1}"

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 
 from ..qor.design import KernelRun, design_estimate
 from .evaluate import Job, run_job
-from .search import Evaluated, Explorer, _divisor
+from .search import Evaluated, Explorer, _divisor, place
 
 BUILDER = "models.explore_shared"
 GROUPS = {"qkv": ("q", "k", "v"), "p": ("p",), "f1": ("f1",), "f2": ("f2",)}
@@ -28,6 +28,8 @@ LOADERS = (1, 2)   # HBM channels per array: a weight word a cycle (decode) need
 ARRAY_DSPS = 64    # 8 x 16 int4 PEs, two a DSP
 ATTENTION = {"prefill": ((8, 8), (8, 16), (16, 8)), "decode": ((1, 8), (1, 16), (1, 32), (1, 64))}
 WEIGHT_DEPTHS = (16, 64)
+# relative work of estimating a kernel (its processes, both phases for qkv and ffn): the order of the jobs
+KERNEL_COST = {"ffn": 6, "qkv": 3, "attention_prefill": 1, "attention_decode": 1}
 
 
 @dataclass(frozen=True)
@@ -128,12 +130,33 @@ class SharedExplorer(Explorer):
                        f"{self.device.channels} HBM channels")
         return out
 
-    # -- one candidate --------------------------------------------------------------------------------
+    # -- one candidate: its kernels, each estimated once ------------------------------------------------
+    def _builder(self):
+        import importlib
+
+        return importlib.import_module(self.builder)  # the models library, by name (dsl does not import it)
+
+    def kernel_jobs(self, c: SharedChoice) -> dict:
+        """kernel -> the builder's job for it alone (``kernel_jobs``): candidates that differ only in another
+        kernel's arrays share its estimate (the objective is a sum over the kernels; only the rules couple them)."""
+        return self._builder().kernel_jobs(self.spec(c))
+
+    def missing_cost(self, c: SharedChoice) -> int:
+        """Kernels of ``c`` not yet estimated, weighted by their work (the ffn kernel holds most processes)."""
+        if self.pruned(c):
+            return 0
+        return sum(KERNEL_COST.get(n, 1) for n, j in self.kernel_jobs(c).items() if j not in self.cache)
+
+    def order(self, choices: list) -> list:
+        """The cheapest candidates first (fewest new kernel estimates), so a time budget cuts the dearest."""
+        return sorted(choices, key=self.missing_cost)
+
     def prefetch(self, choices: list):
-        wanted = [self.spec(c) for c in choices if not self.pruned(c) and self.spec(c) not in self.cache]
-        wanted = list(dict.fromkeys(wanted))
-        for spec, result in zip(wanted, self.executor.map(run_job, [Job(s, self.builder) for s in wanted])):
-            self.cache[spec] = result
+        wanted = [j for c in choices if not self.pruned(c) for j in self.kernel_jobs(c).values()
+                  if j not in self.cache]
+        wanted = sorted(dict.fromkeys(wanted), key=lambda j: -KERNEL_COST.get(dict(j)["kernel"], 1))
+        for job, result in zip(wanted, self.executor.map(run_job, [Job(j, self.builder) for j in wanted])):
+            self.cache[job] = result
         if wanted:
             self._save_cache()
 
@@ -143,10 +166,12 @@ class SharedExplorer(Explorer):
         ev.violations += self.pruned(c)
         if ev.violations:
             return ev
-        spec = self.spec(c)
-        if spec not in self.cache:
-            self.cache[spec] = run_job(Job(spec, self.builder))
-        res = self.cache[spec]
+        kernels = {}
+        for name, job in self.kernel_jobs(c).items():
+            if job not in self.cache:
+                self.cache[job] = run_job(Job(job, self.builder))
+            kernels[name] = self.cache[job]
+        res = self._builder().compose(self.spec(c), kernels)
         ev.variants["shared"] = res
         if res.get("uncounted"):
             ev.violations.append("loops left uncounted: " + ", ".join(res["uncounted"][:4]))
@@ -163,28 +188,11 @@ class SharedExplorer(Explorer):
     def _place(self, c: SharedChoice, ev: Evaluated, res: dict):
         """The arrays on the SLRs (the paper's placement, arrays moved to the SLR with the most room when
         one is over the timing rule), the device's resources and the channels."""
-        rule = self.rule(c.clock_mhz)
-        cap, slrs = rule["max_arrays_per_slr"] * rule["max_array_dsps"], self.device.slrs
         count, arrays = {}, []
         for op, slr, dsps, _ in res["arrays"]:
             count[op] = count.get(op, 0) + 1
-            arrays.append((f"{op}#{count[op] - 1}", min(slr, slrs - 1), dsps))
-        ev.placement = {label: slr for label, slr, _ in arrays}
-        ev.slr_dsps = [0.0] * slrs
-        for _, slr, dsps in arrays:
-            ev.slr_dsps[slr] += dsps
-        for label, _, dsps in sorted(arrays, key=lambda a: (a[2], a[0])):
-            src = ev.placement[label]
-            dst = min(range(slrs), key=lambda s: (ev.slr_dsps[s], s))
-            if ev.slr_dsps[src] > cap and dst != src and ev.slr_dsps[dst] + dsps <= cap:
-                ev.slr_dsps[src] -= dsps
-                ev.slr_dsps[dst] += dsps
-                ev.placement[label] = dst
-                ev.moves.append(f"{label} SLR{src} -> SLR{dst}")
-        for s, used in enumerate(ev.slr_dsps):
-            if used > cap:
-                ev.violations.append(f"SLR{s}: arrays of {used:,.0f} DSPs, the timing rule allows {cap} "
-                                     f"({rule['max_arrays_per_slr']} x {rule['max_array_dsps']} at {c.clock_mhz:g} MHz)")
+            arrays.append((f"{op}#{count[op] - 1}", min(slr, self.device.slrs - 1), dsps))
+        place(ev, arrays, self.device.slrs, self.rule(c.clock_mhz), c.clock_mhz)
         for kind, used in res["resources"].items():
             have = res["available"].get(kind, 0.0) * self.device.usable_fraction
             if have and used > have:

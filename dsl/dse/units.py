@@ -21,7 +21,7 @@ same schedule primitives (``paper_steps``):
 the quantiser / dequantiser of ``models.units`` with their row buffers by token and element loops pipelined,
 and its attention probabilities with LANES elements a cycle in every pass (dequantisation, max, exp with its
 sum, fold, and the quantised row leaving while the next comes in) where Q·Kᵀ sends it tiles of several query
-rows, one in decode (``probs_lanes``).
+rows, one in decode on the paper's 8 columns (``probs_lanes``: the lanes follow Q·Kᵀ's rate per key).
 
 ``build(kind, *params)`` returns the scheduled unit; ``KINDS`` says, per kind, which argument positions are
 input and output streams and which are off-chip arrays (``evaluate`` gives those their memories).
@@ -39,6 +39,7 @@ from ..library.units.schedules import row_lanes
 from ..library.units.tokens import WORD
 
 WEIGHT_TYPES = {4: int4, 8: int8}
+ONE_LANE_CYCLES_PER_KEY = 5  # the attention-probability unit's five passes over a row, one lane
 LANES = 8  # elements a cycle in the row units (running maxima keep 8 lanes, sums 32 = 8 x the fadd latency)
 CYCLIC = dsl.Partition.Cyclic
 
@@ -276,6 +277,21 @@ def _smooth_quantize_instance(s, f):
     s.unroll(f"{f}:params:j", LANES)  # LANES parameters a cycle: one widened m_axi beat (UG1399)
 
 
+def _smooth_quantize_n_instance(s, f):
+    """``models.dual_units``' quantiser: its token loop pipelined at LANES elements a cycle (a token's
+    smoothing and max; the factors read LANES a cycle), the quantisation LANES elements a cycle, as the
+    fixed-R unit's passes."""
+    from ..library.units.schedules import _rows_by_token, _token
+
+    _rows_by_token(s, f, "xs", "xb")
+    _rows_by_token(s, f, "qs", "qb")
+    width = _token(s, f, "xs")
+    s.partition(f"{f}:smv", CYCLIC, dim=1, factor=min(width, LANES))
+    s.pipeline(f"{f}:smooth:t", max(1, width // LANES))  # LANES divisions a cycle, as the fixed-R unit's
+    s.pipeline(f"{f}:quantize:j3")
+    s.unroll(f"{f}:quantize:j3", LANES)
+
+
 def _dequantize_bias_instance(s, f):
     from ..library.units.schedules import _rows_by_token
 
@@ -288,28 +304,27 @@ def _dequantize_bias_instance(s, f):
     s.unroll(f"{f}:params:j", LANES)  # LANES scales and biases a cycle: a widened m_axi beat each (UG1399)
 
 
-PROBS_PASSES = 5  # passes over a score row in the probability unit (dequantise, max, exp + sum, fold, quantise)
 
 
 def probs_lanes(s, f) -> int:
-    """Elements a cycle of the attention-probability unit ``f``: LANES where Q·Kᵀ sends it a tile of Mq > 1
-    query rows per head (prefill, encoder), 1 where it sends one row per head (decode, Mq = 1). The rule is
-    the producer's rate: the Mq x Nk array makes Mq rows of n scores every n·DH / Nk cycles (8 cycles a key
-    at the paper's 8 columns and 64-channel heads), the unit takes about 5 cycles a key at one lane (five
-    passes: dequantise, max, exp with its sum, fold, quantise): one row per head arrives slower than one
-    lane takes it (GPT2-medium decode: the unit ends 21 cycles after ``qk_gemm_n`` with one lane or eight),
-    a tile of 8 rows 8 times as fast, which takes the lanes (BERT-base: 3,252 cycles a row at one lane,
-    555 at eight), and so does a 1 x 64 decode array (a score a cycle)."""
+    """Elements a cycle of the attention-probability unit ``f``: LANES where its producer makes a score row's
+    keys faster than one lane takes them, else 1. The rule is the producer's rate: Q·Kᵀ's Mq x Nk array
+    makes Mq rows of n scores every n·DH / Nk cycles, DH / (Mq·Nk) cycles a key of a row; one lane takes
+    ONE_LANE_CYCLES_PER_KEY (five passes: dequantise, max, exp with its sum, fold, quantise). The paper's 8 x 8
+    arrays (prefill, encoder: 1 cycle a key) take the lanes (BERT-base: 3,252 cycles a row at one lane, 555
+    at eight); one query row per head on 8 columns (decode, 1 x 8: 8 cycles a key) comes slower than one lane
+    takes it (GPT2-medium decode: the unit ends 21 cycles after ``qk_gemm_n`` with one lane or eight), on
+    16 or more columns faster. Without a Q·Kᵀ in the module, Mq alone decides (the 8 columns assumed)."""
     from ..schedule import names as N
 
-    funcs = N.funcs(s.module)
-    mq = N.buffers_of(funcs[f], f)["sq"].shape[0]
-    # the Q·Kᵀ arrays of the design (At: [DH, Mq], Bt: [DH, Nk]): scores a cycle Mq x Nk / DH against one
-    # lane's ~1/5 (a 1 x 64 decode array makes a key's score every cycle: the lanes pay there too)
-    rates = [buffers["At"].shape[1] * buffers["Bt"].shape[1] / buffers["Bt"].shape[0]
-             for name, fop in funcs.items() if _base(name) == "_qk_gemm"
-             for buffers in [N.buffers_of(fop, name)] if "At" in buffers and "Bt" in buffers]
-    return LANES if mq > 1 or any(r * PROBS_PASSES > 1 for r in rates) else 1
+    mq = N.buffers_of(N.funcs(s.module)[f], f)["sq"].shape[0]
+    rates = []
+    for name, fop in N.funcs(s.module).items():
+        if _base(name) == "_qk_gemm":
+            dh, nk = N.buffers_of(fop, name)["Bt"].shape
+            rates.append(dh / (mq * nk))
+    per_key = min(rates) if rates else 8 / mq
+    return LANES if per_key < ONE_LANE_CYCLES_PER_KEY else 1
 
 
 def _attention_probs_instance(s, f):
@@ -359,7 +374,7 @@ INSTANCE_STEPS = {"_aw_gemm": _aw_instance, "_aw_gemm_shared": _aw_shared_instan
                   "_dequantize_bias_rows": _dequantize_bias_instance,
                   "_attention_probs": _attention_probs_instance,
                   # the same units over a run-time number of rows (rowcount, models.dual_units): same loops
-                  "_smooth_quantize_rows_n": _smooth_quantize_instance,
+                  "_smooth_quantize_rows_n": _smooth_quantize_n_instance,
                   "_dequantize_bias_rows_n": _dequantize_bias_instance,
                   "_layer_norm_rows_n": _row_instance, "_gelu_rows_n": _row_instance}
 
