@@ -4,11 +4,12 @@ import numpy as np
 import pytest
 
 import dsl
-from dsl import float32, int8
+from dsl import UInt, float32, int8
 from dsl.library import ref
 from dsl.library.quant import MIN_ABSMAX
 from dsl.library.units import memory
 from models import dual_units, units
+from models.dual import _as_words
 
 R, D = 6, 64
 
@@ -30,7 +31,7 @@ def quantise(X: float32[R, D], Sm: float32[D], Q: int8[R, D], S: float32[R]):
 
 
 @dsl.region()
-def quantise_n(X: float32[R, D], Sm: float32[D], Q: int8[R, D], S: float32[R], m: dsl.int32):
+def quantise_n(X: float32[R, D], Sm: UInt(512)[D // 16], Q: int8[R, D], S: float32[R], m: dsl.int32):
     x: dsl.Stream[float32[16], 2]
     q: dsl.Stream[int8[64], 2]
     sc: dsl.Stream[float32, 8]
@@ -59,7 +60,10 @@ def test_tiny_rows_quantise_as_the_reference(shared):
     Sm = np.ones(D, np.float32)
     Q, S = np.zeros((R, D), np.int8), np.zeros(R, np.float32)
     mod = dsl.build(dsl.customize(quantise_n if shared else quantise), target="sim")
-    mod(X, Sm, Q, S, *([R] if shared else []))
+    if shared:  # the shared-array quantiser takes its smoothing factors as 512-bit words of 16 floats
+        mod(X, _as_words(Sm, "ints"), Q, S, R)
+    else:
+        mod(X, Sm, Q, S)
     q, s = ref.quantize_per_token(X)
     assert (s[1:4] == 1.0).all() and not q[1:4].any() and s[4] == np.float32(2.0 ** -126)
     np.testing.assert_array_equal(S, s)
