@@ -112,13 +112,19 @@ def schedule_tiles(s, owner: str):
         if func.startswith("tile"):
             s.pipeline(f"{func}:clear:i")
             s.pipeline(f"{func}:k", FLOAT_ACCUMULATE_II if _accumulates_floats(s, func) else 1)
-        if func.startswith("pe_step"):
-            s.unroll(f"{func}:pe:i", 0)
-            s.unroll(f"{func}:pe:{'jp' if 'packed' in func else 'j'}", 0)
-            s.inline(func)
-        if func.startswith("mul2"):
-            s.inline(func)
+        inline_pe_step(s, func)
     return s
+
+
+def inline_pe_step(s, func: str) -> None:
+    """A PE step (and its DSP packing, ``mul2``) fully unrolled over the array and inlined into its caller's k
+    loop; any other function is left alone."""
+    if func.startswith("pe_step"):
+        s.unroll(f"{func}:pe:i", 0)
+        s.unroll(f"{func}:pe:{'jp' if 'packed' in func else 'j'}", 0)
+        s.inline(func)
+    if func.startswith("mul2"):
+        s.inline(func)
 
 
 def _accumulates_floats(s, func: str) -> bool:

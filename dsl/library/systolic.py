@@ -26,7 +26,7 @@ import dsl
 from dsl import UInt
 
 from . import checks, packing
-from .schedules import functions, schedule_tiles
+from .schedules import functions, inline_pe_step, schedule_tiles
 from .pe import pe_step, pe_step_packed, tile, tile_packed  # noqa: F401  (the PE array)
 
 
@@ -245,12 +245,7 @@ def schedule_gemm_wide(s):
     s.pipeline(f"{owner}tiles:k")
     s.pipeline(f"{owner}drain")
     for func in functions(s):   # the PE step (and the DSP packing) unrolled and inlined into the k loop
-        if func.startswith("pe_step"):
-            s.unroll(f"{func}:pe:i", 0)
-            s.unroll(f"{func}:pe:{'jp' if 'packed' in func else 'j'}", 0)
-            s.inline(func)
-        if func.startswith("mul2"):
-            s.inline(func)
+        inline_pe_step(s, func)
     return s
 
 
